@@ -1,0 +1,197 @@
+//! Labelled data: a borrowed [`Dataset`] view, and no_std generators of 2-D toy problems
+//! into caller-provided buffers (two clusters, XOR quadrants, two spirals).
+
+use rand_core::RngCore;
+
+use crate::{rng, Error, Result, Scalar};
+
+/// Labelled samples, borrowed: features flat (`dim` per sample) and one class per sample.
+#[derive(Clone, Copy, Debug)]
+pub struct Dataset<'a, S> {
+    x: &'a [S],
+    labels: &'a [u8],
+    dim: usize,
+}
+
+impl<'a, S: Scalar> Dataset<'a, S> {
+    /// A view of `x.len()` samples of `D` features.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if there are not as many labels as samples.
+    pub fn new<const D: usize>(x: &'a [[S; D]], labels: &'a [u8]) -> Result<Self> {
+        Self::from_flat(x.as_flattened(), labels, D)
+    }
+
+    /// A view of flat features, `dim` per sample.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `x.len() != labels.len() · dim` or `dim == 0`.
+    pub fn from_flat(x: &'a [S], labels: &'a [u8], dim: usize) -> Result<Self> {
+        let expected = labels.len().saturating_mul(dim);
+        if dim == 0 || x.len() != expected {
+            return Err(Error::ShapeMismatch {
+                expected,
+                found: x.len(),
+            });
+        }
+        Ok(Dataset { x, labels, dim })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// Features per sample.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+    /// Sample `i`: its features and label.
+    pub fn get(&self, i: usize) -> Option<(&'a [S], u8)> {
+        let start = i.checked_mul(self.dim)?;
+        let x = self.x.get(start..start.checked_add(self.dim)?)?;
+        Some((x, *self.labels.get(i)?))
+    }
+    /// Every sample in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [S], u8)> + 'a {
+        self.x
+            .chunks_exact(self.dim)
+            .zip(self.labels.iter().copied())
+    }
+    /// The first `n` samples (all if fewer).
+    pub fn head(&self, n: usize) -> Self {
+        let n = n.min(self.len());
+        Dataset {
+            x: self.x.get(..n * self.dim).unwrap_or(self.x),
+            labels: self.labels.get(..n).unwrap_or(self.labels),
+            dim: self.dim,
+        }
+    }
+}
+
+/// K Gaussian clusters in the plane.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clusters<'c> {
+    /// Cluster centres; sample `i` belongs to class `i mod K`.
+    pub centres: &'c [[f32; 2]],
+    /// Standard deviation of each coordinate around its centre.
+    pub spread: f32,
+}
+
+/// The notes' two clusters: centres ±(1, 1).
+pub const TWO_CENTRES: [[f32; 2]; 2] = [[-1.0, -1.0], [1.0, 1.0]];
+
+impl Clusters<'static> {
+    /// Two clusters at ±(1, 1) with the given spread.
+    pub const fn two(spread: f32) -> Self {
+        Clusters {
+            centres: &TWO_CENTRES,
+            spread,
+        }
+    }
+}
+
+impl Clusters<'_> {
+    /// Fills `x` and `labels` (same length): class `i mod K`, position centre + spread · N(0, 1).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for different lengths, [`Error::EmptyData`] without
+    /// centres, [`Error::InvalidHyperParameter`] for a negative or non-finite spread.
+    pub fn generate<S: Scalar, R: RngCore + ?Sized>(
+        &self,
+        rng: &mut R,
+        x: &mut [[S; 2]],
+        labels: &mut [u8],
+    ) -> Result<()> {
+        same_len(x.len(), labels.len())?;
+        if self.centres.is_empty() || self.centres.len() > usize::from(u8::MAX) {
+            return Err(Error::EmptyData);
+        }
+        if !(self.spread.is_finite() && self.spread >= 0.0) {
+            return Err(Error::InvalidHyperParameter("cluster spread"));
+        }
+        let s = f64::from(self.spread);
+        for (i, (x, label)) in x.iter_mut().zip(labels.iter_mut()).enumerate() {
+            let k = i % self.centres.len();
+            let c = self.centres.get(k).copied().unwrap_or([0.0; 2]);
+            for (x, c) in x.iter_mut().zip(c) {
+                *x = S::from_f64(f64::from(c) + s * rng::normal(rng));
+            }
+            *label = k as u8;
+        }
+        Ok(())
+    }
+}
+
+/// XOR quadrants: points uniform in `[-1, 1]²` (kept `margin` away from the axes), class 1
+/// when exactly one coordinate is negative.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for different lengths; [`Error::InvalidHyperParameter`] for a
+/// margin outside `[0, 1)`.
+pub fn xor<S: Scalar, R: RngCore + ?Sized>(
+    rng: &mut R,
+    margin: f32,
+    x: &mut [[S; 2]],
+    labels: &mut [u8],
+) -> Result<()> {
+    same_len(x.len(), labels.len())?;
+    if !(0.0..1.0).contains(&margin) {
+        return Err(Error::InvalidHyperParameter("xor margin"));
+    }
+    let m = f64::from(margin);
+    for (i, (x, label)) in x.iter_mut().zip(labels.iter_mut()).enumerate() {
+        // Balanced: the quadrant cycles with i, the position inside it is random.
+        let q = i % 4;
+        let sx = if q & 1 == 0 { 1.0 } else { -1.0 };
+        let sy = if q & 2 == 0 { 1.0 } else { -1.0 };
+        let px = sx * rng::uniform(rng, m, 1.0);
+        let py = sy * rng::uniform(rng, m, 1.0);
+        *x = [S::from_f64(px), S::from_f64(py)];
+        *label = u8::from((px < 0.0) != (py < 0.0));
+    }
+    Ok(())
+}
+
+/// Two interleaved spirals: class `c = i mod 2`, radius `t`, angle `3π t + c π`, plus
+/// Gaussian noise of standard deviation `noise`, for `t` uniform in `[0.05, 1]`.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for different lengths; [`Error::InvalidHyperParameter`] for a
+/// negative or non-finite noise.
+pub fn spirals<S: Scalar, R: RngCore + ?Sized>(
+    rng: &mut R,
+    noise: f32,
+    x: &mut [[S; 2]],
+    labels: &mut [u8],
+) -> Result<()> {
+    same_len(x.len(), labels.len())?;
+    if !(noise.is_finite() && noise >= 0.0) {
+        return Err(Error::InvalidHyperParameter("spiral noise"));
+    }
+    let n = f64::from(noise);
+    for (i, (x, label)) in x.iter_mut().zip(labels.iter_mut()).enumerate() {
+        let c = i % 2;
+        let t = rng::uniform(rng, 0.05, 1.0);
+        let theta = 3.0 * core::f64::consts::PI * t + c as f64 * core::f64::consts::PI;
+        let px = t * libm::cos(theta) + n * rng::normal(rng);
+        let py = t * libm::sin(theta) + n * rng::normal(rng);
+        *x = [S::from_f64(px), S::from_f64(py)];
+        *label = c as u8;
+    }
+    Ok(())
+}
+
+fn same_len(x: usize, labels: usize) -> Result<()> {
+    if x == labels {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            expected: x,
+            found: labels,
+        })
+    }
+}

@@ -1,0 +1,132 @@
+//! The one error type of the crate.
+
+use core::fmt;
+
+/// Everything that can go wrong with data, shapes, hyper-parameters or numerics.
+///
+/// Programmer errors that the type system can catch (mismatched layer sizes) do not compile;
+/// everything that depends on run-time data is reported here instead of panicking. A step
+/// that returns an error leaves the network's weights and the optimizer's state exactly as
+/// they were.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Error {
+    /// An input feature was NaN or infinite.
+    NonFiniteInput,
+    /// A target value was NaN or infinite.
+    NonFiniteTarget,
+    /// The loss or a gradient became NaN or infinite during a step: the update was refused.
+    NonFiniteGradient,
+    /// A slice had the wrong length.
+    ShapeMismatch {
+        /// The length that was required.
+        expected: usize,
+        /// The length that was given.
+        found: usize,
+    },
+    /// A class label was not below the number of classes.
+    LabelOutOfRange {
+        /// The label that was given.
+        label: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A hyper-parameter was out of its valid range (the name says which).
+    InvalidHyperParameter(&'static str),
+    /// The loss does not fit the output layer (e.g. cross-entropy on a tanh output).
+    LossMismatch,
+    /// An empty data set, or a batch size of zero.
+    EmptyData,
+    /// Batch statistics need at least two samples.
+    BatchTooSmall,
+    /// Training diverged (loss above 3× its initial value, or non-finite).
+    Diverged {
+        /// The epoch in which it was detected (0-based).
+        epoch: u32,
+        /// The optimizer step, counted from the start of training.
+        step: u32,
+    },
+    /// Serialised bytes were not a model of this shape and format (see the variant's text).
+    Format(FormatError),
+    /// A fixed-capacity buffer was too small.
+    Capacity,
+}
+
+/// What differs when model bytes cannot be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum FormatError {
+    /// The bytes do not start with the model magic.
+    BadMagic,
+    /// The format version is not one this build reads.
+    UnsupportedVersion {
+        /// The version found in the bytes.
+        found: u16,
+    },
+    /// The stored layer sizes, activations or scalar type differ from the network's.
+    ShapeSignature,
+    /// The checksum does not match the contents.
+    Checksum,
+    /// The bytes end early or hold a malformed field.
+    Malformed,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NonFiniteInput => f.write_str("an input value is NaN or infinite"),
+            Error::NonFiniteTarget => f.write_str("a target value is NaN or infinite"),
+            Error::NonFiniteGradient => {
+                f.write_str("the loss or a gradient became non-finite; the step was refused")
+            }
+            Error::ShapeMismatch { expected, found } => {
+                write!(
+                    f,
+                    "shape mismatch: expected length {expected}, found {found}"
+                )
+            }
+            Error::LabelOutOfRange { label, classes } => {
+                write!(f, "label {label} is out of range for {classes} classes")
+            }
+            Error::InvalidHyperParameter(name) => write!(f, "invalid hyper-parameter: {name}"),
+            Error::LossMismatch => f.write_str("the loss does not fit the output activation"),
+            Error::EmptyData => f.write_str("empty data set or zero batch size"),
+            Error::BatchTooSmall => f.write_str("batch statistics need at least two samples"),
+            Error::Diverged { epoch, step } => {
+                write!(f, "training diverged at epoch {epoch}, step {step}")
+            }
+            Error::Format(e) => write!(f, "model format: {e}"),
+            Error::Capacity => f.write_str("a fixed-capacity buffer is too small"),
+        }
+    }
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatError::BadMagic => f.write_str("bad magic: not a microprop model"),
+            FormatError::UnsupportedVersion { found } => {
+                write!(f, "unsupported format version {found}")
+            }
+            FormatError::ShapeSignature => {
+                f.write_str("shape signature differs (layer sizes, activations or scalar type)")
+            }
+            FormatError::Checksum => f.write_str("CRC-32 checksum mismatch"),
+            FormatError::Malformed => f.write_str("truncated or malformed bytes"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+impl core::error::Error for FormatError {}
+
+impl From<FormatError> for Error {
+    fn from(e: FormatError) -> Self {
+        Error::Format(e)
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;

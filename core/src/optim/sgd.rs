@@ -1,0 +1,50 @@
+//! Plain stochastic gradient descent.
+
+use super::{check_lr, Optimizer};
+use crate::{Result, Scalar};
+
+/// Stochastic gradient descent: `w ← w − η g`. No state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sgd<S> {
+    lr: S,
+}
+
+impl<S: Scalar> Sgd<S> {
+    /// SGD with learning rate η.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) unless η is
+    /// finite and positive.
+    pub fn new(lr: S) -> Result<Self> {
+        Ok(Sgd { lr: check_lr(lr)? })
+    }
+}
+
+impl<S: Scalar> Default for Sgd<S> {
+    /// η = 0.01.
+    fn default() -> Self {
+        Sgd {
+            lr: S::from_f32(0.01),
+        }
+    }
+}
+
+impl<S: Scalar> Optimizer<S> for Sgd<S> {
+    fn name(&self) -> &'static str {
+        "sgd"
+    }
+    fn learning_rate(&self) -> S {
+        self.lr
+    }
+    fn set_learning_rate(&mut self, lr: S) {
+        self.lr = lr;
+    }
+    fn begin_step(&mut self, _params: usize) -> Result<()> {
+        Ok(())
+    }
+    #[inline]
+    fn update(&mut self, _offset: usize, params: &mut [S], grads: &[S], scale: S) {
+        let step = -(self.lr * scale);
+        crate::kernel::axpy(step, grads, params);
+    }
+}

@@ -1,0 +1,136 @@
+//! The scalar type a network computes in: `f32` everywhere, `f64` on the host.
+
+use core::fmt::{Debug, Display};
+use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A floating-point scalar: [`f32`] (the microcontroller's type) or [`f64`] (for gradient
+/// checks on the host).
+///
+/// The trait only carries what the kernels need; every transcendental function goes
+/// through a [`Math`](crate::Math) backend instead, so the numbers never depend on which
+/// `f32` methods happen to be in scope.
+pub trait Scalar:
+    Copy
+    + Default
+    + Debug
+    + Display
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Send
+    + Sync
+    + 'static
+{
+    /// 0.
+    const ZERO: Self;
+    /// 1.
+    const ONE: Self;
+    /// 0.5.
+    const HALF: Self;
+    /// The largest finite value.
+    const MAX: Self;
+    /// Machine epsilon.
+    const EPSILON: Self;
+    /// Bytes of one value (`size_of::<Self>()`).
+    const BYTES: usize;
+    /// A tag stored in the model format: `"f32"` or `"f64"`.
+    const NAME: &'static str;
+
+    /// Converts from `f32` (exact for both scalars).
+    fn from_f32(x: f32) -> Self;
+    /// Converts from `f64`, rounding to nearest for `f32`.
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` (exact for both scalars).
+    fn to_f64(self) -> f64;
+    /// Converts a count, rounding to nearest.
+    fn from_usize(n: usize) -> Self;
+    /// Neither NaN nor infinite.
+    fn is_finite(self) -> bool;
+    /// Absolute value (clears the sign bit).
+    fn abs(self) -> Self;
+    /// The raw bits widened to `u64`, for hashing weights bit-exactly.
+    fn to_bits_u64(self) -> u64;
+    /// Whether every value of the slice is finite. Branch-free over the exponent bits, so
+    /// it vectorises: this check runs on every gradient of every step.
+    fn all_finite(xs: &[Self]) -> bool;
+
+    /// The larger of two values; `self` when they compare equal or `other` is NaN.
+    #[inline(always)]
+    fn max_of(self, other: Self) -> Self {
+        if other > self {
+            other
+        } else {
+            self
+        }
+    }
+    /// The smaller of two values; `self` when they compare equal or `other` is NaN.
+    #[inline(always)]
+    fn min_of(self, other: Self) -> Self {
+        if other < self {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+macro_rules! impl_scalar {
+    ($t:ty, $bits:ty, $name:literal) => {
+        impl Scalar for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const HALF: Self = 0.5;
+            const MAX: Self = <$t>::MAX;
+            const EPSILON: Self = <$t>::EPSILON;
+            const BYTES: usize = core::mem::size_of::<$t>();
+            const NAME: &'static str = $name;
+
+            #[inline(always)]
+            fn from_f32(x: f32) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn from_usize(n: usize) -> Self {
+                n as $t
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                <$t>::from_bits(self.to_bits() & !(1 << (<$bits>::BITS - 1)))
+            }
+            #[inline(always)]
+            fn to_bits_u64(self) -> u64 {
+                #[allow(clippy::useless_conversion)]
+                u64::from(self.to_bits())
+            }
+            #[inline]
+            fn all_finite(xs: &[Self]) -> bool {
+                const EXP: $bits = (<$t>::INFINITY).to_bits();
+                // A value is non-finite exactly when all its exponent bits are set.
+                let worst = xs.iter().fold(0, |m: $bits, x| m.max(x.to_bits() & EXP));
+                worst != EXP
+            }
+        }
+    };
+}
+
+impl_scalar!(f32, u32, "f32");
+impl_scalar!(f64, u64, "f64");

@@ -1,0 +1,250 @@
+//! Training: mini-batch steps, epochs with shuffling, and evaluation.
+//!
+//! One straight data path per step: for each sample of the batch, forward → loss (δ of the
+//! output layer) → backward (gradients accumulate); then the step is checked (finite loss
+//! and gradients) and only then handed to the optimizer. A refused step leaves the weights
+//! and the optimizer state exactly as they were.
+
+use rand_core::RngCore;
+
+use crate::{loss::MAX_CLASSES, optim::Optimizer, Dataset, Error, Loss, Model, Result, Scalar};
+
+/// Loss and accuracy over a pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Metrics {
+    /// Mean loss per sample.
+    pub loss: f32,
+    /// Fraction of samples classified correctly.
+    pub accuracy: f32,
+}
+
+/// Mini-batch training with a fixed loss and batch size.
+#[derive(Clone, Copy, Debug)]
+pub struct Trainer {
+    loss: Loss,
+    batch: usize,
+    steps: u32,
+    epochs: u32,
+}
+
+impl Trainer {
+    /// A trainer for `loss` with batches of `batch` samples (1 = online learning).
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for a batch size of 0.
+    pub fn new(loss: Loss, batch: usize) -> Result<Self> {
+        if batch == 0 {
+            return Err(Error::EmptyData);
+        }
+        Ok(Trainer {
+            loss,
+            batch,
+            steps: 0,
+            epochs: 0,
+        })
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+    /// The batch size.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+    /// Optimizer steps taken so far.
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+    /// Epochs completed so far.
+    pub fn epochs(&self) -> u32 {
+        self.epochs
+    }
+
+    /// One optimizer step on the samples `indices` of `data`. Returns the batch's mean loss.
+    ///
+    /// # Errors
+    /// Bad data ([`Error::NonFiniteInput`], [`Error::LabelOutOfRange`],
+    /// [`Error::ShapeMismatch`]), a loss that does not fit the output
+    /// ([`Error::LossMismatch`]), or a non-finite loss or gradient
+    /// ([`Error::NonFiniteGradient`]). On error the weights and the optimizer state are
+    /// unchanged.
+    pub fn step<T: Model, O: Optimizer<T::Scalar>>(
+        &mut self,
+        model: &mut T,
+        opt: &mut O,
+        data: &Dataset<'_, T::Scalar>,
+        indices: &[u16],
+    ) -> Result<T::Scalar> {
+        if indices.is_empty() {
+            return Err(Error::EmptyData);
+        }
+        self.loss
+            .check(model.output_activation(), model.outputs())?;
+        let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
+        let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
+        // Validate the whole batch before touching anything.
+        for &i in indices {
+            let (x, label) = data.get(usize::from(i)).ok_or(Error::EmptyData)?;
+            if x.len() != model.inputs() {
+                return Err(Error::ShapeMismatch {
+                    expected: model.inputs(),
+                    found: x.len(),
+                });
+            }
+            if !T::Scalar::all_finite(x) {
+                return Err(Error::NonFiniteInput);
+            }
+            Loss::target(usize::from(label), y)?;
+        }
+        let mut total = T::Scalar::ZERO;
+        for &i in indices {
+            let (x, label) = data.get(usize::from(i)).ok_or(Error::EmptyData)?;
+            Loss::target(usize::from(label), y)?;
+            total += self.sample(model, x, y)?;
+        }
+        let scale = T::Scalar::ONE / T::Scalar::from_usize(indices.len());
+        let mean = total * scale;
+        self.apply(model, opt, mean, scale)?;
+        Ok(mean)
+    }
+
+    /// Forward, loss and backward for one sample with target vector `y`; gradients
+    /// accumulate. Returns the sample's loss.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for wrong lengths.
+    #[inline]
+    pub fn sample<T: Model>(
+        &self,
+        model: &mut T,
+        x: &[T::Scalar],
+        y: &[T::Scalar],
+    ) -> Result<T::Scalar> {
+        model.forward(x)?;
+        let act = model.output_activation();
+        let (z, a) = model.output_mut();
+        let loss = self.loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
+        model.backward(x, None)?;
+        Ok(loss)
+    }
+
+    /// Applies the accumulated gradients (times `scale`) if `loss` and every gradient are
+    /// finite; clears the gradients either way.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteGradient`] (nothing applied) or the optimizer's shape error.
+    pub fn apply<T: Model, O: Optimizer<T::Scalar>>(
+        &mut self,
+        model: &mut T,
+        opt: &mut O,
+        loss: T::Scalar,
+        scale: T::Scalar,
+    ) -> Result<()> {
+        if !loss.is_finite() || !model.grads_finite() {
+            model.zero_grads();
+            return Err(Error::NonFiniteGradient);
+        }
+        if let Err(e) = opt.begin_step(model.params()) {
+            model.zero_grads();
+            return Err(e);
+        }
+        let mut offset = 0;
+        model.visit_layers_mut(&mut |l| {
+            opt.update(offset, l.w, l.gw, scale);
+            offset += l.w.len();
+            opt.update(offset, l.b, l.gb, scale);
+            offset += l.b.len();
+            l.gw.fill(T::Scalar::ZERO);
+            l.gb.fill(T::Scalar::ZERO);
+        });
+        self.steps = self.steps.saturating_add(1);
+        Ok(())
+    }
+
+    /// One epoch: shuffles `order` (which must hold `0..data.len()` in any order, and is
+    /// kept shuffled) with `rng`, then steps through it in batches; the last batch may be
+    /// smaller. Returns the mean training loss over the epoch (accuracy is not measured
+    /// here: call [`evaluate`]).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `order` does not match the data; any [`Trainer::step`]
+    /// error (the epoch stops at the failing step).
+    pub fn epoch<T: Model, O: Optimizer<T::Scalar>, R: RngCore + ?Sized>(
+        &mut self,
+        model: &mut T,
+        opt: &mut O,
+        data: &Dataset<'_, T::Scalar>,
+        order: &mut [u16],
+        rng: &mut R,
+    ) -> Result<f32> {
+        if order.len() != data.len() {
+            return Err(Error::ShapeMismatch {
+                expected: data.len(),
+                found: order.len(),
+            });
+        }
+        if data.is_empty() {
+            return Err(Error::EmptyData);
+        }
+        crate::rng::shuffle(rng, order);
+        let mut sum = 0.0f64;
+        for batch in order.chunks(self.batch) {
+            let l = self.step(model, opt, data, batch)?;
+            sum += l.to_f64() * batch.len() as f64;
+        }
+        self.epochs = self.epochs.saturating_add(1);
+        Ok((sum / data.len() as f64) as f32)
+    }
+}
+
+/// The identity order `0..n` for [`Trainer::epoch`].
+///
+/// # Errors
+/// [`Error::Capacity`] if `order` has more than 65,536 entries.
+pub fn fill_order(order: &mut [u16]) -> Result<()> {
+    if order.len() > usize::from(u16::MAX) + 1 {
+        return Err(Error::Capacity);
+    }
+    for (i, o) in order.iter_mut().enumerate() {
+        *o = i as u16;
+    }
+    Ok(())
+}
+
+/// Mean loss and accuracy of `model` on `data` (a training-mode forward pass per sample;
+/// gradients are untouched).
+///
+/// # Errors
+/// As [`Trainer::step`]'s data checks.
+pub fn evaluate<T: Model>(
+    model: &mut T,
+    loss: Loss,
+    data: &Dataset<'_, T::Scalar>,
+) -> Result<Metrics> {
+    loss.check(model.output_activation(), model.outputs())?;
+    if data.is_empty() {
+        return Err(Error::EmptyData);
+    }
+    let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
+    let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
+    let act = model.output_activation();
+    let mut sum = 0.0f64;
+    let mut correct = 0usize;
+    for (x, label) in data.iter() {
+        if !T::Scalar::all_finite(x) {
+            return Err(Error::NonFiniteInput);
+        }
+        Loss::target(usize::from(label), y)?;
+        model.forward(x)?;
+        let (z, a) = model.output();
+        sum += loss.value::<T::Scalar, T::Math>(z, a, y).to_f64();
+        correct += usize::from(loss.predicted_class(act, z, a) == usize::from(label));
+    }
+    let n = data.len() as f64;
+    Ok(Metrics {
+        loss: (sum / n) as f32,
+        accuracy: (correct as f64 / n) as f32,
+    })
+}
