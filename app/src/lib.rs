@@ -1,0 +1,3 @@
+//! The board-independent on-device training application (issue #4 fills this in).
+#![no_std]
+#![forbid(unsafe_code)]
