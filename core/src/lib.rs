@@ -55,6 +55,7 @@
 
 pub mod activation;
 pub mod data;
+pub mod diagnostics;
 mod error;
 pub mod hash;
 pub mod init;
