@@ -79,7 +79,10 @@ pub use loss::Loss;
 pub use math::{Libm, Math, Micromath};
 pub use model::Model;
 pub use network::{Network, Training};
-pub use optim::{Optimizer, Sgd};
+pub use optim::{
+    AdaGrad, AdaGradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Momentum, MomentumConfig,
+    Nesterov, Optimizer, RmsProp, RmsPropConfig, Sgd,
+};
 pub use preprocess::{Preprocess, Standardizer};
 pub use rng::{rng, DefaultRng};
 pub use scalar::Scalar;
