@@ -54,6 +54,7 @@
 )]
 
 pub mod activation;
+pub mod babysit;
 pub mod data;
 pub mod diagnostics;
 mod error;
@@ -67,9 +68,13 @@ mod model;
 mod network;
 pub mod optim;
 pub mod preprocess;
+pub mod regularization;
 pub mod rng;
 mod scalar;
+pub mod schedule;
+pub mod search;
 pub mod train;
+pub mod whitening;
 
 pub use activation::Activation;
 pub use data::Dataset;
@@ -84,9 +89,12 @@ pub use optim::{
     Nesterov, Optimizer, RmsProp, RmsPropConfig, Sgd,
 };
 pub use preprocess::{Preprocess, Standardizer};
+pub use regularization::{Dropout, Mode, Regularization};
 pub use rng::{rng, DefaultRng};
 pub use scalar::Scalar;
+pub use schedule::{Decay, Schedule};
 pub use train::{Metrics, Trainer};
+pub use whitening::PcaWhitening;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
