@@ -55,6 +55,7 @@
 
 pub mod activation;
 pub mod babysit;
+pub mod batchnorm;
 pub mod data;
 pub mod diagnostics;
 mod error;

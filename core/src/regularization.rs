@@ -4,7 +4,7 @@
 //! the optimizer update; [`Trainer`](crate::Trainer) applies them when given a
 //! [`Regularization`] ([`Trainer::with_regularization`](crate::Trainer::with_regularization)).
 //! Dropout sits between layers, so it lives in the networks that can place it there (the
-//! batch-wise [`BnNet`](crate::layer::BnNet)); [`Dropout`] is its slice kernel.
+//! batch-wise [`BnNet`](crate::batchnorm::BnNet)); [`Dropout`] is its slice kernel.
 
 use rand_core::RngCore;
 
