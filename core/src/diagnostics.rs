@@ -27,7 +27,7 @@ pub fn accumulate_gradients<T: Model>(
         model.forward(x)?;
         let (z, a) = model.output_mut();
         loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
-        model.backward(x, None)?;
+        model.backward(x, None, crate::kernel::Grads::Accumulate)?;
     }
     Ok(())
 }
