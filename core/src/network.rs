@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    kernel::Upstream,
+    kernel::{Grads, Upstream},
     layer::{Buffers, LayerMut, LayerRef, Layers, WeightsMut},
     Activation, Error, Libm, Math, Model, Result, Scalar,
 };
@@ -268,19 +268,53 @@ impl<L: Layers, M: Math<L::Scalar>> Model for Training<L, M> {
         self.net.layers.output_activation()
     }
     #[inline]
-    fn backward(&mut self, x: &[L::Scalar], input_grad: Option<&mut [L::Scalar]>) -> Result<()> {
+    fn backward(
+        &mut self,
+        x: &[L::Scalar],
+        input_grad: Option<&mut [L::Scalar]>,
+        grads: Grads,
+    ) -> Result<()> {
         check_len(L::INPUTS, x.len())?;
         if let Some(g) = &input_grad {
             check_len(L::INPUTS, g.len())?;
         }
         self.net.layers.backward::<M>(
             &mut self.buf,
-            Upstream::Input {
-                x,
-                grad: input_grad,
-            },
+            x,
+            Upstream::Input { grad: input_grad },
+            grads,
         );
         Ok(())
+    }
+    #[inline]
+    fn online_step<O: crate::Optimizer<L::Scalar>>(
+        &mut self,
+        opt: &mut O,
+        x: &[L::Scalar],
+    ) -> Result<()> {
+        check_len(L::INPUTS, x.len())?;
+        self.net.layers.backward::<M>(
+            &mut self.buf,
+            x,
+            Upstream::Input { grad: None },
+            Grads::Skip,
+        );
+        if !L::online_finite(&self.buf, x) {
+            return Err(Error::NonFiniteGradient);
+        }
+        opt.begin_step(L::PARAMS)?;
+        self.net
+            .layers
+            .update_online(&self.buf, x, opt, 0, L::Scalar::ONE);
+        Ok(())
+    }
+    #[inline]
+    fn apply_update<O: crate::Optimizer<L::Scalar>>(&mut self, opt: &mut O, scale: L::Scalar) {
+        self.net.layers.update(&self.buf, opt, 0, scale);
+    }
+    #[inline]
+    fn grads_finite(&self) -> bool {
+        L::grads_finite(&self.buf)
     }
     fn visit_layers_mut(&mut self, f: &mut dyn FnMut(LayerMut<'_, L::Scalar>)) {
         self.net.layers.visit_mut(&mut self.buf, 0, f);

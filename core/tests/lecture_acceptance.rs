@@ -127,6 +127,7 @@ fn sign_agreement(data: &Dataset<'_, f32>, epochs: u32) -> (f64, f64) {
     for _ in 0..epochs {
         for (x, label) in data.iter() {
             Loss::target(usize::from(label), &mut y).unwrap();
+            model.zero_grads();
             let l = trainer.sample(&mut model, x, &y).unwrap();
             first.observe(&model).unwrap();
             second.observe(&model).unwrap();

@@ -157,6 +157,27 @@ fn l2_is_in_the_loss_and_its_gradient() {
     }
     println!("L2 gradient check: max relative error {max_rel:.2e}");
     assert!(max_rel < 1e-6);
+    // Online steps (batch of one) get the L2 gradient too: Δw differs by −η λ w.
+    let eta = 0.1;
+    let mut plain = model.clone();
+    let mut reg = model.clone();
+    Trainer::new(Loss::Mse, 1)
+        .unwrap()
+        .step(&mut plain, &mut Sgd::new(eta).unwrap(), &data, &[3])
+        .unwrap();
+    Trainer::new(Loss::Mse, 1)
+        .unwrap()
+        .with_regularization(Regularization::new(lambda, None).unwrap())
+        .step(&mut reg, &mut Sgd::new(eta).unwrap(), &data, &[3])
+        .unwrap();
+    let mut original = model.clone();
+    for p in small_params() {
+        let w = p.get(&mut original).unwrap();
+        let is_bias = matches!(p.kind, microprop::diagnostics::ParamKind::Bias { .. });
+        let expected = if is_bias { 0.0 } else { -eta * lambda * w };
+        let got = p.get(&mut reg).unwrap() - p.get(&mut plain).unwrap();
+        assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
+    }
     assert!(Regularization::new(-1.0, None).is_err());
     assert!(Regularization::new(0.0, Some(0.0)).is_err());
 }

@@ -52,6 +52,23 @@ pub trait Optimizer<S: Scalar> {
     /// Updates one block of parameters from its gradients (multiplied by `scale`, the
     /// inverse batch size); `offset` is the block's first index in the flat parameter order.
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S);
+
+    /// Updates a layer's weights (`delta.len()` rows of `x.len()`) whose gradient is the
+    /// outer product `δ xᵀ` — one sample, online training — without materialising it.
+    ///
+    /// Must give bit-identical results to calling [`update`](Self::update) with the
+    /// gradient `g[o][i] = δ_o · x_i`; the default does exactly that, one element at a
+    /// time. Optimizers override it to fuse the loop.
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        let n = x.len().max(1);
+        let mut index = offset;
+        for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
+            for (p, &x) in row.iter_mut().zip(x) {
+                self.update(index, core::slice::from_mut(p), &[d * x], scale);
+                index += 1;
+            }
+        }
+    }
 }
 
 /// Checks a learning rate: finite and positive.
