@@ -127,3 +127,16 @@ pub(crate) fn block<S>(
     let start = slot.checked_mul(params)?.checked_add(offset)?;
     state.get_mut(start..start.checked_add(len)?)
 }
+
+/// The gradient `g[o][i] = δ_o · x_i` of a dense layer's weights, times `scale`, row by
+/// row: what [`Optimizer::update_outer`] stands for, computed exactly as
+/// [`Optimizer::update`] would see it (`(δ · x) · scale`).
+pub(crate) fn outer<'a, S: Scalar>(
+    delta: &'a [S],
+    x: &'a [S],
+    scale: S,
+) -> impl Iterator<Item = S> + 'a {
+    delta
+        .iter()
+        .flat_map(move |&d| x.iter().map(move |&x| (d * x) * scale))
+}
