@@ -5,6 +5,19 @@
 //! first layer first) with the block's offset in a flat parameter index. Stateful
 //! optimizers keep their state in one buffer indexed by that offset, so its size is fixed
 //! at compile time (`[S; Net::PARAMS]`) on the device, or chosen at run time on the host.
+//!
+//! | optimizer | state (`SLOTS` × `PARAMS` scalars) | defaults ([`Default`] of its config) |
+//! |---|---|---|
+//! | [`Sgd`] | 0 | η = 0.01 |
+//! | [`Momentum`], [`Nesterov`] | 1 (velocity) | η = 0.01, μ = 0.9 |
+//! | [`AdaGrad`] | 1 (Σ g²) | η = 0.01, ε = 1e-8 |
+//! | [`RmsProp`] | 1 (leaky Σ g²) | η = 0.01, ρ = 0.99, ε = 1e-8 |
+//! | [`Adam`] | 2 (m, v) | η = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 |
+//! | [`AdamW`] | 2 (m, v) | Adam's, λ = 0.01 |
+//!
+//! The state buffer is any `B: AsRef<[S]> + AsMut<[S]>`: `[0.0f32; 2 * Net::PARAMS]` on
+//! the device (its bytes are `SLOTS · PARAMS · size_of::<S>()`, on top of
+//! `Network::BYTES + Network::TRAINING_BYTES`), a `Vec` or `&mut [S]` on the host.
 
 mod adagrad;
 mod adam;
