@@ -4,6 +4,13 @@
 //!
 //! `cargo run --release -p microprop --example train_steps -- <n1|n2-sigmoid|n2-relu|n3> <steps>`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
 use microprop::{
     data::Clusters, mlp, Activation, Dataset, Init, Loss, Model, Network, Sgd, Trainer,
 };

@@ -4,6 +4,7 @@
 //!   clippy, host tests, documentation and the cross builds.
 //! * `cargo xtask run` — the main job (see the README).
 
+mod bench;
 mod setup;
 mod test;
 
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "test" => test::run(rest),
+        "bench-host" => bench::run(rest),
         "setup" => setup::ensure_all(),
         "help" | "--help" | "-h" => {
             print_help();
@@ -38,6 +40,7 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          commands:\n  \
          test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
-         setup    install the rustup targets and components the project needs\n"
+         setup    install the rustup targets and components the project needs\n  \
+         bench-host  instructions per training step on the host (callgrind protocol)\n"
     );
 }
