@@ -59,6 +59,13 @@ impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
     /// (`z` and `a` of every unit, `2 · UNITS` scalars).
     pub const TRAINING_BYTES: usize = (L::PARAMS + 2 * L::UNITS) * <L::Scalar as Scalar>::BYTES;
 
+    /// Everything training needs, in bytes: weights, training buffers, and the state of an
+    /// optimizer that keeps `slots` scalars per parameter (0 for SGD, 1 for Momentum,
+    /// Nesterov, AdaGrad and RMSProp, 2 for Adam and AdamW: their `SLOTS`).
+    pub const fn bytes_to_train(slots: usize) -> usize {
+        Self::BYTES + Self::TRAINING_BYTES + slots * L::PARAMS * <L::Scalar as Scalar>::BYTES
+    }
+
     /// A network with all weights zero, `hidden` on every layer but the last and `output`
     /// on the last.
     ///

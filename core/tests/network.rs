@@ -53,6 +53,12 @@ fn memory_is_exactly_the_documented_formula() {
     // N1 trains in 672 bytes: 260 B of parameters, 16 B of activation tags, 396 B of
     // gradients and cache (README table).
     assert_eq!(size_of::<Training<<N1 as Chain>::L>>(), 672);
+    // An optimizer's state, sized from the same constant, is counted too: Adam keeps two
+    // scalars per parameter.
+    type Adam = microprop::optim::Adam<f32, [f32; 2 * N1::PARAMS]>;
+    let state = size_of::<[f32; 2 * N1::PARAMS]>();
+    assert_eq!(N1::bytes_to_train(Adam::SLOTS), 672 + state);
+    assert_eq!(N1::bytes_to_train(0), 672);
 }
 
 fn clusters(seed: u64, spread: f32) -> ([[f32; 2]; 400], [u8; 400]) {
