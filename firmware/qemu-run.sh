@@ -5,6 +5,7 @@
 #
 #   qemu-run.sh <elf>            (cargo run passes the ELF)
 # Environment:
+#   QEMU_MACHINE / QEMU_CPU   override the machine and cpu
 #   QEMU_ICOUNT=1     run with -icount shift=0 (SysTick then counts instructions)
 #   QEMU_EXTRA="..."  extra QEMU arguments (e.g. -plugin ...)
 #   QEMU_TIMEOUT=600  seconds before the run is killed
@@ -18,6 +19,9 @@ case "$elf" in
   *thumbv7em-none-eabihf*) machine=mps2-an386; cpu=cortex-m4 ;;
   *) echo "qemu-run.sh: cannot tell the target from $elf" >&2; exit 2 ;;
 esac
+# Override the machine (e.g. the ARMv6-M benchmark on mps2-an385, see memory/m0-bench.x).
+machine="${QEMU_MACHINE:-$machine}"
+cpu="${QEMU_CPU:-$cpu}"
 decoder="${DEFMT_PRINT:-}"
 if [ -z "$decoder" ]; then
   if [ -x "$here/tools/defmt-print/target/release/defmt-print" ]; then

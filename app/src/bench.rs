@@ -23,12 +23,12 @@ pub const SWEEP_HI: f32 = 8.0;
 /// Samples the training-step benchmark cycles through.
 pub const STEP_SAMPLES: usize = 64;
 
-/// N1: 2-16-1, sigmoid.
-pub type N1 = mlp![f32; 2, 16, 1];
+/// N1: 2-16-1, sigmoid, under maths backend `M`.
+pub type N1<M = Libm> = mlp![f32, M; 2, 16, 1];
 /// N2: 2-32-32-1 (sigmoid or ReLU hidden layers).
-pub type N2 = mlp![f32; 2, 32, 32, 1];
+pub type N2<M = Libm> = mlp![f32, M; 2, 32, 32, 1];
 /// N3: nine hidden layers of 2, sigmoid.
-pub type N3 = mlp![f32; 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1];
+pub type N3<M = Libm> = mlp![f32, M; 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1];
 
 /// The sweep: `SWEEP_LO + (SWEEP_HI − SWEEP_LO) · i / (SWEEP − 1)`, computed in `f64` and
 /// rounded once.

@@ -24,6 +24,16 @@ pub const MACHINE: &str = "mps2-an385 (Cortex-M3)";
 #[cfg(mcu = "m0")]
 pub const MACHINE: &str = "microbit (Cortex-M0)";
 
+/// The core the image is built for.
+#[cfg(mcu = "m4f")]
+pub const CORE: &str = "Cortex-M4F (thumbv7em-none-eabihf)";
+/// The core the image is built for.
+#[cfg(mcu = "m3")]
+pub const CORE: &str = "Cortex-M3 (thumbv7m-none-eabi)";
+/// The core the image is built for.
+#[cfg(mcu = "m0")]
+pub const CORE: &str = "Cortex-M0 (thumbv6m-none-eabi)";
+
 /// The status LED: LED0 of the mps2 FPGA I/O block, or the micro:bit's top-left matrix
 /// LED (row 1 = P0.13 high, column 1 = P0.04 low).
 #[derive(Debug)]

@@ -42,8 +42,7 @@ impl<P: OutputPin<Error = Infallible>> OutputPin for ActiveLow<P> {
 
 #[entry]
 fn main() -> ! {
-    let (Some(dp), Some(mut cp)) = (pac::Peripherals::take(), cortex_m::Peripherals::take())
-    else {
+    let (Some(dp), Some(mut cp)) = (pac::Peripherals::take(), cortex_m::Peripherals::take()) else {
         halt()
     };
     let mut rcc = dp
@@ -57,7 +56,10 @@ fn main() -> ! {
         delay: cp.SYST.delay(&rcc.clocks),
         cycles: CycleCounter,
     };
-    defmt::info!("board: STM32F411 at {=u32} MHz (ticks are core cycles)", SYSCLK_MHZ);
+    defmt::info!(
+        "board: STM32F411 at {=u32} MHz (ticks are core cycles)",
+        SYSCLK_MHZ
+    );
     let result = run(&Config::default(), &mut board, &mut DefmtSink);
     let (used, size) = stack::high_water();
     defmt::info!("stack high-water mark: {=u32} of {=u32} B", used, size);
