@@ -22,6 +22,11 @@ fn main() -> ExitCode {
         "run" => firmware::run(rest),
         "size" => firmware::size(rest),
         "bench-mcu" => firmware::bench_mcu(rest),
+        "test-firmware" => firmware::test().map(|times| {
+            for (what, secs) in times {
+                eprintln!("  {secs:6.1} s  {what}");
+            }
+        }),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -45,6 +50,7 @@ fn print_help() {
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
+         test-firmware  only the firmware part of `test`\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n"
     );
 }
