@@ -20,7 +20,7 @@ case "$elf" in
   *thumbv7em-none-eabihf*) machine=mps2-an386; cpu=cortex-m4 ;;
   *) echo "qemu-run.sh: cannot tell the target from $elf" >&2; exit 2 ;;
 esac
-# Override the machine (e.g. the ARMv6-M benchmark on mps2-an385, see memory/m0-bench.x).
+# Override the machine (e.g. the ARMv6-M benchmark on mps2-an385, see memory/mps2-bench.x).
 machine="${QEMU_MACHINE:-$machine}"
 cpu="${QEMU_CPU:-$cpu}"
 decoder="${DEFMT_PRINT:-}"

@@ -511,7 +511,7 @@ pub fn bench_mcu(_args: &[String]) -> Result<(), String> {
     };
     for core in &CORES {
         build(core.target, "speed", &["--bin", "bench"])?;
-        // The ARMv6-M image runs on mps2-an385 (see firmware/memory/m0-bench.x): same
+        // The ARMv6-M image runs on mps2-an385 (see firmware/memory/mps2-bench.x): same
         // instructions, 64 KiB of RAM, 40 instructions per tick.
         let (machine, tick, env): (&str, f64, Vec<(&str, &str)>) = if core.name == "m0" {
             (

@@ -74,7 +74,7 @@ fn main() -> ! {
                 let _ = board.blink(1, 50);
             }
         }
-        Err(e) => defmt::error!("{}", defmt::Display2Format(&e)),
+        Err(e) => defmt::error!("the demo stopped: {}", e),
     }
     halt()
 }
