@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Cargo runner for the QEMU targets: picks the machine from the target directory in the
+# Cargo runner. QEMU images: picks the machine from the target directory in the
 # ELF's path, pipes QEMU's semihosting output through the defmt decoder, and exits with
-# QEMU's status (the firmware's semihosting exit code).
+# QEMU's status (the firmware's semihosting exit code). The STM32F411 image (train-f411)
+# is handed to `probe-rs run --chip STM32F411CEUx` (PROBE_RS_CHIP overrides the chip).
 #
 #   qemu-run.sh <elf>            (cargo run passes the ELF)
 # Environment:
@@ -14,6 +15,15 @@
 set -uo pipefail
 elf="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
+# The real-board image goes to probe-rs, not QEMU: flash, reset, print the RTT defmt log.
+case "$(basename "$elf")" in
+  train-f411*)
+    if ! command -v probe-rs >/dev/null; then
+      echo "qemu-run.sh: $elf is for an STM32F411 board: install probe-rs (cargo install probe-rs-tools --locked) and attach a probe" >&2
+      exit 2
+    fi
+    exec probe-rs run --chip "${PROBE_RS_CHIP:-STM32F411CEUx}" "$elf" ;;
+esac
 case "$elf" in
   *thumbv6m-none-eabi*)    machine=microbit;   cpu=cortex-m0 ;;
   *thumbv7m-none-eabi*)    machine=mps2-an385; cpu=cortex-m3 ;;
