@@ -795,13 +795,13 @@ fn parse_bench(
             }
             Some("memory") => {
                 memory = json!({
-                    "n1_weights_bytes": field(&words, "weights")?,
-                    "n1_training_buffers_bytes": field(&words, "training")?,
-                    "trainer_bytes": field(&words, "trainer")?,
-                    "optimizer_bytes": field(&words, "optimizer")?,
+                    "n1_weights_bytes": field(&words, "weights")? as u64,
+                    "n1_training_buffers_bytes": field(&words, "training")? as u64,
+                    "trainer_bytes": field(&words, "trainer")? as u64,
+                    "optimizer_bytes": field(&words, "optimizer")? as u64,
                 });
             }
-            Some("stack") => stack = json!(field(&words, "stack")?),
+            Some("stack") => stack = json!(field(&words, "stack")? as u64),
             _ => {}
         }
     }
