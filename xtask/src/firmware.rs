@@ -79,18 +79,22 @@ pub fn decoder() -> PathBuf {
     dir().join("tools/defmt-print/target/release/defmt-print")
 }
 
-/// Builds the in-tree defmt decoder when it is missing (from the root, so that the
-/// firmware's thumb target does not apply).
+/// Builds the in-tree defmt decoder (a no-op when it is up to date). Run from the root, so
+/// that the firmware's thumb target does not apply.
 pub fn ensure_decoder() -> Result<(), String> {
-    if decoder().exists() {
-        return Ok(());
-    }
     run_cmd(crate::test::cmd("cargo").args([
         "build",
         "--release",
+        "--locked",
+        "--quiet",
         "--manifest-path",
         "firmware/tools/defmt-print/Cargo.toml",
-    ]))
+    ]))?;
+    if decoder().exists() {
+        Ok(())
+    } else {
+        Err(format!("{} was not built", decoder().display()))
+    }
 }
 
 /// Installs QEMU (`qemu-system-arm`) with apt-get when it is missing.
