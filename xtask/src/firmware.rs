@@ -435,6 +435,29 @@ pub fn test() -> Result<Vec<(String, f64)>, String> {
             &mut t,
         );
     }
+    // The benchmark runs to the end on every core and its output parses into a table.
+    let scratch = root().join("target/bench-mcu-smoke");
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    for core in &CORES {
+        let table = run_bench(core, None, &scratch)?;
+        let n1 = table["steps"]
+            .as_array()
+            .and_then(|s| s.first())
+            .and_then(|s| s["instructions_per_step"].as_f64())
+            .unwrap_or(0.0);
+        let acts = table["activations"].as_array().map_or(0, Vec::len);
+        if !(n1 > 100.0 && acts == 2 * Activation::ALL.len()) {
+            return Err(format!(
+                "bench on {}: implausible table (N1 step {n1}, {acts} activation rows)",
+                core.name
+            ));
+        }
+        eprintln!(
+            "  bench on {}: N1 step {n1:.0} instructions, {acts} activation rows",
+            core.name
+        );
+    }
+    lap("firmware: cost benchmark under QEMU on m4f, m3, m0", &mut t);
     Ok(times)
 }
 
@@ -515,43 +538,7 @@ pub fn bench_mcu(_args: &[String]) -> Result<(), String> {
     };
     for core in &CORES {
         build(core.target, "speed", &["--bin", "bench"])?;
-        // The ARMv6-M image runs on mps2-an385 (see firmware/memory/mps2-bench.x): same
-        // instructions, 64 KiB of RAM, 40 instructions per tick.
-        let (machine, tick, env): (&str, f64, Vec<(&str, &str)>) = if core.name == "m0" {
-            (
-                "mps2-an385 (ARMv6-M image)",
-                40.0,
-                vec![
-                    ("QEMU_ICOUNT", "1"),
-                    ("QEMU_MACHINE", "mps2-an385"),
-                    ("QEMU_CPU", "cortex-m3"),
-                ],
-            )
-        } else {
-            (core.machine, core.tick, vec![("QEMU_ICOUNT", "1")])
-        };
-        let image = elf(core.target, "speed", "bench");
-        let counts = out_dir.join(format!("{}-icount.txt", core.name));
-        let plugin_arg = match &plugin {
-            Some(p) => Some(plugin_args(p, &image, &counts)?),
-            None => None,
-        };
-        let mut env = env;
-        if let Some(arg) = &plugin_arg {
-            env.push(("QEMU_EXTRA", arg.as_str()));
-        }
-        let (ok, lines) = run_qemu(core.target, "speed", "bench", &env)?;
-        if !ok || !lines.iter().any(|l| l == "bench done") {
-            return Err(format!(
-                "bench on {} failed:\n{}",
-                core.name,
-                lines.join("\n")
-            ));
-        }
-        let mut table = parse_bench(core, machine, tick, &lines)?;
-        if plugin_arg.is_some() {
-            add_exact_counts(&mut table, &lines, &counts, &image)?;
-        }
+        let table = run_bench(core, plugin.as_deref(), &out_dir)?;
         print_table(&table);
         let path = out_dir.join(format!("{}.json", core.name));
         let text = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
@@ -559,6 +546,52 @@ pub fn bench_mcu(_args: &[String]) -> Result<(), String> {
         println!("saved {}\n", path.display());
     }
     Ok(())
+}
+
+/// Runs the (built) benchmark on `core` under QEMU `-icount`, with the exact-count plugin
+/// when given, and returns its table.
+fn run_bench(
+    core: &Core,
+    plugin: Option<&Path>,
+    out_dir: &Path,
+) -> Result<serde_json::Value, String> {
+    // The ARMv6-M image runs on mps2-an385 (see firmware/memory/mps2-bench.x): same
+    // instructions, more RAM, 40 instructions per tick.
+    let (machine, tick, mut env): (&str, f64, Vec<(&str, &str)>) = if core.name == "m0" {
+        (
+            "mps2-an385 (ARMv6-M image)",
+            40.0,
+            vec![
+                ("QEMU_ICOUNT", "1"),
+                ("QEMU_MACHINE", "mps2-an385"),
+                ("QEMU_CPU", "cortex-m3"),
+            ],
+        )
+    } else {
+        (core.machine, core.tick, vec![("QEMU_ICOUNT", "1")])
+    };
+    let image = elf(core.target, "speed", "bench");
+    let counts = out_dir.join(format!("{}-icount.txt", core.name));
+    let plugin_arg = match plugin {
+        Some(p) => Some(plugin_args(p, &image, &counts)?),
+        None => None,
+    };
+    if let Some(arg) = &plugin_arg {
+        env.push(("QEMU_EXTRA", arg.as_str()));
+    }
+    let (ok, lines) = run_qemu(core.target, "speed", "bench", &env)?;
+    if !ok || !lines.iter().any(|l| l == "bench done") {
+        return Err(format!(
+            "bench on {} failed:\n{}",
+            core.name,
+            lines.join("\n")
+        ));
+    }
+    let mut table = parse_bench(core, machine, tick, &lines)?;
+    if plugin_arg.is_some() {
+        add_exact_counts(&mut table, &lines, &counts, &image)?;
+    }
+    Ok(table)
 }
 
 /// Builds the instruction-count plugin (`firmware/tools/icount/icount.c`) with the host's
