@@ -5,6 +5,7 @@
 //! * `cargo xtask run` — the main job (see the README).
 
 mod bench;
+mod firmware;
 mod setup;
 mod test;
 
@@ -20,6 +21,14 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "bench-host" => bench::run(rest),
         "setup" => setup::ensure_all(),
+        "run" => firmware::run(rest),
+        "size" => firmware::size(rest),
+        "bench-mcu" => firmware::bench_mcu(rest),
+        "test-firmware" => firmware::test().map(|times| {
+            for (what, secs) in times {
+                eprintln!("  {secs:6.1} s  {what}");
+            }
+        }),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -40,7 +49,11 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          commands:\n  \
          test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
-         setup    install the rustup targets and components the project needs\n  \
+         setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
+         run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
+         size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
+         test-firmware  only the firmware part of `test`\n  \
+         bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n"
     );
 }
