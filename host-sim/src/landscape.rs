@@ -1,0 +1,260 @@
+//! `landscape`: the notes' Experiment A. A 2-layer and a 9-layer all-2-wide sigmoid net
+//! are trained on two clusters; then, every other parameter kept at its trained value, the
+//! first-layer weights `w[0][0]` (input 0 → neuron 0) and `w[1][0]` (input 0 → neuron 1)
+//! are swept over a grid, and the mean loss and the norm of the mean gradient with respect
+//! to those two weights are recorded at each point.
+
+use std::path::Path;
+
+use microprop::{
+    data::Clusters, diagnostics, train as core_train, Activation, Dataset, Init, Libm, Loss,
+    Model, Sgd, Trainer,
+};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde_json::json;
+
+use crate::{
+    cli::LandscapeArgs,
+    net::DynNet,
+    plot::{self, Figure, Heatmap},
+    Ctx, Output, Res,
+};
+
+/// Index of `w[1][0]` in the first layer's row-major weights (2 inputs per row).
+const W10: usize = 2;
+
+/// One net's surfaces and their summary.
+#[derive(Clone, Debug)]
+pub struct Surface {
+    /// `"2-layer"` or `"9-layer"`.
+    pub name: String,
+    /// Layer sizes.
+    pub sizes: Vec<usize>,
+    /// Accuracy after training.
+    pub accuracy: f64,
+    /// Trained `(w[0][0], w[1][0])`.
+    pub trained: (f64, f64),
+    /// Grid coordinates (both axes).
+    pub axis: Vec<f64>,
+    /// Mean loss, `[iy][ix]` (y = `w[1][0]`, x = `w[0][0]`).
+    pub loss: Vec<Vec<f64>>,
+    /// Norm of the mean gradient with respect to the two swept weights.
+    pub grad: Vec<Vec<f64>>,
+    /// Share of grid points with gradient norm < 1e-3 × the surface's maximum.
+    pub plateau_fraction: f64,
+    /// The surface's maximum gradient norm.
+    pub peak_grad: f64,
+    /// Share of grid points with gradient norm > ½ × the maximum.
+    pub band_width: f64,
+    /// Loss range over the grid (max − min).
+    pub loss_range: f64,
+}
+
+/// Trains an all-2-wide sigmoid net with `hidden` hidden layers and sweeps it.
+///
+/// # Errors
+/// Core errors.
+pub fn surface(
+    hidden: usize,
+    grid: usize,
+    range: f64,
+    epochs: u32,
+    lr: f32,
+    seed: u64,
+    ctx: &Ctx,
+) -> Res<Surface> {
+    let mut rng = microprop::rng(seed);
+    let n = 200;
+    let mut x = vec![[0.0f32; 2]; n];
+    let mut labels = vec![0u8; n];
+    Clusters::two(0.7).generate(&mut rng, &mut x, &mut labels)?;
+    let data = Dataset::new(&x, &labels)?;
+    let mut sizes = vec![2];
+    sizes.extend(std::iter::repeat_n(2, hidden));
+    sizes.push(1);
+    let mut net = DynNet::<f32, Libm>::new(
+        &sizes,
+        Activation::Sigmoid,
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.0,
+        &mut rng,
+    )?;
+    let mut opt = Sgd::new(lr)?;
+    let mut trainer = Trainer::new(Loss::Mse, 8)?;
+    let mut order = vec![0u16; n];
+    core_train::fill_order(&mut order)?;
+    let name = format!("{hidden}-layer");
+    let pb = ctx.progress(u64::from(epochs) + grid as u64, &name);
+    for _ in 0..epochs {
+        trainer.epoch(&mut net, &mut opt, &data, &mut order, &mut rng)?;
+        pb.inc(1);
+    }
+    let accuracy = f64::from(core_train::evaluate(&mut net, Loss::Mse, &data)?.accuracy);
+    let trained = {
+        let w = &net.layers()[0].w;
+        (f64::from(w[0]), f64::from(w[W10]))
+    };
+    let axis: Vec<f64> = (0..grid)
+        .map(|i| -range + 2.0 * range * i as f64 / (grid - 1) as f64)
+        .collect();
+    let mut loss = vec![vec![0.0; grid]; grid];
+    let mut grad = vec![vec![0.0; grid]; grid];
+    let inv_n = 1.0 / n as f64;
+    for (iy, &wy) in axis.iter().enumerate() {
+        for (ix, &wx) in axis.iter().enumerate() {
+            {
+                let w = &mut net.layers_mut()[0].w;
+                w[0] = wx as f32;
+                w[W10] = wy as f32;
+            }
+            diagnostics::accumulate_gradients(&mut net, Loss::Mse, &data)?;
+            let (g0, g1) = {
+                let gw = &net.layers()[0].gw;
+                (f64::from(gw[0]) * inv_n, f64::from(gw[W10]) * inv_n)
+            };
+            grad[iy][ix] = (g0 * g0 + g1 * g1).sqrt();
+            loss[iy][ix] = f64::from(core_train::evaluate(&mut net, Loss::Mse, &data)?.loss);
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    net.zero_grads();
+    let all: Vec<f64> = grad.iter().flatten().copied().collect();
+    let peak = all.iter().copied().fold(0.0, f64::max);
+    let total = all.len() as f64;
+    let plateau = all.iter().filter(|&&g| g < 1e-3 * peak).count() as f64 / total;
+    let band = all.iter().filter(|&&g| g > 0.5 * peak).count() as f64 / total;
+    let lmin = loss.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    let lmax = loss.iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
+    Ok(Surface {
+        name,
+        sizes,
+        accuracy,
+        trained,
+        axis,
+        loss,
+        grad,
+        plateau_fraction: plateau,
+        peak_grad: peak,
+        band_width: band,
+        loss_range: lmax - lmin,
+    })
+}
+
+/// Both surfaces with the command's flags.
+///
+/// # Errors
+/// Core errors.
+pub fn both(a: &LandscapeArgs, ctx: &Ctx) -> Res<[Surface; 2]> {
+    let g = a.grid as usize;
+    let r = f64::from(a.range);
+    Ok([
+        surface(2, g, r, a.epochs, a.lr, a.seed, ctx)?,
+        surface(9, g, r, a.epochs, a.lr, a.seed, ctx)?,
+    ])
+}
+
+/// Writes the figure as PNG and SVG next to `path`.
+///
+/// # Errors
+/// Drawing or file errors.
+pub fn save(s: &[Surface; 2], path: &Path) -> Res<()> {
+    let fig = LandscapeFigure { s };
+    plot::save(&fig, &path.with_extension("png"))?;
+    plot::save(&fig, &path.with_extension("svg"))?;
+    Ok(())
+}
+
+/// `microprop-sim landscape`.
+pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
+    let s = both(a, ctx)?;
+    if let Some(p) = &a.plot {
+        save(&s, p)?;
+    }
+    let mut text = format!(
+        "loss and gradient surfaces over first-layer w[0][0] × w[1][0] ∈ [−{r}, {r}]², {g}×{g} grid\n",
+        r = a.range,
+        g = a.grid
+    );
+    for x in &s {
+        text += &format!(
+            "{:<8} accuracy {:>5.1} %  plateau_fraction {:.3}  peak_grad {:.3e}  band_width {:.3}  loss range {:.4}\n",
+            x.name,
+            x.accuracy * 100.0,
+            x.plateau_fraction,
+            x.peak_grad,
+            x.band_width,
+            x.loss_range
+        );
+    }
+    if let Some(p) = &a.plot {
+        text += &format!(
+            "figure: {} and {}\n",
+            p.with_extension("png").display(),
+            p.with_extension("svg").display()
+        );
+    }
+    let net = |x: &Surface| {
+        json!({
+            "sizes": x.sizes,
+            "accuracy": x.accuracy,
+            "trained": [x.trained.0, x.trained.1],
+            "plateau_fraction": x.plateau_fraction,
+            "peak_grad": x.peak_grad,
+            "band_width": x.band_width,
+            "loss_range": x.loss_range,
+        })
+    };
+    let json = json!({
+        "grid": a.grid,
+        "range": a.range,
+        "epochs": a.epochs,
+        "two_layer": net(&s[0]),
+        "nine_layer": net(&s[1]),
+    });
+    Ok(Output { json, text })
+}
+
+struct LandscapeFigure<'a> {
+    s: &'a [Surface; 2],
+}
+
+impl Figure for LandscapeFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, 1040)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let panels = root.split_evenly((2, 2));
+        for (row, s) in self.s.iter().enumerate() {
+            let marker = Some(s.trained);
+            Heatmap {
+                title: format!("{} loss", s.name),
+                x_label: "w[0][0]",
+                y_label: "w[1][0]",
+                xs: &s.axis,
+                ys: &s.axis,
+                values: &s.loss,
+                log: false,
+                marker,
+            }
+            .draw(&panels[row * 2])?;
+            Heatmap {
+                title: format!("{} ‖∇‖ (plateau {:.0} %)", s.name, s.plateau_fraction * 100.0),
+                x_label: "w[0][0]",
+                y_label: "w[1][0]",
+                xs: &s.axis,
+                ys: &s.axis,
+                values: &s.grad,
+                log: false,
+                marker,
+            }
+            .draw(&panels[row * 2 + 1])?;
+        }
+        Ok(())
+    }
+}
