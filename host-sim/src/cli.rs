@@ -360,11 +360,15 @@ pub struct LandscapeArgs {
     #[arg(long, default_value_t = 10.0, value_parser = positive_f32, allow_hyphen_values = true)]
     pub range: f32,
     /// Training epochs for both nets.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub epochs: u32,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.5, value_parser = positive_f32, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = 1.0, value_parser = positive_f32, allow_hyphen_values = true)]
     pub lr: f32,
+    /// Initial weights are drawn from N(0, S²) (large enough that a 9-deep, 2-wide
+    /// sigmoid net can train at all).
+    #[arg(long, default_value_t = 4.0, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub init_scale: f32,
     /// Seed.
     #[arg(long, default_value_t = 3)]
     pub seed: u64,

@@ -33,6 +33,8 @@ pub struct Surface {
     pub sizes: Vec<usize>,
     /// Accuracy after training.
     pub accuracy: f64,
+    /// The seed of the measured net.
+    pub seed: u64,
     /// Trained `(w[0][0], w[1][0])`.
     pub trained: (f64, f64),
     /// Grid coordinates (both axes).
@@ -51,7 +53,9 @@ pub struct Surface {
     pub loss_range: f64,
 }
 
-/// Trains an all-2-wide sigmoid net with `hidden` hidden layers and sweeps it.
+/// Trains an all-2-wide sigmoid net with `hidden` hidden layers and sweeps it. If the net
+/// ends below [`MIN_ACCURACY`], it is trained again from the next seed (at most
+/// [`ATTEMPTS`] seeds); [`Surface::seed`] tells which one was measured.
 ///
 /// # Errors
 /// Core errors.
@@ -61,10 +65,31 @@ pub fn surface(
     range: f64,
     epochs: u32,
     lr: f32,
+    init: Init,
     seed: u64,
     ctx: &Ctx,
 ) -> Res<Surface> {
-    let mut rng = microprop::rng(seed);
+    surface_attempt(hidden, grid, range, epochs, lr, init, seed, 0, ctx)
+}
+
+/// Accuracy a net must reach before its surfaces are measured.
+pub const MIN_ACCURACY: f64 = 0.9;
+/// Seeds tried (`seed`, `seed + 1`, …) before measuring an untrained net anyway.
+pub const ATTEMPTS: u64 = 10;
+
+#[allow(clippy::too_many_arguments)]
+fn surface_attempt(
+    hidden: usize,
+    grid: usize,
+    range: f64,
+    epochs: u32,
+    lr: f32,
+    init: Init,
+    seed: u64,
+    attempt: u64,
+    ctx: &Ctx,
+) -> Res<Surface> {
+    let mut rng = microprop::rng(seed + attempt);
     let n = 200;
     let mut x = vec![[0.0f32; 2]; n];
     let mut labels = vec![0u8; n];
@@ -77,7 +102,7 @@ pub fn surface(
         &sizes,
         Activation::Sigmoid,
         Activation::Sigmoid,
-        Init::XavierNormal,
+        init,
         0.0,
         &mut rng,
     )?;
@@ -91,7 +116,14 @@ pub fn surface(
         trainer.epoch(&mut net, &mut opt, &data, &mut order, &mut rng)?;
         pb.inc(1);
     }
+    pb.finish_and_clear();
     let accuracy = f64::from(core_train::evaluate(&mut net, Loss::Mse, &data)?.accuracy);
+    if accuracy < MIN_ACCURACY && attempt + 1 < ATTEMPTS {
+        // Deep sigmoid nets often do not train at all (the notes' point); the surfaces of an
+        // untrained net say nothing about the trained one, so draw again.
+        return surface_attempt(hidden, grid, range, epochs, lr, init, seed, attempt + 1, ctx);
+    }
+    let pb = ctx.progress(grid as u64, &name);
     let trained = {
         let w = &net.layers()[0].w;
         (f64::from(w[0]), f64::from(w[W10]))
@@ -132,6 +164,7 @@ pub fn surface(
         name,
         sizes,
         accuracy,
+        seed: seed + attempt,
         trained,
         axis,
         loss,
@@ -150,9 +183,10 @@ pub fn surface(
 pub fn both(a: &LandscapeArgs, ctx: &Ctx) -> Res<[Surface; 2]> {
     let g = a.grid as usize;
     let r = f64::from(a.range);
+    let init = Init::Normal(a.init_scale);
     Ok([
-        surface(2, g, r, a.epochs, a.lr, a.seed, ctx)?,
-        surface(9, g, r, a.epochs, a.lr, a.seed, ctx)?,
+        surface(2, g, r, a.epochs, a.lr, init, a.seed, ctx)?,
+        surface(9, g, r, a.epochs, a.lr, init, a.seed, ctx)?,
     ])
 }
 
@@ -180,8 +214,9 @@ pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
     );
     for x in &s {
         text += &format!(
-            "{:<8} accuracy {:>5.1} %  plateau_fraction {:.3}  peak_grad {:.3e}  band_width {:.3}  loss range {:.4}\n",
+            "{:<8} (seed {}) accuracy {:>5.1} %  plateau_fraction {:.3}  peak_grad {:.3e}  band_width {:.3}  loss range {:.4}\n",
             x.name,
+            x.seed,
             x.accuracy * 100.0,
             x.plateau_fraction,
             x.peak_grad,
@@ -200,6 +235,7 @@ pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
         json!({
             "sizes": x.sizes,
             "accuracy": x.accuracy,
+            "seed": x.seed,
             "trained": [x.trained.0, x.trained.1],
             "plateau_fraction": x.plateau_fraction,
             "peak_grad": x.peak_grad,
@@ -211,6 +247,8 @@ pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
         "grid": a.grid,
         "range": a.range,
         "epochs": a.epochs,
+        "lr": a.lr,
+        "init": format!("normal({})", a.init_scale),
         "two_layer": net(&s[0]),
         "nine_layer": net(&s[1]),
     });
