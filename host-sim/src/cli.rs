@@ -380,7 +380,7 @@ pub struct LandscapeArgs {
 /// `zigzag`.
 #[derive(Debug, Args)]
 pub struct ZigzagArgs {
-    /// Learning rate.
+    /// Normalised learning rate: each path steps by lr / mean ‖x‖² of its inputs.
     #[arg(long, default_value_t = 0.1, value_parser = positive_f32, allow_hyphen_values = true)]
     pub lr: f32,
     /// Most steps per path.

@@ -4,6 +4,9 @@
 //! every input is positive both components share the sign of `ŷ − y`, so every update
 //! points up-right or down-left and the path zig-zags; zero-centred inputs remove that.
 //!
+//! Each path uses the step `lr / mean ‖x‖²` (normalised LMS), so both move at the same
+//! rate relative to their inputs' scale and differ only in the directions allowed.
+//!
 //! The forward and backward passes are the core's (a `2 → 1` identity [`DynNet`]); the bias
 //! is held at 0 so the neuron has exactly the two weights of the notes.
 
@@ -51,7 +54,15 @@ pub fn path(
     let mut rng = microprop::rng(0);
     let mut net =
         DynNet::<f32, Libm>::new(&[2, 1], Activation::Identity, Activation::Identity, Init::Zeros, 0.0, &mut rng)?;
-    let mut opt = Sgd::new(lr)?;
+    // Normalised step: the same learning rate relative to each input set's scale, so that
+    // the two paths differ only in the directions their inputs allow.
+    let mean_sq = xs
+        .iter()
+        .map(|x| f64::from(x[0] * x[0] + x[1] * x[1]))
+        .sum::<f64>()
+        / xs.len().max(1) as f64;
+    let step = (f64::from(lr) / mean_sq.max(1e-12)) as f32;
+    let mut opt = Sgd::new(step)?;
     let wstar = [OPTIMUM[0] as f32, OPTIMUM[1] as f32];
     let mut points = vec![(0.0, 0.0)];
     let (mut same, mut counted) = (0usize, 0usize);
@@ -136,7 +147,7 @@ pub fn run(a: &ZigzagArgs, _ctx: &Ctx) -> Res<Output> {
         plot::save(&ZigzagFigure { p: &p }, file)?;
     }
     let mut text = format!(
-        "one neuron, two weights, optimum ({}, {}), SGD lr {} from (0, 0), tolerance {}\n",
+        "one neuron, two weights, optimum ({}, {}), SGD, step lr / mean‖x‖² with lr {}, from (0, 0), tolerance {}\n",
         OPTIMUM[0], OPTIMUM[1], a.lr, a.tolerance
     );
     for x in &p {
