@@ -4,6 +4,7 @@
 //!   clippy, host tests, documentation and the cross builds.
 //! * `cargo xtask run` — the main job (see the README).
 
+mod firmware;
 mod setup;
 mod test;
 
@@ -18,6 +19,9 @@ fn main() -> ExitCode {
     let result = match cmd {
         "test" => test::run(rest),
         "setup" => setup::ensure_all(),
+        "run" => firmware::run(rest),
+        "size" => firmware::size(rest),
+        "bench-mcu" => firmware::bench_mcu(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -38,6 +42,9 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          commands:\n  \
          test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
-         setup    install the rustup targets and components the project needs\n"
+         setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
+         run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
+         size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
+         bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n"
     );
 }

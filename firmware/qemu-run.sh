@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Cargo runner for the QEMU targets: picks the machine from the target directory in the
+# ELF's path, pipes QEMU's semihosting output through the defmt decoder, and exits with
+# QEMU's status (the firmware's semihosting exit code).
+#
+#   qemu-run.sh <elf>            (cargo run passes the ELF)
+# Environment:
+#   QEMU_MACHINE / QEMU_CPU   override the machine and cpu
+#   QEMU_ICOUNT=1     run with -icount shift=0 (SysTick then counts instructions)
+#   QEMU_EXTRA="..."  extra QEMU arguments (e.g. -plugin ...)
+#   QEMU_TIMEOUT=600  seconds before the run is killed
+#   DEFMT_PRINT=path  the decoder (default: the in-tree one, then defmt-print on PATH)
+set -uo pipefail
+elf="$1"
+here="$(cd "$(dirname "$0")" && pwd)"
+case "$elf" in
+  *thumbv6m-none-eabi*)    machine=microbit;   cpu=cortex-m0 ;;
+  *thumbv7m-none-eabi*)    machine=mps2-an385; cpu=cortex-m3 ;;
+  *thumbv7em-none-eabihf*) machine=mps2-an386; cpu=cortex-m4 ;;
+  *) echo "qemu-run.sh: cannot tell the target from $elf" >&2; exit 2 ;;
+esac
+# Override the machine (e.g. the ARMv6-M benchmark on mps2-an385, see memory/m0-bench.x).
+machine="${QEMU_MACHINE:-$machine}"
+cpu="${QEMU_CPU:-$cpu}"
+decoder="${DEFMT_PRINT:-}"
+if [ -z "$decoder" ]; then
+  if [ -x "$here/tools/defmt-print/target/release/defmt-print" ]; then
+    decoder="$here/tools/defmt-print/target/release/defmt-print"
+  elif command -v defmt-print >/dev/null; then
+    decoder=defmt-print
+  else
+    echo "qemu-run.sh: no defmt decoder: run 'cargo xtask setup' (builds firmware/tools/defmt-print)" >&2
+    exit 2
+  fi
+fi
+icount=()
+if [ "${QEMU_ICOUNT:-0}" = 1 ]; then icount=(-icount shift=0); fi
+# shellcheck disable=SC2086
+timeout "${QEMU_TIMEOUT:-600}" qemu-system-arm -machine "$machine" -cpu "$cpu" \
+  "${icount[@]}" -nographic -monitor none -serial none \
+  -semihosting-config enable=on,target=native ${QEMU_EXTRA:-} -kernel "$elf" \
+  | "$decoder" -e "$elf"
+exit "${PIPESTATUS[0]}"
