@@ -7,7 +7,10 @@
 
 use rand_core::RngCore;
 
-use crate::{loss::MAX_CLASSES, optim::Optimizer, Dataset, Error, Loss, Model, Result, Scalar};
+use crate::{
+    loss::MAX_CLASSES, optim::Optimizer, regularization::Regularization, Dataset, Error, Loss,
+    Model, Result, Scalar,
+};
 
 /// Loss and accuracy over a pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,6 +29,7 @@ pub struct Trainer {
     batch: usize,
     steps: u32,
     epochs: u32,
+    regularization: Regularization,
 }
 
 impl Trainer {
@@ -42,7 +46,25 @@ impl Trainer {
             batch,
             steps: 0,
             epochs: 0,
+            regularization: Regularization::NONE,
         })
+    }
+
+    /// The same trainer with L2 and/or gradient clipping applied to every step's
+    /// gradients before the update (the L2 penalty is included in the returned loss).
+    pub fn with_regularization(self, regularization: Regularization) -> Self {
+        Trainer {
+            regularization,
+            ..self
+        }
+    }
+    /// Counts one completed epoch (for loops that step through an epoch themselves).
+    pub fn count_epoch(&mut self) {
+        self.epochs = self.epochs.saturating_add(1);
+    }
+    /// The regularisation applied to each step.
+    pub fn regularization(&self) -> Regularization {
+        self.regularization
     }
 
     /// The loss.
@@ -105,7 +127,7 @@ impl Trainer {
             total += self.sample(model, x, y)?;
         }
         let scale = T::Scalar::ONE / T::Scalar::from_usize(indices.len());
-        let mean = total * scale;
+        let mean = total * scale + self.regularization.apply(model, scale);
         self.apply(model, opt, mean, scale)?;
         Ok(mean)
     }

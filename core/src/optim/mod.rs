@@ -6,8 +6,20 @@
 //! optimizers keep their state in one buffer indexed by that offset, so its size is fixed
 //! at compile time (`[S; Net::PARAMS]`) on the device, or chosen at run time on the host.
 
+mod adagrad;
+mod adam;
+mod adamw;
+mod momentum;
+mod nesterov;
+mod rmsprop;
 mod sgd;
 
+pub use adagrad::{AdaGrad, AdaGradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use adamw::{AdamW, AdamWConfig};
+pub use momentum::{Momentum, MomentumConfig};
+pub use nesterov::Nesterov;
+pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::Sgd;
 
 use crate::{Error, Result, Scalar};
@@ -64,4 +76,37 @@ pub(crate) fn check_state(len: usize, slots: usize, params: usize) -> Result<()>
             found: len,
         })
     }
+}
+
+/// Checks a decay rate (momentum, β, ρ): finite and in `[0, 1)`.
+pub(crate) fn check_unit<S: Scalar>(x: S, what: &'static str) -> Result<S> {
+    if x.is_finite() && x >= S::ZERO && x < S::ONE {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperParameter(what))
+    }
+}
+
+/// Checks an ε: finite and > 0.
+pub(crate) fn check_eps<S: Scalar>(eps: S) -> Result<S> {
+    if eps.is_finite() && eps > S::ZERO {
+        Ok(eps)
+    } else {
+        Err(Error::InvalidHyperParameter(
+            "epsilon must be finite and > 0",
+        ))
+    }
+}
+
+/// The slots of a state buffer for one block: `slot` `k` of parameters
+/// `offset..offset + len` lives at `k · params + offset`.
+pub(crate) fn block<S>(
+    state: &mut [S],
+    params: usize,
+    slot: usize,
+    offset: usize,
+    len: usize,
+) -> Option<&mut [S]> {
+    let start = slot.checked_mul(params)?.checked_add(offset)?;
+    state.get_mut(start..start.checked_add(len)?)
 }
