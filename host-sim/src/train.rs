@@ -207,7 +207,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let loss: Loss = a.loss.loss();
     let view = data.view()?;
     let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
-    let mut opt = AnyOptimizer::new(a.optimizer, a.lr, net.params())?;
+    let mut opt = AnyOptimizer::<M>::new(a.optimizer, a.lr, net.params())?;
     let mut trainer = Trainer::new(loss, a.batch as usize)?;
     let mut order = vec![0u16; data.x.len()];
     core_train::fill_order(&mut order)?;
