@@ -243,9 +243,15 @@ fn layer_list(s: &str) -> Result<Sizes, String> {
 /// `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Seed (the firmware's default is the app's).
+    /// Seed (default: the firmware's, 42).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Do not sleep in the simulated delay (the LED blinks are still counted).
+    #[arg(long)]
+    pub no_delay: bool,
+    /// Clock of the simulated cycle counter, in MHz.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub clock_mhz: u32,
 }
 
 /// `train`.
