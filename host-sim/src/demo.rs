@@ -94,7 +94,8 @@ impl Sink for Lines {
     fn event(&mut self, e: &Event) {
         let line = e.to_string();
         if self.print {
-            println!("{line}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{line}");
         }
         if let Event::Hash { net, hash } = *e {
             self.hashes.push((net, hash));
@@ -153,10 +154,12 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Res<Output> {
         Ok(Output { json, text })
     } else if ctx.json {
         // The JSON still tells the whole story; the exit code says it failed.
-        println!("{json}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "{json}");
         Err("demo: the ReLU net missed its accuracy bar".into())
     } else {
-        print!("{text}");
+        use std::io::Write;
+        let _ = write!(std::io::stdout(), "{text}");
         Err("demo: the ReLU net missed its accuracy bar".into())
     }
 }

@@ -231,6 +231,12 @@ pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
             p.with_extension("svg").display()
         );
     }
+    let json = run_json(a, &s);
+    Ok(Output { json, text })
+}
+
+/// The command's JSON for surfaces `s` measured with flags `a`.
+pub fn run_json(a: &LandscapeArgs, s: &[Surface; 2]) -> serde_json::Value {
     let net = |x: &Surface| {
         json!({
             "sizes": x.sizes,
@@ -243,7 +249,7 @@ pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
             "loss_range": x.loss_range,
         })
     };
-    let json = json!({
+    json!({
         "grid": a.grid,
         "range": a.range,
         "epochs": a.epochs,
@@ -251,8 +257,7 @@ pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
         "init": format!("normal({})", a.init_scale),
         "two_layer": net(&s[0]),
         "nine_layer": net(&s[1]),
-    });
-    Ok(Output { json, text })
+    })
 }
 
 struct LandscapeFigure<'a> {

@@ -1,5 +1,6 @@
 //! `microprop-sim`: see `microprop-sim --help`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -29,14 +30,17 @@ fn main() -> ExitCode {
         Ok(out) => {
             if ctx.json {
                 match serde_json::to_string(&out.json) {
-                    Ok(s) => println!("{s}"),
+                    // A closed stdout (`| head`) is not an error worth a panic.
+                    Ok(s) => {
+                        let _ = writeln!(std::io::stdout(), "{s}");
+                    }
                     Err(e) => {
                         eprintln!("error: cannot encode JSON: {e}");
                         return ExitCode::FAILURE;
                     }
                 }
             } else {
-                print!("{}", out.text);
+                let _ = write!(std::io::stdout(), "{}", out.text);
             }
             ExitCode::SUCCESS
         }
