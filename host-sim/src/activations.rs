@@ -169,7 +169,10 @@ impl Bars {
             {
                 let s = k + j as i32;
                 chart.draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, SegmentValue::Exact(s)), (v, SegmentValue::Exact(s + 1))],
+                    [
+                        (0.0, SegmentValue::Exact(s)),
+                        (v, SegmentValue::Exact(s + 1)),
+                    ],
                     c.filled(),
                 )))?;
             }
@@ -264,7 +267,9 @@ impl Figure for FunctionsFigure {
             .collect();
         let areas = root.split_evenly((2, 4));
         for (act, area) in acts.iter().zip(areas.iter()) {
-            let xs: Vec<f64> = (0..=200).map(|i| -5.0 + 10.0 * f64::from(i) / 200.0).collect();
+            let xs: Vec<f64> = (0..=200)
+                .map(|i| -5.0 + 10.0 * f64::from(i) / 200.0)
+                .collect();
             let f: Vec<(f64, f64)> = xs
                 .iter()
                 .map(|&x| (x, act.forward::<f64, Libm>(x)))

@@ -192,7 +192,9 @@ pub enum MathArg {
 }
 
 fn positive_f32(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
@@ -201,7 +203,9 @@ fn positive_f32(s: &str) -> Result<f32, String> {
 }
 
 fn non_negative_f32(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
@@ -210,7 +214,9 @@ fn non_negative_f32(s: &str) -> Result<f32, String> {
 }
 
 fn finite_f32(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
     if v.is_finite() {
         Ok(v)
     } else {
@@ -340,7 +346,12 @@ pub struct VanishingArgs {
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub width: u32,
     /// Activations to compare.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "sigmoid,tanh,relu")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sigmoid,tanh,relu"
+    )]
     pub activation: Vec<HiddenAct>,
     /// Initialiser (default: He for the ReLU family, Xavier otherwise).
     #[arg(long, value_enum)]

@@ -50,11 +50,7 @@ impl Data {
             DatasetArg::Xor => data::xor(rng, spread, &mut x, &mut labels)?,
             DatasetArg::Spirals => data::spirals(rng, spread, &mut x, &mut labels)?,
         }
-        Ok(Data {
-            x,
-            labels,
-            classes,
-        })
+        Ok(Data { x, labels, classes })
     }
 
     /// Fits `mode` on the data and applies it; returns the fitted transform.

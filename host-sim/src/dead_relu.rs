@@ -62,7 +62,8 @@ pub fn sweep(a: &DeadReluArgs, ctx: &Ctx) -> Res<Sweep> {
             pb.inc(1);
         }
         let n = f64::from(a.seeds);
-        s.bias.push(b.to_string().parse::<f64>().unwrap_or(f64::from(b)));
+        s.bias
+            .push(b.to_string().parse::<f64>().unwrap_or(f64::from(b)));
         s.dead_at_init.push(d0 / n);
         s.dead_after_training.push(d1 / n);
         s.accuracy.push(acc / n);

@@ -141,9 +141,19 @@ pub fn check(
         for d in 0..x.len() {
             let mut xp = x.clone();
             xp[d] += h;
-            let lp = total_loss(&mut net, loss, std::slice::from_ref(&xp), std::slice::from_ref(y))?;
+            let lp = total_loss(
+                &mut net,
+                loss,
+                std::slice::from_ref(&xp),
+                std::slice::from_ref(y),
+            )?;
             xp[d] = x[d] - h;
-            let lm = total_loss(&mut net, loss, std::slice::from_ref(&xp), std::slice::from_ref(y))?;
+            let lm = total_loss(
+                &mut net,
+                loss,
+                std::slice::from_ref(&xp),
+                std::slice::from_ref(y),
+            )?;
             worst = worst.max(rel(ga[d], (lp - lm) / (2.0 * h)));
             checked += 1;
         }
@@ -160,7 +170,11 @@ pub fn check(
 /// Reads parameter `j` of layer `li` (weights first, then biases), writing `set` if given.
 fn param(net: &mut Net, li: usize, j: usize, nw: usize, set: Option<f64>) -> f64 {
     let l = &mut net.layers_mut()[li];
-    let slot = if j < nw { &mut l.w[j] } else { &mut l.b[j - nw] };
+    let slot = if j < nw {
+        &mut l.w[j]
+    } else {
+        &mut l.b[j - nw]
+    };
     if let Some(v) = set {
         *slot = v;
     }
@@ -204,7 +218,10 @@ pub fn run(a: &GradcheckArgs, _ctx: &Ctx) -> Res<Output> {
         "gradient check, f64, central differences h = {:e}, relative error |a−n| / max(|a|, |n|, {FLOOR:e})\n",
         a.step
     );
-    text += &format!("{:<11} {:<5} {:<9} {:>12} {:>8}\n", "activation", "loss", "output", "max rel err", "values");
+    text += &format!(
+        "{:<11} {:<5} {:<9} {:>12} {:>8}\n",
+        "activation", "loss", "output", "max rel err", "values"
+    );
     for c in &cases {
         text += &format!(
             "{:<11} {:<5} {:<9} {:>12.2e} {:>8}\n",

@@ -27,7 +27,7 @@ pub const INITS: [(&str, Init); 4] = [
 pub const NETS: [(&str, Activation); 2] = [("tanh", Activation::Tanh), ("relu", Activation::Relu)];
 
 /// Histogram bins over [-1, 1] for tanh, [0, 2] for ReLU.
-const BINS: usize = 40;
+pub const BINS: usize = 40;
 
 /// Activations of each layer for one net and initialiser.
 #[derive(Clone, Debug)]

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use microprop::{
-    data::Clusters, diagnostics, train as core_train, Activation, Dataset, Init, Libm, Loss,
-    Model, Sgd, Trainer,
+    data::Clusters, diagnostics, train as core_train, Activation, Dataset, Init, Libm, Loss, Model,
+    Sgd, Trainer,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -59,17 +59,18 @@ pub struct Surface {
 ///
 /// # Errors
 /// Core errors.
-pub fn surface(
-    hidden: usize,
-    grid: usize,
-    range: f64,
-    epochs: u32,
-    lr: f32,
-    init: Init,
-    seed: u64,
-    ctx: &Ctx,
-) -> Res<Surface> {
-    surface_attempt(hidden, grid, range, epochs, lr, init, seed, 0, ctx)
+pub fn surface(hidden: usize, a: &LandscapeArgs, ctx: &Ctx) -> Res<Surface> {
+    surface_attempt(
+        hidden,
+        a.grid as usize,
+        f64::from(a.range),
+        a.epochs,
+        a.lr,
+        Init::Normal(a.init_scale),
+        a.seed,
+        0,
+        ctx,
+    )
 }
 
 /// Accuracy a net must reach before its surfaces are measured.
@@ -121,7 +122,17 @@ fn surface_attempt(
     if accuracy < MIN_ACCURACY && attempt + 1 < ATTEMPTS {
         // Deep sigmoid nets often do not train at all (the notes' point); the surfaces of an
         // untrained net say nothing about the trained one, so draw again.
-        return surface_attempt(hidden, grid, range, epochs, lr, init, seed, attempt + 1, ctx);
+        return surface_attempt(
+            hidden,
+            grid,
+            range,
+            epochs,
+            lr,
+            init,
+            seed,
+            attempt + 1,
+            ctx,
+        );
     }
     let pb = ctx.progress(grid as u64, &name);
     let trained = {
@@ -159,7 +170,11 @@ fn surface_attempt(
     let plateau = all.iter().filter(|&&g| g < 1e-3 * peak).count() as f64 / total;
     let band = all.iter().filter(|&&g| g > 0.5 * peak).count() as f64 / total;
     let lmin = loss.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let lmax = loss.iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lmax = loss
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     Ok(Surface {
         name,
         sizes,
@@ -181,13 +196,7 @@ fn surface_attempt(
 /// # Errors
 /// Core errors.
 pub fn both(a: &LandscapeArgs, ctx: &Ctx) -> Res<[Surface; 2]> {
-    let g = a.grid as usize;
-    let r = f64::from(a.range);
-    let init = Init::Normal(a.init_scale);
-    Ok([
-        surface(2, g, r, a.epochs, a.lr, init, a.seed, ctx)?,
-        surface(9, g, r, a.epochs, a.lr, init, a.seed, ctx)?,
-    ])
+    Ok([surface(2, a, ctx)?, surface(9, a, ctx)?])
 }
 
 /// Writes the figure as PNG and SVG next to `path`.
@@ -287,7 +296,11 @@ impl Figure for LandscapeFigure<'_> {
             }
             .draw(&panels[row * 2])?;
             Heatmap {
-                title: format!("{} ‖∇‖ (plateau {:.0} %)", s.name, s.plateau_fraction * 100.0),
+                title: format!(
+                    "{} ‖∇‖ (plateau {:.0} %)",
+                    s.name,
+                    s.plateau_fraction * 100.0
+                ),
                 x_label: "w[0][0]",
                 y_label: "w[1][0]",
                 xs: &s.axis,

@@ -263,8 +263,7 @@ impl Lines<'_> {
             if y1 <= y0 {
                 y1 = y0 * 10.0;
             }
-            let mut chart =
-                b.build_cartesian_2d(x0..x1, (y0 / 1.5..y1 * 1.5).log_scale())?;
+            let mut chart = b.build_cartesian_2d(x0..x1, (y0 / 1.5..y1 * 1.5).log_scale())?;
             chart
                 .configure_mesh()
                 .x_desc(self.x_label)

@@ -350,12 +350,17 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     let hc = |act: &str, b: &str| {
         host.iter()
             .find(|r| r.activation == act && r.backend == b)
-            .map_or((f64::NAN, f64::NAN), |r| (r.forward_ns, r.forward_max_abs_error))
+            .map_or((f64::NAN, f64::NAN), |r| {
+                (r.forward_ns, r.forward_max_abs_error)
+            })
     };
     let (sl, _) = hc("sigmoid", "libm");
     let (sm, se) = hc("sigmoid", "micromath");
     let (rl, _) = hc("relu", "libm");
-    let mut act_imgs = vec!["activations.png".to_string(), "activations-cost.png".to_string()];
+    let mut act_imgs = vec![
+        "activations.png".to_string(),
+        "activations-cost.png".to_string(),
+    ];
     let mut mcu_text = String::from(
         " No microcontroller table was given (run <code>cargo xtask bench-mcu</code>, then \
          <code>microprop-sim report --mcu target/bench-mcu</code>).",
@@ -382,7 +387,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
                 get("relu", "libm")
             ));
         }
-        mcu_text = format!(" On the emulated cores (QEMU -icount): {}.", parts.join("; "));
+        mcu_text = format!(
+            " On the emulated cores (QEMU -icount): {}.",
+            parts.join("; ")
+        );
     }
     sections.push(Section {
         title: "Activation functions and their cost".into(),
@@ -413,7 +421,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
         );
     }
     table += "</table>";
-    all.insert("gradcheck".into(), json!({"max_rel_error": worst, "cases": cases.len()}));
+    all.insert(
+        "gradcheck".into(),
+        json!({"max_rel_error": worst, "cases": cases.len()}),
+    );
 
     // 10. The demo's log (what the firmware prints).
     let demo = crate::demo::run(
@@ -433,7 +444,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
                 .collect()
         })
         .unwrap_or_default();
-    all.insert("demo".into(), json!({"weights_hash": demo["weights_hash"], "passed": demo["passed"]}));
+    all.insert(
+        "demo".into(),
+        json!({"weights_hash": demo["weights_hash"], "passed": demo["passed"]}),
+    );
 
     // The page.
     let mut html = String::from(

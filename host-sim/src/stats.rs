@@ -9,7 +9,11 @@ use crate::net::DynNet;
 ///
 /// # Errors
 /// As [`diagnostics::accumulate_gradients`].
-pub fn grad_norms<T: Model>(model: &mut T, loss: Loss, data: &Dataset<'_, T::Scalar>) -> Result<Vec<f64>> {
+pub fn grad_norms<T: Model>(
+    model: &mut T,
+    loss: Loss,
+    data: &Dataset<'_, T::Scalar>,
+) -> Result<Vec<f64>> {
     diagnostics::accumulate_gradients(model, loss, data)?;
     let mut out = vec![0.0; model.depth()];
     let n = diagnostics::grad_norms(model, 1.0 / data.len().max(1) as f64, &mut out);

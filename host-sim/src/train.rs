@@ -80,11 +80,13 @@ fn validate(a: &TrainArgs) -> Res<usize> {
         ));
     }
     if let Err(e) = a.loss.loss().check(a.output.activation(), outputs) {
-        return usage(format!(
-            "--loss {:?} does not fit --output {:?} with {outputs} output(s): {e}",
-            a.loss, a.output
-        )
-        .to_lowercase());
+        return usage(
+            format!(
+                "--loss {:?} does not fit --output {:?} with {outputs} output(s): {e}",
+                a.loss, a.output
+            )
+            .to_lowercase(),
+        );
     }
     if a.output == OutputAct::Softmax && outputs < 2 {
         return usage("--output softmax needs at least 2 outputs");
@@ -108,7 +110,8 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         let fig = Boundary {
             title: format!(
                 "{} {} ({}): accuracy {:.1} %",
-                a.layers.0
+                a.layers
+                    .0
                     .iter()
                     .map(|n| n.to_string())
                     .collect::<Vec<_>>()
@@ -372,7 +375,8 @@ pub fn save_boundary(a: &TrainArgs, path: &Path, ctx: &Ctx) -> Res<TrainResult> 
     let fig = Boundary {
         title: format!(
             "{}: accuracy {:.1} %",
-            a.layers.0
+            a.layers
+                .0
                 .iter()
                 .map(|n| n.to_string())
                 .collect::<Vec<_>>()

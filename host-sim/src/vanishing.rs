@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    cli::{HiddenAct, InitArg, VanishingArgs},
+    cli::{HiddenAct, VanishingArgs},
     net::DynNet,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
@@ -125,7 +125,6 @@ pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
         plot::save(&fig, p)?;
         text += &format!("plot: {}\n", p.display());
     }
-    let _ = InitArg::He;
     let json = json!({
         "depth": a.depth,
         "width": a.width,

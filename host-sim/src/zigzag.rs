@@ -44,16 +44,16 @@ pub struct Path {
 ///
 /// # Errors
 /// Core errors.
-pub fn path(
-    name: &'static str,
-    xs: &[[f32; 2]],
-    lr: f32,
-    max_steps: usize,
-    tol: f64,
-) -> Res<Path> {
+pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol: f64) -> Res<Path> {
     let mut rng = microprop::rng(0);
-    let mut net =
-        DynNet::<f32, Libm>::new(&[2, 1], Activation::Identity, Activation::Identity, Init::Zeros, 0.0, &mut rng)?;
+    let mut net = DynNet::<f32, Libm>::new(
+        &[2, 1],
+        Activation::Identity,
+        Activation::Identity,
+        Init::Zeros,
+        0.0,
+        &mut rng,
+    )?;
     // Normalised step: the same learning rate relative to each input set's scale, so that
     // the two paths differ only in the directions their inputs allow.
     let mean_sq = xs
@@ -222,7 +222,7 @@ impl Figure for ZigzagFigure<'_> {
             )))?;
             chart.draw_series(LineSeries::new(
                 p.points.iter().copied(),
-                plot::series_color(i * 1 + 0).stroke_width(1),
+                plot::series_color(i).stroke_width(1),
             ))?;
             chart.draw_series(std::iter::once(Cross::new(
                 (OPTIMUM[0], OPTIMUM[1]),

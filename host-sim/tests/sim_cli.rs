@@ -30,7 +30,9 @@ fn train_reports_every_key_and_learns() {
     let losses = v["loss_per_epoch"].as_array().unwrap();
     assert_eq!(losses.len(), 20);
     assert!(losses[19].as_f64().unwrap() < losses[0].as_f64().unwrap());
-    assert!(v["epochs_to_95"].as_u64().is_some_and(|e| (1..=20).contains(&e)));
+    assert!(v["epochs_to_95"]
+        .as_u64()
+        .is_some_and(|e| (1..=20).contains(&e)));
     // 2-16-16-1: 2·16+16 + 16·16+16 + 16+1 parameters; 4 bytes each + 8 per activation.
     assert_eq!(v["params"], 337);
     assert_eq!(v["bytes"], 337 * 4 + 3 * 8);
@@ -45,8 +47,28 @@ fn train_is_deterministic_per_seed_and_backend() {
     let a = json(&["train", "--epochs", "5", "--seed", "7"]);
     let b = json(&["train", "--epochs", "5", "--seed", "7"]);
     let c = json(&["train", "--epochs", "5", "--seed", "8"]);
-    let m = json(&["train", "--epochs", "5", "--seed", "7", "--math", "micromath", "--activation", "tanh"]);
-    let l = json(&["train", "--epochs", "5", "--seed", "7", "--math", "libm", "--activation", "tanh"]);
+    let m = json(&[
+        "train",
+        "--epochs",
+        "5",
+        "--seed",
+        "7",
+        "--math",
+        "micromath",
+        "--activation",
+        "tanh",
+    ]);
+    let l = json(&[
+        "train",
+        "--epochs",
+        "5",
+        "--seed",
+        "7",
+        "--math",
+        "libm",
+        "--activation",
+        "tanh",
+    ]);
     assert_eq!(a["weights_hash"], b["weights_hash"]);
     assert_eq!(a["loss_per_epoch"], b["loss_per_epoch"]);
     assert_ne!(a["weights_hash"], c["weights_hash"]);
@@ -66,22 +88,48 @@ fn train_never_reaching_95_reports_null() {
 
 #[test]
 fn train_runs_every_optimizer_and_other_flags() {
-    for opt in ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"] {
+    for opt in [
+        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw",
+    ] {
         let lr = if opt == "sgd" { "0.1" } else { "0.01" };
         let v = json(&["train", "--optimizer", opt, "--lr", lr, "--epochs", "10"]);
         assert!(f(&v, "accuracy") >= 0.9, "{opt}: {v}");
     }
     let v = json(&[
-        "train", "--dataset", "xor", "--layers", "2,16,16,2", "--output", "softmax", "--loss",
-        "ce", "--preprocess", "standardize", "--epochs", "60", "--batch", "4",
+        "train",
+        "--dataset",
+        "xor",
+        "--layers",
+        "2,16,16,2",
+        "--output",
+        "softmax",
+        "--loss",
+        "ce",
+        "--preprocess",
+        "standardize",
+        "--epochs",
+        "60",
+        "--batch",
+        "4",
     ]);
     assert!(f(&v, "accuracy") >= 0.9, "xor softmax/ce: {v}");
     let v = json(&[
-        "train", "--classes", "4", "--layers", "2,16,4", "--output", "identity", "--loss", "ce",
-        "--epochs", "20",
+        "train",
+        "--classes",
+        "4",
+        "--layers",
+        "2,16,4",
+        "--output",
+        "identity",
+        "--loss",
+        "ce",
+        "--epochs",
+        "20",
     ]);
     assert!(f(&v, "accuracy") >= 0.9, "4 clusters: {v}");
-    let v = json(&["train", "--output", "identity", "--loss", "bce", "--epochs", "10"]);
+    let v = json(&[
+        "train", "--output", "identity", "--loss", "bce", "--epochs", "10",
+    ]);
     assert!(f(&v, "accuracy") >= 0.9, "bce on logits: {v}");
 }
 
@@ -116,7 +164,14 @@ fn vanishing_sigmoid_vanishes_relu_with_he_does_not() {
     let d = scratch("vanishing");
     let png = d.join("v.png");
     let v = json(&[
-        "vanishing", "--depth", "9", "--width", "16", "--activation", "sigmoid,relu", "--plot",
+        "vanishing",
+        "--depth",
+        "9",
+        "--width",
+        "16",
+        "--activation",
+        "sigmoid,relu",
+        "--plot",
         png.to_str().unwrap(),
     ]);
     assert!(is_png(&png));
@@ -150,7 +205,9 @@ fn landscape_deep_net_has_the_larger_plateau() {
     assert!(f(&v["nine_layer"], "band_width") < f(&v["two_layer"], "band_width"));
     assert!(f(&v["nine_layer"], "peak_grad") > f(&v["two_layer"], "peak_grad"));
     assert!(is_png(&base));
-    assert!(std::fs::read_to_string(d.join("land.svg")).unwrap().contains("<svg"));
+    assert!(std::fs::read_to_string(d.join("land.svg"))
+        .unwrap()
+        .contains("<svg"));
 }
 
 #[test]
@@ -165,8 +222,12 @@ fn zigzag_zero_centring_lowers_sign_agreement() {
     assert_eq!(pos, 1.0);
     assert!(cen < pos, "zero-centred {cen} vs positive {pos}");
     assert!(cen < 0.7, "{cen}");
-    let sp = v["positive"]["steps"].as_u64().expect("positive path arrives");
-    let sc = v["zero_centred"]["steps"].as_u64().expect("centred path arrives");
+    let sp = v["positive"]["steps"]
+        .as_u64()
+        .expect("positive path arrives");
+    let sc = v["zero_centred"]["steps"]
+        .as_u64()
+        .expect("centred path arrives");
     assert!(sc < sp, "centred {sc} steps vs positive {sp}");
 }
 
@@ -175,12 +236,20 @@ fn init_statistics_match_lecture_six() {
     let d = scratch("init");
     let png = d.join("i.png");
     let v = json(&[
-        "init", "--width", "64", "--samples", "200", "--plot", png.to_str().unwrap(),
+        "init",
+        "--width",
+        "64",
+        "--samples",
+        "200",
+        "--plot",
+        png.to_str().unwrap(),
     ]);
     assert!(is_png(&png) && is_png(&d.join("i-tanh.png")) && is_png(&d.join("i-relu.png")));
     let s = &v["std_per_layer"];
     let last = |net: &str, init: &str| {
-        let a = s[net][init].as_array().unwrap_or_else(|| panic!("{net}/{init} in {v}"));
+        let a = s[net][init]
+            .as_array()
+            .unwrap_or_else(|| panic!("{net}/{init} in {v}"));
         assert_eq!(a.len(), 10);
         a[9].as_f64().unwrap()
     };
@@ -197,7 +266,14 @@ fn dead_relu_fraction_falls_with_the_bias() {
     let d = scratch("dead");
     let png = d.join("d.png");
     let v = json(&[
-        "dead-relu", "--bias", "-0.5,0,0.01,0.5", "--seeds", "3", "--epochs", "5", "--plot",
+        "dead-relu",
+        "--bias",
+        "-0.5,0,0.01,0.5",
+        "--seeds",
+        "3",
+        "--epochs",
+        "5",
+        "--plot",
         png.to_str().unwrap(),
     ]);
     assert!(is_png(&png));
@@ -230,7 +306,11 @@ fn activations_cost_error_and_mcu_table() {
     .unwrap();
     let png = d.join("a.png");
     let v = json(&[
-        "activations", "--mcu", mcu.to_str().unwrap(), "--plot", png.to_str().unwrap(),
+        "activations",
+        "--mcu",
+        mcu.to_str().unwrap(),
+        "--plot",
+        png.to_str().unwrap(),
     ]);
     assert!(is_png(&png) && is_png(&d.join("a-cost.png")) && is_png(&d.join("a-mcu.png")));
     let host = v["host"].as_array().unwrap();

@@ -51,13 +51,21 @@ fn same_as_typed<M: Math<f32>, const N: usize>(
         &mut microprop::rng(3),
     )
     .unwrap();
-    assert_eq!(net.weights_hash(), typed_hash_init, "initial weights differ");
+    assert_eq!(
+        net.weights_hash(),
+        typed_hash_init,
+        "initial weights differ"
+    );
     let out = net.predict(&[0.3, -1.2]).unwrap();
     assert_eq!(out.len(), N);
     for (a, b) in out.iter().zip(typed_out) {
         assert_eq!(a.to_bits(), b.to_bits(), "forward differs: {a} vs {b}");
     }
-    assert_eq!(fit(&mut net, 6), typed_hash_trained, "trained weights differ");
+    assert_eq!(
+        fit(&mut net, 6),
+        typed_hash_trained,
+        "trained weights differ"
+    );
 }
 
 #[test]
@@ -78,8 +86,9 @@ fn relu_2_16_16_1_matches_the_typed_network_bit_for_bit() {
     assert_ne!(h0, h1);
     same_as_typed::<Libm, 1>(&[2, 16, 16, 1], Activation::Relu, h0, out, h1);
     // Sizes and the byte formulas agree too.
-    let dyn_net = DynNet::<f32, Libm>::zeroed(&[2, 16, 16, 1], Activation::Relu, Activation::Sigmoid)
-        .unwrap();
+    let dyn_net =
+        DynNet::<f32, Libm>::zeroed(&[2, 16, 16, 1], Activation::Relu, Activation::Sigmoid)
+            .unwrap();
     assert_eq!(dyn_net.params(), Net::PARAMS);
     assert_eq!(dyn_net.weight_bytes(), Net::BYTES);
     assert_eq!(dyn_net.training_bytes(), Net::TRAINING_BYTES);
@@ -163,7 +172,9 @@ impl<T: Model<Scalar = f32>> ModelF32 for T {
 #[test]
 fn bad_shapes_are_errors_not_panics() {
     assert!(DynNet::<f32, Libm>::zeroed(&[2], Activation::Relu, Activation::Sigmoid).is_err());
-    assert!(DynNet::<f32, Libm>::zeroed(&[2, 0, 1], Activation::Relu, Activation::Sigmoid).is_err());
+    assert!(
+        DynNet::<f32, Libm>::zeroed(&[2, 0, 1], Activation::Relu, Activation::Sigmoid).is_err()
+    );
     assert!(
         DynNet::<f32, Libm>::zeroed(&[2, 4, 1], Activation::Softmax, Activation::Sigmoid).is_err()
     );

@@ -109,7 +109,10 @@ fn simulator_and_firmware_on_m4f_and_m3_train_identical_weights() {
         .collect();
     let sim_hashes = hashes(&sim);
     assert_eq!(sim_hashes.len(), 3, "the demo logs three hashes: {sim:?}");
-    for (core, target) in [("M4F", "thumbv7em-none-eabihf"), ("M3", "thumbv7m-none-eabi")] {
+    for (core, target) in [
+        ("M4F", "thumbv7em-none-eabihf"),
+        ("M3", "thumbv7m-none-eabi"),
+    ] {
         let dev = firmware_log(target);
         assert_eq!(
             hashes(&dev),

@@ -13,7 +13,11 @@ use common::{is_png, scratch, sim};
 
 fn chromium() -> PathBuf {
     for name in ["chromium", "chromium-browser"] {
-        if Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return PathBuf::from(name);
         }
     }
@@ -107,7 +111,10 @@ fn report_page_loads_every_image_in_chromium() {
         "activations.png",
         "activations-cost.png",
     ] {
-        assert!(imgs.iter().any(|s| s == want), "{want} missing from the page");
+        assert!(
+            imgs.iter().any(|s| s == want),
+            "{want} missing from the page"
+        );
         assert!(is_png(&out.join(want)), "{want} is not a PNG");
     }
     assert!(out.join("landscape.svg").exists());
@@ -119,7 +126,11 @@ fn report_page_loads_every_image_in_chromium() {
 
     let index = std::fs::canonicalize(&index).unwrap();
     let (loaded, failed) = image_check(&index, &dir.join("profile-1"));
-    assert_eq!((loaded, failed), (imgs.len(), 0), "images that did not load");
+    assert_eq!(
+        (loaded, failed),
+        (imgs.len(), 0),
+        "images that did not load"
+    );
 
     let shot = dir.join("screenshot.png");
     let status = browser(&dir.join("profile-2"))
