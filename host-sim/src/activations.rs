@@ -288,6 +288,7 @@ impl Figure for FunctionsFigure {
                 series: vec![("f(z)".into(), f), ("f'(z)".into(), d)],
                 log_y: false,
                 points: false,
+                legend: SeriesLabelPosition::UpperLeft,
             }
             .draw(area)?;
         }

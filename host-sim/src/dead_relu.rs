@@ -156,6 +156,7 @@ impl Figure for DeadFigure<'_> {
             ],
             log_y: false,
             points: true,
+            legend: SeriesLabelPosition::UpperRight,
         }
         .draw(root)
     }

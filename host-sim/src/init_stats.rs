@@ -209,6 +209,7 @@ impl Figure for StdFigure<'_> {
                     .collect(),
                 log_y: true,
                 points: true,
+                legend: SeriesLabelPosition::LowerLeft,
             }
             .draw(area)?;
         }

@@ -222,6 +222,8 @@ pub struct Lines<'a> {
     pub log_y: bool,
     /// Draw point markers.
     pub points: bool,
+    /// Where the legend goes (where the lines are not).
+    pub legend: SeriesLabelPosition,
 }
 
 impl Lines<'_> {
@@ -321,7 +323,7 @@ impl Lines<'_> {
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 13))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(self.legend.clone())
                 .draw()?;
         }
         Ok(())

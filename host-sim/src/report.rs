@@ -206,6 +206,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             series,
             log_y: true,
             points: false,
+            legend: SeriesLabelPosition::LowerLeft,
         }),
         &out.join("convergence.png"),
     )?;

@@ -120,6 +120,7 @@ pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
                 series,
                 log_y: true,
                 points: true,
+                legend: SeriesLabelPosition::LowerRight,
             },
         };
         plot::save(&fig, p)?;
