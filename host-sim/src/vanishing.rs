@@ -47,11 +47,12 @@ pub fn grad_norms(
     Ok(stats::grad_norms(&mut net, Loss::Mse, &data)?)
 }
 
-/// `first / last` of a norm list (∞ when the last is 0).
+/// `first / last` of a norm list: ∞ when only the last is 0, NaN (JSON `null`) when both
+/// are (a net whose units are all dead passes no gradient at all).
 pub fn first_over_last(norms: &[f64]) -> f64 {
     match (norms.first(), norms.last()) {
         (Some(&f), Some(&l)) if l > 0.0 => f / l,
-        (Some(_), Some(_)) => f64::INFINITY,
+        (Some(&f), Some(_)) if f > 0.0 => f64::INFINITY,
         _ => f64::NAN,
     }
 }
