@@ -7,8 +7,9 @@
 use std::path::Path;
 
 use microprop::{
-    data::Clusters, diagnostics, train as core_train, Activation, Dataset, Init, Libm, Loss, Model,
-    Sgd, Trainer,
+    data::Clusters,
+    diagnostics::{self, Axis, Param, SliceGrad},
+    train as core_train, Activation, Dataset, Init, Libm, Loss, Model, Sgd, Trainer,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -142,26 +143,32 @@ fn surface_attempt(
     let axis: Vec<f64> = (0..grid)
         .map(|i| -range + 2.0 * range * i as f64 / (grid - 1) as f64)
         .collect();
-    let mut loss = vec![vec![0.0; grid]; grid];
-    let mut grad = vec![vec![0.0; grid]; grid];
-    let inv_n = 1.0 / n as f64;
-    for (iy, &wy) in axis.iter().enumerate() {
-        for (ix, &wx) in axis.iter().enumerate() {
-            {
-                let w = &mut net.layers_mut()[0].w;
-                w[0] = wx as f32;
-                w[W10] = wy as f32;
-            }
-            diagnostics::accumulate_gradients(&mut net, Loss::Mse, &data)?;
-            let (g0, g1) = {
-                let gw = &net.layers()[0].gw;
-                (f64::from(gw[0]) * inv_n, f64::from(gw[W10]) * inv_n)
-            };
-            grad[iy][ix] = (g0 * g0 + g1 * g1).sqrt();
-            loss[iy][ix] = f64::from(core_train::evaluate(&mut net, Loss::Mse, &data)?.loss);
-        }
-        pb.inc(1);
-    }
+    // The core's loss-slice evaluator: every other parameter stays at its trained value.
+    let ax = |param| Axis {
+        param,
+        from: -range,
+        to: range,
+        steps: grid,
+    };
+    let mut losses = vec![0.0f32; grid * grid];
+    let mut grads = vec![0.0f32; grid * grid];
+    diagnostics::loss_slice(
+        &mut net,
+        Loss::Mse,
+        &data,
+        ax(Param::weight(0, 0, 0)),
+        ax(Param::weight(0, 1, 0)),
+        SliceGrad::Swept,
+        &mut losses,
+        &mut grads,
+    )?;
+    let rows = |v: &[f32]| -> Vec<Vec<f64>> {
+        v.chunks(grid)
+            .map(|r| r.iter().map(|&x| f64::from(x)).collect())
+            .collect()
+    };
+    let (loss, grad) = (rows(&losses), rows(&grads));
+    pb.inc(grid as u64);
     pb.finish_and_clear();
     net.zero_grads();
     let all: Vec<f64> = grad.iter().flatten().copied().collect();

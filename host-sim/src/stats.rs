@@ -38,37 +38,19 @@ pub fn mean_std(xs: impl IntoIterator<Item = f64>) -> (f64, f64) {
     }
 }
 
-/// Fraction of hidden units (all layers but the last) whose pre-activation is ≤ 0 for
-/// every sample of `data`: ReLUs that pass no gradient for any input ("dead").
+/// Fraction of hidden units (all layers but the last) whose activation is 0 for every
+/// sample of `data`: ReLUs that pass no gradient for any input ("dead"). The count is the
+/// core's [`diagnostics::dead_units`].
 ///
 /// # Errors
-/// Shape errors from the forward pass.
+/// Shape or data errors from the forward pass.
 pub fn dead_fraction<S: Scalar, M: Math<S>>(
     net: &mut DynNet<S, M>,
     data: &Dataset<'_, S>,
 ) -> Result<f64> {
-    let depth = net.layers().len();
-    let mut alive: Vec<Vec<bool>> = net
-        .layers()
-        .iter()
-        .take(depth.saturating_sub(1))
-        .map(|l| vec![false; l.outputs])
-        .collect();
-    for (x, _) in data.iter() {
-        net.forward(x)?;
-        for (flags, l) in alive.iter_mut().zip(net.layers()) {
-            for (f, &z) in flags.iter_mut().zip(&l.z) {
-                *f |= z > S::ZERO;
-            }
-        }
-    }
-    let total: usize = alive.iter().map(Vec::len).sum();
-    let dead: usize = alive.iter().flatten().filter(|&&a| !a).count();
-    Ok(if total == 0 {
-        0.0
-    } else {
-        dead as f64 / total as f64
-    })
+    let hidden: usize = net.sizes().iter().skip(1).sum();
+    let mut alive = vec![false; hidden];
+    Ok(diagnostics::dead_units(net, data, &mut alive, &mut [])?.fraction())
 }
 
 /// Formats a `u64` hash as the 16 hex digits the firmware logs.

@@ -10,7 +10,7 @@
 //! The forward and backward passes are the core's (a `2 → 1` identity [`DynNet`]); the bias
 //! is held at 0 so the neuron has exactly the two weights of the notes.
 
-use microprop::{Activation, Init, Libm, Model, Optimizer, Sgd};
+use microprop::{diagnostics::SignAgreement, Activation, Init, Libm, Model, Optimizer, Sgd};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
@@ -34,7 +34,8 @@ pub struct Path {
     pub points: Vec<(f64, f64)>,
     /// Steps until within the tolerance of the optimum (`None` if never).
     pub steps: Option<usize>,
-    /// Share of updates whose two components have the same sign.
+    /// Share of steps whose two weight gradients have the same sign
+    /// ([`SignAgreement`], the core's diagnosis).
     pub sign_agreement: f64,
     /// Distance to the optimum at the end.
     pub final_distance: f64,
@@ -65,6 +66,8 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
     let mut opt = Sgd::new(step)?;
     let wstar = [OPTIMUM[0] as f32, OPTIMUM[1] as f32];
     let mut points = vec![(0.0, 0.0)];
+    // The core's zig-zag diagnosis: do the neuron's two weight gradients share a sign?
+    let mut agreement = SignAgreement::new(0, 0);
     let (mut same, mut counted) = (0usize, 0usize);
     let mut steps = None;
     for step in 0..max_steps {
@@ -77,10 +80,10 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
             z[0] = a[0] - y;
         }
         net.backward(&x, None)?;
-        let before = {
-            let w = &net.layers()[0].w;
-            (f64::from(w[0]), f64::from(w[1]))
-        };
+        if let Some(same_sign) = agreement.observe(&net)? {
+            counted += 1;
+            same += usize::from(same_sign);
+        }
         opt.begin_step(2)?;
         {
             let l = &mut net.layers_mut()[0];
@@ -89,11 +92,6 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
         net.zero_grads();
         let w = &net.layers()[0].w;
         let after = (f64::from(w[0]), f64::from(w[1]));
-        let d = (after.0 - before.0, after.1 - before.1);
-        if d.0 != 0.0 && d.1 != 0.0 {
-            counted += 1;
-            same += usize::from((d.0 > 0.0) == (d.1 > 0.0));
-        }
         points.push(after);
         let dist = ((after.0 - OPTIMUM[0]).powi(2) + (after.1 - OPTIMUM[1]).powi(2)).sqrt();
         if dist < tol {
