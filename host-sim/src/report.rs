@@ -77,7 +77,8 @@ fn fmt_opt(v: Option<u32>) -> String {
 /// `microprop-sim report`.
 pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     let out = &a.out;
-    std::fs::create_dir_all(out)?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("cannot create the report directory {}: {e}", out.display()))?;
     let q = a.quick;
     let mut sections = Vec::new();
     let mut all = serde_json::Map::new();
