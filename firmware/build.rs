@@ -1,5 +1,5 @@
 //! Puts the right `memory.x` (the budget the link enforces) on each binary's linker search
-//! path: per target, per binary (the M0 benchmark runs on an mps2 machine, see memory/m0-bench.x; the
+//! path: per target, per binary (the benchmark images get memory/mps2-bench.x; the
 //! M0 demo must fit 64 KiB), and the STM32F411's with feature `f411`.
 
 use std::{env, fs, path::PathBuf};
@@ -41,9 +41,9 @@ fn main() {
 
 fn memory(mcu: &str, bench: bool) -> &'static str {
     match (mcu, bench) {
+        (_, true) => "memory/mps2-bench.x",
         ("m0", false) => "memory/microbit-m0.x",
-        ("m0", true) => "memory/m0-bench.x",
-        ("m3", _) => "memory/mps2-m3.x",
+        ("m3", false) => "memory/mps2-m3.x",
         _ => "memory/mps2-m4f.x",
     }
 }

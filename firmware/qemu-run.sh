@@ -6,7 +6,8 @@
 #   qemu-run.sh <elf>            (cargo run passes the ELF)
 # Environment:
 #   QEMU_MACHINE / QEMU_CPU   override the machine and cpu
-#   QEMU_ICOUNT=1     run with -icount shift=0 (SysTick then counts instructions)
+#   QEMU_ICOUNT=0     run without -icount (default: -icount shift=0, so SysTick counts
+#                     instructions and every tick figure is reproducible)
 #   QEMU_EXTRA="..."  extra QEMU arguments (e.g. -plugin ...)
 #   QEMU_TIMEOUT=600  seconds before the run is killed
 #   DEFMT_PRINT=path  the decoder (default: the in-tree one, then defmt-print on PATH)
@@ -19,7 +20,7 @@ case "$elf" in
   *thumbv7em-none-eabihf*) machine=mps2-an386; cpu=cortex-m4 ;;
   *) echo "qemu-run.sh: cannot tell the target from $elf" >&2; exit 2 ;;
 esac
-# Override the machine (e.g. the ARMv6-M benchmark on mps2-an385, see memory/m0-bench.x).
+# Override the machine (e.g. the ARMv6-M benchmark on mps2-an385, see memory/mps2-bench.x).
 machine="${QEMU_MACHINE:-$machine}"
 cpu="${QEMU_CPU:-$cpu}"
 decoder="${DEFMT_PRINT:-}"
@@ -34,7 +35,7 @@ if [ -z "$decoder" ]; then
   fi
 fi
 icount=()
-if [ "${QEMU_ICOUNT:-0}" = 1 ]; then icount=(-icount shift=0); fi
+if [ "${QEMU_ICOUNT:-1}" = 1 ]; then icount=(-icount shift=0); fi
 # shellcheck disable=SC2086
 timeout "${QEMU_TIMEOUT:-600}" qemu-system-arm -machine "$machine" -cpu "$cpu" \
   "${icount[@]}" -nographic -monitor none -serial none \

@@ -4,6 +4,7 @@ use core::fmt;
 
 /// Why the application stopped.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// The core library refused (bad hyper-parameter, non-finite gradient, ...).
     Train(microprop::Error),

@@ -48,7 +48,7 @@
 //! # Ok::<(), microprop_app::Error>(())
 //! ```
 //!
-//! ## The cost benchmark ([`bench`])
+//! ## The cost benchmark ([`bench`](mod@bench))
 //! The protocol the benchmark firmware times (activation sweeps, training steps of N1, N2,
 //! N3) and the host-side error of each maths backend on the same inputs.
 #![no_std]

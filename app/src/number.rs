@@ -108,17 +108,22 @@ impl Sci {
             return zero;
         }
         let negative = x < 0.0;
-        let a = libm::fabs(x);
-        let mut exp = libm::floor(libm::log10(a)) as i32;
-        // log10 can land one off next to a power of ten: fix by checking the mantissa.
-        let mut digits = libm::round(a / pow10(exp) * 1000.0);
-        if digits < 1000.0 {
-            exp -= 1;
-            digits = libm::round(a / pow10(exp) * 1000.0);
-        }
-        if digits >= 10_000.0 {
+        // Normalise to [1, 10) by exact-enough steps of 10 (no `pow`/`log10`: smaller code
+        // on the device; IEEE arithmetic, so the same digits on every target).
+        let mut a = libm::fabs(x);
+        let mut exp: i32 = 0;
+        while a >= 10.0 {
+            a /= 10.0;
             exp += 1;
-            digits = libm::round(a / pow10(exp) * 1000.0);
+        }
+        while a < 1.0 {
+            a *= 10.0;
+            exp -= 1;
+        }
+        let mut digits = libm::round(a * 1000.0);
+        if digits >= 10_000.0 {
+            digits = 1000.0;
+            exp += 1;
         }
         let d = (digits as u32).clamp(1000, 9999);
         Sci {
@@ -136,10 +141,6 @@ impl Sci {
             ""
         }
     }
-}
-
-fn pow10(e: i32) -> f64 {
-    libm::pow(10.0, f64::from(e))
 }
 
 impl fmt::Display for Sci {

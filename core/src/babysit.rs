@@ -34,17 +34,13 @@ pub fn initial_loss<T: Model>(
     loss: Loss,
     data: &Dataset<'_, T::Scalar>,
 ) -> Result<Check> {
-    let classes = match loss {
+    // Equal probabilities: ln K for K classes; binary cross-entropy sums ln 2 per output.
+    let expected = match loss {
         Loss::Mse => return Err(Error::LossMismatch),
-        Loss::BinaryCrossEntropy => 2 * model.outputs(),
-        Loss::CrossEntropy => model.outputs(),
+        Loss::BinaryCrossEntropy => model.outputs() as f64 * core::f64::consts::LN_2,
+        Loss::CrossEntropy => libm::log(model.outputs() as f64),
     };
     let measured = f64::from(train::evaluate(model, loss, data)?.loss);
-    // BCE sums ln 2 per independent output.
-    let expected = match loss {
-        Loss::BinaryCrossEntropy => model.outputs() as f64 * core::f64::consts::LN_2,
-        _ => libm::log(classes as f64),
-    };
     Ok(Check { measured, expected })
 }
 

@@ -27,7 +27,7 @@ pub fn accumulate_gradients<T: Model>(
         model.forward(x)?;
         let (z, a) = model.output_mut();
         loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
-        model.backward(x, None)?;
+        model.backward(x, None, crate::kernel::Grads::Accumulate)?;
     }
     Ok(())
 }
@@ -81,7 +81,7 @@ pub fn loss_and_gradients<T: Model>(
         sum += loss
             .loss_and_delta::<T::Scalar, T::Math>(act, z, a, y)
             .to_f64();
-        model.backward(x, None)?;
+        model.backward(x, None, crate::kernel::Grads::Accumulate)?;
     }
     Ok(sum / data.len() as f64)
 }

@@ -11,7 +11,9 @@
 //! # Ok::<(), microprop::Error>(())
 //! ```
 
-use crate::{optim::Optimizer, Error, Result, Scalar};
+use rand_core::RngCore;
+
+use crate::{optim::Optimizer, Dataset, Error, Model, Result, Scalar, Trainer};
 
 /// How the rate decays after warm-up (`t` counts steps after the warm-up, from 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -141,5 +143,39 @@ impl Schedule {
     /// Sets `opt`'s rate for step `step`.
     pub fn apply<S: Scalar, O: Optimizer<S> + ?Sized>(&self, opt: &mut O, step: u32) {
         opt.set_learning_rate(S::from_f64(self.lr(step)));
+    }
+
+    /// One epoch as [`Trainer::epoch`], setting `opt`'s rate before every step from the
+    /// trainer's step count (so the schedule runs per optimizer step, across epochs).
+    ///
+    /// # Errors
+    /// As [`Trainer::epoch`].
+    pub fn epoch<T: Model, O: Optimizer<T::Scalar>, R: RngCore + ?Sized>(
+        &self,
+        trainer: &mut Trainer,
+        model: &mut T,
+        opt: &mut O,
+        data: &Dataset<'_, T::Scalar>,
+        order: &mut [u16],
+        rng: &mut R,
+    ) -> Result<f32> {
+        if order.len() != data.len() {
+            return Err(Error::ShapeMismatch {
+                expected: data.len(),
+                found: order.len(),
+            });
+        }
+        if data.is_empty() {
+            return Err(Error::EmptyData);
+        }
+        crate::rng::shuffle(rng, order);
+        let mut sum = 0.0f64;
+        for batch in order.chunks(trainer.batch()) {
+            self.apply(opt, trainer.steps());
+            let l = trainer.step(model, opt, data, batch)?;
+            sum += l.to_f64() * batch.len() as f64;
+        }
+        trainer.count_epoch();
+        Ok((sum / data.len() as f64) as f32)
     }
 }

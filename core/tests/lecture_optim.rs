@@ -461,3 +461,43 @@ fn optimizers_train_a_network_through_the_trainer() {
     assert!(m.accuracy >= 0.95, "{m:?}");
     assert_eq!(opt.steps(), 20 * 8);
 }
+
+/// `update_outer` (online steps) must be bit-identical to `update` with the materialised
+/// outer-product gradient.
+fn outer_matches_update<O: Optimizer<f32> + Clone>(mut a: O) {
+    let mut b = a.clone();
+    let mut rng = microprop::rng(9);
+    let mut r = || microprop::rng::normal(&mut rng) as f32;
+    // A layer of 3 neurons × 4 inputs at offset 2 of a 16-parameter model.
+    let mut wa: Vec<f32> = (0..12).map(|_| r()).collect();
+    let mut wb = wa.clone();
+    for _ in 0..3 {
+        let delta: Vec<f32> = (0..3).map(|_| r()).collect();
+        let x: Vec<f32> = (0..4).map(|_| r()).collect();
+        let g: Vec<f32> = delta
+            .iter()
+            .flat_map(|&d| x.iter().map(move |&x| d * x))
+            .collect();
+        a.begin_step(16).unwrap();
+        b.begin_step(16).unwrap();
+        a.update(2, &mut wa, &g, 0.5);
+        b.update_outer(2, &mut wb, &delta, &x, 0.5);
+        assert_eq!(
+            wa.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            wb.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{}",
+            a.name()
+        );
+        assert_eq!(a.state(), b.state());
+    }
+}
+
+#[test]
+fn online_updates_are_bit_identical_to_materialised_gradients() {
+    outer_matches_update(Momentum::new(MomentumConfig::default(), [0.0f32; 16]).unwrap());
+    outer_matches_update(Nesterov::new(MomentumConfig::default(), [0.0f32; 16]).unwrap());
+    outer_matches_update(AdaGrad::<f32, _>::new(AdaGradConfig::default(), [0.0f32; 16]).unwrap());
+    outer_matches_update(RmsProp::<f32, _>::new(RmsPropConfig::default(), [0.0f32; 16]).unwrap());
+    outer_matches_update(Adam::<f32, _>::new(AdamConfig::default(), [0.0f32; 32]).unwrap());
+    outer_matches_update(AdamW::<f32, _>::new(AdamWConfig::default(), [0.0f32; 32]).unwrap());
+}

@@ -67,6 +67,44 @@ fn schedules_give_the_hand_computed_rates() {
     let mut opt = Sgd::new(1.0f32).unwrap();
     w.apply(&mut opt, 4);
     assert_eq!(opt.learning_rate(), 0.05f32);
+    // Per-step scheduling inside an epoch: after 2 epochs of 4 steps the rate is the one
+    // of step 7, and training with a schedule differs from training without.
+    type Net = mlp![f32; 2, 4, 1];
+    let mut rng = microprop::rng(17);
+    let (mut x, mut l) = ([[0.0f32; 2]; 32], [0u8; 32]);
+    Clusters::two(0.8)
+        .generate(&mut rng, &mut x, &mut l)
+        .unwrap();
+    let data = Dataset::new(&x, &l).unwrap();
+    let fresh = Net::new(
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.0,
+        &mut rng,
+    )
+    .unwrap();
+    let sched = Schedule::new(0.5, Decay::Exponential { gamma: 0.5 }).unwrap();
+    let (mut a, mut b) = (fresh.clone().into_training(), fresh.into_training());
+    let (mut ta, mut tb) = (
+        Trainer::new(Loss::Mse, 8).unwrap(),
+        Trainer::new(Loss::Mse, 8).unwrap(),
+    );
+    let (mut oa, mut ob) = (Sgd::new(0.5f32).unwrap(), Sgd::new(0.5f32).unwrap());
+    let mut order = [0u16; 32];
+    train::fill_order(&mut order).unwrap();
+    let mut order_b = order;
+    let (mut ra, mut rb) = (microprop::rng(1), microprop::rng(1));
+    for _ in 0..2 {
+        sched
+            .epoch(&mut ta, &mut a, &mut oa, &data, &mut order, &mut ra)
+            .unwrap();
+        tb.epoch(&mut b, &mut ob, &data, &mut order_b, &mut rb)
+            .unwrap();
+    }
+    assert_eq!((ta.steps(), ta.epochs()), (8, 2));
+    assert_eq!(f64::from(oa.learning_rate()), 0.5 * 0.5f64.powi(7));
+    assert_ne!(a.weights_hash(), b.weights_hash());
     // Invalid parameters.
     assert!(Schedule::constant(0.0).is_err());
     assert!(Schedule::new(
@@ -157,6 +195,27 @@ fn l2_is_in_the_loss_and_its_gradient() {
     }
     println!("L2 gradient check: max relative error {max_rel:.2e}");
     assert!(max_rel < 1e-6);
+    // Online steps (batch of one) get the L2 gradient too: Δw differs by −η λ w.
+    let eta = 0.1;
+    let mut plain = model.clone();
+    let mut reg = model.clone();
+    Trainer::new(Loss::Mse, 1)
+        .unwrap()
+        .step(&mut plain, &mut Sgd::new(eta).unwrap(), &data, &[3])
+        .unwrap();
+    Trainer::new(Loss::Mse, 1)
+        .unwrap()
+        .with_regularization(Regularization::new(lambda, None).unwrap())
+        .step(&mut reg, &mut Sgd::new(eta).unwrap(), &data, &[3])
+        .unwrap();
+    let mut original = model.clone();
+    for p in small_params() {
+        let w = p.get(&mut original).unwrap();
+        let is_bias = matches!(p.kind, microprop::diagnostics::ParamKind::Bias { .. });
+        let expected = if is_bias { 0.0 } else { -eta * lambda * w };
+        let got = p.get(&mut reg).unwrap() - p.get(&mut plain).unwrap();
+        assert!((got - expected).abs() < 1e-12, "{got} vs {expected}");
+    }
     assert!(Regularization::new(-1.0, None).is_err());
     assert!(Regularization::new(0.0, Some(0.0)).is_err());
 }

@@ -502,9 +502,16 @@ pub fn bench_mcu(_args: &[String]) -> Result<(), String> {
     ensure_decoder()?;
     let out_dir = root().join("target/bench-mcu");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    let plugin = match build_plugin(&out_dir) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("no exact counts (SysTick estimates only): {e}");
+            None
+        }
+    };
     for core in &CORES {
         build(core.target, "speed", &["--bin", "bench"])?;
-        // The ARMv6-M image runs on mps2-an385 (see firmware/memory/m0-bench.x): same
+        // The ARMv6-M image runs on mps2-an385 (see firmware/memory/mps2-bench.x): same
         // instructions, 64 KiB of RAM, 40 instructions per tick.
         let (machine, tick, env): (&str, f64, Vec<(&str, &str)>) = if core.name == "m0" {
             (
@@ -519,6 +526,16 @@ pub fn bench_mcu(_args: &[String]) -> Result<(), String> {
         } else {
             (core.machine, core.tick, vec![("QEMU_ICOUNT", "1")])
         };
+        let image = elf(core.target, "speed", "bench");
+        let counts = out_dir.join(format!("{}-icount.txt", core.name));
+        let plugin_arg = match &plugin {
+            Some(p) => Some(plugin_args(p, &image, &counts)?),
+            None => None,
+        };
+        let mut env = env;
+        if let Some(arg) = &plugin_arg {
+            env.push(("QEMU_EXTRA", arg.as_str()));
+        }
         let (ok, lines) = run_qemu(core.target, "speed", "bench", &env)?;
         if !ok || !lines.iter().any(|l| l == "bench done") {
             return Err(format!(
@@ -527,13 +544,182 @@ pub fn bench_mcu(_args: &[String]) -> Result<(), String> {
                 lines.join("\n")
             ));
         }
-        let table = parse_bench(core, machine, tick, &lines)?;
+        let mut table = parse_bench(core, machine, tick, &lines)?;
+        if plugin_arg.is_some() {
+            add_exact_counts(&mut table, &lines, &counts, &image)?;
+        }
         print_table(&table);
         let path = out_dir.join(format!("{}.json", core.name));
         let text = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
         std::fs::write(&path, text).map_err(|e| e.to_string())?;
         println!("saved {}\n", path.display());
     }
+    Ok(())
+}
+
+/// Builds the instruction-count plugin (`firmware/tools/icount/icount.c`) with the host's
+/// C compiler.
+fn build_plugin(out_dir: &Path) -> Result<PathBuf, String> {
+    let src = dir().join("tools/icount/icount.c");
+    let lib = out_dir.join("libicount.so");
+    let fresh = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if fresh(&lib).is_some() && fresh(&lib) >= fresh(&src) {
+        return Ok(lib);
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    run_cmd(
+        Command::new(cc)
+            .args(["-O2", "-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(&src),
+    )?;
+    Ok(lib)
+}
+
+/// The text and function symbols of an ELF: (start, size, demangled name), sorted.
+fn symbols(image: &Path) -> Result<Vec<(u64, u64, String)>, String> {
+    let nm = llvm_tool("llvm-nm")?;
+    let out = output(
+        Command::new(nm)
+            .args(["-S", "--defined-only", "--demangle", "-n"])
+            .arg(image),
+    )?;
+    let mut syms: Vec<(u64, u64, String)> = out
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.splitn(4, ' ');
+            let (a, s, k, n) = (p.next()?, p.next()?, p.next()?, p.next()?);
+            if !matches!(k, "t" | "T") {
+                return None;
+            }
+            let a = u64::from_str_radix(a, 16).ok()? & !1;
+            let s = u64::from_str_radix(s, 16).ok()?;
+            // Drop the hash suffix `::h0123456789abcdef`.
+            let n = match n.rsplit_once("::h") {
+                Some((base, h)) if h.len() == 16 => base,
+                _ => n,
+            };
+            Some((a, s, unescape(n)))
+        })
+        .collect();
+    syms.sort();
+    Ok(syms)
+}
+
+/// Finishes demangling legacy Rust symbols that `llvm-nm` leaves escaped.
+fn unescape(name: &str) -> String {
+    let mut s = name.trim_start_matches('_').to_string();
+    for (from, to) in [
+        ("$LT$", "<"),
+        ("$GT$", ">"),
+        ("$u20$", " "),
+        ("$C$", ","),
+        ("$RF$", "&"),
+        ("$u7b$", "{"),
+        ("$u7d$", "}"),
+        ("$BP$", "*"),
+        ("..", "::"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
+fn plugin_args(plugin: &Path, image: &Path, counts: &Path) -> Result<String, String> {
+    let syms = symbols(image)?;
+    let addr = |name: &str| {
+        syms.iter()
+            .find(|s| s.2 == name)
+            .map(|s| s.0)
+            .ok_or_else(|| format!("{} has no symbol {name}", image.display()))
+    };
+    Ok(format!(
+        "-plugin {},start={:#x},stop={:#x},out={}",
+        plugin.display(),
+        addr("microprop_mark_start")?,
+        addr("microprop_mark_stop")?,
+        counts.display()
+    ))
+}
+
+/// Adds the plugin's exact per-step counts and the per-function profile of every step.
+fn add_exact_counts(
+    table: &mut serde_json::Value,
+    lines: &[String],
+    counts: &Path,
+    image: &Path,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(counts).map_err(|e| e.to_string())?;
+    let syms = symbols(image)?;
+    let function = |pc: u64| {
+        let i = syms.partition_point(|s| s.0 <= pc);
+        i.checked_sub(1)
+            .and_then(|i| syms.get(i))
+            .filter(|s| pc < s.0 + s.1.max(2))
+            .map_or("?".to_string(), |s| s.2.clone())
+    };
+    // Region labels, in order, from the device log: `region <k> <net...> <backend>`.
+    let labels: Vec<(u64, String, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.first() != Some(&"region") || w.len() < 4 {
+                return None;
+            }
+            let k = w[1].parse().ok()?;
+            Some((k, w[2..w.len() - 1].join(" "), w[w.len() - 1].to_string()))
+        })
+        .collect();
+    let mut totals = std::collections::BTreeMap::new();
+    let mut per_fn: std::collections::BTreeMap<u64, std::collections::BTreeMap<String, u64>> =
+        Default::default();
+    for l in text.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w[..] {
+            ["region", k, n] => {
+                totals.insert(k.parse::<u64>().unwrap_or(0), n.parse::<u64>().unwrap_or(0));
+            }
+            ["pc", k, pc, n] => {
+                let pc = u64::from_str_radix(pc, 16).unwrap_or(0);
+                *per_fn
+                    .entry(k.parse().unwrap_or(0))
+                    .or_default()
+                    .entry(function(pc))
+                    .or_default() += n.parse::<u64>().unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    let calibration = *totals.get(&0).ok_or("no calibration region")?;
+    let steps = bench::STEP_SAMPLES as f64;
+    for s in table["steps"].as_array_mut().into_iter().flatten() {
+        let Some((k, _, _)) = labels
+            .iter()
+            .find(|(_, net, backend)| s["net"] == net.as_str() && s["backend"] == backend.as_str())
+        else {
+            continue;
+        };
+        let Some(&total) = totals.get(k) else {
+            continue;
+        };
+        s["exact_instructions_per_step"] =
+            json!(round2((total.saturating_sub(calibration)) as f64 / steps));
+        let mut fns: Vec<(String, u64)> = per_fn
+            .get(k)
+            .map(|m| m.iter().map(|(f, n)| (f.clone(), *n)).collect())
+            .unwrap_or_default();
+        fns.sort_by_key(|f| std::cmp::Reverse(f.1));
+        s["profile"] = json!(fns
+            .iter()
+            .filter(|(f, _)| !f.starts_with("microprop_mark"))
+            .take(10)
+            .map(|(f, n)| json!({ "function": f, "instructions_per_step": round2(*n as f64 / steps) }))
+            .collect::<Vec<_>>());
+    }
+    table["method"] = json!(
+        "exact: QEMU TCG plugin (firmware/tools/icount) between marker functions; \
+         activations and step breakdowns: QEMU -icount shift=0, SysTick ticks x instructions per tick"
+    );
     Ok(())
 }
 
@@ -599,8 +785,11 @@ fn parse_bench(
                     "net": net, "backend": backend,
                     "instructions_per_step": round2(total),
                     "forward": round2(fwd),
-                    "loss_and_backward": round2(sample - fwd),
-                    "update_and_checks": round2(total - sample),
+                    // `Trainer::sample` (forward, loss, backward accumulating gradients)
+                    // minus the forward; and the whole step minus that. Indicative only:
+                    // the core's online step may fuse backward and update.
+                    "sample_minus_forward": round2(sample - fwd),
+                    "step_minus_sample": round2(total - sample),
                     "m4f_libm_bar": bar,
                 }));
             }
@@ -663,7 +852,7 @@ fn print_table(t: &serde_json::Value) {
     }
     println!(
         "{:<22} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8}",
-        "training step (batch 1)", "backend", "instr", "forward", "loss+bwd", "update", "bar"
+        "training step (batch 1)", "backend", "instr", "forward", "smp-fwd", "step-smp", "bar"
     );
     for s in t["steps"].as_array().into_iter().flatten() {
         println!(
@@ -672,12 +861,35 @@ fn print_table(t: &serde_json::Value) {
             s["backend"].as_str().unwrap_or("?"),
             s["instructions_per_step"].as_f64().unwrap_or(f64::NAN),
             s["forward"].as_f64().unwrap_or(f64::NAN),
-            s["loss_and_backward"].as_f64().unwrap_or(f64::NAN),
-            s["update_and_checks"].as_f64().unwrap_or(f64::NAN),
+            s["sample_minus_forward"].as_f64().unwrap_or(f64::NAN),
+            s["step_minus_sample"].as_f64().unwrap_or(f64::NAN),
             s["m4f_libm_bar"]
                 .as_u64()
                 .map_or("-".to_string(), |b| b.to_string()),
         );
+    }
+    for s in t["steps"].as_array().into_iter().flatten() {
+        let Some(exact) = s["exact_instructions_per_step"].as_f64() else {
+            continue;
+        };
+        let libm = s["backend"] == "libm";
+        println!(
+            "  {} {}: exactly {exact:.1} instructions per step{}",
+            s["net"].as_str().unwrap_or("?"),
+            s["backend"].as_str().unwrap_or("?"),
+            if libm { "; where they go:" } else { "" }
+        );
+        if !libm {
+            continue;
+        }
+        for f in s["profile"].as_array().into_iter().flatten().take(6) {
+            let name = f["function"].as_str().unwrap_or("?");
+            let short: String = name.chars().take(90).collect();
+            println!(
+                "    {:>9.1}  {short}",
+                f["instructions_per_step"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
     }
     println!(
         "N1 memory: {} ; stack high-water {} B",

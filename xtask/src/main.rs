@@ -4,6 +4,7 @@
 //!   clippy, host tests, documentation and the cross builds.
 //! * `cargo xtask run` — the main job (see the README).
 
+mod bench;
 mod firmware;
 mod setup;
 mod test;
@@ -18,10 +19,16 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "test" => test::run(rest),
+        "bench-host" => bench::run(rest),
         "setup" => setup::ensure_all(),
         "run" => firmware::run(rest),
         "size" => firmware::size(rest),
         "bench-mcu" => firmware::bench_mcu(rest),
+        "test-firmware" => firmware::test().map(|times| {
+            for (what, secs) in times {
+                eprintln!("  {secs:6.1} s  {what}");
+            }
+        }),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -45,6 +52,8 @@ fn print_help() {
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
-         bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n"
+         test-firmware  only the firmware part of `test`\n  \
+         bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
+         bench-host  instructions per training step on the host (callgrind protocol)\n"
     );
 }

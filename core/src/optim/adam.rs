@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, check_unit, Optimizer};
+use super::{block, check_eps, check_lr, check_state, check_unit, outer, Optimizer};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`Adam`].
@@ -116,8 +116,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Moments<S, B> {
         &mut self,
         offset: usize,
         params: &mut [S],
-        grads: &[S],
-        scale: S,
+        grads: impl Iterator<Item = S>,
         decay: S,
     ) {
         let AdamConfig {
@@ -136,8 +135,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Moments<S, B> {
         else {
             return;
         };
-        for (((w, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v) {
-            let g = g * scale;
+        for (((w, g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v) {
             *m = beta1 * *m + (S::ONE - beta1) * g;
             *v = beta2 * *v + (S::ONE - beta2) * (g * g);
             let m_hat = *m * c1;
@@ -211,7 +209,11 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for Adam<S,
         self.moments.begin_step(params)
     }
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.moments
-            .update::<M>(offset, params, grads, scale, S::ZERO);
+        let g = grads.iter().map(|&g| g * scale);
+        self.moments.update::<M>(offset, params, g, S::ZERO);
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        let g = outer(delta, x, scale);
+        self.moments.update::<M>(offset, w, g, S::ZERO);
     }
 }

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{adam::Moments, AdamConfig, Optimizer};
+use super::{adam::Moments, outer, AdamConfig, Optimizer};
 use crate::{Error, Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`AdamW`].
@@ -100,8 +100,12 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for AdamW<S
         self.moments.begin_step(params)
     }
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let decay = self.weight_decay;
+        let g = grads.iter().map(|&g| g * scale);
         self.moments
-            .update::<M>(offset, params, grads, scale, decay);
+            .update::<M>(offset, params, g, self.weight_decay);
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        let g = outer(delta, x, scale);
+        self.moments.update::<M>(offset, w, g, self.weight_decay);
     }
 }

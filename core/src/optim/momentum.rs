@@ -1,6 +1,6 @@
 //! SGD with momentum (the "heavy ball").
 
-use super::{block, check_lr, check_state, check_unit, Optimizer};
+use super::{block, check_lr, check_state, check_unit, outer, Optimizer};
 use crate::{Result, Scalar};
 
 /// Hyper-parameters of [`Momentum`] and [`Nesterov`](super::Nesterov).
@@ -68,6 +68,17 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Momentum<S, B> {
     pub fn config(&self) -> MomentumConfig<S> {
         self.cfg
     }
+
+    /// `v ← μ v − η g`, `w ← w + v` for one block of scaled gradients.
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
+        if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
+            for ((w, g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
+                *v = mu * *v - lr * g;
+                *w += *v;
+            }
+        }
+    }
 }
 
 impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Momentum<S, B> {
@@ -95,12 +106,9 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Momentum<S, B> {
         Ok(())
     }
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
-        if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
-            for ((w, &g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
-                *v = mu * *v - lr * (g * scale);
-                *w += *v;
-            }
-        }
+        self.apply(offset, params, grads.iter().map(|&g| g * scale));
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        self.apply(offset, w, outer(delta, x, scale));
     }
 }

@@ -1,6 +1,6 @@
 //! Nesterov accelerated gradient.
 
-use super::{block, check_state, MomentumConfig, Optimizer};
+use super::{block, check_state, outer, MomentumConfig, Optimizer};
 use crate::{Result, Scalar};
 
 /// Nesterov momentum in the form CS231n gives (the look-ahead rewritten so the gradient
@@ -36,6 +36,18 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Nesterov<S, B> {
     pub fn config(&self) -> MomentumConfig<S> {
         self.cfg
     }
+
+    /// One block of scaled gradients.
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
+        if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
+            for ((w, g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
+                let prev = *v;
+                *v = mu * prev - lr * g;
+                *w += (S::ONE + mu) * *v - mu * prev;
+            }
+        }
+    }
 }
 
 impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Nesterov<S, B> {
@@ -63,13 +75,9 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Nesterov<S, B> {
         Ok(())
     }
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
-        if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
-            for ((w, &g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
-                let prev = *v;
-                *v = mu * prev - lr * (g * scale);
-                *w += (S::ONE + mu) * *v - mu * prev;
-            }
-        }
+        self.apply(offset, params, grads.iter().map(|&g| g * scale));
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        self.apply(offset, w, outer(delta, x, scale));
     }
 }

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, check_unit, Optimizer};
+use super::{block, check_eps, check_lr, check_state, check_unit, outer, Optimizer};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`RmsProp`].
@@ -75,6 +75,17 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> RmsProp<S, B, M> {
     pub fn config(&self) -> RmsPropConfig<S> {
         self.cfg
     }
+
+    /// One block of scaled gradients.
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        let (lr, rho, eps) = (self.cfg.lr, self.cfg.decay, self.cfg.eps);
+        if let Some(c) = block(self.cache.as_mut(), self.params, 0, offset, params.len()) {
+            for ((w, g), c) in params.iter_mut().zip(grads).zip(c.iter_mut()) {
+                *c = rho * *c + (S::ONE - rho) * (g * g);
+                *w -= lr * g / (M::sqrt(*c) + eps);
+            }
+        }
+    }
 }
 
 impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for RmsProp<S, B, M> {
@@ -102,13 +113,9 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for RmsProp
         Ok(())
     }
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let (lr, rho, eps) = (self.cfg.lr, self.cfg.decay, self.cfg.eps);
-        if let Some(c) = block(self.cache.as_mut(), self.params, 0, offset, params.len()) {
-            for ((w, &g), c) in params.iter_mut().zip(grads).zip(c.iter_mut()) {
-                let g = g * scale;
-                *c = rho * *c + (S::ONE - rho) * (g * g);
-                *w -= lr * g / (M::sqrt(*c) + eps);
-            }
-        }
+        self.apply(offset, params, grads.iter().map(|&g| g * scale));
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        self.apply(offset, w, outer(delta, x, scale));
     }
 }

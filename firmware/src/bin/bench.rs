@@ -32,9 +32,14 @@ fn main() -> ! {
     };
     let mut c = SysTickCounter::start(cp.SYST);
     defmt::info!("bench for {=str}", qemu::CORE);
+    // Region 0: the markers' own cost, subtracted from every region.
+    let mut k = 0;
+    microprop_mark_start();
+    microprop_mark_stop();
+    region(&mut k, "calibration", "-");
     activations::<Libm>(&mut c);
     activations::<Micromath>(&mut c);
-    let ok = steps::<Libm>(&mut c).is_ok() && steps::<Micromath>(&mut c).is_ok();
+    let ok = steps::<Libm>(&mut c, &mut k).is_ok() && steps::<Micromath>(&mut c, &mut k).is_ok();
     defmt::info!(
         "memory N1 weights {=u32} training {=u32} trainer {=u32} optimizer {=u32}",
         N1::<Libm>::BYTES as u32,
@@ -46,6 +51,28 @@ fn main() -> ! {
     defmt::info!("stack {=u32} of {=u32}", used, size);
     defmt::info!("bench done");
     qemu::exit(ok)
+}
+
+/// Start of a counted region for the exact instruction-count plugin
+/// (`firmware/tools/icount`); a no-op otherwise.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn microprop_mark_start() {
+    cortex_m::asm::nop();
+}
+
+/// End of a counted region (a different body, so the linker cannot merge the markers).
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn microprop_mark_stop() {
+    cortex_m::asm::nop();
+    cortex_m::asm::nop();
+}
+
+/// Logs the plugin's region number for `label` (regions are numbered in order).
+fn region(k: &mut u32, label: &str, backend: &str) {
+    defmt::info!("region {=u32} {=str} {=str}", *k, label, backend);
+    *k += 1;
 }
 
 #[inline(never)]
@@ -81,18 +108,18 @@ fn activations<M: Math<f32>>(c: &mut SysTickCounter) {
     }
 }
 
-fn steps<M: Math<f32>>(c: &mut SysTickCounter) -> microprop::Result<()> {
+fn steps<M: Math<f32>>(c: &mut SysTickCounter, k: &mut u32) -> microprop::Result<()> {
     let mut x = [[0.0f32; 2]; bench::STEP_SAMPLES];
     let mut labels = [0u8; bench::STEP_SAMPLES];
     bench::step_data(&mut x, &mut labels)?;
     let data = Dataset::new(&x, &labels)?;
     for net in StepNet::ALL {
         match net {
-            StepNet::N1 => step::<_, M>(c, net, N1::<M>::zeroed_like(), &data)?,
+            StepNet::N1 => step::<_, M>(c, k, net, N1::<M>::zeroed_like(), &data)?,
             StepNet::N2Sigmoid | StepNet::N2Relu => {
-                step::<_, M>(c, net, N2::<M>::zeroed_like(), &data)?
+                step::<_, M>(c, k, net, N2::<M>::zeroed_like(), &data)?
             }
-            StepNet::N3 => step::<_, M>(c, net, N3::<M>::zeroed_like(), &data)?,
+            StepNet::N3 => step::<_, M>(c, k, net, N3::<M>::zeroed_like(), &data)?,
         }
     }
     Ok(())
@@ -109,6 +136,7 @@ impl<L, M> Witness for Network<L, M> {}
 #[inline(never)]
 fn step<L, M>(
     c: &mut SysTickCounter,
+    k: &mut u32,
     id: StepNet,
     _net: core::marker::PhantomData<Network<L, M>>,
     data: &Dataset<'_, f32>,
@@ -123,8 +151,11 @@ where
     // Warm-up step, then one timed pass over the data.
     bench::run_steps(&mut trainer, &mut model, &mut opt, data, 0, 1)?;
     let t0 = c.now();
+    microprop_mark_start();
     bench::run_steps(&mut trainer, &mut model, &mut opt, data, 1, STEPS)?;
+    microprop_mark_stop();
     let t1 = c.now();
+    region(k, id.name(), M::NAME);
     forwards(&mut model, data)?;
     let t2 = c.now();
     samples(&trainer, &mut model, data)?;

@@ -1,5 +1,7 @@
-//! The training demo on a real STM32F411 board (WeAct Black Pill: LED on PC13, 25 MHz
-//! crystal). Logs over defmt-RTT; flash and watch with
+//! The training demo on a real STM32F411 board (WeAct Black Pill: LED on PC13, active
+//! low). The clock comes from the internal 16 MHz oscillator through the PLL (100 MHz), so
+//! the image also runs on a Nucleo-F411RE (whose user LED is on PA5: it will not blink).
+//! Logs over defmt-RTT; flash and watch with
 //! `cargo run --release --no-default-features --features f411 --bin train-f411`
 //! (runner: `probe-rs run --chip STM32F411CEUx`, see README.md).
 #![no_std]
@@ -45,9 +47,7 @@ fn main() -> ! {
     let (Some(dp), Some(mut cp)) = (pac::Peripherals::take(), cortex_m::Peripherals::take()) else {
         halt()
     };
-    let mut rcc = dp
-        .RCC
-        .freeze(RccConfig::hse(25.MHz()).sysclk(SYSCLK_MHZ.MHz()));
+    let mut rcc = dp.RCC.freeze(RccConfig::hsi().sysclk(SYSCLK_MHZ.MHz()));
     cp.DCB.enable_trace();
     cp.DWT.enable_cycle_counter();
     let gpioc = dp.GPIOC.split(&mut rcc);
@@ -74,7 +74,7 @@ fn main() -> ! {
                 let _ = board.blink(1, 50);
             }
         }
-        Err(e) => defmt::error!("{}", defmt::Display2Format(&e)),
+        Err(e) => defmt::error!("the demo stopped: {}", e),
     }
     halt()
 }

@@ -25,7 +25,7 @@ fn main() -> ! {
     match result {
         Ok(outcome) => qemu::exit(outcome.passed),
         Err(e) => {
-            defmt::error!("{}", defmt::Display2Format(&e));
+            defmt::error!("the demo stopped: {}", e);
             qemu::exit(false)
         }
     }
