@@ -1,7 +1,7 @@
 //! `gradcheck`: backprop against central finite differences, in `f64`, for every hidden
 //! activation × loss (with each output layer the loss accepts).
 
-use microprop::{Activation, Init, Libm, Loss, Model};
+use microprop::{kernel::Grads, Activation, Init, Libm, Loss, Model};
 use serde_json::json;
 
 use crate::{cli::GradcheckArgs, net::DynNet, Ctx, Output, Res};
@@ -112,7 +112,7 @@ pub fn check(
         let (z, a) = net.output_mut();
         loss.loss_and_delta::<f64, Libm>(act, z, a, y);
         let mut g = vec![0.0; 3];
-        net.backward(x, Some(&mut g))?;
+        net.backward(x, Some(&mut g), Grads::Accumulate)?;
         input_grads.push(g);
     }
     let analytic: Vec<Vec<f64>> = net

@@ -9,7 +9,7 @@
 use std::marker::PhantomData;
 
 use microprop::{
-    kernel::{self, Upstream},
+    kernel::{self, Grads, Upstream},
     layer::{LayerMut, LayerRef},
     Activation, Error, Init, Math, Model, Result, Scalar,
 };
@@ -43,6 +43,8 @@ pub struct DynLayer<S> {
 pub struct DynNet<S, M> {
     sizes: Vec<usize>,
     layers: Vec<DynLayer<S>>,
+    /// `Wᵀ δ` of the backward pass, as wide as the widest layer.
+    scratch: Vec<S>,
     math: PhantomData<M>,
 }
 
@@ -86,6 +88,7 @@ impl<S: Scalar, M: Math<S>> DynNet<S, M> {
         Ok(DynNet {
             sizes: sizes.to_vec(),
             layers,
+            scratch: vec![S::ZERO; sizes.iter().copied().max().unwrap_or(0)],
             math: PhantomData,
         })
     }
@@ -223,29 +226,44 @@ impl<S: Scalar, M: Math<S>> Model for DynNet<S, M> {
             .unwrap_or(Activation::Identity)
     }
 
-    fn backward(&mut self, x: &[S], input_grad: Option<&mut [S]>) -> Result<()> {
+    fn backward(&mut self, x: &[S], input_grad: Option<&mut [S]>, grads: Grads) -> Result<()> {
         check_len(self.inputs(), x.len())?;
         if let Some(g) = &input_grad {
             check_len(self.inputs(), g.len())?;
         }
         let mut input_grad = input_grad;
+        let DynNet {
+            layers, scratch, ..
+        } = self;
         // Last layer first: each layer turns the previous layer's z into its δ, exactly as
         // the typed chain's recursion does.
-        for i in (0..self.layers.len()).rev() {
-            let (before, rest) = self.layers.split_at_mut(i);
+        for i in (0..layers.len()).rev() {
+            let (before, rest) = layers.split_at_mut(i);
             let DynLayer { w, gw, gb, z, .. } = &mut rest[0];
-            let upstream = match before.last_mut() {
-                Some(prev) => Upstream::Hidden {
-                    z: &mut prev.z,
-                    a: &mut prev.a,
-                    act: prev.act,
-                },
-                None => Upstream::Input {
-                    x,
-                    grad: input_grad.take(),
-                },
-            };
-            kernel::dense_backward::<S, M>(w, gw, gb, z, upstream);
+            match before.last_mut() {
+                Some(prev) => {
+                    let DynLayer {
+                        z: pz,
+                        a: pa,
+                        act: pact,
+                        outputs,
+                        ..
+                    } = prev;
+                    let upstream = Upstream::Hidden {
+                        z: pz,
+                        a: pa,
+                        act: *pact,
+                        scratch: &mut scratch[..*outputs],
+                    };
+                    kernel::dense_backward::<S, M>(w, gw, gb, z, pa, upstream, grads);
+                }
+                None => {
+                    let upstream = Upstream::Input {
+                        grad: input_grad.take(),
+                    };
+                    kernel::dense_backward::<S, M>(w, gw, gb, z, x, upstream, grads);
+                }
+            }
         }
         Ok(())
     }

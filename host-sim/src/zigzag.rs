@@ -10,7 +10,9 @@
 //! The forward and backward passes are the core's (a `2 → 1` identity [`DynNet`]); the bias
 //! is held at 0 so the neuron has exactly the two weights of the notes.
 
-use microprop::{diagnostics::SignAgreement, Activation, Init, Libm, Model, Optimizer, Sgd};
+use microprop::{
+    diagnostics::SignAgreement, kernel::Grads, Activation, Init, Libm, Model, Optimizer, Sgd,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
@@ -79,7 +81,7 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
             // δ = ∂L/∂z = ŷ − y for L = ½(ŷ − y)² on an identity output.
             z[0] = a[0] - y;
         }
-        net.backward(&x, None)?;
+        net.backward(&x, None, Grads::Overwrite)?;
         if let Some(same_sign) = agreement.observe(&net)? {
             counted += 1;
             same += usize::from(same_sign);

@@ -20,11 +20,16 @@ fn data() -> (Vec<[f32; 2]>, Vec<u8>) {
 
 /// Trains `model` for `epochs` with seed-7 shuffling; returns the weights hash.
 fn fit<T: Model<Scalar = f32>>(model: &mut T, epochs: usize) -> u64 {
+    fit_batch(model, epochs, 5)
+}
+
+/// As [`fit`] with mini-batches of `batch` (1 = the online step).
+fn fit_batch<T: Model<Scalar = f32>>(model: &mut T, epochs: usize, batch: usize) -> u64 {
     let (x, labels) = data();
     let data = Dataset::new(&x, &labels).unwrap();
     let mut rng = microprop::rng(7);
     let mut opt = Sgd::new(0.3).unwrap();
-    let mut trainer = Trainer::new(microprop::Loss::Mse, 5).unwrap();
+    let mut trainer = Trainer::new(microprop::Loss::Mse, batch).unwrap();
     let mut order = vec![0u16; x.len()];
     train::fill_order(&mut order).unwrap();
     for _ in 0..epochs {
@@ -85,6 +90,30 @@ fn relu_2_16_16_1_matches_the_typed_network_bit_for_bit() {
     let h1 = fit(&mut model, 6);
     assert_ne!(h0, h1);
     same_as_typed::<Libm, 1>(&[2, 16, 16, 1], Activation::Relu, h0, out, h1);
+    // Batch 1: the typed net's fused online step and DynNet's default one agree too.
+    let online = |seed| {
+        let mut typed = Net::new(
+            Activation::Relu,
+            Activation::Sigmoid,
+            Init::HeNormal,
+            0.01,
+            &mut microprop::rng(seed),
+        )
+        .unwrap()
+        .into_training();
+        let mut dynamic = DynNet::<f32, Libm>::new(
+            &[2, 16, 16, 1],
+            Activation::Relu,
+            Activation::Sigmoid,
+            Init::HeNormal,
+            0.01,
+            &mut microprop::rng(seed),
+        )
+        .unwrap();
+        (fit_batch(&mut typed, 3, 1), fit_batch(&mut dynamic, 3, 1))
+    };
+    let (t, d) = online(11);
+    assert_eq!(t, d, "online (batch 1) training differs");
     // Sizes and the byte formulas agree too.
     let dyn_net =
         DynNet::<f32, Libm>::zeroed(&[2, 16, 16, 1], Activation::Relu, Activation::Sigmoid)
@@ -165,7 +194,8 @@ impl<T: Model<Scalar = f32>> ModelF32 for T {
         let act = self.output_activation();
         let (z, a) = self.output_mut();
         microprop::Loss::CrossEntropy.loss_and_delta::<f32, T::Math>(act, z, a, y);
-        self.backward(x, Some(g)).unwrap();
+        self.backward(x, Some(g), microprop::kernel::Grads::Overwrite)
+            .unwrap();
     }
 }
 
@@ -181,5 +211,7 @@ fn bad_shapes_are_errors_not_panics() {
     let mut net =
         DynNet::<f32, Libm>::zeroed(&[2, 4, 1], Activation::Relu, Activation::Sigmoid).unwrap();
     assert!(net.forward(&[1.0, 2.0, 3.0]).is_err());
-    assert!(net.backward(&[1.0], None).is_err());
+    assert!(net
+        .backward(&[1.0], None, microprop::kernel::Grads::Overwrite)
+        .is_err());
 }
