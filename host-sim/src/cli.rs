@@ -368,7 +368,7 @@ pub struct VanishingArgs {
 }
 
 /// `landscape`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct LandscapeArgs {
     /// Grid points per axis.
     #[arg(long, default_value_t = 81, value_parser = clap::value_parser!(u32).range(3..=1001))]
@@ -382,6 +382,9 @@ pub struct LandscapeArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 1.0, value_parser = positive_f32, allow_hyphen_values = true)]
     pub lr: f32,
+    /// Cluster spread (RMS distance of a point from its centre ±(1, 1)).
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative_f32, allow_hyphen_values = true)]
+    pub spread: f32,
     /// Initial weights are drawn from N(0, S²) (large enough that a 9-deep, 2-wide
     /// sigmoid net can train at all).
     #[arg(long, default_value_t = 4.0, value_parser = positive_f32, allow_hyphen_values = true)]

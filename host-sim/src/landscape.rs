@@ -63,6 +63,7 @@ pub struct Surface {
 pub fn surface(hidden: usize, a: &LandscapeArgs, ctx: &Ctx) -> Res<Surface> {
     surface_attempt(
         hidden,
+        a.spread,
         a.grid as usize,
         f64::from(a.range),
         a.epochs,
@@ -82,6 +83,7 @@ pub const ATTEMPTS: u64 = 10;
 #[allow(clippy::too_many_arguments)]
 fn surface_attempt(
     hidden: usize,
+    spread: f32,
     grid: usize,
     range: f64,
     epochs: u32,
@@ -95,7 +97,7 @@ fn surface_attempt(
     let n = 200;
     let mut x = vec![[0.0f32; 2]; n];
     let mut labels = vec![0u8; n];
-    Clusters::two(0.7).generate(&mut rng, &mut x, &mut labels)?;
+    Clusters::two(spread).generate(&mut rng, &mut x, &mut labels)?;
     let data = Dataset::new(&x, &labels)?;
     let mut sizes = vec![2];
     sizes.extend(std::iter::repeat_n(2, hidden));
@@ -125,6 +127,7 @@ fn surface_attempt(
         // untrained net say nothing about the trained one, so draw again.
         return surface_attempt(
             hidden,
+            spread,
             grid,
             range,
             epochs,
