@@ -99,33 +99,7 @@ pub fn ensure_decoder() -> Result<(), String> {
 
 /// Installs QEMU (`qemu-system-arm`) with apt-get when it is missing.
 pub fn ensure_qemu() -> Result<(), String> {
-    if Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Ok(());
-    }
-    let root_user = output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
-    let apt = |args: &[&str]| {
-        let mut c = if root_user {
-            Command::new("apt-get")
-        } else {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        };
-        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        c
-    };
-    run_cmd(&mut apt(&["update", "-qq"]))?;
-    run_cmd(&mut apt(&[
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        "qemu-system-arm",
-    ]))
+    crate::setup::ensure_apt(&[("qemu-system-arm", "qemu-system-arm")])
 }
 
 /// `llvm-size` from rustup's `llvm-tools` component.

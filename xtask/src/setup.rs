@@ -11,11 +11,52 @@ pub const TARGETS: [&str; 3] = [
     "thumbv7em-none-eabihf",
 ];
 
+/// Debian packages the tests need, by the command that shows each is installed:
+/// QEMU for the emulated cores, Chromium to open the simulator's report page.
+const APT: [(&str, &str); 2] = [
+    ("qemu-system-arm", "qemu-system-arm"),
+    ("chromium", "chromium"),
+];
+
 /// Installs everything the test command needs.
 pub fn ensure_all() -> Result<(), String> {
     ensure_rustup()?;
-    crate::firmware::ensure_qemu()?;
+    ensure_apt(&APT)?;
     crate::firmware::ensure_decoder()
+}
+
+/// Installs, in one apt-get call, the packages whose command (`--version`) is missing.
+/// Skips apt-get entirely when everything is present.
+pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .filter(|(bin, _)| {
+            !Command::new(bin)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|(_, pkg)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root_user = output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut c = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run_cmd(&mut apt(&["update", "-qq"]))?;
+    let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    run_cmd(&mut install)
 }
 
 /// Adds the rustup targets and components that are missing.
