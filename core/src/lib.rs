@@ -57,6 +57,7 @@ pub mod activation;
 pub mod data;
 pub mod diagnostics;
 mod error;
+pub mod format;
 pub mod hash;
 pub mod init;
 pub mod kernel;
