@@ -183,6 +183,20 @@ impl<S> Targets<'_, S> {
             optimizer: None,
         }
     }
+
+    /// The same targets, borrowed for one more load (to retry with other bytes).
+    pub fn reborrow(&mut self) -> Targets<'_, S> {
+        Targets {
+            preprocess: match &mut self.preprocess {
+                Some(p) => Some(&mut **p),
+                None => None,
+            },
+            optimizer: match &mut self.optimizer {
+                Some(o) => Some(&mut **o),
+                None => None,
+            },
+        }
+    }
 }
 
 impl<S: Scalar> fmt::Debug for Targets<'_, S> {

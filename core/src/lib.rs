@@ -54,6 +54,7 @@
 )]
 
 pub mod activation;
+pub mod checkpoint;
 pub mod data;
 pub mod diagnostics;
 mod error;

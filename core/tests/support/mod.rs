@@ -2,6 +2,8 @@
 //! model, so that "optimizer state" is more than an empty slice.
 #![allow(dead_code)]
 
+pub mod flash;
+
 use microprop::{data::Clusters, mlp, train, Activation, Dataset, Init, Loss, Optimizer, Result};
 use microprop::{Preprocess, Standardizer, Trainer};
 
