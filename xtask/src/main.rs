@@ -3,7 +3,9 @@
 //! * `cargo xtask test` — the test command: installs what is missing, then formatting,
 //!   clippy, host tests, documentation and the cross builds.
 //! * `cargo xtask run` — the main job (see the README).
+//! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
 
+mod fuzz;
 mod setup;
 mod test;
 
@@ -18,6 +20,7 @@ fn main() -> ExitCode {
     let result = match cmd {
         "test" => test::run(rest),
         "setup" => setup::ensure_all(),
+        "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -38,6 +41,7 @@ fn print_help() {
         "cargo xtask <command>\n\n\
          commands:\n  \
          test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
-         setup    install the rustup targets and components the project needs\n"
+         setup    install the rustup targets and components the project needs\n  \
+         fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
     );
 }

@@ -35,6 +35,9 @@ pub fn run_cmd(c: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Fuzzing budget per target in `cargo xtask test` (`cargo xtask fuzz` runs longer).
+const FUZZ_SECONDS: u32 = 5;
+
 /// The whole test suite.
 pub fn run(_args: &[String]) -> Result<(), String> {
     let t = Instant::now();
@@ -54,6 +57,8 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    // The fuzz harnesses: kept inputs replayed, then a few seconds per target.
+    crate::fuzz::short(FUZZ_SECONDS)?;
     for target in ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"] {
         run_cmd(cmd("cargo").args(["build", "-p", "microprop", "--release", "--target", target]))?;
     }
