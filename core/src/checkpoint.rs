@@ -123,8 +123,12 @@ pub struct Checkpoints<F> {
 type Res<T, F> =
     core::result::Result<T, CheckpointError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
 
+/// `n` rounded up to a multiple of `unit`, saturating at the largest multiple.
 const fn round_up(n: usize, unit: usize) -> usize {
-    n.div_ceil(unit) * unit
+    match n.div_ceil(unit).checked_mul(unit) {
+        Some(r) => r,
+        None => usize::MAX - usize::MAX % unit,
+    }
 }
 
 impl<F: NorFlash> Checkpoints<F> {
@@ -136,7 +140,7 @@ impl<F: NorFlash> Checkpoints<F> {
     /// (`slots × slot_len`).
     pub const fn slot_len_for(payload: usize) -> usize {
         round_up(
-            HEADER + round_up(payload, F::WRITE_SIZE) + Self::COMMIT_LEN,
+            round_up(payload, F::WRITE_SIZE).saturating_add(HEADER + Self::COMMIT_LEN),
             F::ERASE_SIZE,
         )
     }

@@ -310,18 +310,28 @@ pub const fn max_len(
 ) -> usize {
     const LEN: usize = 10; // a usize varint at its widest
     const U32: usize = 5; // a u32 varint at its widest
+                          // Saturating throughout: an absurd size gives `usize::MAX`, never an overflow.
+    const fn add(a: usize, b: usize) -> usize {
+        a.saturating_add(b)
+    }
+    const fn mul(a: usize, b: usize) -> usize {
+        a.saturating_mul(b)
+    }
     let header = MAGIC.len() + 3 + 1 + U32;
-    let layers = LEN + depth * (U32 + 1 + 4);
-    let preprocess = 1 + match preprocess_dim {
-        Some(d) => 1 + U32 + LEN + 2 * d * scalar_bytes,
-        None => 0,
+    let layers = add(LEN, mul(depth, U32 + 1 + 4));
+    let preprocess = match preprocess_dim {
+        Some(d) => add(2 + U32 + LEN, mul(mul(2, d), scalar_bytes)),
+        None => 1,
     };
-    let weights = LEN + params * scalar_bytes;
-    let optimizer = 1 + match optimizer_state {
-        Some(n) => LEN + MAX_NAME + scalar_bytes + LEN + n * scalar_bytes,
-        None => 0,
+    let weights = add(LEN, mul(params, scalar_bytes));
+    let optimizer = match optimizer_state {
+        Some(n) => add(1 + LEN + MAX_NAME + LEN, mul(add(n, 1), scalar_bytes)),
+        None => 1,
     };
-    header + layers + preprocess + weights + optimizer + 2 * U32 + 4
+    add(
+        add(add(header, layers), add(preprocess, weights)),
+        add(optimizer, 2 * U32 + 4),
+    )
 }
 
 /// [`max_len`] for the network type `N` (a [`Network`]), with preprocessing statistics
