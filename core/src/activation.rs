@@ -172,7 +172,7 @@ impl Activation {
 
     /// Applies the activation to a layer: `a = f(z)`. `z` and `a` have the same length
     /// (extra elements of the longer one are left alone).
-    #[inline]
+    #[inline(always)]
     pub fn apply<S: Scalar, M: Math<S>>(self, z: &[S], a: &mut [S]) {
         match self {
             Activation::Identity => a.iter_mut().zip(z).for_each(|(a, &z)| *a = z),

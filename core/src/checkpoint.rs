@@ -160,7 +160,10 @@ impl<F: NorFlash> Checkpoints<F> {
                 "write and read sizes must be powers of two up to 32, the read size dividing the write size",
             ));
         }
-        if page == 0 || start as usize % page != 0 || slot_len == 0 || slot_len as usize % page != 0
+        if page == 0
+            || !(start as usize).is_multiple_of(page)
+            || slot_len == 0
+            || !(slot_len as usize).is_multiple_of(page)
         {
             return Err(CheckpointError::Layout(
                 "start and slot length must be whole erase pages",

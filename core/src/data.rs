@@ -77,7 +77,8 @@ impl<'a, S: Scalar> Dataset<'a, S> {
 pub struct Clusters<'c> {
     /// Cluster centres; sample `i` belongs to class `i mod K`.
     pub centres: &'c [[f32; 2]],
-    /// Standard deviation of each coordinate around its centre.
+    /// Root-mean-square distance of a point from its centre: each coordinate is drawn
+    /// with standard deviation `spread / √2`.
     pub spread: f32,
 }
 
@@ -95,7 +96,8 @@ impl Clusters<'static> {
 }
 
 impl Clusters<'_> {
-    /// Fills `x` and `labels` (same length): class `i mod K`, position centre + spread · N(0, 1).
+    /// Fills `x` and `labels` (same length): class `i mod K`, each coordinate
+    /// centre + (spread / √2) · N(0, 1).
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] for different lengths, [`Error::EmptyData`] without
@@ -113,7 +115,7 @@ impl Clusters<'_> {
         if !(self.spread.is_finite() && self.spread >= 0.0) {
             return Err(Error::InvalidHyperParameter("cluster spread"));
         }
-        let s = f64::from(self.spread);
+        let s = f64::from(self.spread) * core::f64::consts::FRAC_1_SQRT_2;
         for (i, (x, label)) in x.iter_mut().zip(labels.iter_mut()).enumerate() {
             let k = i % self.centres.len();
             let c = self.centres.get(k).copied().unwrap_or([0.0; 2]);

@@ -1154,7 +1154,7 @@ impl<'de, S: Scalar> Visitor<'de> for PairsIn<'_, '_, '_, 'de, S> {
             finite &= ok;
             found += 1;
         }
-        if found % 2 != 0 {
+        if !found.is_multiple_of(2) {
             return Err(de::Error::custom("odd number of statistics"));
         }
         let dim = found / 2;

@@ -54,6 +54,8 @@
 )]
 
 pub mod activation;
+pub mod babysit;
+pub mod batchnorm;
 pub mod checkpoint;
 pub mod data;
 pub mod diagnostics;
@@ -69,9 +71,13 @@ mod model;
 mod network;
 pub mod optim;
 pub mod preprocess;
+pub mod regularization;
 pub mod rng;
 mod scalar;
+pub mod schedule;
+pub mod search;
 pub mod train;
+pub mod whitening;
 
 pub use activation::Activation;
 pub use data::Dataset;
@@ -81,11 +87,17 @@ pub use loss::Loss;
 pub use math::{Libm, Math, Micromath};
 pub use model::Model;
 pub use network::{Network, Training};
-pub use optim::{Optimizer, Sgd};
+pub use optim::{
+    AdaGrad, AdaGradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Momentum, MomentumConfig,
+    Nesterov, Optimizer, RmsProp, RmsPropConfig, Sgd,
+};
 pub use preprocess::{Preprocess, Standardizer};
+pub use regularization::{Dropout, Mode, Regularization};
 pub use rng::{rng, DefaultRng};
 pub use scalar::Scalar;
+pub use schedule::{Decay, Schedule};
 pub use train::{Metrics, Trainer};
+pub use whitening::PcaWhitening;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

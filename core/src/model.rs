@@ -1,8 +1,10 @@
 //! The seam between a network and the code that trains and inspects it.
 
 use crate::{
+    kernel::Grads,
     layer::{LayerMut, LayerRef},
-    Activation, Math, Result, Scalar,
+    optim::Optimizer,
+    Activation, Error, Math, Result, Scalar,
 };
 
 /// A network together with its training buffers, seen through slices.
@@ -35,8 +37,9 @@ pub trait Model {
     fn output_mut(&mut self) -> (&mut [Self::Scalar], &[Self::Scalar]);
     /// The output layer's activation.
     fn output_activation(&self) -> Activation;
-    /// Backward pass from the δ in the output cache: accumulates every layer's gradients
-    /// and, when `input_grad` is given, writes `∂L/∂x` there.
+    /// Backward pass from the δ in the output cache: every layer's `z` cache ends up
+    /// holding its δ, parameter gradients are recorded as `grads` says, and `∂L/∂x` is
+    /// written to `input_grad` when given. `x` is the input of the forward pass.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if a slice has the wrong length.
@@ -44,6 +47,7 @@ pub trait Model {
         &mut self,
         x: &[Self::Scalar],
         input_grad: Option<&mut [Self::Scalar]>,
+        grads: Grads,
     ) -> Result<()>;
     /// Visits every layer, first to last, with parameters, gradients and cache.
     fn visit_layers_mut(&mut self, f: &mut dyn FnMut(LayerMut<'_, Self::Scalar>));
@@ -56,6 +60,49 @@ pub trait Model {
             l.gw.fill(Self::Scalar::ZERO);
             l.gb.fill(Self::Scalar::ZERO);
         });
+    }
+
+    /// Hands every parameter block (each layer's weights, then biases, first layer first)
+    /// with its accumulated gradients times `scale` to `opt`. Call
+    /// [`Optimizer::begin_step`] first.
+    fn apply_update<O: Optimizer<Self::Scalar>>(&mut self, opt: &mut O, scale: Self::Scalar)
+    where
+        Self: Sized,
+    {
+        let mut offset = 0;
+        self.visit_layers_mut(&mut |l| {
+            opt.update(offset, l.w, l.gw, scale);
+            offset += l.w.len();
+            opt.update(offset, l.b, l.gb, scale);
+            offset += l.b.len();
+        });
+    }
+
+    /// One online step (batch of one) after a forward pass whose output δ the loss has
+    /// written: back-propagates, checks that every gradient is finite, and only then
+    /// updates through `opt`.
+    ///
+    /// The default records the gradients and calls [`Model::apply_update`]; compile-time
+    /// shaped networks override it to apply each layer's outer-product gradient without
+    /// materialising it (bit-identical, fewer passes).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteGradient`] (nothing changed) or the optimizer's shape error.
+    fn online_step<O: Optimizer<Self::Scalar>>(
+        &mut self,
+        opt: &mut O,
+        x: &[Self::Scalar],
+    ) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.backward(x, None, Grads::Overwrite)?;
+        if !self.grads_finite() {
+            return Err(Error::NonFiniteGradient);
+        }
+        opt.begin_step(self.params())?;
+        self.apply_update(opt, Self::Scalar::ONE);
+        Ok(())
     }
 
     /// Whether every accumulated gradient is finite.

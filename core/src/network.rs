@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    kernel::Upstream,
+    kernel::{Grads, Upstream},
     layer::{Buffers, LayerMut, LayerRef, Layers, WeightsMut},
     Activation, Error, Libm, Math, Model, Result, Scalar,
 };
@@ -58,6 +58,13 @@ impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
     /// Bytes of the training buffers: gradients (`PARAMS` scalars) plus the forward cache
     /// (`z` and `a` of every unit, `2 · UNITS` scalars).
     pub const TRAINING_BYTES: usize = (L::PARAMS + 2 * L::UNITS) * <L::Scalar as Scalar>::BYTES;
+
+    /// Everything training needs, in bytes: weights, training buffers, and the state of an
+    /// optimizer that keeps `slots` scalars per parameter (0 for SGD, 1 for Momentum,
+    /// Nesterov, AdaGrad and RMSProp, 2 for Adam and AdamW: their `SLOTS`).
+    pub const fn bytes_to_train(slots: usize) -> usize {
+        Self::BYTES + Self::TRAINING_BYTES + slots * L::PARAMS * <L::Scalar as Scalar>::BYTES
+    }
 
     /// A network with all weights zero, `hidden` on every layer but the last and `output`
     /// on the last.
@@ -268,19 +275,53 @@ impl<L: Layers, M: Math<L::Scalar>> Model for Training<L, M> {
         self.net.layers.output_activation()
     }
     #[inline]
-    fn backward(&mut self, x: &[L::Scalar], input_grad: Option<&mut [L::Scalar]>) -> Result<()> {
+    fn backward(
+        &mut self,
+        x: &[L::Scalar],
+        input_grad: Option<&mut [L::Scalar]>,
+        grads: Grads,
+    ) -> Result<()> {
         check_len(L::INPUTS, x.len())?;
         if let Some(g) = &input_grad {
             check_len(L::INPUTS, g.len())?;
         }
         self.net.layers.backward::<M>(
             &mut self.buf,
-            Upstream::Input {
-                x,
-                grad: input_grad,
-            },
+            x,
+            Upstream::Input { grad: input_grad },
+            grads,
         );
         Ok(())
+    }
+    #[inline]
+    fn online_step<O: crate::Optimizer<L::Scalar>>(
+        &mut self,
+        opt: &mut O,
+        x: &[L::Scalar],
+    ) -> Result<()> {
+        check_len(L::INPUTS, x.len())?;
+        self.net.layers.backward::<M>(
+            &mut self.buf,
+            x,
+            Upstream::Input { grad: None },
+            Grads::Skip,
+        );
+        if !L::online_finite(&self.buf, x) {
+            return Err(Error::NonFiniteGradient);
+        }
+        opt.begin_step(L::PARAMS)?;
+        self.net
+            .layers
+            .update_online(&self.buf, x, opt, 0, L::Scalar::ONE);
+        Ok(())
+    }
+    #[inline]
+    fn apply_update<O: crate::Optimizer<L::Scalar>>(&mut self, opt: &mut O, scale: L::Scalar) {
+        self.net.layers.update(&self.buf, opt, 0, scale);
+    }
+    #[inline]
+    fn grads_finite(&self) -> bool {
+        L::grads_finite(&self.buf)
     }
     fn visit_layers_mut(&mut self, f: &mut dyn FnMut(LayerMut<'_, L::Scalar>)) {
         self.net.layers.visit_mut(&mut self.buf, 0, f);

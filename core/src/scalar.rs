@@ -124,9 +124,12 @@ macro_rules! impl_scalar {
             #[inline]
             fn all_finite(xs: &[Self]) -> bool {
                 const EXP: $bits = (<$t>::INFINITY).to_bits();
-                // A value is non-finite exactly when all its exponent bits are set.
-                let worst = xs.iter().fold(0, |m: $bits, x| m.max(x.to_bits() & EXP));
-                worst != EXP
+                // A value is non-finite exactly when all its exponent bits are set; counting
+                // them (rather than stopping at the first) lets the loop vectorise.
+                let bad = xs.iter().fold(0 as $bits, |n, x| {
+                    n + <$bits>::from((x.to_bits() & EXP) == EXP)
+                });
+                bad == 0
             }
         }
     };

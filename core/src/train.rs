@@ -7,7 +7,10 @@
 
 use rand_core::RngCore;
 
-use crate::{loss::MAX_CLASSES, optim::Optimizer, Dataset, Error, Loss, Model, Result, Scalar};
+use crate::{
+    kernel::Grads, loss::MAX_CLASSES, optim::Optimizer, regularization::Regularization, Dataset,
+    Error, Loss, Model, Result, Scalar,
+};
 
 /// Loss and accuracy over a pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,6 +29,7 @@ pub struct Trainer {
     batch: usize,
     steps: u32,
     epochs: u32,
+    regularization: Regularization,
 }
 
 impl Trainer {
@@ -42,7 +46,25 @@ impl Trainer {
             batch,
             steps: 0,
             epochs: 0,
+            regularization: Regularization::NONE,
         })
+    }
+
+    /// The same trainer with L2 and/or gradient clipping applied to every step's
+    /// gradients before the update (the L2 penalty is included in the returned loss).
+    pub fn with_regularization(self, regularization: Regularization) -> Self {
+        Trainer {
+            regularization,
+            ..self
+        }
+    }
+    /// Counts one completed epoch (for loops that step through an epoch themselves).
+    pub fn count_epoch(&mut self) {
+        self.epochs = self.epochs.saturating_add(1);
+    }
+    /// The regularisation applied to each step.
+    pub fn regularization(&self) -> Regularization {
+        self.regularization
     }
 
     /// The loss.
@@ -84,38 +106,66 @@ impl Trainer {
             .check(model.output_activation(), model.outputs())?;
         let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
         let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
-        // Validate the whole batch before touching anything.
-        for &i in indices {
-            let (x, label) = data.get(usize::from(i)).ok_or(Error::EmptyData)?;
-            if x.len() != model.inputs() {
-                return Err(Error::ShapeMismatch {
-                    expected: model.inputs(),
-                    found: x.len(),
-                });
+        if let ([i], true) = (indices, self.regularization == Regularization::NONE) {
+            let i = *i;
+            // Online learning: the gradient of each layer is an outer product, applied
+            // without being stored.
+            let x = self.checked_forward(model, data, usize::from(i), y)?;
+            let loss = self.output_delta(model, y);
+            if !loss.is_finite() {
+                return Err(Error::NonFiniteGradient);
             }
-            if !T::Scalar::all_finite(x) {
-                return Err(Error::NonFiniteInput);
-            }
-            Loss::target(usize::from(label), y)?;
+            model.online_step(opt, x)?;
+            self.steps = self.steps.saturating_add(1);
+            return Ok(loss);
         }
         let mut total = T::Scalar::ZERO;
+        let mut grads = Grads::Overwrite;
         for &i in indices {
-            let (x, label) = data.get(usize::from(i)).ok_or(Error::EmptyData)?;
-            Loss::target(usize::from(label), y)?;
-            total += self.sample(model, x, y)?;
+            let x = self.checked_forward(model, data, usize::from(i), y)?;
+            total += self.output_delta(model, y);
+            model.backward(x, None, grads)?;
+            grads = Grads::Accumulate;
         }
         let scale = T::Scalar::ONE / T::Scalar::from_usize(indices.len());
-        let mean = total * scale;
+        let mean = total * scale + self.regularization.apply(model, scale);
         self.apply(model, opt, mean, scale)?;
         Ok(mean)
     }
 
-    /// Forward, loss and backward for one sample with target vector `y`; gradients
-    /// accumulate. Returns the sample's loss.
+    /// Validates sample `i` of `data` (length, finiteness, label), builds its target in
+    /// `y`, runs the forward pass and returns the sample's features.
+    #[inline]
+    fn checked_forward<'d, T: Model>(
+        &self,
+        model: &mut T,
+        data: &Dataset<'d, T::Scalar>,
+        i: usize,
+        y: &mut [T::Scalar],
+    ) -> Result<&'d [T::Scalar]> {
+        let (x, label) = data.get(i).ok_or(Error::EmptyData)?;
+        if !T::Scalar::all_finite(x) {
+            return Err(Error::NonFiniteInput);
+        }
+        Loss::target(usize::from(label), y)?;
+        model.forward(x)?;
+        Ok(x)
+    }
+
+    /// The loss of the last forward pass against `y`, with δ written into the output
+    /// layer's cache.
+    #[inline]
+    fn output_delta<T: Model>(&self, model: &mut T, y: &[T::Scalar]) -> T::Scalar {
+        let act = model.output_activation();
+        let (z, a) = model.output_mut();
+        self.loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y)
+    }
+
+    /// Forward, loss and backward (gradients accumulate) for one sample with target
+    /// vector `y`. Returns the sample's loss.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] for wrong lengths.
-    #[inline]
     pub fn sample<T: Model>(
         &self,
         model: &mut T,
@@ -123,15 +173,13 @@ impl Trainer {
         y: &[T::Scalar],
     ) -> Result<T::Scalar> {
         model.forward(x)?;
-        let act = model.output_activation();
-        let (z, a) = model.output_mut();
-        let loss = self.loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
-        model.backward(x, None)?;
+        let loss = self.output_delta(model, y);
+        model.backward(x, None, Grads::Accumulate)?;
         Ok(loss)
     }
 
     /// Applies the accumulated gradients (times `scale`) if `loss` and every gradient are
-    /// finite; clears the gradients either way.
+    /// finite.
     ///
     /// # Errors
     /// [`Error::NonFiniteGradient`] (nothing applied) or the optimizer's shape error.
@@ -143,22 +191,10 @@ impl Trainer {
         scale: T::Scalar,
     ) -> Result<()> {
         if !loss.is_finite() || !model.grads_finite() {
-            model.zero_grads();
             return Err(Error::NonFiniteGradient);
         }
-        if let Err(e) = opt.begin_step(model.params()) {
-            model.zero_grads();
-            return Err(e);
-        }
-        let mut offset = 0;
-        model.visit_layers_mut(&mut |l| {
-            opt.update(offset, l.w, l.gw, scale);
-            offset += l.w.len();
-            opt.update(offset, l.b, l.gb, scale);
-            offset += l.b.len();
-            l.gw.fill(T::Scalar::ZERO);
-            l.gb.fill(T::Scalar::ZERO);
-        });
+        opt.begin_step(model.params())?;
+        model.apply_update(opt, scale);
         self.steps = self.steps.saturating_add(1);
         Ok(())
     }

@@ -57,7 +57,6 @@ fn refused(x: [[f32; 2]; 2], want: Error) {
         s0,
         "optimizer state changed by a refused step"
     );
-    assert!(model.grads_finite());
     assert_eq!(trainer.steps(), 0);
     // And a good step afterwards does change them (the comparison can fail).
     let good = [[0.5f32, -0.5], [-0.5, 0.5]];

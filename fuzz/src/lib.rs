@@ -365,7 +365,6 @@ pub fn train_step(data: &[u8]) {
                 s0,
                 "a refused step changed the optimizer state"
             );
-            assert!(model.grads_finite(), "a refused step left gradients behind");
         }
     }
     let _ = train::evaluate(&mut model, loss, &dataset);

@@ -5,6 +5,7 @@
 //! * `cargo xtask run` — the main job (see the README).
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
 
+mod bench;
 mod fuzz;
 mod setup;
 mod test;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "test" => test::run(rest),
+        "bench-host" => bench::run(rest),
         "setup" => setup::ensure_all(),
         "fuzz" => fuzz::run(rest),
         "help" | "--help" | "-h" => {
@@ -42,6 +44,7 @@ fn print_help() {
          commands:\n  \
          test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
          setup    install the rustup targets and components the project needs\n  \
+         bench-host  instructions per training step on the host (callgrind protocol)\n  \
          fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
     );
 }

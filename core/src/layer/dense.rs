@@ -2,7 +2,8 @@
 
 use super::{Buffers, LayerMut, LayerRef, Layers, WeightsMut};
 use crate::{
-    kernel::{self, Upstream},
+    kernel::{self, Grads, Upstream},
+    optim::Optimizer,
     Activation, Math, Scalar,
 };
 
@@ -108,6 +109,68 @@ impl<S: Scalar, const IN: usize, const OUT: usize, N> Dense<S, IN, OUT, N> {
     }
 }
 
+/// The forward kernel, inlined for small layers.
+#[inline(always)]
+fn forward<S: Scalar, M: Math<S>, const IN: usize, const OUT: usize>(
+    w: &[S],
+    b: &[S],
+    act: Activation,
+    x: &[S],
+    z: &mut [S],
+    a: &mut [S],
+) {
+    if IN * OUT <= kernel::SMALL_LAYER {
+        kernel::dense_forward_inline::<S, M>(w, b, act, x, z, a);
+    } else {
+        kernel::dense_forward::<S, M>(w, b, act, x, z, a);
+    }
+}
+
+/// The backward kernel, inlined for small layers.
+#[inline(always)]
+fn backward<S: Scalar, M: Math<S>, const IN: usize, const OUT: usize>(
+    w: &[S],
+    gw: &mut [S],
+    gb: &mut [S],
+    delta: &[S],
+    x: &[S],
+    upstream: Upstream<'_, S>,
+    grads: Grads,
+) {
+    if IN * OUT <= kernel::SMALL_LAYER {
+        kernel::dense_backward_inline::<S, M>(w, gw, gb, delta, x, upstream, grads);
+    } else {
+        kernel::dense_backward::<S, M>(w, gw, gb, delta, x, upstream, grads);
+    }
+}
+
+#[inline]
+fn update_layer<S: Scalar, O: Optimizer<S>, const IN: usize, const OUT: usize>(
+    w: &mut [[S; IN]; OUT],
+    b: &mut [S; OUT],
+    buf: &DenseBuffers<S, IN, OUT>,
+    opt: &mut O,
+    offset: usize,
+    scale: S,
+) {
+    opt.update(offset, w.as_flattened_mut(), buf.gw.as_flattened(), scale);
+    opt.update(offset + IN * OUT, b, &buf.gb, scale);
+}
+
+#[inline]
+fn update_layer_online<S: Scalar, O: Optimizer<S>, const IN: usize, const OUT: usize>(
+    w: &mut [[S; IN]; OUT],
+    b: &mut [S; OUT],
+    buf: &DenseBuffers<S, IN, OUT>,
+    x: &[S],
+    opt: &mut O,
+    offset: usize,
+    scale: S,
+) {
+    opt.update_outer(offset, w.as_flattened_mut(), &buf.z, x, scale);
+    opt.update(offset + IN * OUT, b, &buf.z, scale);
+}
+
 fn layer_mut<'a, S, const IN: usize, const OUT: usize>(
     index: usize,
     act: Activation,
@@ -167,12 +230,12 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layers for Dense<S, IN, OUT, 
     #[inline]
     fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) {
         let mut z = [S::ZERO; OUT];
-        kernel::dense_forward::<S, M>(self.w.as_flattened(), &self.b, self.act, x, &mut z, out);
+        forward::<S, M, IN, OUT>(self.w.as_flattened(), &self.b, self.act, x, &mut z, out);
     }
 
     #[inline]
     fn forward<M: Math<S>>(&self, buf: &mut Self::Buffers, x: &[S]) {
-        kernel::dense_forward::<S, M>(
+        forward::<S, M, IN, OUT>(
             self.w.as_flattened(),
             &self.b,
             self.act,
@@ -183,13 +246,21 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layers for Dense<S, IN, OUT, 
     }
 
     #[inline]
-    fn backward<M: Math<S>>(&self, buf: &mut Self::Buffers, upstream: Upstream<'_, S>) {
-        kernel::dense_backward::<S, M>(
+    fn backward<M: Math<S>>(
+        &self,
+        buf: &mut Self::Buffers,
+        x: &[S],
+        upstream: Upstream<'_, S>,
+        grads: Grads,
+    ) {
+        backward::<S, M, IN, OUT>(
             self.w.as_flattened(),
             buf.gw.as_flattened_mut(),
             &mut buf.gb,
             &buf.z,
+            x,
             upstream,
+            grads,
         );
     }
 
@@ -205,6 +276,39 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layers for Dense<S, IN, OUT, 
 
     fn output_activation(&self) -> Activation {
         self.act
+    }
+
+    #[inline]
+    fn update<O: Optimizer<S>>(
+        &mut self,
+        buf: &Self::Buffers,
+        opt: &mut O,
+        offset: usize,
+        scale: S,
+    ) {
+        update_layer(&mut self.w, &mut self.b, buf, opt, offset, scale);
+    }
+
+    #[inline]
+    fn update_online<O: Optimizer<S>>(
+        &mut self,
+        buf: &Self::Buffers,
+        x: &[S],
+        opt: &mut O,
+        offset: usize,
+        scale: S,
+    ) {
+        update_layer_online(&mut self.w, &mut self.b, buf, x, opt, offset, scale);
+    }
+
+    #[inline]
+    fn online_finite(buf: &Self::Buffers, x: &[S]) -> bool {
+        kernel::outer_is_finite(&buf.z, x)
+    }
+
+    #[inline]
+    fn grads_finite(buf: &Self::Buffers) -> bool {
+        S::all_finite(buf.gw.as_flattened()) & S::all_finite(&buf.gb)
     }
 
     fn visit_mut(
@@ -251,14 +355,14 @@ where
     fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) {
         let mut z = [S::ZERO; OUT];
         let mut a = [S::ZERO; OUT];
-        kernel::dense_forward::<S, M>(self.w.as_flattened(), &self.b, self.act, x, &mut z, &mut a);
+        forward::<S, M, IN, OUT>(self.w.as_flattened(), &self.b, self.act, x, &mut z, &mut a);
         self.next.infer::<M>(&a, out);
     }
 
     #[inline]
     fn forward<M: Math<S>>(&self, buf: &mut Self::Buffers, x: &[S]) {
         let (mine, rest) = buf;
-        kernel::dense_forward::<S, M>(
+        forward::<S, M, IN, OUT>(
             self.w.as_flattened(),
             &self.b,
             self.act,
@@ -270,22 +374,34 @@ where
     }
 
     #[inline]
-    fn backward<M: Math<S>>(&self, buf: &mut Self::Buffers, upstream: Upstream<'_, S>) {
+    fn backward<M: Math<S>>(
+        &self,
+        buf: &mut Self::Buffers,
+        x: &[S],
+        upstream: Upstream<'_, S>,
+        grads: Grads,
+    ) {
         let (mine, rest) = buf;
+        let mut scratch = [S::ZERO; OUT];
         self.next.backward::<M>(
             rest,
+            &mine.a,
             Upstream::Hidden {
                 z: &mut mine.z,
-                a: &mut mine.a,
+                a: &mine.a,
                 act: self.act,
+                scratch: &mut scratch,
             },
+            grads,
         );
-        kernel::dense_backward::<S, M>(
+        backward::<S, M, IN, OUT>(
             self.w.as_flattened(),
             mine.gw.as_flattened_mut(),
             &mut mine.gb,
             &mine.z,
+            x,
             upstream,
+            grads,
         );
     }
 
@@ -301,6 +417,44 @@ where
 
     fn output_activation(&self) -> Activation {
         self.next.output_activation()
+    }
+
+    #[inline]
+    fn update<O: Optimizer<S>>(
+        &mut self,
+        buf: &Self::Buffers,
+        opt: &mut O,
+        offset: usize,
+        scale: S,
+    ) {
+        let (mine, rest) = buf;
+        update_layer(&mut self.w, &mut self.b, mine, opt, offset, scale);
+        self.next.update(rest, opt, offset + IN * OUT + OUT, scale);
+    }
+
+    #[inline]
+    fn update_online<O: Optimizer<S>>(
+        &mut self,
+        buf: &Self::Buffers,
+        x: &[S],
+        opt: &mut O,
+        offset: usize,
+        scale: S,
+    ) {
+        let (mine, rest) = buf;
+        update_layer_online(&mut self.w, &mut self.b, mine, x, opt, offset, scale);
+        self.next
+            .update_online(rest, &mine.a, opt, offset + IN * OUT + OUT, scale);
+    }
+
+    #[inline]
+    fn online_finite(buf: &Self::Buffers, x: &[S]) -> bool {
+        kernel::outer_is_finite(&buf.0.z, x) & N::online_finite(&buf.1, &buf.0.a)
+    }
+
+    #[inline]
+    fn grads_finite(buf: &Self::Buffers) -> bool {
+        S::all_finite(buf.0.gw.as_flattened()) & S::all_finite(&buf.0.gb) & N::grads_finite(&buf.1)
     }
 
     fn visit_mut(

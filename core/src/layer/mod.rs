@@ -4,7 +4,11 @@ mod dense;
 
 pub use dense::{Dense, DenseBuffers};
 
-use crate::{kernel::Upstream, Activation, Math, Scalar};
+use crate::{
+    kernel::{Grads, Upstream},
+    optim::Optimizer,
+    Activation, Math, Scalar,
+};
 
 /// A chain of layers whose sizes are checked by the compiler.
 ///
@@ -41,11 +45,15 @@ pub trait Layers: Clone {
     fn infer<M: Math<Self::Scalar>>(&self, x: &[Self::Scalar], out: &mut [Self::Scalar]);
     /// Training forward pass: caches every layer's `z` and `a` in `buf`.
     fn forward<M: Math<Self::Scalar>>(&self, buf: &mut Self::Buffers, x: &[Self::Scalar]);
-    /// Backward pass; the last layer's δ must already be in its `z` cache.
+    /// Backward pass from the δ in the last layer's `z` cache; `x` is the chain's input.
+    /// Every layer's `z` ends up holding its δ; parameter gradients are recorded as
+    /// `grads` says; `upstream` receives what flows out of the first layer.
     fn backward<M: Math<Self::Scalar>>(
         &self,
         buf: &mut Self::Buffers,
+        x: &[Self::Scalar],
         upstream: Upstream<'_, Self::Scalar>,
+        grads: Grads,
     );
     /// The last layer's `(z, a)` cache.
     fn output(buf: &Self::Buffers) -> (&[Self::Scalar], &[Self::Scalar]);
@@ -53,6 +61,32 @@ pub trait Layers: Clone {
     fn output_mut(buf: &mut Self::Buffers) -> (&mut [Self::Scalar], &[Self::Scalar]);
     /// The last layer's activation.
     fn output_activation(&self) -> Activation;
+    /// Hands every layer's weights, then biases, to `opt` (first layer first; `offset` is
+    /// the flat index of this chain's first parameter) with their accumulated gradients
+    /// times `scale`. Monomorphised through the chain: no indirect calls in a step.
+    fn update<O: Optimizer<Self::Scalar>>(
+        &mut self,
+        buf: &Self::Buffers,
+        opt: &mut O,
+        offset: usize,
+        scale: Self::Scalar,
+    );
+    /// Online update after a [`Grads::Skip`] backward pass: each layer's gradient is the
+    /// outer product of its δ (in `z`) and its input, handed to
+    /// [`Optimizer::update_outer`] without being materialised. `x` is the chain's input.
+    fn update_online<O: Optimizer<Self::Scalar>>(
+        &mut self,
+        buf: &Self::Buffers,
+        x: &[Self::Scalar],
+        opt: &mut O,
+        offset: usize,
+        scale: Self::Scalar,
+    );
+    /// Whether every layer's online gradient `δ xᵀ` is finite (see
+    /// [`kernel::outer_is_finite`](crate::kernel::outer_is_finite)).
+    fn online_finite(buf: &Self::Buffers, x: &[Self::Scalar]) -> bool;
+    /// Whether every accumulated gradient is finite.
+    fn grads_finite(buf: &Self::Buffers) -> bool;
     /// Visits every layer, first to last, with its parameters, gradients and cache.
     fn visit_mut(
         &mut self,

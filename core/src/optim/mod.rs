@@ -5,9 +5,34 @@
 //! first layer first) with the block's offset in a flat parameter index. Stateful
 //! optimizers keep their state in one buffer indexed by that offset, so its size is fixed
 //! at compile time (`[S; Net::PARAMS]`) on the device, or chosen at run time on the host.
+//!
+//! | optimizer | state (`SLOTS` × `PARAMS` scalars) | defaults ([`Default`] of its config) |
+//! |---|---|---|
+//! | [`Sgd`] | 0 | η = 0.01 |
+//! | [`Momentum`], [`Nesterov`] | 1 (velocity) | η = 0.01, μ = 0.9 |
+//! | [`AdaGrad`] | 1 (Σ g²) | η = 0.01, ε = 1e-8 |
+//! | [`RmsProp`] | 1 (leaky Σ g²) | η = 0.01, ρ = 0.99, ε = 1e-8 |
+//! | [`Adam`] | 2 (m, v) | η = 1e-3, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 |
+//! | [`AdamW`] | 2 (m, v) | Adam's, λ = 0.01 |
+//!
+//! The state buffer is any `B: AsRef<[S]> + AsMut<[S]>`: `[0.0f32; 2 * Net::PARAMS]` on
+//! the device (its bytes are `SLOTS · PARAMS · size_of::<S>()`, on top of
+//! `Network::BYTES + Network::TRAINING_BYTES`), a `Vec` or `&mut [S]` on the host.
 
+mod adagrad;
+mod adam;
+mod adamw;
+mod momentum;
+mod nesterov;
+mod rmsprop;
 mod sgd;
 
+pub use adagrad::{AdaGrad, AdaGradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use adamw::{AdamW, AdamWConfig};
+pub use momentum::{Momentum, MomentumConfig};
+pub use nesterov::Nesterov;
+pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::Sgd;
 
 use crate::{Error, Result, Scalar};
@@ -40,6 +65,23 @@ pub trait Optimizer<S: Scalar> {
     /// Updates one block of parameters from its gradients (multiplied by `scale`, the
     /// inverse batch size); `offset` is the block's first index in the flat parameter order.
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S);
+
+    /// Updates a layer's weights (`delta.len()` rows of `x.len()`) whose gradient is the
+    /// outer product `δ xᵀ` — one sample, online training — without materialising it.
+    ///
+    /// Must give bit-identical results to calling [`update`](Self::update) with the
+    /// gradient `g[o][i] = δ_o · x_i`; the default does exactly that, one element at a
+    /// time. Optimizers override it to fuse the loop.
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        let n = x.len().max(1);
+        let mut index = offset;
+        for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
+            for (p, &x) in row.iter_mut().zip(x) {
+                self.update(index, core::slice::from_mut(p), &[d * x], scale);
+                index += 1;
+            }
+        }
+    }
 }
 
 /// Checks a learning rate: finite and positive.
@@ -64,4 +106,50 @@ pub(crate) fn check_state(len: usize, slots: usize, params: usize) -> Result<()>
             found: len,
         })
     }
+}
+
+/// Checks a decay rate (momentum, β, ρ): finite and in `[0, 1)`.
+pub(crate) fn check_unit<S: Scalar>(x: S, what: &'static str) -> Result<S> {
+    if x.is_finite() && x >= S::ZERO && x < S::ONE {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperParameter(what))
+    }
+}
+
+/// Checks an ε: finite and > 0.
+pub(crate) fn check_eps<S: Scalar>(eps: S) -> Result<S> {
+    if eps.is_finite() && eps > S::ZERO {
+        Ok(eps)
+    } else {
+        Err(Error::InvalidHyperParameter(
+            "epsilon must be finite and > 0",
+        ))
+    }
+}
+
+/// The slots of a state buffer for one block: `slot` `k` of parameters
+/// `offset..offset + len` lives at `k · params + offset`.
+pub(crate) fn block<S>(
+    state: &mut [S],
+    params: usize,
+    slot: usize,
+    offset: usize,
+    len: usize,
+) -> Option<&mut [S]> {
+    let start = slot.checked_mul(params)?.checked_add(offset)?;
+    state.get_mut(start..start.checked_add(len)?)
+}
+
+/// The gradient `g[o][i] = δ_o · x_i` of a dense layer's weights, times `scale`, row by
+/// row: what [`Optimizer::update_outer`] stands for, computed exactly as
+/// [`Optimizer::update`] would see it (`(δ · x) · scale`).
+pub(crate) fn outer<'a, S: Scalar>(
+    delta: &'a [S],
+    x: &'a [S],
+    scale: S,
+) -> impl Iterator<Item = S> + 'a {
+    delta
+        .iter()
+        .flat_map(move |&d| x.iter().map(move |&x| (d * x) * scale))
 }

@@ -47,4 +47,14 @@ impl<S: Scalar> Optimizer<S> for Sgd<S> {
         let step = -(self.lr * scale);
         crate::kernel::axpy(step, grads, params);
     }
+    #[inline]
+    fn update_outer(&mut self, _offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        let step = -(self.lr * scale);
+        let n = x.len().max(1);
+        for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
+            for (p, &x) in row.iter_mut().zip(x) {
+                *p += step * (d * x);
+            }
+        }
+    }
 }

@@ -124,7 +124,7 @@ impl NorFlash for CutFlash {
 
     fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
         let (from, to) = (from as usize, to as usize);
-        if from % PAGE != 0 || to % PAGE != 0 || from > to {
+        if !from.is_multiple_of(PAGE) || !to.is_multiple_of(PAGE) || from > to {
             return Err(FlashError::NotAligned);
         }
         if to > self.mem.len() {
@@ -151,7 +151,7 @@ impl NorFlash for CutFlash {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
         let at = offset as usize;
-        if at % WORD != 0 || bytes.len() % WORD != 0 {
+        if !at.is_multiple_of(WORD) || !bytes.len().is_multiple_of(WORD) {
             return Err(FlashError::NotAligned);
         }
         if at + bytes.len() > self.mem.len() {

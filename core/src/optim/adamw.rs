@@ -1,0 +1,111 @@
+//! AdamW: Adam with decoupled weight decay.
+
+use core::marker::PhantomData;
+
+use super::{adam::Moments, outer, AdamConfig, Optimizer};
+use crate::{Error, Libm, Math, Result, Scalar};
+
+/// Hyper-parameters of [`AdamW`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AdamWConfig<S> {
+    /// The Adam part.
+    pub adam: AdamConfig<S>,
+    /// Decoupled weight decay λ (≥ 0).
+    pub weight_decay: S,
+}
+
+impl<S: Scalar> Default for AdamWConfig<S> {
+    /// Adam's defaults and λ = 0.01 (Loshchilov & Hutter; PyTorch's default).
+    fn default() -> Self {
+        AdamWConfig {
+            adam: AdamConfig::default(),
+            weight_decay: S::from_f64(0.01),
+        }
+    }
+}
+
+/// AdamW (Loshchilov & Hutter, 2019): Adam whose weight decay is applied to the weights
+/// directly instead of through the gradient (so the adaptive scaling does not weaken it):
+/// `w ← w − η (m̂ / (√v̂ + ε) + λ w)`, with `m̂`, `v̂` as in [`Adam`](super::Adam).
+/// The decay applies to every parameter, biases included (as PyTorch's default).
+///
+/// State as Adam: `2 · PARAMS` scalars in `B`.
+#[derive(Clone, Debug)]
+pub struct AdamW<S, B, M = Libm> {
+    moments: Moments<S, B>,
+    weight_decay: S,
+    math: PhantomData<M>,
+}
+
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
+    /// State scalars per parameter.
+    pub const SLOTS: usize = 2;
+
+    /// AdamW with `cfg` and a moment buffer of `2 · PARAMS` scalars (cleared).
+    ///
+    /// # Errors
+    /// As [`AdamConfig::validate`], and
+    /// [`Error::InvalidHyperParameter`] for a negative or non-finite λ.
+    pub fn new(cfg: AdamWConfig<S>, state: B) -> Result<Self> {
+        let wd = cfg.weight_decay;
+        if !(wd.is_finite() && wd >= S::ZERO) {
+            return Err(Error::InvalidHyperParameter(
+                "weight decay must be finite and >= 0",
+            ));
+        }
+        Ok(AdamW {
+            moments: Moments::new(cfg.adam, state)?,
+            weight_decay: wd,
+            math: PhantomData,
+        })
+    }
+    /// The hyper-parameters.
+    pub fn config(&self) -> AdamWConfig<S> {
+        AdamWConfig {
+            adam: self.moments.cfg,
+            weight_decay: self.weight_decay,
+        }
+    }
+    /// Steps taken (the `t` of the bias correction).
+    pub fn steps(&self) -> u32 {
+        self.moments.steps()
+    }
+    /// Sets the step count (restoring a checkpoint).
+    pub fn set_steps(&mut self, steps: u32) {
+        self.moments.set_steps(steps);
+    }
+}
+
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for AdamW<S, B, M> {
+    fn name(&self) -> &'static str {
+        "adamw"
+    }
+    fn learning_rate(&self) -> S {
+        self.moments.cfg.lr
+    }
+    fn set_learning_rate(&mut self, lr: S) {
+        self.moments.cfg.lr = lr;
+    }
+    fn state_len(&self) -> usize {
+        self.moments.state().len()
+    }
+    fn state(&self) -> &[S] {
+        self.moments.state()
+    }
+    fn state_mut(&mut self) -> &mut [S] {
+        self.moments.state_mut()
+    }
+    fn begin_step(&mut self, params: usize) -> Result<()> {
+        self.moments.begin_step(params)
+    }
+    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
+        let g = grads.iter().map(|&g| g * scale);
+        self.moments
+            .update::<M>(offset, params, g, self.weight_decay);
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        let g = outer(delta, x, scale);
+        self.moments.update::<M>(offset, w, g, self.weight_decay);
+    }
+}

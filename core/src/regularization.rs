@@ -1,0 +1,178 @@
+//! Regularisation: the L2 penalty, inverted dropout, and gradient clipping by global norm.
+//!
+//! L2 and clipping act on accumulated gradients between the backward passes of a step and
+//! the optimizer update; [`Trainer`](crate::Trainer) applies them when given a
+//! [`Regularization`] ([`Trainer::with_regularization`](crate::Trainer::with_regularization)).
+//! Dropout sits between layers, so it lives in the networks that can place it there (the
+//! batch-wise [`BnNet`](crate::batchnorm::BnNet)); [`Dropout`] is its slice kernel.
+
+use rand_core::RngCore;
+
+use crate::{Error, Model, Result, Scalar};
+
+/// `½ λ Σ w²` over every weight of `model` (biases are not penalised, as in CS231n).
+pub fn l2_penalty<T: Model>(model: &T, lambda: f64) -> f64 {
+    let mut ss = 0.0f64;
+    model.visit_layers(&mut |l| {
+        for &w in l.w.iter() {
+            let w = w.to_f64();
+            ss += w * w;
+        }
+    });
+    0.5 * lambda * ss
+}
+
+/// Adds the L2 gradient `λ w` to every weight gradient. The model's gradients hold sums
+/// over `samples` samples (the trainer scales by `1 / samples` later), so `λ · samples · w`
+/// is added: after scaling, the gradient is that of `mean loss + ½ λ Σ w²`.
+pub fn add_l2_gradient<T: Model>(model: &mut T, lambda: T::Scalar, samples: T::Scalar) {
+    let k = lambda * samples;
+    model.visit_layers_mut(&mut |l| {
+        for (g, &w) in l.gw.iter_mut().zip(l.w.iter()) {
+            *g += k * w;
+        }
+    });
+}
+
+/// Clips the gradient by its global norm: if `‖scale · g‖` over every gradient of the
+/// model exceeds `max_norm`, multiplies every gradient by `max_norm / ‖scale · g‖`.
+/// `scale` converts the accumulated gradients into the ones the optimizer will see (the
+/// inverse batch size). Returns the norm before clipping.
+pub fn clip_global_norm<T: Model>(model: &mut T, max_norm: f64, scale: f64) -> f64 {
+    let mut ss = 0.0f64;
+    model.visit_layers(&mut |l| {
+        for &g in l.gw.iter().chain(l.gb.iter()) {
+            let g = g.to_f64() * scale;
+            ss += g * g;
+        }
+    });
+    let norm = libm::sqrt(ss);
+    if norm > max_norm && norm.is_finite() {
+        let k = T::Scalar::from_f64(max_norm / norm);
+        model.visit_layers_mut(&mut |l| {
+            l.gw.iter_mut().chain(l.gb.iter_mut()).for_each(|g| *g *= k);
+        });
+    }
+    norm
+}
+
+/// What the trainer does to each step's gradients before the update.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Regularization {
+    l2: f64,
+    clip: Option<f64>,
+}
+
+impl Regularization {
+    /// No regularisation.
+    pub const NONE: Self = Regularization {
+        l2: 0.0,
+        clip: None,
+    };
+
+    /// L2 strength `λ` (0 = off) and an optional global-norm clip.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] for a negative or non-finite λ, or a clip norm
+    /// that is not finite and > 0.
+    pub fn new(l2: f64, clip: Option<f64>) -> Result<Self> {
+        if !(l2.is_finite() && l2 >= 0.0) {
+            return Err(Error::InvalidHyperParameter("L2 strength must be >= 0"));
+        }
+        if let Some(c) = clip {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(Error::InvalidHyperParameter("clip norm must be > 0"));
+            }
+        }
+        Ok(Regularization { l2, clip })
+    }
+
+    /// L2 strength λ.
+    pub fn l2(&self) -> f64 {
+        self.l2
+    }
+    /// The clip norm, if clipping.
+    pub fn clip(&self) -> Option<f64> {
+        self.clip
+    }
+
+    /// Applies to accumulated gradients (sums over `1 / scale` samples): adds the L2
+    /// gradient, then clips. Returns the L2 penalty to add to the mean loss.
+    pub fn apply<T: Model>(&self, model: &mut T, scale: T::Scalar) -> T::Scalar {
+        let mut penalty = T::Scalar::ZERO;
+        if self.l2 > 0.0 {
+            penalty = T::Scalar::from_f64(l2_penalty(model, self.l2));
+            let samples = T::Scalar::ONE / scale;
+            add_l2_gradient(model, T::Scalar::from_f64(self.l2), samples);
+        }
+        if let Some(c) = self.clip {
+            clip_global_norm(model, c, scale.to_f64());
+        }
+        penalty
+    }
+}
+
+/// Training or inference: dropout and batch norm behave differently in each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Mode {
+    /// Training: dropout drops, batch norm uses batch statistics.
+    Train,
+    /// Inference: dropout is the identity, batch norm uses running statistics.
+    #[default]
+    Eval,
+}
+
+/// Inverted dropout: in training each unit is kept with probability `1 − p` and scaled by
+/// `1 / (1 − p)`, so inference needs no rescaling.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Dropout {
+    p: f64,
+}
+
+impl Dropout {
+    /// Drop probability `p` in `[0, 1)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] otherwise.
+    pub fn new(p: f64) -> Result<Self> {
+        if p.is_finite() && (0.0..1.0).contains(&p) {
+            Ok(Dropout { p })
+        } else {
+            Err(Error::InvalidHyperParameter(
+                "dropout probability must be in [0, 1)",
+            ))
+        }
+    }
+
+    /// The drop probability.
+    pub fn p(&self) -> f64 {
+        self.p
+    }
+
+    /// Draws a mask: each entry `0` (dropped, probability `p`) or `1 / (1 − p)`.
+    pub fn mask<S: Scalar, R: RngCore + ?Sized>(&self, rng: &mut R, mask: &mut [S]) {
+        let keep = S::from_f64(1.0 / (1.0 - self.p));
+        for m in mask.iter_mut() {
+            *m = if crate::rng::uniform01(rng) < self.p {
+                S::ZERO
+            } else {
+                keep
+            };
+        }
+    }
+
+    /// Forward: `a ← a ⊙ mask` in training, unchanged in evaluation.
+    pub fn forward<S: Scalar>(mode: Mode, a: &mut [S], mask: &[S]) {
+        if mode == Mode::Train {
+            a.iter_mut().zip(mask).for_each(|(a, &m)| *a *= m);
+        }
+    }
+
+    /// Backward (training): `∂L/∂a_in = ∂L/∂a_out ⊙ mask`.
+    pub fn backward<S: Scalar>(grad: &mut [S], mask: &[S]) {
+        grad.iter_mut().zip(mask).for_each(|(g, &m)| *g *= m);
+    }
+}
