@@ -17,7 +17,8 @@
 //! | scalar size | `u8`: 4 (`f32`) or 8 (`f64`) |
 //! | inputs | varint `u32` |
 //! | layers | `seq` of (outputs: varint `u32`, activation code: `u8` ([`Activation::code`]), α: `f32`) |
-//! | preprocessing | enum tag (varint): 0 = none; 1 = standardizer: mode `u8` (0 none, 1 mean, 2 standardize), count varint `u32`, `seq` of scalars `mean₀, var₀, mean₁, var₁, …`. Further tags (PCA whitening) can be added without a version bump: old readers reject them as malformed |
+//! | preprocessing | enum tag (varint): 0 = none; 1 = standardizer: mode `u8` (0 none, 1 mean, 2 standardize), count varint `u32`, `seq` of scalars `mean₀, var₀, mean₁, var₁, …`. Further tags can be added without a version bump: old readers reject them as malformed |
+//! | whitening | option tag `u8`: 0 = none; 1 = 2-D PCA whitening ([`WhiteningStats`]): count varint `u32`, mean 2 × `f64`, covariance `σxx, σxy, σyy` 3 × `f64`, ε `f64` (always `f64`, as fitted) |
 //! | weights | `seq` of scalars: layer by layer, first layer first; each layer's weights row by row (`w[o·inputs + i]`), then its biases |
 //! | optimizer | option tag `u8`: 0 = none; 1 = name (`seq` of UTF-8 bytes), learning rate (scalar), state (`seq` of scalars, [`Optimizer::state`]) |
 //! | progress | epoch varint `u32`, step varint `u32` ([`Progress`]) |
@@ -26,9 +27,9 @@
 //! # Loading
 //! Loading runs twice over the bytes: a check pass parses everything, verifies the CRC and
 //! compares the stored shape with the target; only if all of that passes does a second
-//! pass write the weights (and the optimizer state and preprocessing statistics, when
-//! asked). A failed load therefore leaves the target bit-identical. Errors are checked in
-//! this order, and the first one found is returned: bad magic, unsupported version, scalar
+//! pass write the weights (and the optimizer state, preprocessing statistics and PCA
+//! whitening, when asked). A failed load therefore leaves the target bit-identical.
+//! Errors are checked in this order, and the first one found is returned: bad magic, unsupported version, scalar
 //! size (only the two known sizes can be parsed), then the CRC, then what differs (inputs,
 //! depth, a layer's width or activation, a missing section, preprocessing dimension,
 //! optimizer name or state length, a non-finite value).
@@ -57,6 +58,7 @@ use serde::ser::{self, SerializeSeq, SerializeTuple};
 use serde::{Deserializer, Serialize, Serializer};
 
 use crate::layer::{Dense, Layers};
+use crate::whitening::{PcaWhitening, WhiteningStats};
 use crate::{Activation, Error, FormatError, Math, Model, Network, Optimizer, Preprocess};
 use crate::{Result, Scalar, Standardizer};
 
@@ -72,6 +74,10 @@ pub const MAX_NAME: usize = 16;
 static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 
 /// How far training had got when the model was saved (stored as is; for resuming).
+///
+/// [`Adam`](crate::Adam) and [`AdamW`](crate::AdamW) keep their step count outside
+/// [`Optimizer::state`]: after loading, restore it with `set_steps(progress.step)` (the
+/// checkpoint resume test shows the run then ends bit-identical to an uninterrupted one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Progress {
@@ -138,6 +144,8 @@ impl<S: Scalar, const D: usize> Statistics<S> for Standardizer<S, D> {
 pub struct Extras<'a, S> {
     /// Preprocessing statistics to store.
     pub preprocess: Option<&'a dyn Statistics<S>>,
+    /// PCA whitening to store.
+    pub whitening: Option<&'a PcaWhitening>,
     /// Optimizer whose name, learning rate and state to store (to resume training).
     pub optimizer: Option<&'a dyn Optimizer<S>>,
     /// Training progress to store.
@@ -149,6 +157,7 @@ impl<S> Extras<'_, S> {
     pub const fn none() -> Self {
         Extras {
             preprocess: None,
+            whitening: None,
             optimizer: None,
             progress: Progress { epoch: 0, step: 0 },
         }
@@ -159,6 +168,7 @@ impl<S: Scalar> fmt::Debug for Extras<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extras")
             .field("preprocess", &self.preprocess.is_some())
+            .field("whitening", &self.whitening.is_some())
             .field("optimizer", &self.optimizer.map(|o| o.name()))
             .field("progress", &self.progress)
             .finish()
@@ -171,6 +181,8 @@ impl<S: Scalar> fmt::Debug for Extras<'_, S> {
 pub struct Targets<'a, S> {
     /// Receives the preprocessing statistics.
     pub preprocess: Option<&'a mut dyn Statistics<S>>,
+    /// Receives the PCA whitening.
+    pub whitening: Option<&'a mut PcaWhitening>,
     /// Receives the learning rate and state; its name must match the stored one.
     pub optimizer: Option<&'a mut dyn Optimizer<S>>,
 }
@@ -180,6 +192,7 @@ impl<S> Targets<'_, S> {
     pub const fn none() -> Self {
         Targets {
             preprocess: None,
+            whitening: None,
             optimizer: None,
         }
     }
@@ -191,6 +204,7 @@ impl<S> Targets<'_, S> {
                 Some(p) => Some(&mut **p),
                 None => None,
             },
+            whitening: self.whitening.as_deref_mut(),
             optimizer: match &mut self.optimizer {
                 Some(o) => Some(&mut **o),
                 None => None,
@@ -203,6 +217,7 @@ impl<S: Scalar> fmt::Debug for Targets<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Targets")
             .field("preprocess", &self.preprocess.is_some())
+            .field("whitening", &self.whitening.is_some())
             .field("optimizer", &self.optimizer.as_ref().map(|o| o.name()))
             .finish()
     }
@@ -218,6 +233,8 @@ pub struct Loaded {
     pub progress: Progress,
     /// Whether preprocessing statistics were stored.
     pub has_preprocess: bool,
+    /// Whether PCA whitening was stored.
+    pub has_whitening: bool,
     /// Whether optimizer state was stored.
     pub has_optimizer: bool,
 }
@@ -271,6 +288,8 @@ pub struct Info<'a> {
     pub params: usize,
     /// Preprocessing statistics, if stored.
     pub preprocess: Option<PreprocessInfo>,
+    /// PCA whitening, if stored.
+    pub whitening: Option<WhiteningStats>,
     /// Optimizer state, if stored.
     pub optimizer: Option<OptimizerInfo<'a>>,
     /// Training progress.
@@ -288,6 +307,7 @@ impl Default for Info<'_> {
             layers: heapless::Vec::new(),
             params: 0,
             preprocess: None,
+            whitening: None,
             optimizer: None,
             progress: Progress::default(),
             len: 0,
@@ -300,7 +320,7 @@ impl Default for Info<'_> {
 ///
 /// `depth` layers, `params` weights and biases of `scalar_bytes` each, preprocessing
 /// statistics for `preprocess_dim` features if `Some`, `optimizer_state` scalars of state
-/// if `Some`.
+/// if `Some`; room for PCA whitening is always counted (54 bytes).
 pub const fn max_len(
     scalar_bytes: usize,
     depth: usize,
@@ -323,6 +343,7 @@ pub const fn max_len(
         Some(d) => add(2 + U32 + LEN, mul(mul(2, d), scalar_bytes)),
         None => 1,
     };
+    let whitening = 1 + U32 + 6 * 8;
     let weights = add(LEN, mul(params, scalar_bytes));
     let optimizer = match optimizer_state {
         Some(n) => add(1 + LEN + MAX_NAME + LEN, mul(add(n, 1), scalar_bytes)),
@@ -330,7 +351,7 @@ pub const fn max_len(
     };
     add(
         add(add(header, layers), add(preprocess, weights)),
-        add(optimizer, 2 * U32 + 4),
+        add(optimizer, 2 * U32 + 4 + whitening),
     )
 }
 
@@ -600,13 +621,17 @@ struct Encoder<'a, S> {
 
 impl<S: Scalar> Serialize for Encoder<'_, S> {
     fn serialize<Z: Serializer>(&self, s: Z) -> core::result::Result<Z::Ok, Z::Error> {
-        let mut t = s.serialize_tuple(9)?;
+        let mut t = s.serialize_tuple(10)?;
         t.serialize_element(&MAGIC)?;
         t.serialize_element(&VERSION)?;
         t.serialize_element(&(S::BYTES as u8))?;
         t.serialize_element(&count::<Z::Error>(self.src.inputs())?)?;
         t.serialize_element(&LayersOut(self.src))?;
         t.serialize_element(&PreprocessOut(self.extras.preprocess))?;
+        t.serialize_element(&self.extras.whitening.map(|w| {
+            let st = w.stats();
+            (st.count, st.mean, st.cov, st.eps)
+        }))?;
         t.serialize_element(&WeightsOut(self.src))?;
         t.serialize_element(&self.extras.optimizer.map(OptimizerOut))?;
         t.serialize_element(&(self.extras.progress.epoch, self.extras.progress.step))?;
@@ -764,6 +789,7 @@ fn decode_into<S: Scalar>(
         len,
         progress: dec.info.progress,
         has_preprocess: dec.info.preprocess.is_some(),
+        has_whitening: dec.info.whitening.is_some(),
         has_optimizer: dec.info.optimizer.is_some(),
     })
 }
@@ -835,6 +861,33 @@ impl<'s, 't, 'de, S: Scalar> Decoder<'s, 't, 'de, S> {
         self.write && self.mismatch.is_none() && usize::from(self.width) == S::BYTES
     }
 
+    /// Checks (first pass) or restores (second pass) the PCA whitening.
+    fn whitening(&mut self, stored: Option<(u32, [f64; 2], [f64; 3], f64)>) {
+        let Some((count, mean, cov, eps)) = stored else {
+            if self.targets.whitening.is_some() {
+                self.differs(FormatError::Missing("whitening statistics"));
+            }
+            return;
+        };
+        let stats = WhiteningStats {
+            count,
+            mean,
+            cov,
+            eps,
+        };
+        self.info.whitening = Some(stats);
+        match PcaWhitening::from_stats(stats) {
+            Ok(w) => {
+                if self.writes() {
+                    if let Some(t) = self.targets.whitening.as_deref_mut() {
+                        *t = w;
+                    }
+                }
+            }
+            Err(_) => self.differs(FormatError::NonFinite),
+        }
+    }
+
     fn check_shape(&mut self) {
         let Some(sink) = self.sink.as_deref() else {
             return;
@@ -894,7 +947,7 @@ impl<'s, 't, 'de, S: Scalar> Decoder<'s, 't, 'de, S> {
 impl<'de, S: Scalar> DeserializeSeed<'de> for &mut Decoder<'_, '_, 'de, S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> core::result::Result<(), D::Error> {
-        d.deserialize_tuple(9, Top(self))
+        d.deserialize_tuple(10, Top(self))
     }
 }
 
@@ -945,6 +998,9 @@ impl<'de, S: Scalar> Visitor<'de> for Top<'_, '_, '_, 'de, S> {
         next_seed(&mut seq, LayersIn(&mut *dec))?;
         dec.check_shape();
         next_seed(&mut seq, PreprocessIn(&mut *dec))?;
+        type Stored = Option<(u32, [f64; 2], [f64; 3], f64)>;
+        let stored: Stored = next(&mut seq)?;
+        dec.whitening(stored);
         next_seed(&mut seq, WeightsIn(&mut *dec))?;
         next_seed(&mut seq, OptionIn(&mut *dec))?;
         let (epoch, step): (u32, u32) = next(&mut seq)?;

@@ -28,6 +28,7 @@ fn resumes_weights_optimizer_state_and_progress() {
         let (model, _, opt) = trained(5, epochs);
         let extras = Extras {
             preprocess: None,
+            whitening: None,
             optimizer: Some(&opt),
             progress: Progress {
                 epoch: epochs as u32,
@@ -48,6 +49,7 @@ fn resumes_weights_optimizer_state_and_progress() {
             &mut model,
             Targets {
                 preprocess: None,
+                whitening: None,
                 optimizer: Some(&mut opt2),
             },
             &mut buf,

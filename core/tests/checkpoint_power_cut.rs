@@ -31,6 +31,7 @@ fn payloads(count: usize) -> Vec<Vec<u8>> {
             let mut buf = vec![0u8; BUF];
             let extras = Extras {
                 preprocess: Some(&stats),
+                whitening: None,
                 optimizer: Some(&opt),
                 progress: Progress {
                     epoch: i as u32 + 1,
@@ -60,6 +61,7 @@ fn boot_and_load(flash: CutFlash, slot_len: u32) -> (Option<Vec<u8>>, Checkpoint
             &mut model,
             Targets {
                 preprocess: Some(&mut stats),
+                whitening: None,
                 optimizer: Some(&mut opt),
             },
             &mut buf,
@@ -68,6 +70,7 @@ fn boot_and_load(flash: CutFlash, slot_len: u32) -> (Option<Vec<u8>>, Checkpoint
     let bytes = loaded.map(|(_, l)| {
         let extras = Extras {
             preprocess: Some(&stats),
+            whitening: None,
             optimizer: Some(&opt as &dyn Optimizer<f32>),
             progress: l.progress,
         };

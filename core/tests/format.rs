@@ -10,7 +10,9 @@
 mod support;
 
 use microprop::format::{self, Extras, Progress, Targets};
-use microprop::{mlp, Activation, Error, FormatError, Model, Optimizer, Preprocess, Standardizer};
+use microprop::{
+    mlp, Activation, Error, FormatError, Model, Optimizer, PcaWhitening, Preprocess, Standardizer,
+};
 use support::{bytes, trained, Momentum, Net, HIDDEN, OUTPUT};
 
 const LEN: usize = format::network_len::<Net>(Some(()), Some(Net::PARAMS));
@@ -22,9 +24,11 @@ fn saved() -> (
     Momentum<{ Net::PARAMS }>,
 ) {
     let (model, stats, opt) = trained(7, 5);
+    let white = whitening();
     let mut buf = vec![0u8; LEN];
     let extras = Extras {
         preprocess: Some(&stats),
+        whitening: Some(&white),
         optimizer: Some(&opt),
         progress: Progress { epoch: 5, step: 40 },
     };
@@ -33,24 +37,45 @@ fn saved() -> (
     (buf, model.into_network(), stats, opt)
 }
 
+/// PCA whitening fitted on a correlated cloud.
+fn whitening() -> PcaWhitening {
+    let xs: Vec<[f32; 2]> = (0..50)
+        .map(|i| {
+            let t = i as f32 * 0.37;
+            [t.sin() * 2.0 + 0.5, t.sin() * 1.5 + t.cos() * 0.3 - 1.0]
+        })
+        .collect();
+    PcaWhitening::fit(1e-5, &xs).unwrap()
+}
+
 #[test]
 fn network_round_trip_is_bit_exact_with_statistics_and_optimizer_state() {
     let (buf, net, stats, opt) = saved();
     let mut copy = Net::zeroed(HIDDEN, OUTPUT).unwrap();
     let mut stats2 = Standardizer::<f32, 2>::new(Preprocess::None);
     let mut opt2 = Momentum::<{ Net::PARAMS }>::new(1.0, 0.9);
+    let mut white2 = PcaWhitening::new(0.0).unwrap();
     let loaded = format::load_network(
         &buf,
         &mut copy,
         Targets {
             preprocess: Some(&mut stats2),
+            whitening: Some(&mut white2),
             optimizer: Some(&mut opt2),
         },
     )
     .unwrap();
     assert_eq!(loaded.len, buf.len());
     assert_eq!(loaded.progress, Progress { epoch: 5, step: 40 });
-    assert!(loaded.has_preprocess && loaded.has_optimizer);
+    assert!(loaded.has_preprocess && loaded.has_optimizer && loaded.has_whitening);
+    let white = whitening();
+    assert_eq!(white2, white);
+    for p in [[0.3f32, -1.2], [2.0, 2.0]] {
+        let (mut a, mut b) = (p, p);
+        white.apply(&mut a);
+        white2.apply(&mut b);
+        assert_eq!(bytes(&a), bytes(&b));
+    }
     assert_eq!(copy, net);
     assert_eq!(copy.clone().weights_hash(), net.clone().weights_hash());
     assert_eq!(bytes(opt2.state()), bytes(opt.state()));
@@ -83,8 +108,10 @@ fn network_round_trip_is_bit_exact_with_statistics_and_optimizer_state() {
 fn network_and_model_views_write_the_same_bytes() {
     let (buf, net, stats, opt) = saved();
     let mut again = vec![0u8; LEN];
+    let white = whitening();
     let extras = Extras {
         preprocess: Some(&stats),
+        whitening: Some(&white),
         optimizer: Some(&opt),
         progress: Progress { epoch: 5, step: 40 },
     };
@@ -132,14 +159,17 @@ fn info_describes_the_stored_model() {
     assert_eq!(info.preprocess.unwrap().mode, Preprocess::Standardize);
     let o = info.optimizer.unwrap();
     assert_eq!((o.name, o.state_len), ("momentum-test", Net::PARAMS));
+    assert_eq!(info.whitening, Some(whitening().stats()));
     assert_eq!(info.len, buf.len());
 }
 
 #[test]
 fn every_too_small_buffer_is_a_capacity_error() {
     let (buf, net, stats, opt) = saved();
+    let white = whitening();
     let extras = Extras {
         preprocess: Some(&stats),
+        whitening: Some(&white),
         optimizer: Some(&opt),
         progress: Progress { epoch: 5, step: 40 },
     };
@@ -291,6 +321,7 @@ fn errors_name_what_differs() {
             &mut net,
             Targets {
                 preprocess: Some(&mut stats3),
+                whitening: None,
                 optimizer: None
             }
         ),
@@ -307,6 +338,7 @@ fn errors_name_what_differs() {
             &mut net,
             Targets {
                 preprocess: None,
+                whitening: None,
                 optimizer: Some(&mut short)
             }
         ),
@@ -323,6 +355,7 @@ fn errors_name_what_differs() {
             &mut net,
             Targets {
                 preprocess: None,
+                whitening: None,
                 optimizer: Some(&mut sgd)
             }
         ),
@@ -344,6 +377,7 @@ fn errors_name_what_differs() {
             &mut net,
             Targets {
                 preprocess: None,
+                whitening: None,
                 optimizer: Some(&mut opt)
             }
         ),
@@ -356,10 +390,23 @@ fn errors_name_what_differs() {
             &mut net,
             Targets {
                 preprocess: Some(&mut stats),
+                whitening: None,
                 optimizer: None
             }
         ),
         Err(FormatError::Missing("preprocessing statistics").into())
+    );
+    let mut w = PcaWhitening::new(0.0).unwrap();
+    assert_eq!(
+        format::load_network(
+            &plain[..n],
+            &mut net,
+            Targets {
+                whitening: Some(&mut w),
+                ..Targets::none()
+            }
+        ),
+        Err(FormatError::Missing("whitening statistics").into())
     );
 }
 
@@ -410,6 +457,7 @@ fn host_trains_saves_a_file_and_loads_it_back() {
         &mut copy,
         Targets {
             preprocess: Some(&mut stats2),
+            whitening: None,
             optimizer: None,
         },
     )

@@ -214,6 +214,7 @@ pub fn model_load(data: &[u8]) {
     let opt_before = opt.clone();
     let targets = Targets {
         preprocess: Some(&mut stats),
+        whitening: None,
         optimizer: Some(&mut opt),
     };
     match format::load_network(data, &mut net, targets) {
@@ -238,6 +239,7 @@ pub fn model_load(data: &[u8]) {
             let mut buf = [0u8; MODEL_BUF];
             let extras = Extras {
                 preprocess: Some(&stats),
+                whitening: None,
                 optimizer: Some(&opt),
                 progress: loaded.progress,
             };

@@ -68,6 +68,7 @@ fn write_seeds() {
     let mut buf = [0u8; MODEL_BUF];
     let full = Extras {
         preprocess: Some(&stats),
+        whitening: None,
         optimizer: Some(&opt),
         progress: Progress { epoch: 3, step: 12 },
     };
