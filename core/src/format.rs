@@ -29,10 +29,10 @@
 //! compares the stored shape with the target; only if all of that passes does a second
 //! pass write the weights (and the optimizer state, preprocessing statistics and PCA
 //! whitening, when asked). A failed load therefore leaves the target bit-identical.
-//! Errors are checked in this order, and the first one found is returned: bad magic, unsupported version, scalar
-//! size (only the two known sizes can be parsed), then the CRC, then what differs (inputs,
-//! depth, a layer's width or activation, a missing section, preprocessing dimension,
-//! optimizer name or state length, a non-finite value).
+//! Errors are checked in this order, and the first one found is returned: bad magic,
+//! unsupported version, scalar size (only the two known sizes can be parsed), then the
+//! CRC, then what differs (inputs, depth, a layer's width or activation, a missing
+//! section, preprocessing dimension, optimizer name or state length, a non-finite value).
 //!
 //! ```
 //! use microprop::{format, mlp, Activation, Init};
