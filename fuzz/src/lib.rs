@@ -14,8 +14,10 @@
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use microprop::checkpoint::Checkpoints;
 use microprop::format::{self, Extras, Targets};
+use microprop::optim::{AdaGradConfig, AdamWConfig, RmsPropConfig};
 use microprop::{mlp, train, Activation, Dataset, Init, Loss, Optimizer, Preprocess};
-use microprop::{Model, Sgd, Standardizer, Trainer};
+use microprop::{AdaGrad, Adam, AdamConfig, AdamW, MomentumConfig, Nesterov, RmsProp};
+use microprop::{Model, Regularization, Sgd, Standardizer, Trainer};
 
 /// The network the harnesses load and train.
 pub type Net = mlp![f32; 2, 8, 2];
@@ -335,35 +337,42 @@ pub fn train_step(data: &[u8]) {
         assert_eq!(batch, 0);
         return;
     };
-    let mut model = net.into_training();
-    let mut momentum = Momentum {
-        lr: r.f32(),
-        mu: r.f32(),
-        v: [0.0; PARAMS],
-    };
-    for v in momentum.v.iter_mut().take(usize::from(r.u8())) {
-        *v = r.f32();
+    if r.u8().is_multiple_of(4) {
+        let l2 = f64::from(r.f32());
+        let clip = if r.u8().is_multiple_of(2) {
+            None
+        } else {
+            Some(f64::from(r.f32()))
+        };
+        if let Ok(reg) = Regularization::new(l2, clip) {
+            trainer = trainer.with_regularization(reg);
+        }
     }
-    let mut sgd = Sgd::new(r.f32()).ok();
+    let mut model = net.into_training();
+    let mut opt = AnyOpt::new(&mut r);
     for _ in 0..4 {
         let k = 1 + usize::from(r.u8()) % 4;
         let idx: Vec<u16> = (0..k).map(|_| u16::from(r.u8() % 10)).collect();
-        let opt: &mut dyn Optimizer<f32> = match (&mut sgd, r.u8() % 2) {
-            (Some(s), 1) => s,
-            _ => &mut momentum,
-        };
-        let (w0, s0) = (weight_bytes(&model), state_bytes(opt));
-        if trainer
-            .step(&mut model, &mut Dyn(opt), &dataset, &idx)
-            .is_err()
-        {
+        let (w0, s0) = (weight_bytes(&model), opt.fingerprint());
+        let refused = match &mut opt {
+            AnyOpt::Test(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::Sgd(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::Momentum(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::Nesterov(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::AdaGrad(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::RmsProp(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::Adam(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::AdamW(o) => trainer.step(&mut model, o, &dataset, &idx),
+        }
+        .is_err();
+        if refused {
             assert_eq!(
                 weight_bytes(&model),
                 w0,
                 "a refused step changed the weights"
             );
             assert_eq!(
-                state_bytes(opt),
+                opt.fingerprint(),
                 s0,
                 "a refused step changed the optimizer state"
             );
@@ -374,33 +383,95 @@ pub fn train_step(data: &[u8]) {
     let _ = net.predict(&[r.f32(), r.f32()]);
 }
 
-/// `&mut dyn Optimizer` as an `Optimizer` (the trainer takes a sized type).
-struct Dyn<'a>(&'a mut dyn Optimizer<f32>);
+type State = [f32; 2 * PARAMS];
 
-impl Optimizer<f32> for Dyn<'_> {
-    fn name(&self) -> &'static str {
-        self.0.name()
+/// Every optimizer of the core (state buffers sized for [`Net`]) and the test momentum.
+enum AnyOpt {
+    Test(Momentum),
+    Sgd(Sgd<f32>),
+    Momentum(microprop::Momentum<f32, [f32; PARAMS]>),
+    Nesterov(Nesterov<f32, [f32; PARAMS]>),
+    AdaGrad(AdaGrad<f32, [f32; PARAMS]>),
+    RmsProp(RmsProp<f32, [f32; PARAMS]>),
+    Adam(Adam<f32, State>),
+    AdamW(AdamW<f32, State>),
+}
+
+impl AnyOpt {
+    /// An optimizer with fuzzed hyper-parameters (the test momentum, with a fuzzed
+    /// initial state, when the core refuses them).
+    fn new(r: &mut Input) -> AnyOpt {
+        let (lr, a, b) = (r.f32(), r.f32(), r.f32());
+        let eps = r.f32();
+        let made = match r.u8() % 8 {
+            1 => Sgd::new(lr).map(AnyOpt::Sgd),
+            2 => microprop::Momentum::new(MomentumConfig { lr, momentum: a }, [0.0; PARAMS])
+                .map(AnyOpt::Momentum),
+            3 => Nesterov::new(MomentumConfig { lr, momentum: a }, [0.0; PARAMS])
+                .map(AnyOpt::Nesterov),
+            4 => AdaGrad::new(AdaGradConfig { lr, eps }, [0.0; PARAMS]).map(AnyOpt::AdaGrad),
+            5 => RmsProp::new(RmsPropConfig { lr, decay: a, eps }, [0.0; PARAMS])
+                .map(AnyOpt::RmsProp),
+            6 => Adam::new(
+                AdamConfig {
+                    lr,
+                    beta1: a,
+                    beta2: b,
+                    eps,
+                },
+                [0.0; 2 * PARAMS],
+            )
+            .map(AnyOpt::Adam),
+            7 => AdamW::new(
+                AdamWConfig {
+                    adam: AdamConfig {
+                        lr,
+                        beta1: a,
+                        beta2: b,
+                        eps,
+                    },
+                    weight_decay: r.f32(),
+                },
+                [0.0; 2 * PARAMS],
+            )
+            .map(AnyOpt::AdamW),
+            _ => Err(microprop::Error::EmptyData),
+        };
+        made.unwrap_or_else(|_| {
+            let mut m = Momentum {
+                lr,
+                mu: a,
+                v: [0.0; PARAMS],
+            };
+            for v in m.v.iter_mut().take(usize::from(r.u8())) {
+                *v = r.f32();
+            }
+            AnyOpt::Test(m)
+        })
     }
-    fn learning_rate(&self) -> f32 {
-        self.0.learning_rate()
+
+    fn dyn_ref(&self) -> &dyn Optimizer<f32> {
+        match self {
+            AnyOpt::Test(o) => o,
+            AnyOpt::Sgd(o) => o,
+            AnyOpt::Momentum(o) => o,
+            AnyOpt::Nesterov(o) => o,
+            AnyOpt::AdaGrad(o) => o,
+            AnyOpt::RmsProp(o) => o,
+            AnyOpt::Adam(o) => o,
+            AnyOpt::AdamW(o) => o,
+        }
     }
-    fn set_learning_rate(&mut self, lr: f32) {
-        self.0.set_learning_rate(lr)
-    }
-    fn state_len(&self) -> usize {
-        self.0.state_len()
-    }
-    fn state(&self) -> &[f32] {
-        self.0.state()
-    }
-    fn state_mut(&mut self) -> &mut [f32] {
-        self.0.state_mut()
-    }
-    fn begin_step(&mut self, params: usize) -> microprop::Result<()> {
-        self.0.begin_step(params)
-    }
-    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32], scale: f32) {
-        self.0.update(offset, params, grads, scale)
+
+    /// State, learning rate and (Adam, AdamW) step count, as bits.
+    fn fingerprint(&self) -> Vec<u32> {
+        let mut v = state_bytes(self.dyn_ref());
+        match self {
+            AnyOpt::Adam(o) => v.push(o.steps()),
+            AnyOpt::AdamW(o) => v.push(o.steps()),
+            _ => {}
+        }
+        v
     }
 }
 
