@@ -13,7 +13,9 @@ pub const TARGETS: [&str; 3] = [
 
 /// Installs everything the test command needs.
 pub fn ensure_all() -> Result<(), String> {
-    ensure_rustup()
+    ensure_rustup()?;
+    crate::firmware::ensure_qemu()?;
+    crate::firmware::ensure_decoder()
 }
 
 /// Adds the rustup targets and components that are missing.

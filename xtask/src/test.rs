@@ -62,6 +62,11 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     for target in ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"] {
         run_cmd(cmd("cargo").args(["build", "-p", "microprop", "--release", "--target", target]))?;
     }
+    let t_fw = Instant::now();
+    for (what, secs) in crate::firmware::test()? {
+        eprintln!("  {secs:6.1} s  {what}");
+    }
+    eprintln!("firmware checks: {:.0} s", t_fw.elapsed().as_secs_f64());
     eprintln!(
         "xtask test: all passed in {:.0} s",
         t.elapsed().as_secs_f64()

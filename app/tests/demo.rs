@@ -1,0 +1,158 @@
+//! The demo on the host: it learns, it is deterministic, and its log says what it did.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use core::convert::Infallible;
+
+use microprop_app::{bench, run, Board, Config, Cycles, Event, NetId, Outcome, Phase, Sink};
+
+#[derive(Default)]
+struct Pin {
+    toggles: u32,
+}
+impl embedded_hal::digital::ErrorType for Pin {
+    type Error = Infallible;
+}
+impl embedded_hal::digital::OutputPin for Pin {
+    fn set_low(&mut self) -> Result<(), Infallible> {
+        self.toggles += 1;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Infallible> {
+        self.toggles += 1;
+        Ok(())
+    }
+}
+struct NoDelay;
+impl embedded_hal::delay::DelayNs for NoDelay {
+    fn delay_ns(&mut self, _: u32) {}
+}
+struct Counter(u32);
+impl Cycles for Counter {
+    fn now(&mut self) -> u32 {
+        self.0 = self.0.wrapping_add(3);
+        self.0
+    }
+}
+#[derive(Default)]
+struct Record(Vec<Event>);
+impl Sink for Record {
+    fn event(&mut self, e: &Event) {
+        self.0.push(*e);
+    }
+}
+
+fn demo(config: &Config) -> (Outcome, Vec<Event>, u32) {
+    let mut board = Board {
+        led: Pin::default(),
+        delay: NoDelay,
+        cycles: Counter(0),
+    };
+    let mut log = Record::default();
+    let outcome = run(config, &mut board, &mut log).unwrap();
+    (outcome, log.0, board.led.toggles)
+}
+
+#[test]
+fn relu_net_reaches_95_percent_and_the_led_blinks() {
+    let (outcome, log, toggles) = demo(&Config::default());
+    assert!(outcome.passed);
+    assert!(outcome.relu_accuracy.permille() >= 950, "{:?}", outcome);
+    assert_eq!(toggles, 7, "three blinks, then on");
+    let last = log.last().unwrap();
+    assert_eq!(
+        last,
+        &Event::Verdict {
+            acc: outcome.relu_accuracy,
+            pass: true
+        }
+    );
+    assert!(last.to_string().ends_with("(bar 95.0%): PASS"));
+}
+
+#[test]
+fn same_seed_same_hashes_and_log_other_seed_differs() {
+    let (a, log_a, _) = demo(&Config::default());
+    let (b, log_b, _) = demo(&Config::default());
+    assert_eq!(a.hashes, b.hashes);
+    assert_eq!(log_a, log_b);
+    let (c, _, _) = demo(&Config {
+        seed: 43,
+        ..Config::default()
+    });
+    for (x, y) in a.hashes.iter().zip(c.hashes) {
+        assert_ne!(*x, y);
+    }
+    // The hash lines carry exactly the returned hashes, 16 hex digits each.
+    let lines: Vec<String> = log_a
+        .iter()
+        .filter(|e| matches!(e, Event::Hash { .. }))
+        .map(ToString::to_string)
+        .collect();
+    for ((line, net), hash) in lines.iter().zip(NetId::ALL).zip(a.hashes) {
+        assert_eq!(line, &format!("weights hash {} {hash:016x}", net.name()));
+    }
+    assert_eq!(lines.len(), 3);
+}
+
+#[test]
+fn every_net_logs_every_epoch() {
+    let config = Config::default();
+    let (_, log, _) = demo(&config);
+    for (net, epochs) in [
+        (NetId::Relu, config.relu.epochs),
+        (NetId::Shallow, config.sigmoid.epochs),
+        (NetId::Deep, config.sigmoid.epochs),
+    ] {
+        let seen: Vec<u16> = log
+            .iter()
+            .filter_map(|e| match e {
+                Event::Epoch { net: n, epoch, .. } if *n == net => Some(*epoch),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(seen, (1..=epochs).collect::<Vec<_>>(), "{net}");
+    }
+    assert_eq!(log.iter().filter(|e| !e.is_deterministic()).count(), 3);
+}
+
+#[test]
+fn deep_sigmoid_net_shows_vanishing_gradients() {
+    let (_, log, _) = demo(&Config::default());
+    for phase in [Phase::Init, Phase::Trained] {
+        let norms: Vec<f64> = log
+            .iter()
+            .filter_map(|e| match e {
+                Event::GradNorm {
+                    net: NetId::Deep,
+                    phase: p,
+                    norm,
+                    ..
+                } if *p == phase => Some(f64::from(norm.lead) + f64::from(norm.frac) / 1000.0)
+                    .map(|m| m * 10f64.powi(i32::from(norm.exp))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(norms.len(), 10);
+        let (first, last) = (norms[0], norms[9]);
+        assert!(first > 0.0);
+        assert!(
+            first * 1e3 < last,
+            "{phase:?}: first layer {first:e}, last {last:e}"
+        );
+    }
+}
+
+#[test]
+fn backends_errors_are_ordered() {
+    use microprop::{Activation, Libm, Micromath};
+    let (libm_fwd, _) = bench::max_error::<Libm>(Activation::Sigmoid);
+    let (mm_fwd, _) = bench::max_error::<Micromath>(Activation::Sigmoid);
+    assert!(libm_fwd < 1e-7, "{libm_fwd:e}");
+    assert!(mm_fwd > libm_fwd, "{mm_fwd:e} vs {libm_fwd:e}");
+    assert_eq!(bench::max_error::<Micromath>(Activation::Relu), (0.0, 0.0));
+    let z = bench::sweep();
+    assert_eq!(
+        (z[0], z[bench::SWEEP - 1]),
+        (bench::SWEEP_LO, bench::SWEEP_HI)
+    );
+}

@@ -1,0 +1,49 @@
+//! Puts the right `memory.x` (the budget the link enforces) on each binary's linker search
+//! path: per target, per binary (the benchmark images get memory/mps2-bench.x; the
+//! M0 demo must fit 64 KiB), and the STM32F411's with feature `f411`.
+
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    let target = env::var("TARGET").unwrap_or_default();
+    let f411 = env::var_os("CARGO_FEATURE_F411").is_some();
+    let mcu = if target.starts_with("thumbv6m") {
+        "m0"
+    } else if target.starts_with("thumbv7m") {
+        "m3"
+    } else {
+        "m4f"
+    };
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    let bins: [(&str, &str); 3] = [
+        ("train", memory(mcu, false)),
+        ("bench", memory(mcu, true)),
+        ("train-f411", "memory/stm32f411.x"),
+    ];
+    for (bin, file) in bins {
+        if bin == "train-f411" && !f411 {
+            continue;
+        }
+        let dir = out.join(bin);
+        if let Err(e) = fs::create_dir_all(&dir).and_then(|()| fs::copy(file, dir.join("memory.x")))
+        {
+            println!("cargo::error=cannot copy {file}: {e}");
+            return;
+        }
+        println!("cargo:rustc-link-arg-bin={bin}=-L{}", dir.display());
+        println!("cargo:rerun-if-changed={file}");
+    }
+    // Which core the image is for (QEMU machine, LED, clock).
+    println!("cargo::rustc-check-cfg=cfg(mcu, values(\"m0\", \"m3\", \"m4f\"))");
+    println!("cargo:rustc-cfg=mcu=\"{mcu}\"");
+    println!("cargo:rerun-if-changed=build.rs");
+}
+
+fn memory(mcu: &str, bench: bool) -> &'static str {
+    match (mcu, bench) {
+        (_, true) => "memory/mps2-bench.x",
+        ("m0", false) => "memory/microbit-m0.x",
+        ("m3", false) => "memory/mps2-m3.x",
+        _ => "memory/mps2-m4f.x",
+    }
+}
