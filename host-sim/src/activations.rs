@@ -1,0 +1,397 @@
+//! `activations`: every activation and its derivative plotted; the host cost per element
+//! of the forward and backward loops for each maths backend, with each backend's measured
+//! maximum error (the app's `bench::max_error`, the same measure the microcontroller table
+//! carries); and, given the microcontroller cost table of `cargo xtask bench-mcu`
+//! (`target/bench-mcu/<core>.json`), the cost per core side by side.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Instant;
+
+use microprop::{Activation, Libm, Math, Micromath};
+use microprop_app::bench;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde_json::{json, Value};
+
+use crate::{
+    cli::ActivationsArgs,
+    plot::{self, Figure, Lines},
+    Ctx, Output, Res,
+};
+
+/// The cores of the microcontroller table, in display order.
+pub const CORES: [&str; 3] = ["m4f", "m3", "m0"];
+
+/// One row of the host table.
+#[derive(Clone, Debug)]
+pub struct HostCost {
+    /// Activation name.
+    pub activation: &'static str,
+    /// Backend name.
+    pub backend: &'static str,
+    /// Forward ns per element.
+    pub forward_ns: f64,
+    /// Backward ns per element.
+    pub backward_ns: f64,
+    /// Max |error| of the forward pass against f64 libm.
+    pub forward_max_abs_error: f64,
+    /// Max |error| of the backward pass against f64 libm.
+    pub backward_max_abs_error: f64,
+}
+
+fn time_backend<M: Math<f32>>(act: Activation, inner: usize, reps: u32) -> (f64, f64) {
+    let z = bench::sweep();
+    let n = z.len();
+    let mut a = vec![0.0f32; n];
+    let mut g = vec![1.0f32; n];
+    let mut best_f = f64::INFINITY;
+    let mut best_b = f64::INFINITY;
+    let mut best_fill = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        for _ in 0..inner {
+            act.apply::<f32, M>(black_box(&z), black_box(&mut a));
+        }
+        best_f = best_f.min(t.elapsed().as_nanos() as f64);
+        let t = Instant::now();
+        for _ in 0..inner {
+            black_box(&mut g).fill(1.0);
+            act.backward::<f32, M>(black_box(&z), black_box(&a), black_box(&mut g));
+        }
+        best_b = best_b.min(t.elapsed().as_nanos() as f64);
+        let t = Instant::now();
+        for _ in 0..inner {
+            black_box(&mut g).fill(1.0);
+        }
+        best_fill = best_fill.min(t.elapsed().as_nanos() as f64);
+    }
+    let per = (inner * n) as f64;
+    (best_f / per, ((best_b - best_fill).max(0.0)) / per)
+}
+
+/// Host costs of every activation under both backends.
+pub fn host_costs(elements: usize, reps: u32, ctx: &Ctx) -> Vec<HostCost> {
+    let inner = (elements / bench::SWEEP).max(1);
+    let pb = ctx.progress(Activation::ALL.len() as u64, "activations");
+    let mut out = Vec::new();
+    for act in Activation::ALL {
+        let (f, b) = time_backend::<Libm>(act, inner, reps);
+        let (ef, eb) = bench::max_error::<Libm>(act);
+        out.push(HostCost {
+            activation: act.name(),
+            backend: "libm",
+            forward_ns: f,
+            backward_ns: b,
+            forward_max_abs_error: ef,
+            backward_max_abs_error: eb,
+        });
+        let (f, b) = time_backend::<Micromath>(act, inner, reps);
+        let (ef, eb) = bench::max_error::<Micromath>(act);
+        out.push(HostCost {
+            activation: act.name(),
+            backend: "micromath",
+            forward_ns: f,
+            backward_ns: b,
+            forward_max_abs_error: ef,
+            backward_max_abs_error: eb,
+        });
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    out
+}
+
+/// Reads `<dir>/<core>.json` for each core that has one.
+///
+/// # Errors
+/// A file that exists but is not JSON.
+pub fn read_mcu(dir: &Path) -> Res<Vec<Value>> {
+    let mut out = Vec::new();
+    for core in CORES {
+        let p = dir.join(format!("{core}.json"));
+        if p.exists() {
+            let text = std::fs::read_to_string(&p)?;
+            let v: Value = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not a bench-mcu table: {e}", p.display()))?;
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// A cost panel: one bar per activation and backend.
+struct Bars {
+    title: String,
+    unit: String,
+    /// (activation, libm, micromath).
+    rows: Vec<(String, f64, f64)>,
+}
+
+impl Bars {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let n = self.rows.len() as i32;
+        let max = self
+            .rows
+            .iter()
+            .map(|r| r.1.max(r.2))
+            .fold(0.0f64, f64::max)
+            .max(1e-9);
+        let names: Vec<String> = self.rows.iter().map(|r| r.0.clone()).collect();
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(78)
+            .build_cartesian_2d(0.0..max * 1.15, (0..3 * n).into_segmented())?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels((3 * n) as usize)
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(k) if k % 3 == 1 => {
+                    names.get((k / 3) as usize).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .x_desc(self.unit.as_str())
+            .x_labels(5)
+            .label_style(("sans-serif", 12))
+            .draw()?;
+        for (i, r) in self.rows.iter().enumerate() {
+            let k = 3 * i as i32;
+            for (j, (v, c)) in [(r.1, plot::series_color(0)), (r.2, plot::series_color(1))]
+                .into_iter()
+                .enumerate()
+            {
+                let s = k + j as i32;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(s)),
+                        (v, SegmentValue::Exact(s + 1)),
+                    ],
+                    c.filled(),
+                )))?;
+            }
+        }
+        // Legend as text.
+        let (w, _) = area.dim_in_pixel();
+        area.draw(&Text::new(
+            "■ libm",
+            (w as i32 - 150, 30),
+            ("sans-serif", 13).into_font().color(&plot::series_color(0)),
+        ))?;
+        area.draw(&Text::new(
+            "■ micromath",
+            (w as i32 - 90, 30),
+            ("sans-serif", 13).into_font().color(&plot::series_color(1)),
+        ))?;
+        Ok(())
+    }
+}
+
+fn host_bars(h: &[HostCost]) -> Bars {
+    let mut rows = Vec::new();
+    for act in Activation::ALL {
+        let get = |b: &str| {
+            h.iter()
+                .find(|r| r.activation == act.name() && r.backend == b)
+                .map_or(0.0, |r| r.forward_ns)
+        };
+        rows.push((act.name().to_string(), get("libm"), get("micromath")));
+    }
+    Bars {
+        title: "host: forward ns per element".into(),
+        unit: "ns / element".into(),
+        rows,
+    }
+}
+
+fn mcu_bars(t: &Value) -> Bars {
+    let core = t["core"].as_str().unwrap_or("?").to_string();
+    let empty = Vec::new();
+    let acts = t["activations"].as_array().unwrap_or(&empty);
+    let mut rows = Vec::new();
+    for act in Activation::ALL {
+        let get = |b: &str| {
+            acts.iter()
+                .find(|r| r["activation"] == act.name() && r["backend"] == b)
+                .and_then(|r| r["forward_instructions_per_element"].as_f64())
+                .unwrap_or(0.0)
+        };
+        rows.push((act.name().to_string(), get("libm"), get("micromath")));
+    }
+    Bars {
+        title: format!("{core}: forward instructions per element"),
+        unit: "instructions / element (QEMU -icount)".into(),
+        rows,
+    }
+}
+
+struct CostFigure {
+    panels: Vec<Bars>,
+}
+
+impl Figure for CostFigure {
+    fn size(&self) -> (u32, u32) {
+        (430 * self.panels.len().max(1) as u32, 520)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let areas = root.split_evenly((1, self.panels.len().max(1)));
+        for (p, a) in self.panels.iter().zip(areas.iter()) {
+            p.draw(a)?;
+        }
+        Ok(())
+    }
+}
+
+struct FunctionsFigure;
+
+impl Figure for FunctionsFigure {
+    fn size(&self) -> (u32, u32) {
+        (1400, 640)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let acts: Vec<Activation> = Activation::ALL
+            .into_iter()
+            .filter(|a| a.is_elementwise())
+            .collect();
+        let areas = root.split_evenly((2, 4));
+        for (act, area) in acts.iter().zip(areas.iter()) {
+            let xs: Vec<f64> = (0..=200)
+                .map(|i| -5.0 + 10.0 * f64::from(i) / 200.0)
+                .collect();
+            let f: Vec<(f64, f64)> = xs
+                .iter()
+                .map(|&x| (x, act.forward::<f64, Libm>(x)))
+                .collect();
+            let d: Vec<(f64, f64)> = xs
+                .iter()
+                .map(|&x| {
+                    let a = act.forward::<f64, Libm>(x);
+                    (x, act.derivative::<f64, Libm>(x, a))
+                })
+                .collect();
+            Lines {
+                title: act.name().to_string(),
+                x_label: "z",
+                y_label: "",
+                series: vec![("f(z)".into(), f), ("f'(z)".into(), d)],
+                log_y: false,
+                points: false,
+                legend: SeriesLabelPosition::UpperLeft,
+            }
+            .draw(area)?;
+        }
+        Ok(())
+    }
+}
+
+/// `microprop-sim activations`.
+pub fn run(a: &ActivationsArgs, ctx: &Ctx) -> Res<Output> {
+    let host = host_costs(a.elements as usize, a.reps, ctx);
+    let mcu = match &a.mcu {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return crate::ctx::usage(format!("--mcu {}: no such directory", dir.display()));
+            }
+            read_mcu(dir)?
+        }
+        None => Vec::new(),
+    };
+    let mut text = format!(
+        "host cost per element ({} inputs over [{}, {}], fastest of {} runs) and max |error| vs f64\n\
+         {:<11} {:<9} {:>9} {:>9} {:>11} {:>11}\n",
+        bench::SWEEP,
+        bench::SWEEP_LO,
+        bench::SWEEP_HI,
+        a.reps,
+        "activation",
+        "backend",
+        "fwd ns",
+        "bwd ns",
+        "fwd error",
+        "bwd error"
+    );
+    for r in &host {
+        text += &format!(
+            "{:<11} {:<9} {:>9.2} {:>9.2} {:>11.2e} {:>11.2e}\n",
+            r.activation,
+            r.backend,
+            r.forward_ns,
+            r.backward_ns,
+            r.forward_max_abs_error,
+            r.backward_max_abs_error
+        );
+    }
+    if mcu.is_empty() {
+        text += "no microcontroller table (run `cargo xtask bench-mcu`, then pass --mcu target/bench-mcu)\n";
+    } else {
+        text += &format!(
+            "microcontroller tables: {}\n",
+            mcu.iter()
+                .map(|t| t["core"].as_str().unwrap_or("?").to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(p) = &a.plot {
+        save(&host, &mcu, p)?;
+        text += &format!(
+            "plots: {}, {}{}\n",
+            p.display(),
+            plot::sibling(p, "cost").display(),
+            if mcu.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", plot::sibling(p, "mcu").display())
+            }
+        );
+    }
+    let json = json!({
+        "sweep": { "points": bench::SWEEP, "lo": bench::SWEEP_LO, "hi": bench::SWEEP_HI },
+        "host": host.iter().map(|r| json!({
+            "activation": r.activation,
+            "backend": r.backend,
+            "forward_ns_per_element": r.forward_ns,
+            "backward_ns_per_element": r.backward_ns,
+            "forward_max_abs_error": r.forward_max_abs_error,
+            "backward_max_abs_error": r.backward_max_abs_error,
+        })).collect::<Vec<_>>(),
+        "mcu": if mcu.is_empty() { Value::Null } else { json!(mcu) },
+    });
+    Ok(Output { json, text })
+}
+
+/// Writes the functions figure to `path`, the host cost chart to `<stem>-cost` and, when
+/// there are MCU tables, the per-core charts to `<stem>-mcu`.
+///
+/// # Errors
+/// Drawing errors.
+pub fn save(host: &[HostCost], mcu: &[Value], path: &Path) -> Res<()> {
+    plot::save(&FunctionsFigure, path)?;
+    plot::save(
+        &CostFigure {
+            panels: vec![host_bars(host)],
+        },
+        &plot::sibling(path, "cost"),
+    )?;
+    if !mcu.is_empty() {
+        plot::save(
+            &CostFigure {
+                panels: mcu.iter().map(mcu_bars).collect(),
+            },
+            &plot::sibling(path, "mcu"),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,493 @@
+//! The command line. Names are stable: scripts and tests depend on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use microprop::{Activation, Loss, Preprocess};
+
+/// The microprop host simulator.
+#[derive(Debug, Parser)]
+#[command(name = "microprop-sim", version, about, long_about = None)]
+pub struct Cli {
+    /// Print exactly one JSON object on stdout and nothing else.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the firmware's training application with simulated LED, delay and cycle counter.
+    Demo(DemoArgs),
+    /// Train a run-time shaped network on a toy data set.
+    Train(TrainArgs),
+    /// Check every activation x loss gradient against central finite differences (f64).
+    Gradcheck(GradcheckArgs),
+    /// Per-layer gradient norms at initialisation, by activation.
+    Vanishing(VanishingArgs),
+    /// Loss and gradient-norm surfaces of a 2-layer and a 9-layer all-2-wide sigmoid net.
+    Landscape(LandscapeArgs),
+    /// Same-sign updates: one neuron, two weights, all-positive vs zero-centred inputs.
+    Zigzag(ZigzagArgs),
+    /// Per-layer activation statistics for each initialiser (10-layer tanh and ReLU nets).
+    Init(InitArgs),
+    /// Fraction of dead ReLUs against the bias initialisation.
+    DeadRelu(DeadReluArgs),
+    /// Activation functions, their derivatives and their cost per maths backend.
+    Activations(ActivationsArgs),
+    /// Run every experiment into a directory with an index.html.
+    Report(ReportArgs),
+}
+
+/// `--activation` of hidden layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HiddenAct {
+    /// Logistic sigmoid.
+    Sigmoid,
+    /// Hyperbolic tangent.
+    Tanh,
+    /// Rectified linear unit.
+    Relu,
+    /// Leaky ReLU, α = 0.01.
+    LeakyRelu,
+    /// ELU, α = 1.
+    Elu,
+    /// Exact GELU.
+    Gelu,
+}
+
+impl HiddenAct {
+    /// The core activation.
+    pub fn activation(self) -> Activation {
+        match self {
+            HiddenAct::Sigmoid => Activation::Sigmoid,
+            HiddenAct::Tanh => Activation::Tanh,
+            HiddenAct::Relu => Activation::Relu,
+            HiddenAct::LeakyRelu => Activation::LeakyRelu(0.01),
+            HiddenAct::Elu => Activation::Elu(1.0),
+            HiddenAct::Gelu => Activation::Gelu,
+        }
+    }
+}
+
+/// `--output` activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputAct {
+    /// Sigmoid.
+    Sigmoid,
+    /// Softmax (several outputs).
+    Softmax,
+    /// Identity (logits).
+    Identity,
+}
+
+impl OutputAct {
+    /// The core activation.
+    pub fn activation(self) -> Activation {
+        match self {
+            OutputAct::Sigmoid => Activation::Sigmoid,
+            OutputAct::Softmax => Activation::Softmax,
+            OutputAct::Identity => Activation::Identity,
+        }
+    }
+}
+
+/// `--loss`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// ½ Σ (a − y)².
+    Mse,
+    /// Binary cross-entropy on logits.
+    Bce,
+    /// Softmax cross-entropy.
+    Ce,
+}
+
+impl LossArg {
+    /// The core loss.
+    pub fn loss(self) -> Loss {
+        match self {
+            LossArg::Mse => Loss::Mse,
+            LossArg::Bce => Loss::BinaryCrossEntropy,
+            LossArg::Ce => Loss::CrossEntropy,
+        }
+    }
+}
+
+/// `--init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InitArg {
+    /// All zero.
+    Zeros,
+    /// N(0, S²) with S = --init-scale (default 0.01).
+    Normal,
+    /// Xavier normal, times --init-scale (default 1).
+    Xavier,
+    /// He normal, times --init-scale (default 1).
+    He,
+}
+
+/// `--optimizer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// Plain SGD.
+    Sgd,
+    /// SGD with momentum.
+    Momentum,
+    /// Nesterov momentum.
+    Nesterov,
+    /// AdaGrad.
+    Adagrad,
+    /// RMSProp.
+    Rmsprop,
+    /// Adam.
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+}
+
+/// `--dataset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetArg {
+    /// Gaussian clusters (two at ±(1,1); K on a circle).
+    Clusters,
+    /// XOR quadrants.
+    Xor,
+    /// Two spirals.
+    Spirals,
+}
+
+/// `--preprocess`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PreprocessArg {
+    /// Raw inputs.
+    None,
+    /// Subtract the mean.
+    Mean,
+    /// Subtract the mean, divide by the standard deviation.
+    Standardize,
+}
+
+impl PreprocessArg {
+    /// The core mode.
+    pub fn preprocess(self) -> Preprocess {
+        match self {
+            PreprocessArg::None => Preprocess::None,
+            PreprocessArg::Mean => Preprocess::Mean,
+            PreprocessArg::Standardize => Preprocess::Standardize,
+        }
+    }
+}
+
+/// `--math`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MathArg {
+    /// libm (accurate).
+    Libm,
+    /// micromath (fast approximations).
+    Micromath,
+}
+
+fn positive_f32(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be finite and > 0"))
+    }
+}
+
+fn non_negative_f32(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be finite and >= 0"))
+    }
+}
+
+fn finite_f32(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .parse()
+        .map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("`{s}` must be finite"))
+    }
+}
+
+/// Layer sizes, input first (`--layers 2,16,16,1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sizes(pub Vec<usize>);
+
+fn layer_list(s: &str) -> Result<Sizes, String> {
+    let sizes: Vec<usize> = s
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("`{p}` is not a layer size: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    if sizes.len() < 2 {
+        return Err("give at least an input and an output size, e.g. 2,16,16,1".into());
+    }
+    if sizes.iter().any(|&n| n == 0 || n > 4096) {
+        return Err("layer sizes must be between 1 and 4096".into());
+    }
+    Ok(Sizes(sizes))
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed (default: the firmware's, 42).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Do not sleep in the simulated delay (the LED blinks are still counted).
+    #[arg(long)]
+    pub no_delay: bool,
+    /// Clock of the simulated cycle counter, in MHz.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub clock_mhz: u32,
+}
+
+/// `train`.
+#[derive(Debug, Args, Clone)]
+pub struct TrainArgs {
+    /// Layer sizes, input first: 2,16,16,1.
+    #[arg(long, value_parser = layer_list, default_value = "2,16,16,1")]
+    pub layers: Sizes,
+    /// Hidden activation.
+    #[arg(long, value_enum, default_value_t = HiddenAct::Relu)]
+    pub activation: HiddenAct,
+    /// Output activation.
+    #[arg(long, value_enum, default_value_t = OutputAct::Sigmoid)]
+    pub output: OutputAct,
+    /// Loss.
+    #[arg(long, value_enum, default_value_t = LossArg::Mse)]
+    pub loss: LossArg,
+    /// Weight initialiser.
+    #[arg(long, value_enum, default_value_t = InitArg::He)]
+    pub init: InitArg,
+    /// σ for `normal` (default 0.01); a multiplier for `xavier`/`he` (default 1).
+    #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
+    pub init_scale: Option<f32>,
+    /// Every bias starts at this value.
+    #[arg(long, value_parser = finite_f32, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub bias_init: f32,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    pub optimizer: OptimizerArg,
+    /// Learning rate.
+    #[arg(long, allow_hyphen_values = true, value_parser = positive_f32, default_value_t = 0.1)]
+    pub lr: f32,
+    /// Epochs.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub epochs: u32,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub batch: u32,
+    /// Seed for data, initialisation and shuffling.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Data set.
+    #[arg(long, value_enum, default_value_t = DatasetArg::Clusters)]
+    pub dataset: DatasetArg,
+    /// Classes (clusters only; xor and spirals have 2).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=16))]
+    pub classes: u32,
+    /// Samples.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub samples: u32,
+    /// Cluster spread (std), spiral noise, or XOR margin.
+    #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
+    pub spread: Option<f32>,
+    /// Input preprocessing.
+    #[arg(long, value_enum, default_value_t = PreprocessArg::None)]
+    pub preprocess: PreprocessArg,
+    /// Maths backend.
+    #[arg(long, value_enum, default_value_t = MathArg::Libm)]
+    pub math: MathArg,
+    /// Save the trained model (issue #6's format; not available yet).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Draw the decision boundary over the data (PNG, or SVG by extension).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `gradcheck`.
+#[derive(Debug, Args)]
+pub struct GradcheckArgs {
+    /// Finite-difference step.
+    #[arg(long, default_value_t = 1e-6, value_parser = clap::value_parser!(f64))]
+    pub step: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// `vanishing`.
+#[derive(Debug, Args)]
+pub struct VanishingArgs {
+    /// Hidden layers.
+    #[arg(long, default_value_t = 9, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub depth: u32,
+    /// Width of every hidden layer.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub width: u32,
+    /// Activations to compare.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sigmoid,tanh,relu"
+    )]
+    pub activation: Vec<HiddenAct>,
+    /// Initialiser (default: He for the ReLU family, Xavier otherwise).
+    #[arg(long, value_enum)]
+    pub init: Option<InitArg>,
+    /// Samples of the two-cluster data the gradients are averaged over.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub samples: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Plot file (PNG or SVG).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `landscape`.
+#[derive(Debug, Args, Clone)]
+pub struct LandscapeArgs {
+    /// Grid points per axis.
+    #[arg(long, default_value_t = 81, value_parser = clap::value_parser!(u32).range(3..=1001))]
+    pub grid: u32,
+    /// Sweep each weight over [-range, range].
+    #[arg(long, default_value_t = 10.0, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub range: f32,
+    /// Training epochs for both nets.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub epochs: u32,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1.0, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub lr: f32,
+    /// Cluster spread (RMS distance of a point from its centre ±(1, 1)).
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative_f32, allow_hyphen_values = true)]
+    pub spread: f32,
+    /// Initial weights are drawn from N(0, S²) (large enough that a 9-deep, 2-wide
+    /// sigmoid net can train at all).
+    #[arg(long, default_value_t = 4.0, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub init_scale: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 3)]
+    pub seed: u64,
+    /// Plot file; both `.png` and `.svg` are written.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `zigzag`.
+#[derive(Debug, Args)]
+pub struct ZigzagArgs {
+    /// Normalised learning rate: each path steps by lr / mean ‖x‖² of its inputs.
+    #[arg(long, default_value_t = 0.1, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub lr: f32,
+    /// Most steps per path.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_steps: u32,
+    /// Distance to the optimum that counts as arrived.
+    #[arg(long, default_value_t = 0.05, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub tolerance: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 5)]
+    pub seed: u64,
+    /// Plot file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Width of every layer.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=2048))]
+    pub width: u32,
+    /// Layers.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub layers: u32,
+    /// Input samples (standard normal).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub samples: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 11)]
+    pub seed: u64,
+    /// Plot file (std per layer; histograms go to `<stem>-tanh` and `<stem>-relu`).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `dead-relu`.
+#[derive(Debug, Args)]
+pub struct DeadReluArgs {
+    /// Bias initialisations to compare.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true,
+          default_value = "-0.5,-0.2,-0.1,-0.01,0,0.01,0.1,0.2,0.5", value_parser = finite_f32)]
+    pub bias: Vec<f32>,
+    /// Layer sizes (ReLU hidden layers, sigmoid output).
+    #[arg(long, value_parser = layer_list, default_value = "2,32,32,1")]
+    pub layers: Sizes,
+    /// Training epochs after initialisation.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub epochs: u32,
+    /// Learning rate (large rates kill ReLUs).
+    #[arg(long, default_value_t = 0.5, value_parser = positive_f32, allow_hyphen_values = true)]
+    pub lr: f32,
+    /// Seeds averaged per bias.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub seeds: u32,
+    /// Plot file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `activations`.
+#[derive(Debug, Args)]
+pub struct ActivationsArgs {
+    /// Directory holding the microcontroller cost table of `cargo xtask bench-mcu`.
+    #[arg(long)]
+    pub mcu: Option<PathBuf>,
+    /// Elements per timing run.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub elements: u32,
+    /// Timing repetitions (the fastest is kept).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub reps: u32,
+    /// Plot file (functions; costs go to `<stem>-cost`, MCU to `<stem>-mcu`).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Directory of the microcontroller cost table (default: `target/bench-mcu` if present).
+    #[arg(long)]
+    pub mcu: Option<PathBuf>,
+    /// Smaller grids and fewer epochs (for tests).
+    #[arg(long)]
+    pub quick: bool,
+}

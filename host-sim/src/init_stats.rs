@@ -1,0 +1,277 @@
+//! `init`: lecture 6's figure. Standard-normal inputs go through a 10-layer net (tanh, or
+//! ReLU) of equal widths, no biases; the activations of every layer are recorded for each
+//! initialiser: small random N(0, 0.01²), large random N(0, 1), Xavier (σ² = 1/fan_in for
+//! square layers) and He (σ² = 2/fan_in).
+
+use microprop::{Activation, Init, Libm, Model};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde_json::{json, Map};
+
+use crate::{
+    cli::InitArgs,
+    net::DynNet,
+    plot::{self, Figure, Lines},
+    stats, Ctx, Output, Res,
+};
+
+/// The initialisers compared, with their names in the JSON.
+pub const INITS: [(&str, Init); 4] = [
+    ("small", Init::Normal(0.01)),
+    ("large", Init::Normal(1.0)),
+    ("xavier", Init::XavierNormal),
+    ("he", Init::HeNormal),
+];
+
+/// The nets compared.
+pub const NETS: [(&str, Activation); 2] = [("tanh", Activation::Tanh), ("relu", Activation::Relu)];
+
+/// Histogram bins over [-1, 1] for tanh, [0, 2] for ReLU.
+pub const BINS: usize = 40;
+
+/// Activations of each layer for one net and initialiser.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// Net name.
+    pub net: &'static str,
+    /// Initialiser name.
+    pub init: &'static str,
+    /// Mean per layer.
+    pub mean: Vec<f64>,
+    /// Standard deviation per layer.
+    pub std: Vec<f64>,
+    /// Histogram per layer (counts in [`BINS`] bins), and the bin range.
+    pub hist: Vec<Vec<u32>>,
+    /// Range of the histogram.
+    pub range: (f64, f64),
+}
+
+/// Runs every net × initialiser.
+///
+/// # Errors
+/// Core errors.
+pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -> Res<Vec<Run>> {
+    let mut rng = microprop::rng(seed);
+    let xs: Vec<Vec<f32>> = (0..samples)
+        .map(|_| {
+            (0..width)
+                .map(|_| microprop::rng::normal(&mut rng) as f32)
+                .collect()
+        })
+        .collect();
+    let sizes = vec![width; layers + 1];
+    let pb = ctx.progress((NETS.len() * INITS.len()) as u64, "init");
+    let mut out = Vec::new();
+    for (net_name, act) in NETS {
+        let range = if act == Activation::Tanh {
+            (-1.0, 1.0)
+        } else {
+            (0.0, 2.0)
+        };
+        for (init_name, init) in INITS {
+            let mut wrng = microprop::rng(seed ^ 0x9e37);
+            let mut net = DynNet::<f32, Libm>::new(&sizes, act, act, init, 0.0, &mut wrng)?;
+            let mut values: Vec<Vec<f64>> = vec![Vec::with_capacity(samples * width); layers];
+            for x in &xs {
+                net.forward(x)?;
+                for (v, l) in values.iter_mut().zip(net.layers()) {
+                    v.extend(l.a.iter().map(|&a| f64::from(a)));
+                }
+            }
+            let mut mean = Vec::new();
+            let mut std = Vec::new();
+            let mut hist = Vec::new();
+            for v in &values {
+                let (m, s) = stats::mean_std(v.iter().copied());
+                mean.push(m);
+                std.push(s);
+                let mut h = vec![0u32; BINS];
+                for &a in v {
+                    let t = (a - range.0) / (range.1 - range.0);
+                    if (0.0..=1.0).contains(&t) {
+                        h[((t * BINS as f64) as usize).min(BINS - 1)] += 1;
+                    }
+                }
+                hist.push(h);
+            }
+            out.push(Run {
+                net: net_name,
+                init: init_name,
+                mean,
+                std,
+                hist,
+                range,
+            });
+            pb.inc(1);
+        }
+    }
+    pb.finish_and_clear();
+    Ok(out)
+}
+
+/// Writes the std chart to `path` and the histograms to `<stem>-tanh`, `<stem>-relu`.
+///
+/// # Errors
+/// Drawing errors.
+pub fn save(r: &[Run], path: &std::path::Path) -> Res<()> {
+    plot::save(&StdFigure { r }, path)?;
+    for (net, _) in NETS {
+        plot::save(&HistFigure { r, net }, &plot::sibling(path, net))?;
+    }
+    Ok(())
+}
+
+/// `microprop-sim init`.
+pub fn run(a: &InitArgs, ctx: &Ctx) -> Res<Output> {
+    let r = runs(
+        a.width as usize,
+        a.layers as usize,
+        a.samples as usize,
+        a.seed,
+        ctx,
+    )?;
+    let mut text = format!(
+        "activation std per layer, {} layers of {}, {} standard-normal inputs, no biases\n",
+        a.layers, a.width, a.samples
+    );
+    let mut std_map = Map::new();
+    let mut mean_map = Map::new();
+    for (net, _) in NETS {
+        let mut s = Map::new();
+        let mut m = Map::new();
+        for x in r.iter().filter(|x| x.net == net) {
+            text += &format!(
+                "{net:<5} {:<7} {}\n",
+                x.init,
+                x.std
+                    .iter()
+                    .map(|v| format!("{v:.2e}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            s.insert(x.init.into(), json!(x.std));
+            m.insert(x.init.into(), json!(x.mean));
+        }
+        std_map.insert(net.into(), s.into());
+        mean_map.insert(net.into(), m.into());
+    }
+    if let Some(p) = &a.plot {
+        save(&r, p)?;
+        text += &format!(
+            "plots: {}, {}, {}\n",
+            p.display(),
+            plot::sibling(p, "tanh").display(),
+            plot::sibling(p, "relu").display()
+        );
+    }
+    let json = json!({
+        "width": a.width,
+        "layers": a.layers,
+        "samples": a.samples,
+        "std_per_layer": std_map,
+        "mean_per_layer": mean_map,
+    });
+    Ok(Output { json, text })
+}
+
+struct StdFigure<'a> {
+    r: &'a [Run],
+}
+
+impl Figure for StdFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1200, 520)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let panels = root.split_evenly((1, 2));
+        for ((net, _), area) in NETS.iter().zip(panels.iter()) {
+            Lines {
+                title: format!("{net}: activation std per layer"),
+                x_label: "layer",
+                y_label: "std of activations",
+                series: self
+                    .r
+                    .iter()
+                    .filter(|x| x.net == *net)
+                    .map(|x| {
+                        (
+                            x.init.to_string(),
+                            x.std
+                                .iter()
+                                .enumerate()
+                                .map(|(i, &s)| ((i + 1) as f64, s))
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+                log_y: true,
+                points: true,
+                legend: SeriesLabelPosition::LowerLeft,
+            }
+            .draw(area)?;
+        }
+        Ok(())
+    }
+}
+
+struct HistFigure<'a> {
+    r: &'a [Run],
+    net: &'static str,
+}
+
+impl Figure for HistFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1500, 700)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let runs: Vec<&Run> = self.r.iter().filter(|x| x.net == self.net).collect();
+        let layers = runs.first().map_or(0, |r| r.hist.len());
+        let root = root.titled(
+            &format!(
+                "{} net: activation histograms per layer (columns) for each initialiser (rows)",
+                self.net
+            ),
+            ("sans-serif", 20),
+        )?;
+        let rows = root.split_evenly((runs.len(), layers.max(1)));
+        for (ri, run) in runs.iter().enumerate() {
+            for (li, h) in run.hist.iter().enumerate() {
+                let area = &rows[ri * layers + li];
+                let total: u32 = h.iter().sum::<u32>().max(1);
+                let peak = h.iter().copied().max().unwrap_or(1).max(1) as f64 / total as f64;
+                let caption = if li == 0 {
+                    format!("{} L1 σ={:.2}", run.init, run.std[li])
+                } else {
+                    format!("L{} σ={:.2}", li + 1, run.std[li])
+                };
+                let mut chart = ChartBuilder::on(area)
+                    .caption(caption, ("sans-serif", 12))
+                    .margin(3)
+                    .x_label_area_size(16)
+                    .build_cartesian_2d(run.range.0..run.range.1, 0.0..peak * 1.05)?;
+                chart
+                    .configure_mesh()
+                    .disable_mesh()
+                    .disable_y_axis()
+                    .x_labels(3)
+                    .label_style(("sans-serif", 10))
+                    .draw()?;
+                let bw = (run.range.1 - run.range.0) / h.len() as f64;
+                chart.draw_series(h.iter().enumerate().map(|(i, &c)| {
+                    let x0 = run.range.0 + i as f64 * bw;
+                    Rectangle::new(
+                        [(x0, 0.0), (x0 + bw, f64::from(c) / f64::from(total))],
+                        plot::series_color(ri).filled(),
+                    )
+                }))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,32 @@
+//! # microprop-sim
+//!
+//! The host simulator: the firmware's application on any machine (`demo`), training of
+//! run-time shaped networks on the core's exact arithmetic (`train`), and the lecture
+//! notes' experiments as numbers and figures (`gradcheck`, `vanishing`, `landscape`,
+//! `zigzag`, `init`, `dead-relu`, `activations`, `report`).
+//!
+//! The binary `microprop-sim` is a thin clap front end over the modules here.
+
+pub mod activations;
+pub mod cli;
+pub mod ctx;
+pub mod data;
+pub mod dead_relu;
+pub mod demo;
+pub mod gradcheck;
+pub mod init_stats;
+pub mod landscape;
+pub mod net;
+pub mod optim;
+pub mod plot;
+pub mod report;
+pub mod stats;
+pub mod train;
+pub mod vanishing;
+pub mod zigzag;
+
+pub use ctx::{Ctx, Output, UsageError};
+pub use net::DynNet;
+
+/// The error type of the commands: anything displayable.
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

@@ -1,0 +1,136 @@
+//! The optimizer chosen on the command line, as one type the trainer can drive. Stateful
+//! optimizers get a `Vec` of `SLOTS × params` scalars (the device uses an array).
+
+use microprop::optim::{
+    AdaGrad, AdaGradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Momentum, MomentumConfig,
+    Nesterov, RmsProp, RmsPropConfig,
+};
+use microprop::{Math, Optimizer, Result, Sgd};
+
+use crate::{cli::OptimizerArg, UsageError};
+
+/// Any of the core's optimizers, chosen at run time, with maths backend `M`.
+#[derive(Clone, Debug)]
+pub enum AnyOptimizer<M> {
+    /// Plain SGD.
+    Sgd(Sgd<f32>),
+    /// SGD with momentum 0.9.
+    Momentum(Momentum<f32, Vec<f32>>),
+    /// Nesterov momentum 0.9.
+    Nesterov(Nesterov<f32, Vec<f32>>),
+    /// AdaGrad.
+    AdaGrad(AdaGrad<f32, Vec<f32>, M>),
+    /// RMSProp, decay 0.99.
+    RmsProp(RmsProp<f32, Vec<f32>, M>),
+    /// Adam, β = (0.9, 0.999).
+    Adam(Adam<f32, Vec<f32>, M>),
+    /// AdamW, weight decay 0.01.
+    AdamW(AdamW<f32, Vec<f32>, M>),
+}
+
+macro_rules! each {
+    ($self:expr, $o:ident => $e:expr) => {
+        match $self {
+            AnyOptimizer::Sgd($o) => $e,
+            AnyOptimizer::Momentum($o) => $e,
+            AnyOptimizer::Nesterov($o) => $e,
+            AnyOptimizer::AdaGrad($o) => $e,
+            AnyOptimizer::RmsProp($o) => $e,
+            AnyOptimizer::Adam($o) => $e,
+            AnyOptimizer::AdamW($o) => $e,
+        }
+    };
+}
+
+impl<M: Math<f32>> AnyOptimizer<M> {
+    /// The optimizer `which` with learning rate `lr` (other hyper-parameters at their
+    /// defaults) for a model of `params` parameters.
+    ///
+    /// # Errors
+    /// A usage error for an invalid rate.
+    pub fn new(which: OptimizerArg, lr: f32, params: usize) -> crate::Res<Self> {
+        let buf = |slots: usize| vec![0.0f32; slots * params];
+        let made: Result<Self> = match which {
+            OptimizerArg::Sgd => Sgd::new(lr).map(AnyOptimizer::Sgd),
+            OptimizerArg::Momentum => Momentum::new(
+                MomentumConfig {
+                    lr,
+                    ..MomentumConfig::default()
+                },
+                buf(1),
+            )
+            .map(AnyOptimizer::Momentum),
+            OptimizerArg::Nesterov => Nesterov::new(
+                MomentumConfig {
+                    lr,
+                    ..MomentumConfig::default()
+                },
+                buf(1),
+            )
+            .map(AnyOptimizer::Nesterov),
+            OptimizerArg::Adagrad => AdaGrad::new(
+                AdaGradConfig {
+                    lr,
+                    ..AdaGradConfig::default()
+                },
+                buf(1),
+            )
+            .map(AnyOptimizer::AdaGrad),
+            OptimizerArg::Rmsprop => RmsProp::new(
+                RmsPropConfig {
+                    lr,
+                    ..RmsPropConfig::default()
+                },
+                buf(1),
+            )
+            .map(AnyOptimizer::RmsProp),
+            OptimizerArg::Adam => Adam::new(
+                AdamConfig {
+                    lr,
+                    ..AdamConfig::default()
+                },
+                buf(2),
+            )
+            .map(AnyOptimizer::Adam),
+            OptimizerArg::Adamw => {
+                let d = AdamWConfig::<f32>::default();
+                AdamW::new(
+                    AdamWConfig {
+                        adam: AdamConfig { lr, ..d.adam },
+                        ..d
+                    },
+                    buf(2),
+                )
+                .map(AnyOptimizer::AdamW)
+            }
+        };
+        made.map_err(|e| Box::new(UsageError(format!("--optimizer/--lr: {e}"))) as _)
+    }
+}
+
+impl<M: Math<f32>> Optimizer<f32> for AnyOptimizer<M> {
+    fn name(&self) -> &'static str {
+        each!(self, o => o.name())
+    }
+    fn learning_rate(&self) -> f32 {
+        each!(self, o => o.learning_rate())
+    }
+    fn set_learning_rate(&mut self, lr: f32) {
+        each!(self, o => o.set_learning_rate(lr))
+    }
+    fn state_len(&self) -> usize {
+        each!(self, o => o.state_len())
+    }
+    fn state(&self) -> &[f32] {
+        each!(self, o => o.state())
+    }
+    fn state_mut(&mut self) -> &mut [f32] {
+        each!(self, o => o.state_mut())
+    }
+    fn begin_step(&mut self, params: usize) -> Result<()> {
+        each!(self, o => o.begin_step(params))
+    }
+    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32], scale: f32) {
+        each!(self, o => o.update(offset, params, grads, scale))
+    }
+}

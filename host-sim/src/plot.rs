@@ -1,0 +1,331 @@
+//! Figures: one drawing routine per figure, rendered to PNG or SVG by the file extension.
+//!
+//! Text uses DejaVu Sans, embedded in the binary (plotters' pure-Rust `ab_glyph` path), so
+//! the figures look the same on every machine and need no system font library.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::Res;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static FONT_ONCE: Once = Once::new();
+
+/// Registers the embedded font as `sans-serif` (idempotent).
+pub fn init_fonts() {
+    FONT_ONCE.call_once(|| {
+        // The font is embedded and known-good; a failure would only lose the labels.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// A figure that can draw itself on any plotters backend.
+pub trait Figure {
+    /// Pixel size (width, height).
+    fn size(&self) -> (u32, u32);
+    /// Draws the figure on `root`.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Renders `fig` to `path`: SVG for `.svg`, PNG otherwise.
+pub fn save(fig: &impl Figure, path: &Path) -> Res<()> {
+    init_fonts();
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let size = fig.size();
+    let is_svg = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if is_svg {
+        let root = SVGBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        fig.draw(&root)?;
+        root.present()?;
+    } else {
+        let root = BitMapBackend::new(path, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        fig.draw(&root)?;
+        root.present()?;
+    }
+    Ok(())
+}
+
+/// `path` with `-suffix` added to the file stem (`a/b.png` + `hist` → `a/b-hist.png`).
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{suffix}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{suffix}"),
+    };
+    path.with_file_name(name)
+}
+
+/// `path` with another extension.
+pub fn with_ext(path: &Path, ext: &str) -> PathBuf {
+    path.with_extension(ext)
+}
+
+/// A colour for series `i` (a fixed, readable palette).
+pub fn series_color(i: usize) -> RGBColor {
+    const P: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(255, 127, 14),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(23, 190, 207),
+    ];
+    P[i % P.len()]
+}
+
+/// Viridis colour for `t` in [0, 1].
+pub fn viridis(t: f64) -> RGBColor {
+    ViridisRGB::get_color(t.clamp(0.0, 1.0))
+}
+
+/// A heatmap panel: `values[iy][ix]` over `x_range` × `y_range`, coloured by viridis after
+/// `transform` (e.g. log), with a title and a colour bar legend in the caption.
+pub struct Heatmap<'a> {
+    /// Panel title.
+    pub title: String,
+    /// X axis label.
+    pub x_label: &'a str,
+    /// Y axis label.
+    pub y_label: &'a str,
+    /// Grid x coordinates (ascending).
+    pub xs: &'a [f64],
+    /// Grid y coordinates (ascending).
+    pub ys: &'a [f64],
+    /// Values, row `iy`, column `ix`.
+    pub values: &'a [Vec<f64>],
+    /// Plot log10 of the values (for gradient norms spanning decades).
+    pub log: bool,
+    /// A marker (e.g. the trained weights) drawn as a cross.
+    pub marker: Option<(f64, f64)>,
+}
+
+impl Heatmap<'_> {
+    /// Draws the panel on `area`.
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let tr = |v: f64| {
+            if self.log {
+                v.max(1e-300).log10()
+            } else {
+                v
+            }
+        };
+        let finite: Vec<f64> = self
+            .values
+            .iter()
+            .flatten()
+            .map(|&v| tr(v))
+            .filter(|v| v.is_finite())
+            .collect();
+        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let mut hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if self.log {
+            // Show at most 8 decades below the peak so the plateau reads as one colour.
+            let floor = hi - 8.0;
+            let lo = lo.max(floor);
+            return self.draw_scaled(area, &tr, lo, hi);
+        }
+        if hi <= lo {
+            hi = lo + 1.0;
+        }
+        self.draw_scaled(area, &tr, lo, hi)
+    }
+
+    fn draw_scaled<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        tr: &dyn Fn(f64) -> f64,
+        lo: f64,
+        hi: f64,
+    ) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (x0, x1) = (self.xs[0], self.xs[self.xs.len() - 1]);
+        let (y0, y1) = (self.ys[0], self.ys[self.ys.len() - 1]);
+        let dx = (x1 - x0) / (self.xs.len().max(2) - 1) as f64;
+        let dy = (y1 - y0) / (self.ys.len().max(2) - 1) as f64;
+        let caption = if self.log {
+            format!("{}  (log10: {lo:.1} … {hi:.1})", self.title)
+        } else {
+            format!("{}  ({lo:.3} … {hi:.3})", self.title)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 17))
+            .margin(8)
+            .x_label_area_size(38)
+            .y_label_area_size(48)
+            .build_cartesian_2d(
+                (x0 - dx / 2.0)..(x1 + dx / 2.0),
+                (y0 - dy / 2.0)..(y1 + dy / 2.0),
+            )?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(self.x_label)
+            .y_desc(self.y_label)
+            .label_style(("sans-serif", 13))
+            .draw()?;
+        let span = (hi - lo).max(1e-300);
+        chart.draw_series(self.ys.iter().enumerate().flat_map(|(iy, &y)| {
+            self.xs.iter().enumerate().map(move |(ix, &x)| {
+                let v = tr(self.values[iy][ix]);
+                let t = if v.is_finite() { (v - lo) / span } else { 0.0 };
+                Rectangle::new(
+                    [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                    viridis(t).filled(),
+                )
+            })
+        }))?;
+        if let Some((mx, my)) = self.marker {
+            chart.draw_series(std::iter::once(Cross::new(
+                (mx, my),
+                7,
+                ShapeStyle::from(&RED).stroke_width(2),
+            )))?;
+        }
+        Ok(())
+    }
+}
+
+/// Lines on one chart: `(name, points)`, optional log y.
+pub struct Lines<'a> {
+    /// Title.
+    pub title: String,
+    /// X label.
+    pub x_label: &'a str,
+    /// Y label.
+    pub y_label: &'a str,
+    /// Named series.
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+    /// Log-scaled y axis (non-positive values are dropped).
+    pub log_y: bool,
+    /// Draw point markers.
+    pub points: bool,
+    /// Where the legend goes (where the lines are not).
+    pub legend: SeriesLabelPosition,
+}
+
+impl Lines<'_> {
+    /// Draws the chart on `area`.
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let pts = || {
+            self.series
+                .iter()
+                .flat_map(|(_, p)| p.iter().copied())
+                .filter(|&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
+        };
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for (x, y) in pts() {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+        if !x0.is_finite() {
+            (x0, x1, y0, y1) = (0.0, 1.0, 1.0, 10.0);
+        }
+        if x1 <= x0 {
+            x1 = x0 + 1.0;
+        }
+        let mut b = ChartBuilder::on(area);
+        b.caption(&self.title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(64);
+        if self.log_y {
+            if y1 <= y0 {
+                y1 = y0 * 10.0;
+            }
+            let mut chart = b.build_cartesian_2d(x0..x1, (y0 / 1.5..y1 * 1.5).log_scale())?;
+            chart
+                .configure_mesh()
+                .x_desc(self.x_label)
+                .y_desc(self.y_label)
+                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .label_style(("sans-serif", 13))
+                .draw()?;
+            self.draw_series(&mut chart)?;
+        } else {
+            if y1 <= y0 {
+                y1 = y0 + 1.0;
+            }
+            let pad = (y1 - y0) * 0.05;
+            let mut chart = b.build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+            chart
+                .configure_mesh()
+                .x_desc(self.x_label)
+                .y_desc(self.y_label)
+                .label_style(("sans-serif", 13))
+                .draw()?;
+            self.draw_series(&mut chart)?;
+        }
+        Ok(())
+    }
+
+    fn draw_series<'c, DB: DrawingBackend + 'c, X, Y>(
+        &self,
+        chart: &mut ChartContext<'c, DB, Cartesian2d<X, Y>>,
+    ) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+        X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+        Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    {
+        for (i, (name, p)) in self.series.iter().enumerate() {
+            let c = series_color(i);
+            let p: Vec<(f64, f64)> = p
+                .iter()
+                .copied()
+                .filter(|&(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || y > 0.0))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(p.clone(), c.stroke_width(2)))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            if self.points {
+                chart.draw_series(p.iter().map(|&xy| Circle::new(xy, 3, c.filled())))?;
+            }
+        }
+        if self.series.len() > 1 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .position(self.legend.clone())
+                .draw()?;
+        }
+        Ok(())
+    }
+}

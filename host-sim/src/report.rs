@@ -1,0 +1,547 @@
+//! `report --out DIR`: every experiment into one directory, with an `index.html` that shows
+//! each figure beside one short paragraph quoting the numbers measured in this run, and a
+//! `report.json` with every command's JSON.
+//!
+//! The page checks itself: a small script counts the images that decoded and writes the
+//! result into `#image-check` (`data-loaded`, `data-failed`), which the headless-Chromium
+//! test reads back.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde_json::{json, Value};
+
+use crate::{
+    activations,
+    cli::{
+        DatasetArg, DeadReluArgs, DemoArgs, HiddenAct, InitArg, LandscapeArgs, LossArg, MathArg,
+        OptimizerArg, OutputAct, PreprocessArg, ReportArgs, Sizes, TrainArgs, ZigzagArgs,
+    },
+    dead_relu, gradcheck, init_stats, landscape,
+    plot::{self, Figure, Lines},
+    train, vanishing, zigzag, Ctx, Output, Res,
+};
+
+/// The `train` flags of the report's runs (the command's defaults, made explicit).
+pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs: u32) -> TrainArgs {
+    let relu_family = matches!(
+        act,
+        HiddenAct::Relu | HiddenAct::LeakyRelu | HiddenAct::Elu | HiddenAct::Gelu
+    );
+    TrainArgs {
+        layers: Sizes(layers.to_vec()),
+        activation: act,
+        output: OutputAct::Sigmoid,
+        loss: LossArg::Mse,
+        init: if relu_family {
+            InitArg::He
+        } else {
+            InitArg::Xavier
+        },
+        init_scale: None,
+        bias_init: 0.0,
+        optimizer: OptimizerArg::Sgd,
+        lr: 0.1,
+        epochs,
+        batch: 8,
+        seed: 42,
+        dataset,
+        classes: 2,
+        samples: 200,
+        spread: None,
+        preprocess: PreprocessArg::None,
+        math: MathArg::Libm,
+        save: None,
+        plot: None,
+    }
+}
+
+struct Section {
+    title: String,
+    images: Vec<String>,
+    text: String,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn fmt_opt(v: Option<u32>) -> String {
+    v.map_or("never (within the run)".into(), |e| e.to_string())
+}
+
+/// `microprop-sim report`.
+pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
+    let out = &a.out;
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("cannot create the report directory {}: {e}", out.display()))?;
+    let q = a.quick;
+    let mut sections = Vec::new();
+    let mut all = serde_json::Map::new();
+
+    // 1. Vanishing gradients.
+    let van_args = crate::cli::VanishingArgs {
+        depth: 9,
+        width: 16,
+        activation: vec![HiddenAct::Sigmoid, HiddenAct::Tanh, HiddenAct::Relu],
+        init: None,
+        samples: 200,
+        seed: 1,
+        plot: Some(out.join("vanishing.png")),
+    };
+    let v = vanishing::run(&van_args, ctx)?.json;
+    let fol = |k: &str| v["first_over_last"][k].as_f64().unwrap_or(f64::NAN);
+    sections.push(Section {
+        title: "Vanishing gradients (notes §1)".into(),
+        images: vec!["vanishing.png".into()],
+        text: format!(
+            "Per-layer norm of the mean gradient at initialisation, 2 → 9 × 16 → 1, MSE on two clusters. \
+             Each sigmoid layer multiplies the back-propagated gradient by σ′ ≤ 0.25: the first layer's \
+             gradient is {:.1e} of the last layer's. tanh (Xavier) keeps {:.2} and ReLU (He) {:.2}.",
+            fol("sigmoid"),
+            fol("tanh"),
+            fol("relu")
+        ),
+    });
+    all.insert("vanishing".into(), v);
+
+    // 2. Landscape.
+    let land_args = LandscapeArgs {
+        spread: 1.0,
+        grid: if q { 41 } else { 81 },
+        range: 10.0,
+        epochs: 1000,
+        lr: 1.0,
+        init_scale: 4.0,
+        seed: 3,
+        plot: None,
+    };
+    let s = landscape::both(&land_args, ctx)?;
+    landscape::save(&s, &out.join("landscape.png"))?;
+    let mut l = landscape::run_json(&land_args, &s);
+    // How robust is the finding? The same experiment from other start seeds (coarser grid).
+    let seeds: u64 = if q { 0 } else { 8 };
+    let mut wins = [0usize; 3];
+    for seed in 1..=seeds {
+        let args = LandscapeArgs {
+            grid: 41,
+            seed,
+            ..land_args.clone()
+        };
+        let t = landscape::both(&args, ctx)?;
+        wins[0] += usize::from(t[1].plateau_fraction > t[0].plateau_fraction);
+        wins[1] += usize::from(t[1].band_width < t[0].band_width);
+        wins[2] += usize::from(t[1].peak_grad > t[0].peak_grad);
+    }
+    let robustness = if seeds == 0 {
+        String::new()
+    } else {
+        l["seeds_checked"] = json!(seeds);
+        l["seeds_larger_plateau"] = json!(wins[0]);
+        l["seeds_narrower_band"] = json!(wins[1]);
+        l["seeds_taller_peak"] = json!(wins[2]);
+        format!(
+            " Repeated from start seeds 1–{seeds} (41×41 grid): the 9-layer plateau is the larger in {} of {seeds}, \
+             its band the narrower in {} and its peak the taller in {}.",
+            wins[0], wins[1], wins[2]
+        )
+    };
+    sections.push(Section {
+        title: "Loss and gradient surfaces, 2-layer vs 9-layer (Experiment A)".into(),
+        images: vec!["landscape.png".into()],
+        text: format!(
+            "All-2-wide sigmoid nets trained on two clusters (SGD, lr 1, N(0, 4²) init; accuracy {:.1} % and {:.1} %), \
+             then w[0][0] × w[1][0] swept over [−10, 10]² with every other weight fixed (red cross: trained value). \
+             Plateau (‖∇‖ below 10⁻³ of the peak): {:.1} % of the grid for the 2-layer net, {:.1} % for the 9-layer net. \
+             The 9-layer gradient is concentrated in narrower bands ({:.1} % vs {:.1} % of the grid above half the peak) \
+             with a taller peak ({:.3} vs {:.3}).{robustness} SVG: <a href=\"landscape.svg\">landscape.svg</a>.",
+            s[0].accuracy * 100.0,
+            s[1].accuracy * 100.0,
+            s[0].plateau_fraction * 100.0,
+            s[1].plateau_fraction * 100.0,
+            s[1].band_width * 100.0,
+            s[0].band_width * 100.0,
+            s[1].peak_grad,
+            s[0].peak_grad
+        ),
+    });
+    all.insert("landscape".into(), l);
+
+    // 3. Zig-zag.
+    let z_args = ZigzagArgs {
+        lr: 0.1,
+        max_steps: 5000,
+        tolerance: 0.05,
+        seed: 5,
+        plot: Some(out.join("zigzag.png")),
+    };
+    let z = zigzag::run(&z_args, ctx)?.json;
+    sections.push(Section {
+        title: "Same-sign updates: the zig-zag (notes §3, §8)".into(),
+        images: vec!["zigzag.png".into()],
+        text: format!(
+            "One linear neuron with two weights learns y = w*·x, w* = (1, −1) in the fourth quadrant, by SGD one sample \
+             at a time. With inputs in [0, 1]² every update has both components of the same sign ({:.0} % of updates): \
+             the path can only move up-right or down-left and needs {} steps. Zero-centred inputs: {:.0} % same-sign \
+             updates, {} steps.",
+            z["positive"]["sign_agreement"].as_f64().unwrap_or(0.0) * 100.0,
+            z["positive"]["steps"],
+            z["zero_centred"]["sign_agreement"].as_f64().unwrap_or(0.0) * 100.0,
+            z["zero_centred"]["steps"]
+        ),
+    });
+    all.insert("zigzag".into(), z);
+
+    // 4. Convergence by activation.
+    let epochs = if q { 40 } else { 100 };
+    let acts = [
+        HiddenAct::Sigmoid,
+        HiddenAct::Tanh,
+        HiddenAct::Relu,
+        HiddenAct::LeakyRelu,
+        HiddenAct::Elu,
+        HiddenAct::Gelu,
+    ];
+    let mut series = Vec::new();
+    let mut conv = serde_json::Map::new();
+    let mut conv_text = Vec::new();
+    for act in acts {
+        let ta = train_args(&[2, 32, 32, 1], act, DatasetArg::Xor, epochs);
+        let (r, _, _) = train::train_with::<microprop::Libm>(&ta, ctx)?;
+        let name = act.activation().name();
+        series.push((
+            name.to_string(),
+            r.loss_per_epoch
+                .iter()
+                .enumerate()
+                .map(|(i, &l)| ((i + 1) as f64, l))
+                .collect::<Vec<_>>(),
+        ));
+        conv_text.push(format!("{name} {}", fmt_opt(r.epochs_to_95)));
+        conv.insert(
+            name.into(),
+            json!({"epochs_to_95": r.epochs_to_95, "accuracy": r.accuracy, "final_loss": r.final_loss}),
+        );
+    }
+    plot::save(
+        &LinesFigure(Lines {
+            title: format!("XOR, 2-32-32-1, SGD lr 0.1: training loss per epoch ({epochs} epochs)"),
+            x_label: "epoch",
+            y_label: "mean loss (½ Σ (a − y)²)",
+            series,
+            log_y: true,
+            points: false,
+            legend: SeriesLabelPosition::LowerLeft,
+        }),
+        &out.join("convergence.png"),
+    )?;
+    sections.push(Section {
+        title: "Convergence by activation (notes §4–7)".into(),
+        images: vec!["convergence.png".into()],
+        text: format!(
+            "The same 2-32-32-1 net on XOR quadrants (He init for the ReLU family, Xavier otherwise, SGD lr 0.1, batch 8). \
+             Epochs to 95 % accuracy: {}.",
+            conv_text.join(", ")
+        ),
+    });
+    all.insert("convergence".into(), Value::Object(conv));
+
+    // 5. Decision boundary of the default train run.
+    let ta = train_args(&[2, 16, 16, 1], HiddenAct::Relu, DatasetArg::Clusters, 50);
+    let r = train::save_boundary(&ta, &out.join("train.png"), ctx)?;
+    sections.push(Section {
+        title: "Training a run-time shaped net (microprop-sim train)".into(),
+        images: vec!["train.png".into()],
+        text: format!(
+            "2-16-16-1 ReLU net (He init), two clusters, SGD lr 0.1, 50 epochs, on the core's kernels: accuracy {:.1} %, \
+             95 % after {} epoch(s), {} parameters, {} bytes of weights, {:.0} ns per optimizer step of 8 samples on this host.",
+            r.accuracy * 100.0,
+            fmt_opt(r.epochs_to_95),
+            r.params,
+            r.bytes,
+            r.ns_per_step
+        ),
+    });
+    all.insert(
+        "train".into(),
+        json!({"accuracy": r.accuracy, "epochs_to_95": r.epochs_to_95, "params": r.params,
+               "bytes": r.bytes, "ns_per_step": r.ns_per_step,
+               "weights_hash": crate::stats::hex16(r.weights_hash)}),
+    );
+
+    // 6. Initialisation.
+    let runs = init_stats::runs(
+        if q { 50 } else { 100 },
+        10,
+        if q { 200 } else { 500 },
+        11,
+        ctx,
+    )?;
+    init_stats::save(&runs, &out.join("init.png"))?;
+    let last = |net: &str, init: &str| {
+        runs.iter()
+            .find(|r| r.net == net && r.init == init)
+            .and_then(|r| r.std.last().copied())
+            .unwrap_or(f64::NAN)
+    };
+    sections.push(Section {
+        title: "Weight initialisation (lecture 6)".into(),
+        images: vec![
+            "init.png".into(),
+            "init-tanh.png".into(),
+            "init-relu.png".into(),
+        ],
+        text: format!(
+            "Standard-normal inputs through 10 equal-width layers without biases. Std of the 10th layer's activations — \
+             tanh: small N(0, 0.01²) {:.1e} (collapsed), large N(0, 1) {:.2} (saturated at ±1), Xavier {:.2}, He {:.2}; \
+             ReLU: Xavier {:.1e} (halves every layer), He {:.2} (kept).",
+            last("tanh", "small"),
+            last("tanh", "large"),
+            last("tanh", "xavier"),
+            last("tanh", "he"),
+            last("relu", "xavier"),
+            last("relu", "he")
+        ),
+    });
+    let mut std_map = serde_json::Map::new();
+    for r in &runs {
+        std_map
+            .entry(r.net.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|m| m.insert(r.init.into(), json!(r.std)));
+    }
+    all.insert("init".into(), json!({ "std_per_layer": std_map }));
+
+    // 7. Dead ReLUs.
+    let d_args = DeadReluArgs {
+        bias: vec![-0.5, -0.2, -0.1, -0.01, 0.0, 0.01, 0.1, 0.2, 0.5],
+        layers: Sizes(vec![2, 32, 32, 1]),
+        epochs: if q { 10 } else { 20 },
+        lr: 0.5,
+        seeds: if q { 2 } else { 5 },
+        plot: None,
+    };
+    let d = dead_relu::sweep(&d_args, ctx)?;
+    dead_relu::save(&d, &out.join("dead-relu.png"), d_args.epochs, d_args.lr)?;
+    let at = |b: f64| {
+        d.bias
+            .iter()
+            .position(|&x| (x - b).abs() < 1e-9)
+            .map_or((f64::NAN, f64::NAN), |i| {
+                (d.dead_at_init[i], d.dead_after_training[i])
+            })
+    };
+    let (n05, n05t) = at(-0.5);
+    let (z0, z0t) = at(0.0);
+    let (p01, p01t) = at(0.01);
+    let (p05, p05t) = at(0.5);
+    sections.push(Section {
+        title: "Dead ReLUs against bias initialisation (notes §5)".into(),
+        images: vec!["dead-relu.png".into()],
+        text: format!(
+            "Share of hidden units of 2-32-32-1 ReLU nets (He init) that are zero for every training sample, mean of {} seeds, \
+             at initialisation / after {} epochs at lr {}: bias −0.5: {:.1} % / {:.1} %; 0: {:.1} % / {:.1} %; \
+             0.01 (the notes' remedy): {:.1} % / {:.1} %; 0.5: {:.1} % / {:.1} %.",
+            d_args.seeds,
+            d_args.epochs,
+            d_args.lr,
+            n05 * 100.0,
+            n05t * 100.0,
+            z0 * 100.0,
+            z0t * 100.0,
+            p01 * 100.0,
+            p01t * 100.0,
+            p05 * 100.0,
+            p05t * 100.0
+        ),
+    });
+    all.insert(
+        "dead_relu".into(),
+        json!({"bias_init": d.bias, "dead_at_init": d.dead_at_init,
+               "dead_after_training": d.dead_after_training, "accuracy": d.accuracy}),
+    );
+
+    // 8. Activations and their cost.
+    let mcu_dir = a.mcu.clone().or_else(|| {
+        let p = Path::new("target/bench-mcu");
+        p.is_dir().then(|| p.to_path_buf())
+    });
+    let mcu = match &mcu_dir {
+        Some(d) => activations::read_mcu(d)?,
+        None => Vec::new(),
+    };
+    let host = activations::host_costs(4096, if q { 5 } else { 30 }, ctx);
+    activations::save(&host, &mcu, &out.join("activations.png"))?;
+    let hc = |act: &str, b: &str| {
+        host.iter()
+            .find(|r| r.activation == act && r.backend == b)
+            .map_or((f64::NAN, f64::NAN), |r| {
+                (r.forward_ns, r.forward_max_abs_error)
+            })
+    };
+    let (sl, _) = hc("sigmoid", "libm");
+    let (sm, se) = hc("sigmoid", "micromath");
+    let (rl, _) = hc("relu", "libm");
+    let mut act_imgs = vec![
+        "activations.png".to_string(),
+        "activations-cost.png".to_string(),
+    ];
+    let mut mcu_text = String::from(
+        " No microcontroller table was given (run <code>cargo xtask bench-mcu</code>, then \
+         <code>microprop-sim report --mcu target/bench-mcu</code>).",
+    );
+    if !mcu.is_empty() {
+        act_imgs.push("activations-mcu.png".into());
+        let mut parts = Vec::new();
+        for t in &mcu {
+            let get = |act: &str, b: &str| {
+                t["activations"]
+                    .as_array()
+                    .and_then(|v| {
+                        v.iter()
+                            .find(|r| r["activation"] == act && r["backend"] == b)
+                    })
+                    .and_then(|r| r["forward_instructions_per_element"].as_f64())
+                    .unwrap_or(f64::NAN)
+            };
+            parts.push(format!(
+                "{}: sigmoid {:.0} (libm) vs {:.0} (micromath), ReLU {:.0} instructions per element",
+                t["core"].as_str().unwrap_or("?"),
+                get("sigmoid", "libm"),
+                get("sigmoid", "micromath"),
+                get("relu", "libm")
+            ));
+        }
+        mcu_text = format!(
+            " On the emulated cores (QEMU -icount): {}.",
+            parts.join("; ")
+        );
+    }
+    sections.push(Section {
+        title: "Activation functions and their cost".into(),
+        images: act_imgs,
+        text: format!(
+            "Each activation and its derivative. On this host a sigmoid costs {sl:.1} ns per element with libm and \
+             {sm:.1} ns with micromath (max error {se:.1e}); ReLU {rl:.2} ns, no exponential.{mcu_text}"
+        ),
+    });
+    all.insert(
+        "activations".into(),
+        json!({"host": host.iter().map(|r| json!({"activation": r.activation, "backend": r.backend,
+            "forward_ns_per_element": r.forward_ns, "forward_max_abs_error": r.forward_max_abs_error}))
+            .collect::<Vec<_>>(), "mcu": mcu}),
+    );
+
+    // 9. Gradient check (a table, no figure).
+    let cases = gradcheck::all(1e-6, 7)?;
+    let worst = cases.iter().map(|c| c.max_rel_error).fold(0.0, f64::max);
+    let mut table = String::from(
+        "<table><tr><th>hidden</th><th>loss</th><th>output</th><th>max rel. error</th></tr>",
+    );
+    for c in &cases {
+        let _ = write!(
+            table,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1e}</td></tr>",
+            c.activation, c.loss, c.output, c.max_rel_error
+        );
+    }
+    table += "</table>";
+    all.insert(
+        "gradcheck".into(),
+        json!({"max_rel_error": worst, "cases": cases.len()}),
+    );
+
+    // 10. The demo's log (what the firmware prints).
+    let demo = crate::demo::run(
+        &DemoArgs {
+            seed: None,
+            no_delay: true,
+            clock_mhz: 100,
+        },
+        &Ctx { json: true },
+    )?
+    .json;
+    let demo_lines: Vec<String> = demo["lines"]
+        .as_array()
+        .map(|v| {
+            v.iter()
+                .filter_map(|l| l.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    all.insert(
+        "demo".into(),
+        json!({"weights_hash": demo["weights_hash"], "passed": demo["passed"]}),
+    );
+
+    // The page.
+    let mut html = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>microprop: the notes, reproduced and measured</title>\n<style>\
+         body{font-family:sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}\
+         img{max-width:100%;border:1px solid #ddd;margin:.4em 0}\
+         table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 8px}\
+         pre{background:#f6f6f6;padding:.6em;font-size:12px;overflow-x:auto}\
+         #image-check{font-size:12px;color:#666}</style></head><body>\n\
+         <h1>microprop: the notes, reproduced and measured</h1>\n\
+         <p>Every figure below was produced by <code>microprop-sim report</code> on the core's own arithmetic \
+         (the same kernels the microcontroller runs). Each paragraph quotes the numbers of this run; \
+         <a href=\"report.json\">report.json</a> has them all.</p>\n",
+    );
+    for s in &sections {
+        let _ = write!(html, "<h2>{}</h2>\n<p>{}</p>\n", esc(&s.title), s.text);
+        for img in &s.images {
+            let _ = writeln!(html, "<img src=\"{img}\" alt=\"{img}\">");
+        }
+    }
+    let _ = write!(
+        html,
+        "<h2>Gradient check</h2>\n<p>Backprop against central finite differences in f64 (h = 10⁻⁶) for every hidden \
+         activation × loss × output layer the loss accepts, parameters and inputs: worst relative error {worst:.1e}.</p>\n{table}\n\
+         <h2>The firmware's application on the host</h2>\n<p><code>microprop-sim demo</code> runs the board-independent \
+         application with a simulated LED, delay and cycle counter and prints the firmware's log lines; the weights hashes \
+         must equal those the firmware logs under QEMU.</p>\n<pre>{}</pre>\n",
+        esc(&demo_lines.join("\n"))
+    );
+    html += "<p id=\"image-check\">image check: not run</p>\n<script>\n\
+        window.addEventListener('load', function () {\n\
+          var imgs = document.images, ok = 0, bad = 0;\n\
+          for (var i = 0; i < imgs.length; i++) {\n\
+            if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok++; } else { bad++; }\n\
+          }\n\
+          var p = document.getElementById('image-check');\n\
+          p.setAttribute('data-loaded', ok); p.setAttribute('data-failed', bad);\n\
+          p.textContent = 'image check: ' + ok + ' loaded, ' + bad + ' failed';\n\
+        });\n</script>\n</body></html>\n";
+    std::fs::write(out.join("index.html"), &html)?;
+    let images: Vec<String> = sections.iter().flat_map(|s| s.images.clone()).collect();
+    let report = json!({ "out": out, "images": images, "results": all });
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string_pretty(&report)?,
+    )?;
+    let mut text = format!("report written to {}\n", out.join("index.html").display());
+    for s in &sections {
+        let _ = writeln!(text, "- {}: {}", s.title, s.images.join(", "));
+    }
+    Ok(Output { json: report, text })
+}
+
+struct LinesFigure<'a>(Lines<'a>);
+
+impl Figure for LinesFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (900, 540)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        self.0.draw(root)
+    }
+}

@@ -1,0 +1,391 @@
+//! `train`: a run-time shaped network trained with the core's trainer.
+
+use std::path::Path;
+use std::time::Instant;
+
+use microprop::{train as core_train, Init, Libm, Loss, Math, Micromath, Model, Trainer};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use serde_json::json;
+
+use crate::{
+    cli::{DatasetArg, InitArg, MathArg, OutputAct, TrainArgs},
+    ctx::usage,
+    data::{default_spread, Data},
+    net::DynNet,
+    optim::AnyOptimizer,
+    plot::{self, Figure},
+    stats, Ctx, Output, Res,
+};
+
+/// The result of a training run, for `train` and for the report.
+#[derive(Clone, Debug)]
+pub struct TrainResult {
+    /// Final accuracy.
+    pub accuracy: f64,
+    /// Final mean loss.
+    pub final_loss: f64,
+    /// Mean loss over the data after each epoch.
+    pub loss_per_epoch: Vec<f64>,
+    /// Accuracy after each epoch.
+    pub accuracy_per_epoch: Vec<f64>,
+    /// First epoch (1-based) with accuracy ≥ 95 %.
+    pub epochs_to_95: Option<u32>,
+    /// Parameters.
+    pub params: usize,
+    /// Weight bytes.
+    pub bytes: usize,
+    /// Training buffer bytes.
+    pub training_bytes: usize,
+    /// Per-layer gradient norms before training.
+    pub grad_norms_init: Vec<f64>,
+    /// Per-layer gradient norms after training.
+    pub grad_norms_final: Vec<f64>,
+    /// FNV-1a of the trained weights.
+    pub weights_hash: u64,
+    /// Wall time per optimizer step.
+    pub ns_per_step: f64,
+    /// Optimizer steps.
+    pub steps: u32,
+}
+
+/// The initialiser `--init` and `--init-scale` select.
+pub fn init_of(init: InitArg, scale: Option<f32>) -> (Init, f32) {
+    match init {
+        InitArg::Zeros => (Init::Zeros, 1.0),
+        InitArg::Normal => (Init::Normal(scale.unwrap_or(0.01)), 1.0),
+        InitArg::Xavier => (Init::XavierNormal, scale.unwrap_or(1.0)),
+        InitArg::He => (Init::HeNormal, scale.unwrap_or(1.0)),
+    }
+}
+
+/// Checks the combination of flags clap cannot check alone.
+fn validate(a: &TrainArgs) -> Res<usize> {
+    let classes = match a.dataset {
+        DatasetArg::Clusters => a.classes as usize,
+        _ if a.classes != 2 => {
+            return usage(format!(
+                "--classes {}: the {:?} data set has 2 classes",
+                a.classes, a.dataset
+            ))
+        }
+        _ => 2,
+    };
+    let outputs = *a.layers.0.last().unwrap_or(&1);
+    let ok = outputs == classes || (outputs == 1 && classes == 2);
+    if !ok {
+        return usage(format!(
+            "--layers: the output layer has {outputs} unit(s) but the data has {classes} classes \
+             (use 1 output for 2 classes, or one per class)"
+        ));
+    }
+    if let Err(e) = a.loss.loss().check(a.output.activation(), outputs) {
+        return usage(
+            format!(
+                "--loss {:?} does not fit --output {:?} with {outputs} output(s): {e}",
+                a.loss, a.output
+            )
+            .to_lowercase(),
+        );
+    }
+    if a.output == OutputAct::Softmax && outputs < 2 {
+        return usage("--output softmax needs at least 2 outputs");
+    }
+    if a.dataset == DatasetArg::Xor && a.spread.is_some_and(|s| s >= 1.0) {
+        return usage("--spread: the XOR margin must be below 1");
+    }
+    if a.save.is_some() {
+        return usage("--save: the model file format (issue #6) has not landed yet");
+    }
+    Ok(classes)
+}
+
+/// `microprop-sim train`.
+pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
+    let (res, data, net_pred) = match a.math {
+        MathArg::Libm => train_with::<Libm>(a, ctx)?,
+        MathArg::Micromath => train_with::<Micromath>(a, ctx)?,
+    };
+    if let Some(path) = &a.plot {
+        let fig = Boundary {
+            title: format!(
+                "{} {} ({}): accuracy {:.1} %",
+                a.layers
+                    .0
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-"),
+                format!("{:?}", a.activation).to_lowercase(),
+                format!("{:?}", a.dataset).to_lowercase(),
+                res.accuracy * 100.0
+            ),
+            data: &data,
+            grid: net_pred,
+        };
+        plot::save(&fig, path)?;
+    }
+    let json = json!({
+        "accuracy": res.accuracy,
+        "final_loss": res.final_loss,
+        "loss_per_epoch": res.loss_per_epoch,
+        "epochs_to_95": res.epochs_to_95,
+        "params": res.params,
+        "bytes": res.bytes,
+        "training_bytes": res.training_bytes,
+        "grad_norms_init": res.grad_norms_init,
+        "grad_norms_final": res.grad_norms_final,
+        "weights_hash": stats::hex16(res.weights_hash),
+        "ns_per_step": res.ns_per_step,
+        "steps": res.steps,
+    });
+    let mut text = String::new();
+    for (i, (l, acc)) in res
+        .loss_per_epoch
+        .iter()
+        .zip(&res.accuracy_per_epoch)
+        .enumerate()
+    {
+        let e = i + 1;
+        let n = res.loss_per_epoch.len();
+        if n <= 20 || e == 1 || e % (n / 10).max(1) == 0 || e == n {
+            text += &format!("epoch {e:>5}  loss {l:.5}  accuracy {:.1} %\n", acc * 100.0);
+        }
+    }
+    text += &format!(
+        "accuracy {:.1} %, final loss {:.5}, epochs to 95 %: {}\n\
+         params {}, weights {} bytes (+{} training bytes), {:.0} ns/step over {} steps\n\
+         grad norms at init  {:?}\ngrad norms at end   {:?}\nweights hash {}\n",
+        res.accuracy * 100.0,
+        res.final_loss,
+        res.epochs_to_95
+            .map_or("never".to_string(), |e| e.to_string()),
+        res.params,
+        res.bytes,
+        res.training_bytes,
+        res.ns_per_step,
+        res.steps,
+        short(&res.grad_norms_init),
+        short(&res.grad_norms_final),
+        stats::hex16(res.weights_hash),
+    );
+    if let Some(p) = &a.plot {
+        text += &format!("decision boundary: {}\n", p.display());
+    }
+    Ok(Output { json, text })
+}
+
+fn short(v: &[f64]) -> Vec<String> {
+    v.iter().map(|x| format!("{x:.2e}")).collect()
+}
+
+/// Class-1 probability (or arg-max class / (K−1)) on a grid over the data, for plots.
+pub type Grid = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
+
+/// Trains per the flags with maths backend `M`; returns the result, the (preprocessed)
+/// data and the prediction grid over it.
+///
+/// # Errors
+/// Usage errors for bad flag combinations; training errors.
+pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, Data, Grid)> {
+    let classes = validate(a)?;
+    let mut rng = microprop::rng(a.seed);
+    let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
+    let mut data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+    data.preprocess::<M>(a.preprocess.preprocess())?;
+    let (init, mult) = init_of(a.init, a.init_scale);
+    let mut net = DynNet::<f32, M>::new(
+        &a.layers.0,
+        a.activation.activation(),
+        a.output.activation(),
+        init,
+        a.bias_init,
+        &mut rng,
+    )?;
+    if mult != 1.0 {
+        for l in net.layers_mut() {
+            l.w.iter_mut().for_each(|w| *w *= mult);
+        }
+    }
+    let loss: Loss = a.loss.loss();
+    let view = data.view()?;
+    let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
+    let mut opt = AnyOptimizer::<M>::new(a.optimizer, a.lr, net.params())?;
+    let mut trainer = Trainer::new(loss, a.batch as usize)?;
+    let mut order = vec![0u16; data.x.len()];
+    core_train::fill_order(&mut order)?;
+    let pb = ctx.progress(u64::from(a.epochs), "train");
+    let mut loss_per_epoch = Vec::new();
+    let mut accuracy_per_epoch = Vec::new();
+    let mut epochs_to_95 = None;
+    let mut train_ns = 0u128;
+    for e in 1..=a.epochs {
+        let t = Instant::now();
+        trainer
+            .epoch(&mut net, &mut opt, &view, &mut order, &mut rng)
+            .map_err(|err| format!("epoch {e}: {err}"))?;
+        train_ns += t.elapsed().as_nanos();
+        let m = core_train::evaluate(&mut net, loss, &view)?;
+        loss_per_epoch.push(f64::from(m.loss));
+        accuracy_per_epoch.push(f64::from(m.accuracy));
+        if epochs_to_95.is_none() && m.accuracy >= 0.95 {
+            epochs_to_95 = Some(e);
+        }
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let m = core_train::evaluate(&mut net, loss, &view)?;
+    let grad_norms_final = stats::grad_norms(&mut net, loss, &view)?;
+    let steps = trainer.steps();
+    let grid = predict_grid(&mut net, &data, loss, 120)?;
+    let res = TrainResult {
+        accuracy: f64::from(m.accuracy),
+        final_loss: f64::from(m.loss),
+        loss_per_epoch,
+        accuracy_per_epoch,
+        epochs_to_95,
+        params: net.params(),
+        bytes: net.weight_bytes(),
+        training_bytes: net.training_bytes(),
+        grad_norms_init,
+        grad_norms_final,
+        weights_hash: net.weights_hash(),
+        ns_per_step: train_ns as f64 / f64::from(steps.max(1)),
+        steps,
+    };
+    Ok((res, data, grid))
+}
+
+/// The network's class score on an `n × n` grid over the data's bounding box: the output
+/// for one unit, else the predicted class scaled to [0, 1].
+fn predict_grid<M: Math<f32>>(
+    net: &mut DynNet<f32, M>,
+    data: &Data,
+    loss: Loss,
+    n: usize,
+) -> Res<Grid> {
+    let ([x0, x1], [y0, y1]) = data.bounds();
+    let xs: Vec<f64> = (0..n)
+        .map(|i| x0 + (x1 - x0) * i as f64 / (n - 1) as f64)
+        .collect();
+    let ys: Vec<f64> = (0..n)
+        .map(|i| y0 + (y1 - y0) * i as f64 / (n - 1) as f64)
+        .collect();
+    let act = net.output_activation();
+    let k = data.classes.max(2) - 1;
+    let mut values = Vec::with_capacity(n);
+    for &y in &ys {
+        let mut row = Vec::with_capacity(n);
+        for &x in &xs {
+            net.forward(&[x as f32, y as f32])?;
+            let (z, a) = net.output();
+            let v = if a.len() == 1 {
+                if loss == Loss::BinaryCrossEntropy && act == microprop::Activation::Identity {
+                    1.0 / (1.0 + (-f64::from(z[0])).exp())
+                } else {
+                    f64::from(a[0])
+                }
+            } else {
+                loss.predicted_class(act, z, a) as f64 / k as f64
+            };
+            row.push(v);
+        }
+        values.push(row);
+    }
+    Ok((xs, ys, values))
+}
+
+/// The decision-boundary figure.
+struct Boundary<'a> {
+    title: String,
+    data: &'a Data,
+    grid: Grid,
+}
+
+impl Figure for Boundary<'_> {
+    fn size(&self) -> (u32, u32) {
+        (720, 640)
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (xs, ys, v) = &self.grid;
+        let (x0, x1) = (xs[0], xs[xs.len() - 1]);
+        let (y0, y1) = (ys[0], ys[ys.len() - 1]);
+        let dx = (x1 - x0) / (xs.len() - 1) as f64;
+        let dy = (y1 - y0) / (ys.len() - 1) as f64;
+        let mut chart = ChartBuilder::on(root)
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("x0")
+            .y_desc("x1")
+            .label_style(("sans-serif", 13))
+            .draw()?;
+        // Background: blue (class 0) to red (class 1), pale.
+        chart.draw_series(ys.iter().enumerate().flat_map(|(iy, &y)| {
+            xs.iter().enumerate().map(move |(ix, &x)| {
+                let p = v[iy][ix].clamp(0.0, 1.0);
+                let c = RGBColor(
+                    (150.0 + 105.0 * p) as u8,
+                    (170.0 + 40.0 * (1.0 - (2.0 * p - 1.0).abs())) as u8,
+                    (255.0 - 105.0 * p) as u8,
+                );
+                Rectangle::new(
+                    [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                    c.filled(),
+                )
+            })
+        }))?;
+        let classes = self.data.classes.max(2);
+        chart.draw_series(self.data.x.iter().zip(&self.data.labels).map(|(p, &l)| {
+            let c = if classes == 2 {
+                if l == 0 {
+                    RGBColor(20, 60, 200)
+                } else {
+                    RGBColor(200, 20, 20)
+                }
+            } else {
+                plot::series_color(usize::from(l))
+            };
+            Circle::new(
+                (f64::from(p[0]), f64::from(p[1])),
+                3,
+                ShapeStyle::from(c).filled(),
+            )
+        }))?;
+        Ok(())
+    }
+}
+
+/// Saves a decision boundary for an already trained run (the report uses this).
+pub fn save_boundary(a: &TrainArgs, path: &Path, ctx: &Ctx) -> Res<TrainResult> {
+    let mut a = a.clone();
+    a.plot = Some(path.to_path_buf());
+    let (res, data, grid) = match a.math {
+        MathArg::Libm => train_with::<Libm>(&a, ctx)?,
+        MathArg::Micromath => train_with::<Micromath>(&a, ctx)?,
+    };
+    let fig = Boundary {
+        title: format!(
+            "{}: accuracy {:.1} %",
+            a.layers
+                .0
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("-"),
+            res.accuracy * 100.0
+        ),
+        data: &data,
+        grid,
+    };
+    plot::save(&fig, path)?;
+    Ok(res)
+}
