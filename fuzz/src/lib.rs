@@ -7,9 +7,10 @@
 //! * [`train_step`]: arbitrary weights, data, labels and hyper-parameters, including NaN,
 //!   ±∞, subnormals and huge values; a step must succeed or fail, and a failed step must
 //!   leave weights and optimizer state bit-identical.
-//! * [`config`]: the core's configuration checks (activations, initialisers, learning
-//!   rates, batch sizes, losses, data shapes, preprocessing, checkpoint layouts, buffer
-//!   sizes). The host simulator's own config parser joins here once it exists.
+//! * [`config`]: the simulator's command line (`microprop-sim`'s clap parser and its value
+//!   parsers: layer lists, rates, points) and the core's configuration checks
+//!   (activations, initialisers, learning rates, batch sizes, losses, data shapes,
+//!   preprocessing, checkpoint layouts, buffer sizes).
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use microprop::checkpoint::Checkpoints;
@@ -478,7 +479,24 @@ impl AnyOpt {
 /// The core's configuration checks with arbitrary values: each accepts or refuses, and
 /// what it accepts works.
 pub fn config(data: &[u8]) {
-    let mut r = Input::new(data);
+    // The simulator's command line: the first bytes up to a 0xFF, split at NULs, are the
+    // arguments (parsing only; nothing runs).
+    let (cli, rest) = match data.iter().position(|&b| b == 0xff) {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    #[cfg(feature = "sim")]
+    {
+        let args = std::iter::once("microprop-sim".to_string()).chain(
+            cli.split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned()),
+        );
+        let _ = <microprop_sim::cli::Cli as clap::Parser>::try_parse_from(args);
+    }
+    #[cfg(not(feature = "sim"))]
+    let _ = cli;
+    let mut r = Input::new(rest);
     // Activations and initialisers.
     if let (Some(h), Some(o)) = (r.activation(), r.activation()) {
         if let Ok(mut net) = Net::zeroed(h, o) {

@@ -108,6 +108,13 @@ fn write_seeds() {
     fs::write(root.join("train_step/clean"), &clean).unwrap();
     fs::write(root.join("train_step/wild"), &wild).unwrap();
     fs::write(root.join("config/zeros"), [0u8; 64]).unwrap();
+    let mut cli = b"train\0--layers\x002,16,16,1\0--lr\x000.1\0--activation\0relu".to_vec();
+    cli.push(0xff);
+    cli.extend([7u8; 40]);
+    fs::write(root.join("config/cli-train"), &cli).unwrap();
+    let mut cli = b"predict\0--load\0m.mprp\0--point\x000.5,-1\0--math\0micromath".to_vec();
+    cli.push(0xff);
+    fs::write(root.join("config/cli-predict"), &cli).unwrap();
     let cfg: Vec<u8> = (0..160u32).map(|i| (i * 37 % 251) as u8).collect();
     fs::write(root.join("config/mixed"), cfg).unwrap();
 }

@@ -3,6 +3,8 @@
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — each target for `SECONDS` (default 60).
 //! * `cargo xtask test` runs [`short`]: the kept inputs replayed as a plain test, then a
 //!   few seconds of fuzzing per target.
+//! * Kept inputs: `fuzz/seeds/<target>/` (hand-made starting points) and
+//!   `fuzz/regressions/<target>/` (inputs that once crashed).
 //!
 //! The toolchain is stable: libFuzzer's instrumentation needs `-Z` flags, so the fuzz
 //! builds run with `RUSTC_BOOTSTRAP=1` (set here, for these commands only). Builds use
@@ -38,24 +40,32 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if targets.is_empty() {
         targets = TARGETS.to_vec();
     }
+    replay(true)?;
     fuzz(&targets, secs)
 }
 
-/// The short budget for `cargo xtask test`: replay, then `secs` seconds per target.
+/// The short budget for `cargo xtask test`: replay (without the simulator's parser, which
+/// would build the simulator once more), then `secs` seconds per target.
 pub fn short(secs: u32) -> Result<(), String> {
-    replay()?;
+    replay(false)?;
     fuzz(&TARGETS, secs)
 }
 
-/// Replays every kept input through the harnesses without libFuzzer.
-pub fn replay() -> Result<(), String> {
-    run_cmd(cmd("cargo").args([
+/// Replays every kept input through the harnesses without libFuzzer; `sim`: with the
+/// simulator's command-line parser in `config`.
+pub fn replay(sim: bool) -> Result<(), String> {
+    let mut c = cmd("cargo");
+    c.args([
         "test",
         "--manifest-path",
         "fuzz/Cargo.toml",
         "--no-default-features",
         "--release",
-    ]))
+    ]);
+    if sim {
+        c.args(["--features", "sim"]);
+    }
+    run_cmd(&mut c)
 }
 
 fn fuzz(targets: &[&str], secs: u32) -> Result<(), String> {
