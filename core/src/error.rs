@@ -71,6 +71,65 @@ pub enum FormatError {
     Checksum,
     /// The bytes end early or hold a malformed field.
     Malformed,
+    /// The stored scalar size (bytes) differs from the network's.
+    ScalarType {
+        /// The network's scalar size.
+        expected: u8,
+        /// The stored scalar size.
+        found: u8,
+    },
+    /// The stored input count differs.
+    Inputs {
+        /// The network's inputs.
+        expected: usize,
+        /// The stored inputs.
+        found: usize,
+    },
+    /// The stored number of layers differs.
+    Depth {
+        /// The network's layers.
+        expected: usize,
+        /// The stored layers.
+        found: usize,
+    },
+    /// A layer's neuron count differs.
+    LayerWidth {
+        /// The layer (0 = first).
+        layer: usize,
+        /// The network's neurons.
+        expected: usize,
+        /// The stored neurons.
+        found: usize,
+    },
+    /// A layer's activation (or its α) differs.
+    Activation {
+        /// The layer (0 = first).
+        layer: usize,
+        /// The network's activation code ([`Activation::code`](crate::Activation::code)).
+        expected: u8,
+        /// The stored activation code (equal to `expected` when only α differs).
+        found: u8,
+    },
+    /// The preprocessing statistics have a different number of features.
+    Preprocessing {
+        /// The target's features.
+        expected: usize,
+        /// The stored features.
+        found: usize,
+    },
+    /// The stored optimizer has another name.
+    Optimizer,
+    /// The stored optimizer state has a different length.
+    OptimizerState {
+        /// The target optimizer's state length.
+        expected: usize,
+        /// The stored state length.
+        found: usize,
+    },
+    /// A section asked for is not stored (the text says which).
+    Missing(&'static str),
+    /// A stored weight, statistic or learning rate is NaN, infinite or (a rate) not positive.
+    NonFinite,
 }
 
 impl fmt::Display for Error {
@@ -115,6 +174,44 @@ impl fmt::Display for FormatError {
             }
             FormatError::Checksum => f.write_str("CRC-32 checksum mismatch"),
             FormatError::Malformed => f.write_str("truncated or malformed bytes"),
+            FormatError::ScalarType { expected, found } => write!(
+                f,
+                "scalar type differs: network has {expected}-byte scalars, stored {found}-byte"
+            ),
+            FormatError::Inputs { expected, found } => {
+                write!(f, "inputs differ: network has {expected}, stored {found}")
+            }
+            FormatError::Depth { expected, found } => write!(
+                f,
+                "layer count differs: network has {expected}, stored {found}"
+            ),
+            FormatError::LayerWidth {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "layer {layer} width differs: network has {expected}, stored {found}"
+            ),
+            FormatError::Activation {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "layer {layer} activation differs: network has code {expected}, stored code {found} (or its alpha differs)"
+            ),
+            FormatError::Preprocessing { expected, found } => write!(
+                f,
+                "preprocessing features differ: target has {expected}, stored {found}"
+            ),
+            FormatError::Optimizer => f.write_str("stored optimizer has another name"),
+            FormatError::OptimizerState { expected, found } => write!(
+                f,
+                "optimizer state length differs: optimizer has {expected}, stored {found}"
+            ),
+            FormatError::Missing(what) => write!(f, "{what} not stored"),
+            FormatError::NonFinite => f.write_str("a stored value is NaN, infinite or invalid"),
         }
     }
 }

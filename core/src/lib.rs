@@ -56,9 +56,11 @@
 pub mod activation;
 pub mod babysit;
 pub mod batchnorm;
+pub mod checkpoint;
 pub mod data;
 pub mod diagnostics;
 mod error;
+pub mod format;
 pub mod hash;
 pub mod init;
 pub mod kernel;

@@ -24,6 +24,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Train a run-time shaped network on a toy data set.
     Train(TrainArgs),
+    /// Load a model file (`train --save`, or written by the device) and run it.
+    Predict(PredictArgs),
     /// Check every activation x loss gradient against central finite differences (f64).
     Gradcheck(GradcheckArgs),
     /// Per-layer gradient norms at initialisation, by activation.
@@ -246,6 +248,31 @@ fn layer_list(s: &str) -> Result<Sizes, String> {
     Ok(Sizes(sizes))
 }
 
+/// `predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model file.
+    #[arg(long)]
+    pub load: PathBuf,
+    /// An input to run (repeatable): its features, comma-separated (`--point 0.5,-1`).
+    #[arg(long = "point", value_parser = point, allow_hyphen_values = true)]
+    pub points: Vec<Point>,
+    /// Maths backend.
+    #[arg(long, value_enum, default_value_t = MathArg::Libm)]
+    pub math: MathArg,
+}
+
+/// One input for `predict --point`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point(pub Vec<f32>);
+
+fn point(s: &str) -> Result<Point, String> {
+    s.split(',')
+        .map(|p| finite_f32(p.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Point)
+}
+
 /// `demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -317,7 +344,8 @@ pub struct TrainArgs {
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
-    /// Save the trained model (issue #6's format; not available yet).
+    /// Save the trained model: weights, preprocessing statistics, optimizer state
+    /// (microprop's model format; `predict --load` and the firmware read it).
     #[arg(long)]
     pub save: Option<PathBuf>,
     /// Draw the decision boundary over the data (PNG, or SVG by extension).

@@ -19,6 +19,7 @@ pub mod landscape;
 pub mod net;
 pub mod optim;
 pub mod plot;
+pub mod predict;
 pub mod report;
 pub mod stats;
 pub mod train;

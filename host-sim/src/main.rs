@@ -7,8 +7,8 @@ use clap::{CommandFactory, Parser};
 use microprop_sim::{
     activations,
     cli::{Cli, Command},
-    dead_relu, demo, gradcheck, init_stats, landscape, report, train, vanishing, zigzag, Ctx,
-    UsageError,
+    dead_relu, demo, gradcheck, init_stats, landscape, predict, report, train, vanishing, zigzag,
+    Ctx, UsageError,
 };
 
 fn main() -> ExitCode {
@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(a) => demo::run(a, &ctx),
         Command::Train(a) => train::run(a, &ctx),
+        Command::Predict(a) => predict::run(a, &ctx),
         Command::Gradcheck(a) => gradcheck::run(a, &ctx),
         Command::Vanishing(a) => vanishing::run(a, &ctx),
         Command::Landscape(a) => landscape::run(a, &ctx),

@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use microprop::{train as core_train, Init, Libm, Loss, Math, Micromath, Model, Trainer};
+use microprop::format::{self, Extras, Progress};
+use microprop::{
+    train as core_train, Init, Libm, Loss, Math, Micromath, Model, Optimizer, Standardizer, Trainer,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
@@ -47,6 +50,8 @@ pub struct TrainResult {
     pub ns_per_step: f64,
     /// Optimizer steps.
     pub steps: u32,
+    /// Bytes of the model file written by `--save`.
+    pub saved_bytes: Option<usize>,
 }
 
 /// The initialiser `--init` and `--init-scale` select.
@@ -94,9 +99,6 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     if a.dataset == DatasetArg::Xor && a.spread.is_some_and(|s| s >= 1.0) {
         return usage("--spread: the XOR margin must be below 1");
     }
-    if a.save.is_some() {
-        return usage("--save: the model file format (issue #6) has not landed yet");
-    }
     Ok(classes)
 }
 
@@ -138,6 +140,8 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "weights_hash": stats::hex16(res.weights_hash),
         "ns_per_step": res.ns_per_step,
         "steps": res.steps,
+        "saved": a.save.as_ref().map(|p| p.display().to_string()),
+        "saved_bytes": res.saved_bytes,
     });
     let mut text = String::new();
     for (i, (l, acc)) in res
@@ -172,6 +176,9 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
     if let Some(p) = &a.plot {
         text += &format!("decision boundary: {}\n", p.display());
     }
+    if let (Some(p), Some(n)) = (&a.save, res.saved_bytes) {
+        text += &format!("model saved: {} ({n} bytes)\n", p.display());
+    }
     Ok(Output { json, text })
 }
 
@@ -192,7 +199,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let mut rng = microprop::rng(a.seed);
     let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
     let mut data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
-    data.preprocess::<M>(a.preprocess.preprocess())?;
+    let stats = data.preprocess::<M>(a.preprocess.preprocess())?;
     let (init, mult) = init_of(a.init, a.init_scale);
     let mut net = DynNet::<f32, M>::new(
         &a.layers.0,
@@ -237,6 +244,17 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let m = core_train::evaluate(&mut net, loss, &view)?;
     let grad_norms_final = stats::grad_norms(&mut net, loss, &view)?;
     let steps = trainer.steps();
+    let saved_bytes = match &a.save {
+        Some(path) => Some(save_model(
+            path,
+            &net,
+            &stats,
+            &opt,
+            trainer.epochs(),
+            steps,
+        )?),
+        None => None,
+    };
     let grid = predict_grid(&mut net, &data, loss, 120)?;
     let res = TrainResult {
         accuracy: f64::from(m.accuracy),
@@ -252,8 +270,39 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         weights_hash: net.weights_hash(),
         ns_per_step: train_ns as f64 / f64::from(steps.max(1)),
         steps,
+        saved_bytes,
     };
     Ok((res, data, grid))
+}
+
+/// Writes the trained network, its input statistics and its optimizer state to `path`
+/// in microprop's model format; returns the bytes written.
+fn save_model<M: Math<f32>>(
+    path: &Path,
+    net: &DynNet<f32, M>,
+    stats: &Standardizer<f32, 2>,
+    opt: &AnyOptimizer<M>,
+    epoch: u32,
+    step: u32,
+) -> Res<usize> {
+    let len = format::max_len(
+        4,
+        net.depth(),
+        net.params(),
+        Some(2),
+        Some(opt.state().len()),
+    );
+    let mut buf = vec![0u8; len];
+    let extras = Extras {
+        preprocess: Some(stats),
+        optimizer: Some(opt),
+        progress: Progress { epoch, step },
+        ..Extras::none()
+    };
+    let n = format::save_model(net, &extras, &mut buf)?;
+    buf.truncate(n);
+    std::fs::write(path, &buf).map_err(|e| format!("--save {}: {e}", path.display()))?;
+    Ok(n)
 }
 
 /// The network's class score on an `n × n` grid over the data's bounding box: the output

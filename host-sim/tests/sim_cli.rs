@@ -383,7 +383,7 @@ fn bad_flags_exit_2_with_a_message_and_no_panic() {
         &["train", "--activation", "swish"],
         &["train", "--loss", "ce"],
         &["train", "--dataset", "xor", "--classes", "3"],
-        &["train", "--save", "model.bin"],
+        &["predict", "--load", "m.mprp", "--point", "a,b"],
         &["vanishing", "--depth", "0"],
         &["landscape", "--grid", "2"],
         &["no-such-command"],

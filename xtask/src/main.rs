@@ -3,9 +3,11 @@
 //! * `cargo xtask test` — the test command: installs what is missing, then formatting,
 //!   clippy, host tests, documentation and the cross builds.
 //! * `cargo xtask run` — the main job (see the README).
+//! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
 
 mod bench;
 mod firmware;
+mod fuzz;
 mod setup;
 mod test;
 
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "bench-host" => bench::run(rest),
         "setup" => setup::ensure_all(),
+        "fuzz" => fuzz::run(rest),
         "run" => firmware::run(rest),
         "size" => firmware::size(rest),
         "bench-mcu" => firmware::bench_mcu(rest),
@@ -54,6 +57,7 @@ fn print_help() {
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
          test-firmware  only the firmware part of `test`\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
-         bench-host  instructions per training step on the host (callgrind protocol)\n"
+         bench-host  instructions per training step on the host (callgrind protocol)\n  \
+         fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
     );
 }

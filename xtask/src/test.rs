@@ -35,6 +35,26 @@ pub fn run_cmd(c: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Issue #6 under QEMU: the `resume` firmware is killed part-way (QMP stop + pmemsave of
+/// its flash region), restarted with the same flash bytes, and must resume and end with
+/// the uninterrupted run's weights (`firmware/tools/power-cut.sh`).
+fn power_cut() -> Result<(), String> {
+    let fw = root().join("firmware");
+    run_cmd(
+        cmd("cargo")
+            .current_dir(&fw)
+            .args(["build", "--release", "--bin", "resume"]),
+    )?;
+    run_cmd(
+        Command::new("bash")
+            .current_dir(&fw)
+            .args(["tools/power-cut.sh", "3"]),
+    )
+}
+
+/// Fuzzing budget per target in `cargo xtask test` (`cargo xtask fuzz` runs longer).
+const FUZZ_SECONDS: u32 = 5;
+
 /// The whole test suite.
 pub fn run(_args: &[String]) -> Result<(), String> {
     let t = Instant::now();
@@ -54,6 +74,8 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
+    // The fuzz harnesses: kept inputs replayed, then a few seconds per target.
+    crate::fuzz::short(FUZZ_SECONDS)?;
     for target in ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"] {
         run_cmd(cmd("cargo").args(["build", "-p", "microprop", "--release", "--target", target]))?;
     }
@@ -62,6 +84,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         eprintln!("  {secs:6.1} s  {what}");
     }
     eprintln!("firmware checks: {:.0} s", t_fw.elapsed().as_secs_f64());
+    power_cut()?;
     eprintln!(
         "xtask test: all passed in {:.0} s",
         t.elapsed().as_secs_f64()

@@ -1,0 +1,478 @@
+//! Training checkpoints on NOR flash that survive a reset at any point.
+//!
+//! # Scheme: a ring of slots, each record committed last
+//! The flash region is cut into `n ≥ 2` equal slots, each a whole number of erase pages
+//! and big enough for one record. Checkpoint `k` goes to the slot after the newest
+//! complete one: that slot is erased, then written in this order:
+//!
+//! | offset | bytes | content |
+//! |---|---|---|
+//! | 0 | 4 | record magic `MPCK` |
+//! | 4 | 4 | sequence number (u32 LE, +1 per checkpoint) |
+//! | 8 | 4 | payload length (u32 LE) |
+//! | 12 | 4 | CRC-32 of sequence, length and payload (u32 LE) |
+//! | 16 | 16 | reserved (erased) so the header is one write unit of up to 32 bytes |
+//! | 32 | `len` | payload: a [model](crate::format) (which has its own CRC too) |
+//! | 32 + `len` rounded up to the write size | 4 (or the write size) | commit marker, written only after the rest was read back and verified |
+//!
+//! On start the slots are scanned; a record counts only if its magic, length, commit
+//! marker and CRC are all right, and the one with the highest sequence number wins. The
+//! slot being rewritten is never the one holding the newest complete record, so a reset
+//! during the erase or any write leaves that record intact: the device resumes from it.
+//! A slot torn by a reset has no commit marker (or a wrong CRC) and is ignored, then
+//! erased by the next checkpoint. Garbage in the region is never loaded and never stops
+//! new checkpoints from being written: the worst a corrupt flash does is start training
+//! afresh.
+//!
+//! Why not `sequential-storage`: its items must fit in one erase page (a 2-16-16-1 model
+//! with optimizer state does not fit a 1 KiB page) and its API is `async`. Plain A/B
+//! slots are the `n = 2` case of this ring; more slots spread the erases (wear): each
+//! page is erased once every `n` checkpoints, see [`Checkpoints::slots`].
+//!
+//! A fault-injection test (`core/tests/checkpoint_power_cut.rs`) cuts the power after
+//! every single word written or erased across full cycles of the ring and checks that
+//! every reboot loads the last completed checkpoint.
+
+use crc::{Crc, CRC_32_ISO_HDLC};
+use embedded_storage::nor_flash::NorFlash;
+
+use crate::format::{self, Extras, Loaded, Targets};
+use crate::{Error, Model};
+
+/// The first four bytes of a record.
+pub const RECORD_MAGIC: [u8; 4] = *b"MPCK";
+/// The commit marker (little-endian in flash), repeated to fill a write unit.
+pub const COMMIT: u32 = 0xC0A1_E5CE;
+/// Bytes of the record header (one write unit on flashes with write sizes up to 32).
+pub const HEADER: usize = 32;
+/// The most slots a region may have.
+pub const MAX_SLOTS: usize = 64;
+/// The largest write or read unit supported.
+pub const MAX_UNIT: usize = 32;
+
+const CHUNK: usize = 64;
+
+static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+
+/// What can go wrong with checkpoints. `E` is the flash's error type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CheckpointError<E> {
+    /// The flash driver failed (a write, an erase or a read).
+    Flash(E),
+    /// Encoding or decoding the model failed (the [`Error`] says why).
+    Model(Error),
+    /// The region does not suit the flash (the text says why).
+    Layout(&'static str),
+    /// The payload does not fit a slot (or the caller's buffer).
+    TooLarge {
+        /// Bytes needed.
+        len: usize,
+        /// Bytes available.
+        capacity: usize,
+    },
+    /// Reading back a freshly written record did not match: the record was not committed.
+    Verify,
+}
+
+impl<E> From<Error> for CheckpointError<E> {
+    fn from(e: Error) -> Self {
+        CheckpointError::Model(e)
+    }
+}
+
+impl<E: core::fmt::Debug> core::fmt::Display for CheckpointError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            CheckpointError::Flash(e) => write!(f, "flash error: {e:?}"),
+            CheckpointError::Model(e) => write!(f, "checkpoint model: {e}"),
+            CheckpointError::Layout(why) => write!(f, "checkpoint region: {why}"),
+            CheckpointError::TooLarge { len, capacity } => {
+                write!(f, "checkpoint of {len} bytes exceeds {capacity}")
+            }
+            CheckpointError::Verify => f.write_str("written record read back differently"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug> core::error::Error for CheckpointError<E> {}
+
+/// A complete record found on flash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Record {
+    /// Its sequence number (checkpoints count up from 1).
+    pub seq: u32,
+    /// The slot it is in.
+    pub slot: u32,
+    /// Payload bytes.
+    pub len: usize,
+}
+
+/// Checkpoints in a region of a [`NorFlash`]: see the [module](self) documentation.
+#[derive(Debug)]
+pub struct Checkpoints<F> {
+    flash: F,
+    start: u32,
+    slot_len: u32,
+    slots: u32,
+    /// The newest complete record, once scanned (`Some(None)`: none).
+    newest: Option<Option<Record>>,
+}
+
+type Res<T, F> =
+    core::result::Result<T, CheckpointError<<F as embedded_storage::nor_flash::ErrorType>::Error>>;
+
+/// `n` rounded up to a multiple of `unit`, saturating at the largest multiple.
+const fn round_up(n: usize, unit: usize) -> usize {
+    match n.div_ceil(unit).checked_mul(unit) {
+        Some(r) => r,
+        None => usize::MAX - usize::MAX % unit,
+    }
+}
+
+impl<F: NorFlash> Checkpoints<F> {
+    /// Bytes of the commit marker: 4 rounded up to the write size.
+    const COMMIT_LEN: usize = round_up(4, F::WRITE_SIZE);
+
+    /// The slot size for payloads of up to `payload` bytes: header, payload and commit
+    /// marker rounded up to whole erase pages. Use it to size the region
+    /// (`slots × slot_len`).
+    pub const fn slot_len_for(payload: usize) -> usize {
+        round_up(
+            round_up(payload, F::WRITE_SIZE).saturating_add(HEADER + Self::COMMIT_LEN),
+            F::ERASE_SIZE,
+        )
+    }
+
+    /// Checkpoints in `len` bytes of `flash` from `start`, in slots of `slot_len` bytes
+    /// (see [`Checkpoints::slot_len_for`]). Nothing is read or written yet.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Layout`] if the region is not aligned to erase pages, lies
+    /// outside the flash, holds fewer than 2 or more than [`MAX_SLOTS`] slots, or the
+    /// flash's write or read unit is not a power of two up to [`MAX_UNIT`].
+    pub fn new(flash: F, start: u32, len: u32, slot_len: u32) -> Res<Self, F> {
+        let page = F::ERASE_SIZE;
+        let unit_ok = |u: usize| u.is_power_of_two() && u <= MAX_UNIT;
+        if !unit_ok(F::WRITE_SIZE) || !unit_ok(F::READ_SIZE) || F::WRITE_SIZE % F::READ_SIZE != 0 {
+            return Err(CheckpointError::Layout(
+                "write and read sizes must be powers of two up to 32, the read size dividing the write size",
+            ));
+        }
+        if page == 0
+            || !(start as usize).is_multiple_of(page)
+            || slot_len == 0
+            || !(slot_len as usize).is_multiple_of(page)
+        {
+            return Err(CheckpointError::Layout(
+                "start and slot length must be whole erase pages",
+            ));
+        }
+        if (start as usize).saturating_add(len as usize) > flash.capacity() {
+            return Err(CheckpointError::Layout("region exceeds the flash"));
+        }
+        let slots = len / slot_len;
+        if slots < 2 || slots as usize > MAX_SLOTS {
+            return Err(CheckpointError::Layout("region must hold 2 to 64 slots"));
+        }
+        if (slot_len as usize) < HEADER + Self::COMMIT_LEN + F::WRITE_SIZE {
+            return Err(CheckpointError::Layout("slot too small"));
+        }
+        Ok(Checkpoints {
+            flash,
+            start,
+            slot_len,
+            slots,
+            newest: None,
+        })
+    }
+
+    /// Slots in the ring: each erase page is erased once every `slots()` checkpoints, so
+    /// `slots()` checkpoints are written before any page is erased a second time.
+    pub fn slots(&self) -> u32 {
+        self.slots
+    }
+
+    /// The largest payload a slot holds.
+    pub fn capacity(&self) -> usize {
+        let room = self.slot_len as usize - HEADER - Self::COMMIT_LEN;
+        room - room % F::WRITE_SIZE
+    }
+
+    /// Gives the flash back.
+    pub fn into_inner(self) -> F {
+        self.flash
+    }
+
+    /// The newest complete record (scans the slots the first time, and after a failed
+    /// write).
+    ///
+    /// # Errors
+    /// [`CheckpointError::Flash`] if reading fails.
+    pub fn newest(&mut self) -> Res<Option<Record>, F> {
+        if let Some(n) = self.newest {
+            return Ok(n);
+        }
+        let n = self.newest_below(u32::MAX)?;
+        self.newest = Some(n);
+        Ok(n)
+    }
+
+    /// The complete record with the highest sequence number below `bound`.
+    fn newest_below(&mut self, bound: u32) -> Res<Option<Record>, F> {
+        let mut best: Option<Record> = None;
+        for slot in 0..self.slots {
+            if let Some(r) = self.check_slot(slot)? {
+                if r.seq < bound && best.is_none_or(|b| r.seq > b.seq) {
+                    best = Some(r);
+                }
+            }
+        }
+        Ok(best)
+    }
+
+    fn slot_addr(&self, slot: u32) -> u32 {
+        self.start + slot * self.slot_len
+    }
+
+    fn read(&mut self, addr: u32, buf: &mut [u8]) -> Res<(), F> {
+        self.flash.read(addr, buf).map_err(CheckpointError::Flash)
+    }
+
+    /// The record in `slot` if it is complete: magic, length, commit marker and CRC.
+    fn check_slot(&mut self, slot: u32) -> Res<Option<Record>, F> {
+        let base = self.slot_addr(slot);
+        let mut header = [0u8; HEADER];
+        self.read(base, &mut header)?;
+        let word = |i: usize| -> u32 {
+            let mut w = [0u8; 4];
+            if let Some(b) = header.get(i..i + 4) {
+                w.copy_from_slice(b);
+            }
+            u32::from_le_bytes(w)
+        };
+        if header.get(..4) != Some(&RECORD_MAGIC[..]) {
+            return Ok(None);
+        }
+        let (seq, len, crc) = (word(4), word(8) as usize, word(12));
+        if len > self.capacity() {
+            return Ok(None);
+        }
+        let commit_at = base + (HEADER + round_up(len, F::WRITE_SIZE)) as u32;
+        let mut commit = [0u8; MAX_UNIT];
+        let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
+        self.read(commit_at, commit)?;
+        if !is_commit(commit) {
+            return Ok(None);
+        }
+        let mut digest = CRC32.digest();
+        digest.update(&seq.to_le_bytes());
+        digest.update(&(len as u32).to_le_bytes());
+        let mut chunk = [0u8; CHUNK];
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(CHUNK);
+            // Reads must be whole read units: read the rounded length.
+            let rn = round_up(n, F::READ_SIZE).min(CHUNK);
+            let buf = chunk.get_mut(..rn).unwrap_or(&mut []);
+            self.read(base + (HEADER + at) as u32, buf)?;
+            digest.update(buf.get(..n).unwrap_or(&[]));
+            at += n;
+        }
+        Ok((digest.finalize() == crc).then_some(Record { seq, slot, len }))
+    }
+
+    /// Reads `record`'s payload into `buf`; returns the payload.
+    ///
+    /// # Errors
+    /// [`CheckpointError::TooLarge`] if `buf` is too small, [`CheckpointError::Flash`].
+    pub fn read_record<'b>(&mut self, record: Record, buf: &'b mut [u8]) -> Res<&'b [u8], F> {
+        let padded = round_up(record.len, F::READ_SIZE);
+        let capacity = buf.len();
+        let out = buf.get_mut(..padded).ok_or(CheckpointError::TooLarge {
+            len: padded,
+            capacity,
+        })?;
+        let addr = self.slot_addr(record.slot) + HEADER as u32;
+        self.read(addr, out)?;
+        Ok(out.get(..record.len).unwrap_or(&[]))
+    }
+
+    /// Writes `payload` as the next checkpoint; returns its record. On any error the
+    /// previous checkpoint stays the newest complete one.
+    ///
+    /// # Errors
+    /// [`CheckpointError::TooLarge`] if it does not fit a slot, [`CheckpointError::Flash`],
+    /// [`CheckpointError::Verify`] if the read-back differs.
+    pub fn write(&mut self, payload: &[u8]) -> Res<Record, F> {
+        if payload.len() > self.capacity() {
+            return Err(CheckpointError::TooLarge {
+                len: payload.len(),
+                capacity: self.capacity(),
+            });
+        }
+        let newest = self.newest()?;
+        let (slot, seq) = match newest {
+            Some(r) => (
+                (r.slot + 1) % self.slots,
+                r.seq
+                    .checked_add(1)
+                    .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?,
+            ),
+            None => (0, 1),
+        };
+        // Until the commit lands, the scan result may change: rescan after a failure.
+        self.newest = None;
+        let record = Record {
+            seq,
+            slot,
+            len: payload.len(),
+        };
+        self.write_record(record, payload)?;
+        self.newest = Some(Some(record));
+        Ok(record)
+    }
+
+    fn write_record(&mut self, r: Record, payload: &[u8]) -> Res<(), F> {
+        let base = self.slot_addr(r.slot);
+        let w = F::WRITE_SIZE;
+        let flash_err = CheckpointError::Flash;
+        self.flash
+            .erase(base, base + self.slot_len)
+            .map_err(flash_err)?;
+        let len = r.len as u32;
+        let mut digest = CRC32.digest();
+        digest.update(&r.seq.to_le_bytes());
+        digest.update(&len.to_le_bytes());
+        digest.update(payload);
+        let crc = digest.finalize();
+        let mut header = [0xffu8; HEADER];
+        for (dst, src) in header.chunks_exact_mut(4).zip([
+            RECORD_MAGIC,
+            r.seq.to_le_bytes(),
+            len.to_le_bytes(),
+            crc.to_le_bytes(),
+        ]) {
+            dst.copy_from_slice(&src);
+        }
+        self.flash.write(base, &header).map_err(flash_err)?;
+        let whole = payload.len() - payload.len() % w;
+        let (body, tail) = payload.split_at(whole);
+        let at = base + HEADER as u32;
+        if !body.is_empty() {
+            self.flash.write(at, body).map_err(flash_err)?;
+        }
+        if !tail.is_empty() {
+            let mut last = [0xffu8; MAX_UNIT];
+            let last = last.get_mut(..w).unwrap_or(&mut []);
+            for (d, s) in last.iter_mut().zip(tail) {
+                *d = *s;
+            }
+            self.flash
+                .write(at + whole as u32, last)
+                .map_err(flash_err)?;
+        }
+        // Read back before committing.
+        if self.check_crc_only(r, crc)? {
+            let mut commit = [0u8; MAX_UNIT];
+            let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
+            for c in commit.chunks_exact_mut(4) {
+                c.copy_from_slice(&COMMIT.to_le_bytes());
+            }
+            let commit_at = at + round_up(payload.len(), w) as u32;
+            self.flash.write(commit_at, commit).map_err(flash_err)
+        } else {
+            Err(CheckpointError::Verify)
+        }
+    }
+
+    /// Whether the written header and payload read back with CRC `crc`.
+    fn check_crc_only(&mut self, r: Record, crc: u32) -> Res<bool, F> {
+        let base = self.slot_addr(r.slot);
+        let mut header = [0u8; HEADER];
+        self.read(base, &mut header)?;
+        let mut expect = [0u8; 16];
+        for (dst, src) in expect.chunks_exact_mut(4).zip([
+            RECORD_MAGIC,
+            r.seq.to_le_bytes(),
+            (r.len as u32).to_le_bytes(),
+            crc.to_le_bytes(),
+        ]) {
+            dst.copy_from_slice(&src);
+        }
+        if header.get(..16) != Some(&expect[..]) {
+            return Ok(false);
+        }
+        let mut digest = CRC32.digest();
+        digest.update(&r.seq.to_le_bytes());
+        digest.update(&(r.len as u32).to_le_bytes());
+        let mut chunk = [0u8; CHUNK];
+        let mut at = 0;
+        while at < r.len {
+            let n = (r.len - at).min(CHUNK);
+            let rn = round_up(n, F::READ_SIZE).min(CHUNK);
+            let buf = chunk.get_mut(..rn).unwrap_or(&mut []);
+            self.read(base + (HEADER + at) as u32, buf)?;
+            digest.update(buf.get(..n).unwrap_or(&[]));
+            at += n;
+        }
+        Ok(digest.finalize() == crc)
+    }
+
+    /// Saves `model` (and `extras`: optimizer state, statistics, progress) as the next
+    /// checkpoint, encoding it in `buf` first (size it with
+    /// [`format::network_len`]).
+    ///
+    /// # Errors
+    /// [`CheckpointError::Model`] ([`Error::Capacity`] for a small `buf`) or as
+    /// [`Checkpoints::write`].
+    pub fn save<T: Model + ?Sized>(
+        &mut self,
+        model: &T,
+        extras: &Extras<'_, T::Scalar>,
+        buf: &mut [u8],
+    ) -> Res<Record, F> {
+        let n = format::save_model(model, extras, buf)?;
+        self.write(buf.get(..n).unwrap_or(&[]))
+    }
+
+    /// Loads the newest checkpoint that loads into `model` (and `targets`), trying older
+    /// ones if the newest does not; `buf` must hold a payload. `Ok(None)`: no checkpoint
+    /// (a fresh or wiped region) — start training afresh.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Model`] with the newest checkpoint's error if none of them loads
+    /// (for example after a firmware update changed the network's shape): the model is
+    /// unchanged. [`CheckpointError::Flash`], [`CheckpointError::TooLarge`].
+    pub fn load<T: Model + ?Sized>(
+        &mut self,
+        model: &mut T,
+        mut targets: Targets<'_, T::Scalar>,
+        buf: &mut [u8],
+    ) -> Res<Option<(Record, Loaded)>, F> {
+        let mut bound = u32::MAX;
+        let mut first_err = None;
+        while let Some(r) = self.newest_below(bound)? {
+            let payload = self.read_record(r, buf)?;
+            match format::load_model(payload, model, targets.reborrow()) {
+                Ok(loaded) => return Ok(Some((r, loaded))),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+            bound = r.seq;
+        }
+        match first_err {
+            Some(e) => Err(CheckpointError::Model(e)),
+            None => Ok(None),
+        }
+    }
+}
+
+fn is_commit(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes
+            .chunks(4)
+            .all(|c| c == COMMIT.to_le_bytes().get(..c.len()).unwrap_or(&[]))
+}
