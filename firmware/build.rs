@@ -31,7 +31,10 @@ fn main() {
             println!("cargo::error=cannot copy {file}: {e}");
             return;
         }
-        println!("cargo:rustc-link-arg-bin={bin}=-L{}", dir.display());
+        // `-L` and the directory as two arguments: flip-link only follows that form when it
+        // looks for the RAM region in memory.x.
+        println!("cargo:rustc-link-arg-bin={bin}=-L");
+        println!("cargo:rustc-link-arg-bin={bin}={}", dir.display());
         println!("cargo:rerun-if-changed={file}");
     }
     // Which core the image is for (QEMU machine, LED, clock).

@@ -22,7 +22,18 @@ const APT: [(&str, &str); 2] = [
 pub fn ensure_all() -> Result<(), String> {
     ensure_rustup()?;
     ensure_apt(&APT)?;
+    ensure_flip_link()?;
     crate::firmware::ensure_decoder()
+}
+
+/// Installs flip-link (the firmware's linker: the stack below the static data, so an
+/// overflow faults) unless it is on the PATH. It builds in seconds.
+pub fn ensure_flip_link() -> Result<(), String> {
+    // flip-link has no --version; any start at all means it is installed.
+    if Command::new("flip-link").output().is_ok() {
+        return Ok(());
+    }
+    run_cmd(cmd("cargo").args(["install", "flip-link", "--locked"]))
 }
 
 /// Installs, in one apt-get call, the packages whose command (`--version`) is missing.
