@@ -3,7 +3,9 @@
 
 use rand_core::RngCore;
 
-use crate::{optim::Optimizer, train, Dataset, Error, Loss, Model, Result, Trainer};
+use crate::{
+    optim::Optimizer, train, train::StepHook, Dataset, Error, Loss, Model, Result, Scalar, Trainer,
+};
 
 /// A measured value and what it should be.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -152,30 +154,20 @@ impl DivergenceGuard {
         order: &mut [u16],
         rng: &mut R,
     ) -> Result<f32> {
-        if order.len() != data.len() {
-            return Err(Error::ShapeMismatch {
-                expected: data.len(),
-                found: order.len(),
-            });
-        }
-        if data.is_empty() {
-            return Err(Error::EmptyData);
-        }
-        let epoch = trainer.epochs();
-        crate::rng::shuffle(rng, order);
-        let mut sum = 0.0f64;
-        for batch in order.chunks(trainer.batch()) {
-            let step = trainer.steps();
-            let loss = match trainer.step(model, opt, data, batch) {
-                Ok(l) => crate::Scalar::to_f64(l),
-                Err(Error::NonFiniteGradient) => return Err(Error::Diverged { epoch, step }),
-                Err(e) => return Err(e),
-            };
-            self.observe(loss, epoch, step)?;
-            sum += loss * batch.len() as f64;
-        }
-        // Trainer::epoch counts epochs; this loop used steps directly, so count here.
-        trainer.count_epoch();
-        Ok((sum / data.len() as f64) as f32)
+        trainer.epoch_with(model, opt, data, order, rng, self)
+    }
+}
+
+/// The guard watches every step of [`Trainer::epoch_with`]: combine it with a schedule as
+/// a pair, `&mut (&schedule, guard)`.
+impl<S: Scalar> StepHook<S> for DivergenceGuard {
+    fn after(&mut self, result: Result<S>, epoch: u32, step: u32) -> Result<S> {
+        let loss = match result {
+            Ok(l) => l,
+            Err(Error::NonFiniteGradient) => return Err(Error::Diverged { epoch, step }),
+            Err(e) => return Err(e),
+        };
+        self.observe(loss.to_f64(), epoch, step)?;
+        Ok(loss)
     }
 }

@@ -13,7 +13,11 @@
 
 use rand_core::RngCore;
 
-use crate::{optim::Optimizer, Dataset, Error, Model, Result, Scalar, Trainer};
+use crate::{
+    optim::Optimizer,
+    train::{SetLearningRate, StepHook},
+    Dataset, Error, Model, Result, Scalar, Trainer,
+};
 
 /// How the rate decays after warm-up (`t` counts steps after the warm-up, from 0).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -159,23 +163,13 @@ impl Schedule {
         order: &mut [u16],
         rng: &mut R,
     ) -> Result<f32> {
-        if order.len() != data.len() {
-            return Err(Error::ShapeMismatch {
-                expected: data.len(),
-                found: order.len(),
-            });
-        }
-        if data.is_empty() {
-            return Err(Error::EmptyData);
-        }
-        crate::rng::shuffle(rng, order);
-        let mut sum = 0.0f64;
-        for batch in order.chunks(trainer.batch()) {
-            self.apply(opt, trainer.steps());
-            let l = trainer.step(model, opt, data, batch)?;
-            sum += l.to_f64() * batch.len() as f64;
-        }
-        trainer.count_epoch();
-        Ok((sum / data.len() as f64) as f32)
+        trainer.epoch_with(model, opt, data, order, rng, &mut &*self)
+    }
+}
+
+/// A schedule sets the learning rate before every step of [`Trainer::epoch_with`].
+impl<S: Scalar> StepHook<S> for &Schedule {
+    fn before(&mut self, opt: &mut dyn SetLearningRate<S>, step: u32) {
+        opt.set_lr(S::from_f64(self.lr(step)));
     }
 }

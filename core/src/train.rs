@@ -58,10 +58,6 @@ impl Trainer {
             ..self
         }
     }
-    /// Counts one completed epoch (for loops that step through an epoch themselves).
-    pub fn count_epoch(&mut self) {
-        self.epochs = self.epochs.saturating_add(1);
-    }
     /// The regularisation applied to each step.
     pub fn regularization(&self) -> Regularization {
         self.regularization
@@ -215,6 +211,29 @@ impl Trainer {
         order: &mut [u16],
         rng: &mut R,
     ) -> Result<f32> {
+        self.epoch_with(model, opt, data, order, rng, &mut ())
+    }
+
+    /// [`Trainer::epoch`] with a [`StepHook`] around every optimizer step (a learning-rate
+    /// schedule, a divergence guard, or both as a pair).
+    ///
+    /// # Errors
+    /// As [`Trainer::epoch`], and whatever the hook returns.
+    pub fn epoch_with<T, O, R, H>(
+        &mut self,
+        model: &mut T,
+        opt: &mut O,
+        data: &Dataset<'_, T::Scalar>,
+        order: &mut [u16],
+        rng: &mut R,
+        hook: &mut H,
+    ) -> Result<f32>
+    where
+        T: Model,
+        O: Optimizer<T::Scalar>,
+        R: RngCore + ?Sized,
+        H: StepHook<T::Scalar> + ?Sized,
+    {
         if order.len() != data.len() {
             return Err(Error::ShapeMismatch {
                 expected: data.len(),
@@ -227,11 +246,55 @@ impl Trainer {
         crate::rng::shuffle(rng, order);
         let mut sum = 0.0f64;
         for batch in order.chunks(self.batch) {
-            let l = self.step(model, opt, data, batch)?;
+            let (epoch, step) = (self.epochs, self.steps);
+            hook.before(opt, step);
+            let result = self.step(model, opt, data, batch);
+            let l = hook.after(result, epoch, step)?;
             sum += l.to_f64() * batch.len() as f64;
         }
         self.epochs = self.epochs.saturating_add(1);
         Ok((sum / data.len() as f64) as f32)
+    }
+}
+
+/// What [`Trainer::epoch_with`] calls around every optimizer step.
+///
+/// `()` does nothing; a pair `(A, B)` runs `A` then `B`.
+pub trait StepHook<S: Scalar> {
+    /// Before optimizer step `step` (counted from the start of training): e.g. set the
+    /// learning rate.
+    fn before(&mut self, _opt: &mut dyn SetLearningRate<S>, _step: u32) {}
+    /// After the step, with its result (the batch's mean loss): may turn it into an error.
+    ///
+    /// # Errors
+    /// Whatever the hook decides (e.g. [`Error::Diverged`]).
+    fn after(&mut self, result: Result<S>, _epoch: u32, _step: u32) -> Result<S> {
+        result
+    }
+}
+
+impl<S: Scalar> StepHook<S> for () {}
+
+impl<S: Scalar, A: StepHook<S>, B: StepHook<S>> StepHook<S> for (A, B) {
+    fn before(&mut self, opt: &mut dyn SetLearningRate<S>, step: u32) {
+        self.0.before(opt, step);
+        self.1.before(opt, step);
+    }
+    fn after(&mut self, result: Result<S>, epoch: u32, step: u32) -> Result<S> {
+        let result = self.0.after(result, epoch, step);
+        self.1.after(result, epoch, step)
+    }
+}
+
+/// The part of an optimizer a [`StepHook`] may touch: its learning rate.
+pub trait SetLearningRate<S> {
+    /// Sets the learning rate.
+    fn set_lr(&mut self, lr: S);
+}
+
+impl<S: Scalar, O: Optimizer<S>> SetLearningRate<S> for O {
+    fn set_lr(&mut self, lr: S) {
+        self.set_learning_rate(lr);
     }
 }
 

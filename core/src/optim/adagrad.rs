@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, outer, Optimizer};
+use super::{block, check_eps, check_lr, check_state, Rule};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`AdaGrad`].
@@ -73,7 +73,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdaGrad<S, B, M> {
     }
 
     /// One block of scaled gradients.
-    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         let (lr, eps) = (self.cfg.lr, self.cfg.eps);
         if let Some(c) = block(self.cache.as_mut(), self.params, 0, offset, params.len()) {
             for ((w, g), c) in params.iter_mut().zip(grads).zip(c.iter_mut()) {
@@ -84,18 +84,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdaGrad<S, B, M> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for AdaGrad<S, B, M> {
-    fn name(&self) -> &'static str {
-        "adagrad"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdaGrad<S, B, M> {
+    const NAME: &'static str = "adagrad";
+    fn lr(&self) -> S {
         self.cfg.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.cfg.lr = lr;
-    }
-    fn state_len(&self) -> usize {
-        self.cache.as_ref().len()
     }
     fn state(&self) -> &[S] {
         self.cache.as_ref()
@@ -103,15 +98,12 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for AdaGrad
     fn state_mut(&mut self) -> &mut [S] {
         self.cache.as_mut()
     }
-    fn begin_step(&mut self, params: usize) -> Result<()> {
+    fn begin(&mut self, params: usize) -> Result<()> {
         check_state(self.cache.as_ref().len(), Self::SLOTS, params)?;
         self.params = params;
         Ok(())
     }
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.apply(offset, params, grads.iter().map(|&g| g * scale));
-    }
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        self.apply(offset, w, outer(delta, x, scale));
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        self.apply_block(offset, params, grads);
     }
 }

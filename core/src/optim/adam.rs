@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, check_unit, outer, Optimizer};
+use super::{block, check_eps, check_lr, check_state, check_unit, Rule};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`Adam`].
@@ -186,18 +186,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Adam<S, B, M> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for Adam<S, B, M> {
-    fn name(&self) -> &'static str {
-        "adam"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for Adam<S, B, M> {
+    const NAME: &'static str = "adam";
+    fn lr(&self) -> S {
         self.moments.cfg.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.moments.cfg.lr = lr;
-    }
-    fn state_len(&self) -> usize {
-        self.moments.state().len()
     }
     fn state(&self) -> &[S] {
         self.moments.state()
@@ -205,15 +200,10 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for Adam<S,
     fn state_mut(&mut self) -> &mut [S] {
         self.moments.state_mut()
     }
-    fn begin_step(&mut self, params: usize) -> Result<()> {
+    fn begin(&mut self, params: usize) -> Result<()> {
         self.moments.begin_step(params)
     }
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let g = grads.iter().map(|&g| g * scale);
-        self.moments.update::<M>(offset, params, g, S::ZERO);
-    }
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        let g = outer(delta, x, scale);
-        self.moments.update::<M>(offset, w, g, S::ZERO);
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        self.moments.update::<M>(offset, params, grads, S::ZERO);
     }
 }

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{adam::Moments, outer, AdamConfig, Optimizer};
+use super::{adam::Moments, AdamConfig, Rule};
 use crate::{Error, Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`AdamW`].
@@ -77,18 +77,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for AdamW<S, B, M> {
-    fn name(&self) -> &'static str {
-        "adamw"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdamW<S, B, M> {
+    const NAME: &'static str = "adamw";
+    fn lr(&self) -> S {
         self.moments.cfg.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.moments.cfg.lr = lr;
-    }
-    fn state_len(&self) -> usize {
-        self.moments.state().len()
     }
     fn state(&self) -> &[S] {
         self.moments.state()
@@ -96,16 +91,11 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for AdamW<S
     fn state_mut(&mut self) -> &mut [S] {
         self.moments.state_mut()
     }
-    fn begin_step(&mut self, params: usize) -> Result<()> {
+    fn begin(&mut self, params: usize) -> Result<()> {
         self.moments.begin_step(params)
     }
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let g = grads.iter().map(|&g| g * scale);
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         self.moments
-            .update::<M>(offset, params, g, self.weight_decay);
-    }
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        let g = outer(delta, x, scale);
-        self.moments.update::<M>(offset, w, g, self.weight_decay);
+            .update::<M>(offset, params, grads, self.weight_decay);
     }
 }

@@ -84,6 +84,78 @@ pub trait Optimizer<S: Scalar> {
     }
 }
 
+/// An optimizer that updates every parameter from its own gradient and its own slots of
+/// state: implement the rule, and [`Optimizer`] comes with it — `update` and
+/// `update_outer` both feed [`Rule::apply`] the gradient times the scale, computed the same
+/// way (`(δ_o · x_i) · scale` for an outer product), so the two are bit-identical by
+/// construction.
+pub trait Rule<S: Scalar> {
+    /// A short stable name (`"momentum"`, `"adam"`, …).
+    const NAME: &'static str;
+    /// The current learning rate.
+    fn lr(&self) -> S;
+    /// Sets the learning rate.
+    fn set_lr(&mut self, lr: S);
+    /// The state, flat (slot `k` of parameter `i` at `k · params + i`).
+    fn state(&self) -> &[S];
+    /// The state, flat and writable.
+    fn state_mut(&mut self) -> &mut [S];
+    /// Starts a step over `params` parameters: checks the state's size, advances counters.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the state buffer does not fit `params`.
+    fn begin(&mut self, params: usize) -> Result<()>;
+    /// Updates one block of parameters (first flat index `offset`) from its scaled
+    /// gradients.
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>);
+
+    /// [`Optimizer::update`]: [`Rule::apply`] on `grads · scale`. Override only to fuse
+    /// the loop, with bit-identical results.
+    #[inline]
+    fn apply_scaled(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
+        self.apply(offset, params, grads.iter().map(|&g| g * scale));
+    }
+
+    /// [`Optimizer::update_outer`]: [`Rule::apply`] on `(δ_o · x_i) · scale`. Override
+    /// only to fuse the loop, with bit-identical results.
+    #[inline]
+    fn apply_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        self.apply(offset, w, outer(delta, x, scale));
+    }
+}
+
+impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
+    fn name(&self) -> &'static str {
+        R::NAME
+    }
+    fn learning_rate(&self) -> S {
+        self.lr()
+    }
+    fn set_learning_rate(&mut self, lr: S) {
+        self.set_lr(lr);
+    }
+    fn state_len(&self) -> usize {
+        Rule::state(self).len()
+    }
+    fn state(&self) -> &[S] {
+        Rule::state(self)
+    }
+    fn state_mut(&mut self) -> &mut [S] {
+        Rule::state_mut(self)
+    }
+    fn begin_step(&mut self, params: usize) -> Result<()> {
+        self.begin(params)
+    }
+    #[inline]
+    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
+        self.apply_scaled(offset, params, grads, scale);
+    }
+    #[inline]
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+        self.apply_outer(offset, w, delta, x, scale);
+    }
+}
+
 /// Checks a learning rate: finite and positive.
 pub(crate) fn check_lr<S: Scalar>(lr: S) -> Result<S> {
     if lr.is_finite() && lr > S::ZERO {

@@ -1,6 +1,6 @@
 //! SGD with momentum (the "heavy ball").
 
-use super::{block, check_lr, check_state, check_unit, outer, Optimizer};
+use super::{block, check_lr, check_state, check_unit, Rule};
 use crate::{Result, Scalar};
 
 /// Hyper-parameters of [`Momentum`] and [`Nesterov`](super::Nesterov).
@@ -70,7 +70,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Momentum<S, B> {
     }
 
     /// `v ← μ v − η g`, `w ← w + v` for one block of scaled gradients.
-    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
         if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
             for ((w, g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
@@ -81,18 +81,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Momentum<S, B> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Momentum<S, B> {
-    fn name(&self) -> &'static str {
-        "momentum"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Rule<S> for Momentum<S, B> {
+    const NAME: &'static str = "momentum";
+    fn lr(&self) -> S {
         self.cfg.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.cfg.lr = lr;
-    }
-    fn state_len(&self) -> usize {
-        self.v.as_ref().len()
     }
     fn state(&self) -> &[S] {
         self.v.as_ref()
@@ -100,15 +95,12 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Momentum<S, B> {
     fn state_mut(&mut self) -> &mut [S] {
         self.v.as_mut()
     }
-    fn begin_step(&mut self, params: usize) -> Result<()> {
+    fn begin(&mut self, params: usize) -> Result<()> {
         check_state(self.v.as_ref().len(), Self::SLOTS, params)?;
         self.params = params;
         Ok(())
     }
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.apply(offset, params, grads.iter().map(|&g| g * scale));
-    }
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        self.apply(offset, w, outer(delta, x, scale));
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        self.apply_block(offset, params, grads);
     }
 }

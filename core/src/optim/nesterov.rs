@@ -1,6 +1,6 @@
 //! Nesterov accelerated gradient.
 
-use super::{block, check_state, outer, MomentumConfig, Optimizer};
+use super::{block, check_state, MomentumConfig, Rule};
 use crate::{Result, Scalar};
 
 /// Nesterov momentum in the form CS231n gives (the look-ahead rewritten so the gradient
@@ -38,7 +38,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Nesterov<S, B> {
     }
 
     /// One block of scaled gradients.
-    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
         if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
             for ((w, g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
@@ -50,18 +50,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Nesterov<S, B> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Nesterov<S, B> {
-    fn name(&self) -> &'static str {
-        "nesterov"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Rule<S> for Nesterov<S, B> {
+    const NAME: &'static str = "nesterov";
+    fn lr(&self) -> S {
         self.cfg.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.cfg.lr = lr;
-    }
-    fn state_len(&self) -> usize {
-        self.v.as_ref().len()
     }
     fn state(&self) -> &[S] {
         self.v.as_ref()
@@ -69,15 +64,12 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Optimizer<S> for Nesterov<S, B> {
     fn state_mut(&mut self) -> &mut [S] {
         self.v.as_mut()
     }
-    fn begin_step(&mut self, params: usize) -> Result<()> {
+    fn begin(&mut self, params: usize) -> Result<()> {
         check_state(self.v.as_ref().len(), Self::SLOTS, params)?;
         self.params = params;
         Ok(())
     }
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.apply(offset, params, grads.iter().map(|&g| g * scale));
-    }
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        self.apply(offset, w, outer(delta, x, scale));
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        self.apply_block(offset, params, grads);
     }
 }

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, check_unit, outer, Optimizer};
+use super::{block, check_eps, check_lr, check_state, check_unit, Rule};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`RmsProp`].
@@ -77,7 +77,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> RmsProp<S, B, M> {
     }
 
     /// One block of scaled gradients.
-    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         let (lr, rho, eps) = (self.cfg.lr, self.cfg.decay, self.cfg.eps);
         if let Some(c) = block(self.cache.as_mut(), self.params, 0, offset, params.len()) {
             for ((w, g), c) in params.iter_mut().zip(grads).zip(c.iter_mut()) {
@@ -88,18 +88,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> RmsProp<S, B, M> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for RmsProp<S, B, M> {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for RmsProp<S, B, M> {
+    const NAME: &'static str = "rmsprop";
+    fn lr(&self) -> S {
         self.cfg.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.cfg.lr = lr;
-    }
-    fn state_len(&self) -> usize {
-        self.cache.as_ref().len()
     }
     fn state(&self) -> &[S] {
         self.cache.as_ref()
@@ -107,15 +102,12 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Optimizer<S> for RmsProp
     fn state_mut(&mut self) -> &mut [S] {
         self.cache.as_mut()
     }
-    fn begin_step(&mut self, params: usize) -> Result<()> {
+    fn begin(&mut self, params: usize) -> Result<()> {
         check_state(self.cache.as_ref().len(), Self::SLOTS, params)?;
         self.params = params;
         Ok(())
     }
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.apply(offset, params, grads.iter().map(|&g| g * scale));
-    }
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        self.apply(offset, w, outer(delta, x, scale));
+    fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        self.apply_block(offset, params, grads);
     }
 }

@@ -1,6 +1,6 @@
 //! Plain stochastic gradient descent.
 
-use super::{check_lr, Optimizer};
+use super::{check_lr, Rule};
 use crate::{Result, Scalar};
 
 /// Stochastic gradient descent: `w ← w − η g`. No state.
@@ -29,26 +29,39 @@ impl<S: Scalar> Default for Sgd<S> {
     }
 }
 
-impl<S: Scalar> Optimizer<S> for Sgd<S> {
-    fn name(&self) -> &'static str {
-        "sgd"
-    }
-    fn learning_rate(&self) -> S {
+impl<S: Scalar> Rule<S> for Sgd<S> {
+    const NAME: &'static str = "sgd";
+    fn lr(&self) -> S {
         self.lr
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn set_lr(&mut self, lr: S) {
         self.lr = lr;
     }
-    fn begin_step(&mut self, _params: usize) -> Result<()> {
+    fn state(&self) -> &[S] {
+        &[]
+    }
+    fn state_mut(&mut self) -> &mut [S] {
+        &mut []
+    }
+    fn begin(&mut self, _params: usize) -> Result<()> {
         Ok(())
     }
     #[inline]
-    fn update(&mut self, _offset: usize, params: &mut [S], grads: &[S], scale: S) {
+    fn apply(&mut self, _offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
+        let step = -self.lr;
+        for (p, g) in params.iter_mut().zip(grads) {
+            *p += step * g;
+        }
+    }
+    /// `w += (−η · scale) · g`: one multiply-add per weight.
+    #[inline]
+    fn apply_scaled(&mut self, _offset: usize, params: &mut [S], grads: &[S], scale: S) {
         let step = -(self.lr * scale);
         crate::kernel::axpy(step, grads, params);
     }
+    /// The same arithmetic as [`Rule::apply_scaled`] on `g = δ_o · x_i`, without storing `g`.
     #[inline]
-    fn update_outer(&mut self, _offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+    fn apply_outer(&mut self, _offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
         let step = -(self.lr * scale);
         let n = x.len().max(1);
         for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
