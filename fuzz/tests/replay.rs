@@ -43,10 +43,23 @@ fn config_inputs() {
     assert!(replay("config", microprop_fuzz::config) > 0);
 }
 
-/// Writes the seed inputs (run once with `--ignored`; the files are kept in git).
+/// The kept seed inputs are exactly what this generator makes: a format change that makes
+/// them stale fails here. `MICROPROP_WRITE_SEEDS=1` rewrites them (commit the result).
 #[test]
-#[ignore]
-fn write_seeds() {
+fn seeds_are_current() {
+    let write = std::env::var_os("MICROPROP_WRITE_SEEDS").is_some();
+    let put = |path: std::path::PathBuf, bytes: &[u8]| {
+        if write {
+            fs::write(&path, bytes).unwrap();
+        } else {
+            let kept = fs::read(&path).unwrap_or_default();
+            assert!(
+                kept == bytes,
+                "{} is stale: rerun with MICROPROP_WRITE_SEEDS=1 and commit it",
+                path.display()
+            );
+        }
+    };
     use microprop::checkpoint::Checkpoints;
     use microprop::format::{self, Extras, Progress};
     use microprop::{Init, Preprocess, Standardizer};
@@ -73,16 +86,16 @@ fn write_seeds() {
         progress: Progress { epoch: 3, step: 12 },
     };
     let n = format::save_network(&net, &full, &mut buf).unwrap();
-    fs::write(root.join("model_load/full.mprp"), &buf[..n]).unwrap();
+    put(root.join("model_load/full.mprp"), &buf[..n]);
     let n = format::save_network(&net, &Extras::none(), &mut buf).unwrap();
-    fs::write(root.join("model_load/weights-only.mprp"), &buf[..n]).unwrap();
+    put(root.join("model_load/weights-only.mprp"), &buf[..n]);
     let slot = Checkpoints::<RamFlash>::slot_len_for(MODEL_BUF) as u32;
     let mut cp = Checkpoints::new(RamFlash(vec![0xff; 2048]), 0, 2048, slot).unwrap();
     let model = net.clone().into_training();
     cp.save(&model, &full, &mut buf).unwrap();
     cp.save(&model, &Extras::none(), &mut buf).unwrap();
-    fs::write(root.join("model_load/flash-image.bin"), cp.into_inner().0).unwrap();
-    fs::write(root.join("model_load/empty"), b"").unwrap();
+    put(root.join("model_load/flash-image.bin"), &cp.into_inner().0);
+    put(root.join("model_load/empty"), b"");
 
     // train_step: relu / sigmoid, small weights, clean data; then the same with NaN, ∞,
     // subnormal and huge values sprinkled in (tags 0–9 of `Input::f32`).
@@ -105,16 +118,16 @@ fn write_seeds() {
             7, 0, 3, 27, 30, 8, 26, 2, 1, 2, 3, 0, 1, 4, 5, 6, 1, 2, 3, 4, 5, 6, 7, 0, 1,
         ]);
     }
-    fs::write(root.join("train_step/clean"), &clean).unwrap();
-    fs::write(root.join("train_step/wild"), &wild).unwrap();
-    fs::write(root.join("config/zeros"), [0u8; 64]).unwrap();
+    put(root.join("train_step/clean"), &clean);
+    put(root.join("train_step/wild"), &wild);
+    put(root.join("config/zeros"), &[0u8; 64]);
     let mut cli = b"train\0--layers\x002,16,16,1\0--lr\x000.1\0--activation\0relu".to_vec();
     cli.push(0xff);
     cli.extend([7u8; 40]);
-    fs::write(root.join("config/cli-train"), &cli).unwrap();
+    put(root.join("config/cli-train"), &cli);
     let mut cli = b"predict\0--load\0m.mprp\0--point\x000.5,-1\0--math\0micromath".to_vec();
     cli.push(0xff);
-    fs::write(root.join("config/cli-predict"), &cli).unwrap();
+    put(root.join("config/cli-predict"), &cli);
     let cfg: Vec<u8> = (0..160u32).map(|i| (i * 37 % 251) as u8).collect();
-    fs::write(root.join("config/mixed"), cfg).unwrap();
+    put(root.join("config/mixed"), &cfg);
 }
