@@ -161,6 +161,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     crate::setup::ensure_rustup()?;
+    crate::setup::ensure_flip_link()?;
     match board.as_deref() {
         None => {
             ensure_qemu()?;
