@@ -197,3 +197,51 @@ fn same_len(x: usize, labels: usize) -> Result<()> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Classes alternate (balanced), and `spread` is the RMS distance from the centre.
+    #[test]
+    fn clusters_are_balanced_with_the_stated_spread() {
+        let (mut x, mut y) = ([[0.0f64; 2]; 4000], [0u8; 4000]);
+        Clusters::two(0.7)
+            .generate(&mut crate::rng(1), &mut x, &mut y)
+            .unwrap();
+        assert_eq!(y.iter().filter(|&&l| l == 1).count(), 2000);
+        let ms: f64 = x
+            .iter()
+            .zip(&y)
+            .map(|(p, &l)| {
+                let c = TWO_CENTRES[usize::from(l)];
+                (p[0] - f64::from(c[0])).powi(2) + (p[1] - f64::from(c[1])).powi(2)
+            })
+            .sum::<f64>()
+            / 4000.0;
+        assert!((ms.sqrt() - 0.7).abs() < 0.02, "rms {}", ms.sqrt());
+    }
+
+    #[test]
+    fn xor_and_spirals_label_what_they_say() {
+        let (mut x, mut y) = ([[0.0f32; 2]; 400], [0u8; 400]);
+        xor(&mut crate::rng(2), 0.1, &mut x, &mut y).unwrap();
+        for (p, &l) in x.iter().zip(&y) {
+            assert!(p[0].abs() >= 0.1 && p[1].abs() >= 0.1);
+            assert_eq!(l == 1, (p[0] < 0.0) != (p[1] < 0.0));
+        }
+        spirals(&mut crate::rng(3), 0.0, &mut x, &mut y).unwrap();
+        for (p, &l) in x.iter().zip(&y) {
+            // Noise-free points lie on their arm: angle = 3π r + class · π (mod 2π).
+            let r = f64::from(p[0]).hypot(f64::from(p[1]));
+            let arm = 3.0 * core::f64::consts::PI * r + f64::from(l) * core::f64::consts::PI;
+            let d =
+                (f64::from(p[1]).atan2(f64::from(p[0])) - arm).rem_euclid(core::f64::consts::TAU);
+            assert!(d < 1e-4 || d > core::f64::consts::TAU - 1e-4, "{p:?} {l}");
+        }
+        assert!(xor::<f32, _>(&mut crate::rng(0), 1.5, &mut x, &mut y).is_err());
+        assert!(Clusters::two(-1.0)
+            .generate(&mut crate::rng(0), &mut x, &mut y)
+            .is_err());
+    }
+}

@@ -144,3 +144,84 @@ impl<S: Scalar, const D: usize> Standardizer<S, D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{data::Clusters, Libm};
+
+    fn samples() -> [[f64; 2]; 500] {
+        let (mut x, mut y) = ([[0.0f64; 2]; 500], [0u8; 500]);
+        let centres = [[3.0, -2.0], [5.0, 1.0]];
+        Clusters {
+            centres: &centres,
+            spread: 1.5,
+        }
+        .generate(&mut crate::rng(4), &mut x, &mut y)
+        .unwrap();
+        x
+    }
+
+    /// Welford, one sample at a time, equals the two-pass mean and variance.
+    #[test]
+    fn streaming_statistics_match_two_pass() {
+        let x = samples();
+        let s = Standardizer::<f64, 2>::fit(Preprocess::Standardize, &x).unwrap();
+        for k in 0..2 {
+            let mean = x.iter().map(|v| v[k]).sum::<f64>() / 500.0;
+            let var = x.iter().map(|v| (v[k] - mean) * (v[k] - mean)).sum::<f64>() / 500.0;
+            assert!(
+                (s.mean()[k] - mean).abs() < 1e-12,
+                "{} vs {mean}",
+                s.mean()[k]
+            );
+            assert!(
+                (s.variance()[k] - var).abs() < 1e-10,
+                "{} vs {var}",
+                s.variance()[k]
+            );
+        }
+        assert_eq!(s.count(), 500);
+    }
+
+    /// The same transform at training and at inference: applied data is centred and, for
+    /// `Standardize`, of unit variance; `Mean` leaves the scale alone.
+    #[test]
+    fn transforms_centre_and_scale() {
+        let x = samples();
+        for mode in [Preprocess::Mean, Preprocess::Standardize] {
+            let s = Standardizer::<f64, 2>::fit(mode, &x).unwrap();
+            let mut y = x;
+            s.apply_all::<Libm>(&mut y);
+            let after = Standardizer::<f64, 2>::fit(Preprocess::None, &y).unwrap();
+            for k in 0..2 {
+                assert!(after.mean()[k].abs() < 1e-12);
+                let want = if mode == Preprocess::Standardize {
+                    1.0
+                } else {
+                    s.variance()[k]
+                };
+                assert!((after.variance()[k] - want).abs() < 1e-9);
+            }
+            // A stored transform applies identically.
+            let restored = Standardizer::from_stats(mode, s.count(), *s.mean(), s.variance());
+            let (mut a, mut b) = ([1.0, 2.0], [1.0, 2.0]);
+            s.apply::<Libm>(&mut a);
+            restored.apply::<Libm>(&mut b);
+            assert!((a[0] - b[0]).abs() < 1e-12 && (a[1] - b[1]).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn bad_samples_are_refused_and_change_nothing() {
+        let mut s = Standardizer::<f32, 2>::new(Preprocess::Mean);
+        s.update(&[1.0, 2.0]).unwrap();
+        let before = s;
+        assert_eq!(s.update(&[f32::NAN, 0.0]), Err(Error::NonFiniteInput));
+        assert_eq!(s, before);
+        assert_eq!(
+            Standardizer::<f32, 2>::fit(Preprocess::Mean, &[]).err(),
+            Some(Error::EmptyData)
+        );
+    }
+}
