@@ -237,7 +237,10 @@ mod tests {
             let arm = 3.0 * core::f64::consts::PI * r + f64::from(l) * core::f64::consts::PI;
             let d =
                 (f64::from(p[1]).atan2(f64::from(p[0])) - arm).rem_euclid(core::f64::consts::TAU);
-            assert!(!(1e-4..=core::f64::consts::TAU - 1e-4).contains(&d), "{p:?} {l}");
+            assert!(
+                !(1e-4..=core::f64::consts::TAU - 1e-4).contains(&d),
+                "{p:?} {l}"
+            );
         }
         assert!(xor::<f32, _>(&mut crate::rng(0), 1.5, &mut x, &mut y).is_err());
         assert!(Clusters::two(-1.0)

@@ -26,7 +26,7 @@ pub enum Command {
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
     Predict(PredictArgs),
-    /// Check every activation x loss gradient against central finite differences (f64).
+    /// Check every activation x loss gradient against five-point central finite differences (f64).
     Gradcheck(GradcheckArgs),
     /// Per-layer gradient norms at initialisation, by activation.
     Vanishing(VanishingArgs),
@@ -356,8 +356,8 @@ pub struct TrainArgs {
 /// `gradcheck`.
 #[derive(Debug, Args)]
 pub struct GradcheckArgs {
-    /// Finite-difference step.
-    #[arg(long, default_value_t = 1e-6, value_parser = clap::value_parser!(f64))]
+    /// Finite-difference step (also tried at 0.1× and 10×).
+    #[arg(long, default_value_t = 1e-4, value_parser = clap::value_parser!(f64))]
     pub step: f64,
     /// Seed.
     #[arg(long, default_value_t = 7)]

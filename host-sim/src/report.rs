@@ -438,7 +438,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     );
 
     // 9. Gradient check (a table, no figure).
-    let cases = gradcheck::all(1e-6, 7)?;
+    let cases = gradcheck::all(1e-4, 7)?;
     let worst = cases.iter().map(|c| c.max_rel_error).fold(0.0, f64::max);
     let mut table = String::from(
         "<table><tr><th>hidden</th><th>loss</th><th>output</th><th>max rel. error</th></tr>",

@@ -154,9 +154,9 @@ fn gradcheck_every_case_agrees_with_finite_differences() {
     for c in cases {
         assert!(c["activation"].is_string() && c["loss"].is_string() && c["output"].is_string());
         let e = f(c, "max_rel_error");
-        assert!(e < 1e-4, "gradient check failed: {c}");
+        assert!(e < 1e-6, "gradient check failed: {c}");
     }
-    assert!(f(&v, "max_rel_error") < 1e-4);
+    assert!(f(&v, "max_rel_error") < 1e-6);
 }
 
 #[test]
