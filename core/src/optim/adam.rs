@@ -180,7 +180,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Adam<S, B, M> {
         self.moments.steps()
     }
     /// Sets the step count, e.g. when restoring a checkpoint together with
-    /// [`Optimizer::state_mut`].
+    /// [`Optimizer::state_mut`](super::Optimizer::state_mut).
     pub fn set_steps(&mut self, steps: u32) {
         self.moments.set_steps(steps);
     }
