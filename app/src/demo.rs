@@ -2,8 +2,8 @@
 
 use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use microprop::{
-    data::Clusters, diagnostics, mlp, train, Activation, Dataset, Init, Loss, Model, Preprocess,
-    Sgd, Standardizer, Trainer,
+    data::Clusters, diagnostics, layer::Layers, mlp, train, Activation, Dataset, Init, Loss, Model,
+    Network, Preprocess, Sgd, Standardizer, Trainer,
 };
 
 use crate::{
@@ -134,13 +134,11 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
             0.01,
             &mut rng,
         )?;
-        let bytes = ReluNet::BYTES + ReluNet::TRAINING_BYTES;
-        let mut model = net.into_training();
-        fit(
+        train_net(
             NetId::Relu,
-            &mut model,
-            bytes,
+            net,
             config.relu,
+            false,
             &data,
             &mut order,
             &mut rng,
@@ -156,13 +154,11 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
             0.0,
             &mut rng,
         )?;
-        let bytes = ShallowNet::BYTES + ShallowNet::TRAINING_BYTES;
-        let mut model = net.into_training();
-        fit(
+        train_net(
             NetId::Shallow,
-            &mut model,
-            bytes,
+            net,
             config.sigmoid,
+            false,
             &data,
             &mut order,
             &mut rng,
@@ -178,22 +174,17 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
             0.0,
             &mut rng,
         )?;
-        let bytes = DeepNet::BYTES + DeepNet::TRAINING_BYTES;
-        let mut model = net.into_training();
-        grad_norms(NetId::Deep, Phase::Init, &mut model, &data, sink)?;
-        let r = fit(
+        train_net(
             NetId::Deep,
-            &mut model,
-            bytes,
+            net,
             config.sigmoid,
+            true,
             &data,
             &mut order,
             &mut rng,
             board,
             sink,
-        )?;
-        grad_norms(NetId::Deep, Phase::Trained, &mut model, &data, sink)?;
-        r
+        )?
     };
 
     let hashes = [relu.1, shallow.1, deep.1];
@@ -211,6 +202,40 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
         passed,
         hashes,
     })
+}
+
+/// Pairs `net` with its training buffers and trains it for its schedule; with
+/// `watch_gradients`, logs its per-layer gradient norms before and after (the vanishing
+/// gradients of the deep sigmoid net). Returns the final accuracy and weights hash.
+#[allow(clippy::too_many_arguments)]
+fn train_net<L, P, D, C, S>(
+    id: NetId,
+    net: Network<L>,
+    schedule: Schedule,
+    watch_gradients: bool,
+    data: &Dataset<'_, f32>,
+    order: &mut [u16],
+    rng: &mut microprop::DefaultRng,
+    board: &mut Board<P, D, C>,
+    sink: &mut S,
+) -> Result<(Percent, u64), Error>
+where
+    L: Layers<Scalar = f32>,
+    C: Cycles,
+    S: Sink + ?Sized,
+{
+    let bytes = Network::<L>::bytes_to_train(0);
+    let mut model = net.into_training();
+    if watch_gradients {
+        grad_norms(id, Phase::Init, &mut model, data, sink)?;
+    }
+    let result = fit(
+        id, &mut model, bytes, schedule, data, order, rng, board, sink,
+    )?;
+    if watch_gradients {
+        grad_norms(id, Phase::Trained, &mut model, data, sink)?;
+    }
+    Ok(result)
 }
 
 /// Trains one net for its schedule, logging every epoch and the time taken. Returns the
