@@ -216,6 +216,14 @@ fn deep_sigmoid_gradients_vanish_at_init() {
     assert!(ratio < 1e-3, "first/last {ratio:e}");
 }
 
+/// A fresh N1 ready to train: `hidden` and `output` activations, `init`, zero biases.
+fn n1(hidden: Activation, output: Activation, init: Init, seed: u64) -> Training<<N1 as Chain>::L> {
+    let mut rng = microprop::rng(seed);
+    <N1>::new(hidden, output, init, 0.0, &mut rng)
+        .unwrap()
+        .into_training()
+}
+
 fn bytes_of<T: Model>(m: &T) -> Vec<u8> {
     let mut v = Vec::new();
     m.visit_layers(&mut |l| {
@@ -229,16 +237,12 @@ fn bytes_of<T: Model>(m: &T) -> Vec<u8> {
 
 #[test]
 fn non_finite_input_is_an_error_and_weights_are_unchanged() {
-    let mut rng = microprop::rng(11);
-    let mut m = <N1>::new(
+    let mut m = n1(
         Activation::Sigmoid,
         Activation::Sigmoid,
         Init::XavierNormal,
-        0.0,
-        &mut rng,
-    )
-    .unwrap()
-    .into_training();
+        11,
+    );
     let mut opt = Sgd::new(0.1).unwrap();
     for batch in [1usize, 4] {
         let mut t = Trainer::new(Loss::Mse, batch).unwrap();
@@ -260,16 +264,7 @@ fn non_finite_input_is_an_error_and_weights_are_unchanged() {
 /// Finite but enormous inputs overflow the gradients: the step is refused, weights intact.
 #[test]
 fn overflowing_gradients_are_refused() {
-    let mut rng = microprop::rng(12);
-    let mut m = <N1>::new(
-        Activation::Relu,
-        Activation::Identity,
-        Init::HeNormal,
-        0.0,
-        &mut rng,
-    )
-    .unwrap()
-    .into_training();
+    let mut m = n1(Activation::Relu, Activation::Identity, Init::HeNormal, 12);
     let mut opt = Sgd::new(0.1).unwrap();
     let x = [[3e37f32, -3e37], [3e37, 3e37]];
     let y = [1u8, 0];
@@ -285,16 +280,7 @@ fn overflowing_gradients_are_refused() {
 
 #[test]
 fn bad_labels_and_shapes_are_errors() {
-    let mut rng = microprop::rng(13);
-    let mut m = <N1>::new(
-        Activation::Relu,
-        Activation::Sigmoid,
-        Init::HeNormal,
-        0.0,
-        &mut rng,
-    )
-    .unwrap()
-    .into_training();
+    let mut m = n1(Activation::Relu, Activation::Sigmoid, Init::HeNormal, 13);
     let mut opt = Sgd::new(0.1).unwrap();
     let mut t = Trainer::new(Loss::Mse, 1).unwrap();
     let x = [[0.0f32; 2]; 2];
