@@ -70,15 +70,6 @@ pub trait Scalar:
             self
         }
     }
-    /// The smaller of two values; `self` when they compare equal or `other` is NaN.
-    #[inline(always)]
-    fn min_of(self, other: Self) -> Self {
-        if other < self {
-            other
-        } else {
-            self
-        }
-    }
 }
 
 macro_rules! impl_scalar {
