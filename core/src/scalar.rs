@@ -58,7 +58,7 @@ pub trait Scalar:
     /// The raw bits widened to `u64`, for hashing weights bit-exactly.
     fn to_bits_u64(self) -> u64;
     /// Whether every value of the slice is finite. Branch-free over the exponent bits, so
-    /// it vectorises: this check runs on every gradient of every step.
+    /// it vectorises: batched steps run it over every gradient before updating.
     fn all_finite(xs: &[Self]) -> bool;
 
     /// The larger of two values; `self` when they compare equal or `other` is NaN.
