@@ -12,14 +12,14 @@
 )]
 
 use microprop::{
-    data::Clusters, mlp, Activation, Dataset, Init, Loss, Model, Network, Sgd, Trainer,
+    data::Clusters, layer::Net, mlp, Activation, Dataset, Init, Loss, Model, Network, Sgd, Trainer,
 };
 
 const SAMPLES: usize = 256;
 
 fn run<L>(hidden: Activation, steps: usize) -> Result<u64, microprop::Error>
 where
-    L: microprop::layer::Layers<Scalar = f32> + Default,
+    L: Net<Scalar = f32> + Default,
 {
     let mut rng = microprop::rng(1);
     let (mut x, mut labels) = ([[0.0f32; 2]; SAMPLES], [0u8; SAMPLES]);
@@ -32,12 +32,18 @@ where
         0.01,
         &mut rng,
     )?;
-    let mut model = net.into_training();
+    let mut model = net.into_training()?;
     let mut opt = Sgd::new(0.1)?;
     let mut trainer = Trainer::new(Loss::Mse, 1)?;
     for i in 0..steps {
         let idx = [(i % SAMPLES) as u16];
-        trainer.step(&mut model, &mut opt, &data, core::hint::black_box(&idx))?;
+        trainer.step(
+            &mut model,
+            &mut opt,
+            &data,
+            core::hint::black_box(&idx),
+            &mut rng,
+        )?;
     }
     Ok(model.weights_hash())
 }

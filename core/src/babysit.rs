@@ -42,7 +42,7 @@ pub fn initial_loss<T: Model>(
         Loss::BinaryCrossEntropy => model.outputs() as f64 * core::f64::consts::LN_2,
         Loss::CrossEntropy => libm::log(model.outputs() as f64),
     };
-    let measured = f64::from(train::evaluate(model, loss, data)?.loss);
+    let measured = train::evaluate(model, loss, data)?.loss.to_f64();
     Ok(Check { measured, expected })
 }
 
@@ -75,7 +75,11 @@ pub fn overfit<T: Model, O: Optimizer<T::Scalar>, R: RngCore + ?Sized>(
     train::fill_order(order)?;
     for epoch in 1..=max_epochs {
         trainer.epoch(model, opt, &subset, order, rng)?;
-        if train::evaluate(model, trainer.loss(), &subset)?.accuracy >= 1.0 {
+        if train::evaluate(model, trainer.loss(), &subset)?
+            .accuracy
+            .to_f64()
+            >= 1.0
+        {
             return Ok(Some(epoch));
         }
     }
@@ -153,7 +157,7 @@ impl DivergenceGuard {
         data: &Dataset<'_, T::Scalar>,
         order: &mut [u16],
         rng: &mut R,
-    ) -> Result<f32> {
+    ) -> Result<T::Scalar> {
         trainer.epoch_with(model, opt, data, order, rng, self)
     }
 }

@@ -42,12 +42,8 @@ use core::marker::PhantomData;
 use rand_core::RngCore;
 
 use crate::{
-    kernel,
-    loss::MAX_CLASSES,
-    optim::Optimizer,
-    regularization::{Dropout, Mode},
-    train::Metrics,
-    Activation, Dataset, Error, Init, Libm, Loss, Math, Result, Scalar,
+    kernel, layer::Mode, loss::MAX_CLASSES, optim::Optimizer, regularization::Dropout,
+    train::Metrics, Activation, Dataset, Error, Init, Libm, Loss, Math, Result, Scalar,
 };
 
 /// A visitor of parameter blocks: `(flat offset, parameters, gradients)`.
@@ -682,7 +678,8 @@ impl<
             return Err(e);
         }
         self.visit_params_mut(&mut |offset, p, g| {
-            opt.update(offset, p, g, scale);
+            g.iter_mut().for_each(|g| *g *= scale);
+            opt.update(offset, p, g);
             g.fill(S::ZERO);
         });
         Ok(mean)
@@ -744,7 +741,7 @@ impl<
     /// # Errors
     /// [`Error::EmptyData`], [`Error::ShapeMismatch`] for another dimension, and the
     /// loss's errors.
-    pub fn evaluate(&self, loss: Loss, data: &Dataset<'_, S>) -> Result<Metrics> {
+    pub fn evaluate(&self, loss: Loss, data: &Dataset<'_, S>) -> Result<Metrics<f32>> {
         if data.dim() != IN {
             return Err(Error::ShapeMismatch {
                 expected: IN,

@@ -1,10 +1,10 @@
 //! Instruments of the notes: what the gradients and activations of each layer look like.
 
-use crate::{loss::MAX_CLASSES, Dataset, Error, Loss, Model, Result, Scalar};
+use crate::{layer::Pass, train::walk_all, Dataset, Error, Loss, Model, Result, Scalar};
 
-/// Accumulates the gradients of `loss` over every sample of `data` without updating
-/// anything (clears old gradients first). Afterwards the gradients hold the *sum* over the
-/// samples; divide by `data.len()` for the mean.
+/// The mean gradient of `loss` over every sample of `data`, left in the model, without
+/// updating anything (training mode with fixed dropout masks; running statistics
+/// untouched). Old gradients are replaced.
 ///
 /// # Errors
 /// Bad data or a loss that does not fit the output (see [`crate::Trainer::step`]).
@@ -13,32 +13,15 @@ pub fn accumulate_gradients<T: Model>(
     loss: Loss,
     data: &Dataset<'_, T::Scalar>,
 ) -> Result<()> {
-    loss.check(model.output_activation(), model.outputs())?;
-    model.zero_grads();
-    let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
-    let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
-    let act = model.output_activation();
-    for (x, label) in data.iter() {
-        if !T::Scalar::all_finite(x) {
-            model.zero_grads();
-            return Err(Error::NonFiniteInput);
-        }
-        Loss::target(usize::from(label), y)?;
-        model.forward(x)?;
-        let (z, a) = model.output_mut();
-        loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
-        model.backward(x, None, crate::kernel::Grads::Accumulate)?;
-    }
-    Ok(())
+    crate::train::mean_gradients(model, loss, data).map(|_| ())
 }
 
-/// Per-layer L2 norm of the accumulated gradients (weights and biases together), scaled by
-/// `scale` (e.g. `1 / samples` for the mean gradient), written to `out[layer]`. Returns the
-/// number of layers written (at most `out.len()`).
+/// Per-layer L2 norm of the gradients (weights and biases together), scaled by `scale`,
+/// written to `out[layer]`. Returns the number of layers written (at most `out.len()`).
 pub fn grad_norms<T: Model>(model: &T, scale: f64, out: &mut [f64]) -> usize {
     let mut n = 0;
     let mut slots = out.iter_mut();
-    model.visit_layers(&mut |l| {
+    model.visit_layers(|l| {
         let ss = l.gw.iter().chain(l.gb.iter()).fold(0.0f64, |s, &g| {
             let g = g.to_f64() * scale;
             s + g * g
@@ -51,8 +34,8 @@ pub fn grad_norms<T: Model>(model: &T, scale: f64, out: &mut [f64]) -> usize {
     n
 }
 
-/// Mean loss over `data` with the gradients of the *sum* of the per-sample losses left in
-/// the model (old gradients are cleared first).
+/// Mean loss over `data` with the mean gradients left in the model (old gradients are
+/// replaced); [`crate::train::mean_gradients`] in `f64`.
 ///
 /// # Errors
 /// As [`accumulate_gradients`].
@@ -61,29 +44,7 @@ pub fn loss_and_gradients<T: Model>(
     loss: Loss,
     data: &Dataset<'_, T::Scalar>,
 ) -> Result<f64> {
-    loss.check(model.output_activation(), model.outputs())?;
-    if data.is_empty() {
-        return Err(Error::EmptyData);
-    }
-    model.zero_grads();
-    let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
-    let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
-    let act = model.output_activation();
-    let mut sum = 0.0f64;
-    for (x, label) in data.iter() {
-        if !T::Scalar::all_finite(x) {
-            model.zero_grads();
-            return Err(Error::NonFiniteInput);
-        }
-        Loss::target(usize::from(label), y)?;
-        model.forward(x)?;
-        let (z, a) = model.output_mut();
-        sum += loss
-            .loss_and_delta::<T::Scalar, T::Math>(act, z, a, y)
-            .to_f64();
-        model.backward(x, None, crate::kernel::Grads::Accumulate)?;
-    }
-    Ok(sum / data.len() as f64)
+    crate::train::mean_gradients(model, loss, data).map(Scalar::to_f64)
 }
 
 /// Which kind of parameter a [`Param`] names.
@@ -142,7 +103,7 @@ impl Param {
     ) -> Option<R> {
         let mut f = Some(f);
         let mut out = None;
-        model.visit_layers_mut(&mut |l| {
+        model.visit_layers_mut(|l| {
             if l.index != self.layer {
                 return;
             }
@@ -290,7 +251,7 @@ fn sweep<T: Model>(
     losses: &mut [T::Scalar],
     grads: &mut [T::Scalar],
 ) -> Result<()> {
-    let inv_n = 1.0 / data.len().max(1) as f64;
+    let inv_n = 1.0;
     let mut cells = losses.iter_mut().zip(grads.iter_mut());
     for j in 0..y.steps {
         y.param.set(model, T::Scalar::from_f64(y.value(j)))?;
@@ -305,7 +266,7 @@ fn sweep<T: Model>(
                 }
                 SliceGrad::All => {
                     let mut ss = 0.0f64;
-                    model.visit_layers(&mut |l| {
+                    model.visit_layers(|l| {
                         for &g in l.gw.iter().chain(l.gb.iter()) {
                             let g = g.to_f64() * inv_n;
                             ss += g * g;
@@ -323,27 +284,13 @@ fn sweep<T: Model>(
     Ok(())
 }
 
-/// Copies every parameter into `out` in the flat optimizer order (each layer's weights,
-/// then its biases, first layer first). Returns the number written.
+/// Copies every parameter into `out` in the flat optimizer order (each layer's `w`, then
+/// its `b`, first layer first): [`Model::copy_params`]. Returns the number written.
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] unless `out.len()` equals the model's parameter count.
 pub fn snapshot<T: Model>(model: &T, out: &mut [T::Scalar]) -> Result<usize> {
-    if out.len() != model.params() {
-        return Err(Error::ShapeMismatch {
-            expected: model.params(),
-            found: out.len(),
-        });
-    }
-    let mut slots = out.iter_mut();
-    let mut n = 0;
-    model.visit_layers(&mut |l| {
-        for (&p, o) in l.w.iter().chain(l.b.iter()).zip(&mut slots) {
-            *o = p;
-            n += 1;
-        }
-    });
-    Ok(n)
+    model.copy_params(out)
 }
 
 /// The update/weight ratio per layer, `‖W_after − W_before‖ / ‖W_before‖` over the
@@ -365,7 +312,7 @@ pub fn update_ratios<T: Model>(model: &T, before: &[T::Scalar], out: &mut [f64])
     let mut old = before.iter();
     let mut slots = out.iter_mut();
     let mut n = 0;
-    model.visit_layers(&mut |l| {
+    model.visit_layers(|l| {
         let (mut du, mut dw) = (0.0f64, 0.0f64);
         for (&w, &o) in l.w.iter().zip(&mut old) {
             let (w, o) = (w.to_f64(), o.to_f64());
@@ -432,24 +379,21 @@ pub fn activation_stats<T: Model>(
     // Accumulate sums in the output slots: mean ← Σa, std ← Σa², saturated ← count.
     out.iter_mut().for_each(|s| *s = ActivationStats::default());
     let mut units = [0usize; MAX_LAYERS];
-    for (x, _) in data.iter() {
-        if !T::Scalar::all_finite(x) {
-            return Err(Error::NonFiniteInput);
-        }
-        model.forward(x)?;
+    walk_all(model, None, data, &mut Pass::eval(), None, &mut |m: &T| {
         let mut slots = out.iter_mut().zip(units.iter_mut());
-        model.visit_layers(&mut |l| {
+        m.visit_layers(|l| {
             if let Some((s, u)) = slots.next() {
+                let act = l.activation.unwrap_or(crate::Activation::Identity);
                 for &a in l.a {
                     let a = a.to_f64();
                     s.mean += a;
                     s.std += a * a;
-                    s.saturated += f64::from(u8::from(saturated(l.activation, a)));
+                    s.saturated += f64::from(u8::from(saturated(act, a)));
                 }
                 *u += l.a.len();
             }
         });
-    }
+    })?;
     let mut n = 0;
     for (s, &u) in out.iter_mut().zip(units.iter()) {
         if u == 0 {
@@ -511,31 +455,32 @@ pub fn dead_units<T: Model>(
     }
     let depth = model.depth();
     let mut hidden = 0usize;
-    model.visit_layers(&mut |l| {
+    model.visit_layers(|l| {
         if l.index + 1 < depth {
             hidden += l.outputs;
         }
     });
     let alive = alive.get_mut(..hidden).ok_or(Error::Capacity)?;
     alive.fill(false);
-    for (x, _) in data.iter() {
-        if !T::Scalar::all_finite(x) {
-            return Err(Error::NonFiniteInput);
-        }
-        model.forward(x)?;
-        let mut flags = alive.iter_mut();
-        model.visit_layers(&mut |l| {
-            if l.index + 1 < depth {
-                for (&a, f) in l.a.iter().zip(&mut flags) {
-                    *f |= a != T::Scalar::ZERO;
+    walk_all(model, None, data, &mut Pass::eval(), None, &mut |m: &T| {
+        let mut base = 0;
+        m.visit_layers(|l| {
+            if l.index + 1 < depth && l.outputs > 0 {
+                if let Some(flags) = alive.get_mut(base..base + l.outputs) {
+                    for row in l.a.chunks_exact(l.outputs) {
+                        for (&a, f) in row.iter().zip(flags.iter_mut()) {
+                            *f |= a != T::Scalar::ZERO;
+                        }
+                    }
                 }
+                base += l.outputs;
             }
         });
-    }
+    })?;
     let mut flags = alive.iter();
     let mut total = DeadUnits::default();
     let mut slots = per_layer.iter_mut();
-    model.visit_layers(&mut |l| {
+    model.visit_layers(|l| {
         if l.index + 1 < depth {
             let dead = (&mut flags).take(l.outputs).filter(|&&f| !f).count();
             total.dead += dead;
@@ -581,7 +526,7 @@ impl SignAgreement {
     /// [`Error::ShapeMismatch`] if the model has no such neuron.
     pub fn observe<T: Model>(&mut self, model: &T) -> Result<Option<bool>> {
         let mut signs: Option<(usize, usize)> = None;
-        model.visit_layers(&mut |l| {
+        model.visit_layers(|l| {
             if l.index == self.layer {
                 let start = self.neuron.saturating_mul(l.inputs);
                 if let Some(row) = l.gw.get(start..start.saturating_add(l.inputs)) {

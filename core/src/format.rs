@@ -57,7 +57,7 @@ use serde::de::{self, DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Vis
 use serde::ser::{self, SerializeSeq, SerializeTuple};
 use serde::{Deserializer, Serialize, Serializer};
 
-use crate::layer::{Dense, Layers};
+use crate::layer::{Fixed, Net};
 use crate::whitening::{PcaWhitening, WhiteningStats};
 use crate::{Activation, Error, FormatError, Math, Model, Network, Optimizer, Preprocess};
 use crate::{Result, Scalar, Standardizer};
@@ -388,7 +388,7 @@ pub trait NetworkType {
     const SCALAR_BYTES: usize;
 }
 
-impl<L: Layers, M> NetworkType for Network<L, M> {
+impl<L: Net + Fixed<L::Scalar>, M> NetworkType for Network<L, M> {
     const INPUTS: usize = L::INPUTS;
     const DEPTH: usize = L::DEPTH;
     const PARAMS: usize = L::PARAMS;
@@ -400,14 +400,11 @@ impl<L: Layers, M> NetworkType for Network<L, M> {
 /// # Errors
 /// [`Error::Capacity`] if `buf` is too small (see [`network_len`]) or a count exceeds
 /// `u32`.
-pub fn save_network<L, M: Math<L::Scalar>>(
+pub fn save_network<L: Net, M: Math<L::Scalar>>(
     net: &Network<L, M>,
     extras: &Extras<'_, L::Scalar>,
     buf: &mut [u8],
-) -> Result<usize>
-where
-    L: Layers + Chain<L::Scalar>,
-{
+) -> Result<usize> {
     encode(&NetSource(net), extras, buf)
 }
 
@@ -429,14 +426,11 @@ pub fn save_model<T: Model + ?Sized>(
 ///
 /// # Errors
 /// [`Error::Format`] naming what differs (see the module documentation).
-pub fn load_network<L, M: Math<L::Scalar>>(
+pub fn load_network<L: Net, M: Math<L::Scalar>>(
     bytes: &[u8],
     net: &mut Network<L, M>,
     targets: Targets<'_, L::Scalar>,
-) -> Result<Loaded>
-where
-    L: Layers + Chain<L::Scalar>,
-{
+) -> Result<Loaded> {
     decode_into(bytes, &mut NetSink(net), targets)
 }
 
@@ -484,30 +478,6 @@ pub struct LayerWeights<'a, S> {
     pub b: &'a [S],
 }
 
-/// A layer chain whose weights can be read through `&self` (implemented by every
-/// [`Dense`] chain; users do not implement it).
-pub trait Chain<S> {
-    /// Calls `f(outputs, activation, weights, biases)` for every layer, first to last.
-    fn each_layer(&self, f: &mut dyn FnMut(LayerWeights<'_, S>));
-}
-
-impl<S> Chain<S> for () {
-    fn each_layer(&self, _f: &mut dyn FnMut(LayerWeights<'_, S>)) {}
-}
-
-impl<S: Scalar, const IN: usize, const OUT: usize, N: Chain<S>> Chain<S> for Dense<S, IN, OUT, N> {
-    fn each_layer(&self, f: &mut dyn FnMut(LayerWeights<'_, S>)) {
-        f(LayerWeights {
-            outputs: OUT,
-            activation: self.activation(),
-            w: self.weights().as_flattened(),
-            b: self.biases(),
-        });
-        self.next().each_layer(f);
-    }
-}
-
-/// Read access for saving and for shape comparison.
 trait Source<S> {
     fn inputs(&self) -> usize;
     fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, S>));
@@ -523,27 +493,37 @@ struct NetSink<'a, L, M>(&'a mut Network<L, M>);
 struct ModelSource<'a, T: ?Sized>(&'a T);
 struct ModelSink<'a, T: ?Sized>(&'a mut T);
 
-impl<L: Layers + Chain<L::Scalar>, M: Math<L::Scalar>> Source<L::Scalar> for NetSource<'_, L, M> {
-    fn inputs(&self) -> usize {
-        L::INPUTS
-    }
-    fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, L::Scalar>)) {
-        self.0.layers().each_layer(f);
-    }
-}
-
-impl<L: Layers + Chain<L::Scalar>, M: Math<L::Scalar>> Source<L::Scalar> for NetSink<'_, L, M> {
-    fn inputs(&self) -> usize {
-        L::INPUTS
-    }
-    fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, L::Scalar>)) {
-        self.0.layers().each_layer(f);
+/// A layer as the format (version 1) stores it: dense layers only.
+fn weights_of<S>(l: crate::layer::LayerRef<'_, S>) -> LayerWeights<'_, S> {
+    LayerWeights {
+        outputs: l.outputs,
+        activation: l.activation.unwrap_or(Activation::Identity),
+        w: l.w,
+        b: l.b,
     }
 }
 
-impl<L: Layers + Chain<L::Scalar>, M: Math<L::Scalar>> Sink<L::Scalar> for NetSink<'_, L, M> {
+impl<L: Net, M: Math<L::Scalar>> Source<L::Scalar> for NetSource<'_, L, M> {
+    fn inputs(&self) -> usize {
+        self.0.layers().inputs()
+    }
+    fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, L::Scalar>)) {
+        self.0.visit(|l| f(weights_of(l)));
+    }
+}
+
+impl<L: Net, M: Math<L::Scalar>> Source<L::Scalar> for NetSink<'_, L, M> {
+    fn inputs(&self) -> usize {
+        self.0.layers().inputs()
+    }
+    fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, L::Scalar>)) {
+        self.0.visit(|l| f(weights_of(l)));
+    }
+}
+
+impl<L: Net, M: Math<L::Scalar>> Sink<L::Scalar> for NetSink<'_, L, M> {
     fn weights_mut(&mut self, f: &mut dyn FnMut(&mut [L::Scalar], &mut [L::Scalar])) {
-        self.0.visit_weights_mut(&mut |l| f(l.w, l.b));
+        self.0.visit_mut(|l| f(l.w, l.b));
     }
 }
 
@@ -552,14 +532,7 @@ impl<T: Model + ?Sized> Source<T::Scalar> for ModelSource<'_, T> {
         self.0.inputs()
     }
     fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, T::Scalar>)) {
-        self.0.visit_layers(&mut |l| {
-            f(LayerWeights {
-                outputs: l.outputs,
-                activation: l.activation,
-                w: l.w,
-                b: l.b,
-            })
-        });
+        self.0.visit_layers(|l| f(weights_of(l)));
     }
 }
 
@@ -568,20 +541,13 @@ impl<T: Model + ?Sized> Source<T::Scalar> for ModelSink<'_, T> {
         self.0.inputs()
     }
     fn layers(&self, f: &mut dyn FnMut(LayerWeights<'_, T::Scalar>)) {
-        self.0.visit_layers(&mut |l| {
-            f(LayerWeights {
-                outputs: l.outputs,
-                activation: l.activation,
-                w: l.w,
-                b: l.b,
-            })
-        });
+        self.0.visit_layers(|l| f(weights_of(l)));
     }
 }
 
 impl<T: Model + ?Sized> Sink<T::Scalar> for ModelSink<'_, T> {
     fn weights_mut(&mut self, f: &mut dyn FnMut(&mut [T::Scalar], &mut [T::Scalar])) {
-        self.0.visit_layers_mut(&mut |l| f(l.w, l.b));
+        self.0.visit_layers_mut(|l| f(l.w, l.b));
     }
 }
 

@@ -94,4 +94,26 @@ impl Init {
             });
         }
     }
+
+    /// Initialises one layer of a network: a dense layer's weights by `self` (fan-in its
+    /// inputs, fan-out its outputs) and its biases to `bias`; batch norm's γ to 1 and β to
+    /// 0; other kinds have no parameters.
+    pub fn layer<S: Scalar, R: RngCore + ?Sized>(
+        self,
+        l: crate::layer::LayerMut<'_, S>,
+        bias: f32,
+        rng: &mut R,
+    ) {
+        match l.kind {
+            crate::layer::Kind::Dense => {
+                self.fill(l.w, l.inputs, l.outputs, rng);
+                l.b.fill(S::from_f32(bias));
+            }
+            crate::layer::Kind::BatchNorm => {
+                l.w.fill(S::ONE);
+                l.b.fill(S::ZERO);
+            }
+            _ => {}
+        }
+    }
 }

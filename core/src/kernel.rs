@@ -7,7 +7,7 @@
 //! Summation orders are fixed by the code (no `mul_add`, no reassociation), which is what
 //! makes the host and the microcontroller produce bit-identical weights.
 
-use crate::{Activation, Math, Scalar};
+use crate::{layer::Grads, Activation, Math, Scalar};
 
 /// Layers with at most this many weights are inlined into the typed network (the notes'
 /// 2-wide layers); larger ones share one out-of-line copy of each kernel per scalar type
@@ -59,6 +59,20 @@ pub fn dense_forward<S: Scalar, M: Math<S>>(
     dense_forward_inline::<S, M>(w, b, act, x, z, a);
 }
 
+/// [`dense_forward`] for one compile-time layer shape: out of line, one copy per shape,
+/// with every length a constant (compile-time layers larger than [`SMALL_LAYER`]).
+#[inline(never)]
+pub fn dense_forward_sized<S: Scalar, M: Math<S>, const IN: usize, const OUT: usize>(
+    w: &[[S; IN]; OUT],
+    b: &[S; OUT],
+    act: Activation,
+    x: &[S; IN],
+    z: &mut [S; OUT],
+    a: &mut [S; OUT],
+) {
+    dense_forward_inline::<S, M>(w.as_flattened(), b, act, x, z, a);
+}
+
 /// [`dense_forward`], inlined into the caller: typed layers with at most
 /// [`SMALL_LAYER`] weights use it, so the compiler unrolls them with constant sizes.
 #[inline(always)]
@@ -77,74 +91,34 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
     act.apply::<S, M>(z, a);
 }
 
-/// What the backward pass does with a layer's parameter gradients.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grads {
-    /// Leave `∂L/∂W`, `∂L/∂b` alone (online training applies the update from δ directly).
-    Skip,
-    /// Overwrite them with this sample's gradient (the first sample of a batch).
-    Overwrite,
-    /// Add this sample's gradient to them.
-    Accumulate,
-}
-
-/// Where a dense layer's input came from, for the backward pass.
-#[derive(Debug)]
-pub enum Upstream<'a, S> {
-    /// The network input; `grad`, when given, receives `∂L/∂x`.
-    Input {
-        /// Receives `∂L/∂x` when present.
-        grad: Option<&'a mut [S]>,
-    },
-    /// The previous layer: on return its `z` holds its δ = `∂L/∂z`.
-    Hidden {
-        /// The previous layer's pre-activations (its δ on return).
-        z: &'a mut [S],
-        /// The previous layer's activations, read for the derivative.
-        a: &'a [S],
-        /// The previous layer's activation function.
-        act: Activation,
-        /// Scratch of the previous layer's width, for `Wᵀ δ`.
-        scratch: &'a mut [S],
-    },
-}
-
-/// Dense backward pass for one layer whose δ = `∂L/∂z` is in `delta` and whose input was
-/// `x`: propagates `Wᵀ δ` upstream (through the previous layer's activation derivative,
-/// or into the input gradient), then records `∂L/∂W = δ xᵀ` and `∂L/∂b = δ` as `grads`
-/// says.
+/// `∂L/∂W = δ xᵀ`, `∂L/∂b = δ` of one row, as `grads` says (out of line: layers larger
+/// than [`SMALL_LAYER`] share it).
 #[inline(never)]
-pub fn dense_backward<S: Scalar, M: Math<S>>(
-    w: &[S],
-    gw: &mut [S],
-    gb: &mut [S],
-    delta: &[S],
-    x: &[S],
-    upstream: Upstream<'_, S>,
-    grads: Grads,
-) {
-    dense_backward_inline::<S, M>(w, gw, gb, delta, x, upstream, grads);
+pub fn dense_grads<S: Scalar>(gw: &mut [S], gb: &mut [S], delta: &[S], x: &[S], grads: Grads) {
+    dense_grads_inline(gw, gb, delta, x, grads);
 }
 
-/// [`dense_backward`], inlined into the caller (see [`dense_forward_inline`]).
+/// [`dense_grads`] for one compile-time layer shape (see [`dense_forward_sized`]).
+#[inline(never)]
+pub fn dense_grads_sized<S: Scalar, const IN: usize, const OUT: usize>(
+    gw: &mut [[S; IN]; OUT],
+    gb: &mut [S; OUT],
+    delta: &[S; OUT],
+    x: &[S; IN],
+    grads: Grads,
+) {
+    dense_grads_inline(gw.as_flattened_mut(), gb, delta, x, grads);
+}
+
+/// [`dense_grads`], inlined into the caller.
 #[inline(always)]
-pub fn dense_backward_inline<S: Scalar, M: Math<S>>(
-    w: &[S],
+pub fn dense_grads_inline<S: Scalar>(
     gw: &mut [S],
     gb: &mut [S],
     delta: &[S],
     x: &[S],
-    upstream: Upstream<'_, S>,
     grads: Grads,
 ) {
-    match upstream {
-        Upstream::Input { grad: None } => {}
-        Upstream::Input { grad: Some(g) } => transpose_times(w, delta, g),
-        Upstream::Hidden { z, a, act, scratch } => {
-            transpose_times(w, delta, scratch);
-            through_derivative::<S, M>(act, z, a, scratch);
-        }
-    }
     let n = x.len().max(1);
     match grads {
         Grads::Skip => {}
@@ -186,9 +160,9 @@ pub fn transpose_times<S: Scalar>(w: &[S], delta: &[S], out: &mut [S]) {
     }
 }
 
-/// `z = f'(z, a) · g`: the previous layer's δ from `g = Wᵀ δ`.
+/// `z = f'(z, a) · g`: a layer's δ from `g = ∂L/∂a` (in place over its pre-activations).
 #[inline(always)]
-fn through_derivative<S: Scalar, M: Math<S>>(act: Activation, z: &mut [S], a: &[S], g: &[S]) {
+pub fn through_derivative<S: Scalar, M: Math<S>>(act: Activation, z: &mut [S], a: &[S], g: &[S]) {
     match act {
         Activation::Sigmoid => {
             for ((z, &a), &g) in z.iter_mut().zip(a).zip(g) {

@@ -83,6 +83,7 @@ pub use activation::Activation;
 pub use data::Dataset;
 pub use error::{Error, FormatError, Result};
 pub use init::Init;
+pub use layer::Mode;
 pub use loss::Loss;
 pub use math::{Libm, Math, Micromath};
 pub use model::Model;
@@ -92,11 +93,11 @@ pub use optim::{
     Nesterov, Optimizer, RmsProp, RmsPropConfig, Sgd,
 };
 pub use preprocess::{Preprocess, Standardizer};
-pub use regularization::{Dropout, Mode, Regularization};
+pub use regularization::{Dropout, Regularization};
 pub use rng::{rng, DefaultRng};
 pub use scalar::Scalar;
 pub use schedule::{Decay, Schedule};
-pub use train::{Metrics, Trainer};
+pub use train::{Metrics, Trainer, Walked};
 pub use whitening::PcaWhitening;
 
 /// The README's examples, compiled and run as doctests.

@@ -1,17 +1,19 @@
 //! The seam between a network and the code that trains and inspects it.
 
 use crate::{
-    kernel::Grads,
-    layer::{LayerMut, LayerRef},
+    layer::{Grads, LayerMut, LayerRef, Pass},
     optim::Optimizer,
-    Activation, Error, Math, Result, Scalar,
+    Activation, Dataset, Math, Result, Scalar,
 };
 
-/// A network together with its training buffers, seen through slices.
+/// A network together with its training buffers: what the trainer, the optimizers, the
+/// diagnostics and the gradient checks work on.
 ///
-/// The trainer, the optimizers, the diagnostics and the gradient checker are written
-/// against this trait, so they serve a compile-time shaped [`Training`](crate::Training)
-/// on the device and a run-time shaped network in the host simulator alike.
+/// Implemented by [`Training`](crate::Training), for compile-time and run-time networks
+/// alike. Rows are row-major (`rows × width`); gradients after a backward pass are the
+/// *mean* over the rows of every pass since the last [`Grads::Overwrite`] once
+/// [`Model::scale_grads`] has been applied — the trainer and the diagnostics always
+/// apply it, so every gradient they leave is a mean.
 pub trait Model {
     /// The scalar type.
     type Scalar: Scalar;
@@ -22,106 +24,196 @@ pub trait Model {
     fn inputs(&self) -> usize;
     /// Output units.
     fn outputs(&self) -> usize;
-    /// Number of dense layers.
+    /// Layers.
     fn depth(&self) -> usize;
     /// Trainable parameters.
     fn params(&self) -> usize;
-    /// Training forward pass: caches every layer's `z` and `a`.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `x` has the wrong length.
-    fn forward(&mut self, x: &[Self::Scalar]) -> Result<()>;
-    /// The output layer's `(z, a)` from the last forward pass.
-    fn output(&self) -> (&[Self::Scalar], &[Self::Scalar]);
-    /// The output layer's `(z, a)`, `z` writable: the loss writes δ = `∂L/∂z` there.
-    fn output_mut(&mut self) -> (&mut [Self::Scalar], &[Self::Scalar]);
+    /// Rows the training buffers hold (the largest batch one pass takes).
+    fn capacity(&self) -> usize;
+    /// Whether a layer needs a whole batch in one pass in training mode (batch norm).
+    fn needs_batch(&self) -> bool;
     /// The output layer's activation.
-    fn output_activation(&self) -> Activation;
-    /// Backward pass from the δ in the output cache: every layer's `z` cache ends up
-    /// holding its δ, parameter gradients are recorded as `grads` says, and `∂L/∂x` is
-    /// written to `input_grad` when given. `x` is the input of the forward pass.
+    fn output_activation(&self) -> Option<Activation>;
+    /// Rows of the last forward pass.
+    fn rows(&self) -> usize;
+
+    /// Forward pass over the rows of `x` (a multiple of [`inputs`](Model::inputs), at most
+    /// [`capacity`](Model::capacity) rows), caching what the backward pass needs.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if a slice has the wrong length.
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) or
+    /// [`Error::Capacity`](crate::Error::Capacity) for a wrong length.
+    fn forward(&mut self, pass: &mut Pass<'_>, x: &[Self::Scalar]) -> Result<()>;
+    /// Forward pass over the samples `indices` of `data` (checked finite).
+    ///
+    /// # Errors
+    /// As [`Model::forward`], and [`Error::NonFiniteInput`](crate::Error::NonFiniteInput).
+    fn forward_samples(
+        &mut self,
+        pass: &mut Pass<'_>,
+        data: &Dataset<'_, Self::Scalar>,
+        indices: &[u16],
+    ) -> Result<()>;
+    /// The output rows of the last forward pass.
+    fn output(&self) -> &[Self::Scalar];
+    /// The output layer's `(z, a)` rows of the last forward pass; the loss writes
+    /// `∂L/∂z` into `z`. `None` if the last layer has no activation.
+    fn head_mut(&mut self) -> Option<(&mut [Self::Scalar], &[Self::Scalar])>;
+    /// Backward pass from the δ in [`head_mut`](Model::head_mut): parameter gradients as
+    /// `grads` says, `∂L/∂x` into `input_grad` when given. `x` is the input of the last
+    /// forward pass.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for wrong lengths.
     fn backward(
         &mut self,
         x: &[Self::Scalar],
         input_grad: Option<&mut [Self::Scalar]>,
         grads: Grads,
     ) -> Result<()>;
-    /// Visits every layer, first to last, with parameters, gradients and cache.
-    fn visit_layers_mut(&mut self, f: &mut dyn FnMut(LayerMut<'_, Self::Scalar>));
-    /// Visits every layer, first to last, read-only.
-    fn visit_layers(&self, f: &mut dyn FnMut(LayerRef<'_, Self::Scalar>));
+    /// [`Model::backward`] after [`Model::forward_samples`] with the same samples.
+    ///
+    /// # Errors
+    /// As [`Model::backward`].
+    fn backward_samples(
+        &mut self,
+        data: &Dataset<'_, Self::Scalar>,
+        indices: &[u16],
+        grads: Grads,
+    ) -> Result<()>;
+    /// One online step (one row) after a forward pass whose output δ the loss has written:
+    /// back-propagates, checks that every update is finite, and only then updates through
+    /// `opt`, applying each dense layer's outer-product gradient without storing it
+    /// (bit-identical to storing it and calling [`Model::apply_update`]).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteGradient`](crate::Error::NonFiniteGradient) (nothing changed) or
+    /// the optimizer's shape error.
+    fn online_step<O: Optimizer<Self::Scalar>>(
+        &mut self,
+        opt: &mut O,
+        x: &[Self::Scalar],
+    ) -> Result<()>;
+    /// After an accepted training step: moves batch norm's running statistics by the last
+    /// training pass's.
+    fn commit(&mut self);
+    /// Calls `f` for every layer, first to last, with parameters, state, gradients and
+    /// the cache of the last pass: the one walk over parameters (optimizers, the format,
+    /// the diagnostics and the initialisers all use it).
+    fn visit_layers<'a, F: FnMut(LayerRef<'a, Self::Scalar>)>(&'a self, f: F);
+    /// Calls `f` for every layer, mutably.
+    fn visit_layers_mut<'a, F: FnMut(LayerMut<'a, Self::Scalar>)>(&'a mut self, f: F);
 
     /// Sets every gradient to zero.
     fn zero_grads(&mut self) {
-        self.visit_layers_mut(&mut |l| {
+        self.visit_layers_mut(|l| {
             l.gw.fill(Self::Scalar::ZERO);
             l.gb.fill(Self::Scalar::ZERO);
         });
     }
 
-    /// Hands every parameter block (each layer's weights, then biases, first layer first)
-    /// with its accumulated gradients times `scale` to `opt`. Call
-    /// [`Optimizer::begin_step`] first.
-    fn apply_update<O: Optimizer<Self::Scalar>>(&mut self, opt: &mut O, scale: Self::Scalar)
-    where
-        Self: Sized,
-    {
-        let mut offset = 0;
-        self.visit_layers_mut(&mut |l| {
-            opt.update(offset, l.w, l.gw, scale);
-            offset += l.w.len();
-            opt.update(offset, l.b, l.gb, scale);
-            offset += l.b.len();
+    /// Multiplies every gradient by `k` (`1 / samples` turns sums into means).
+    fn scale_grads(&mut self, k: Self::Scalar) {
+        self.visit_layers_mut(|l| {
+            l.gw.iter_mut().chain(l.gb.iter_mut()).for_each(|g| *g *= k);
         });
     }
 
-    /// One online step (batch of one) after a forward pass whose output δ the loss has
-    /// written: back-propagates, checks that every gradient is finite, and only then
-    /// updates through `opt`.
-    ///
-    /// The default records the gradients and calls [`Model::apply_update`]; compile-time
-    /// shaped networks override it to apply each layer's outer-product gradient without
-    /// materialising it (bit-identical, fewer passes).
-    ///
-    /// # Errors
-    /// [`Error::NonFiniteGradient`] (nothing changed) or the optimizer's shape error.
-    fn online_step<O: Optimizer<Self::Scalar>>(
-        &mut self,
-        opt: &mut O,
-        x: &[Self::Scalar],
-    ) -> Result<()>
+    /// Hands every parameter block (each layer's `w`, then `b`, first layer first) with
+    /// its gradients to `opt`. Call [`Optimizer::begin_step`] first.
+    fn apply_update<O: Optimizer<Self::Scalar>>(&mut self, opt: &mut O)
     where
         Self: Sized,
     {
-        self.backward(x, None, Grads::Overwrite)?;
-        if !self.grads_finite() {
-            return Err(Error::NonFiniteGradient);
-        }
-        opt.begin_step(self.params())?;
-        self.apply_update(opt, Self::Scalar::ONE);
-        Ok(())
+        self.visit_layers_mut(|l| {
+            opt.update(l.offset, l.w, l.gw);
+            opt.update(l.offset + l.w.len(), l.b, l.gb);
+        });
     }
 
-    /// Whether every accumulated gradient is finite.
+    /// Whether every gradient is finite.
     fn grads_finite(&self) -> bool {
         let mut ok = true;
-        self.visit_layers(&mut |l| {
+        self.visit_layers(|l| {
             ok &= Self::Scalar::all_finite(l.gw) & Self::Scalar::all_finite(l.gb);
         });
         ok
     }
 
-    /// A 64-bit FNV-1a hash of every weight and bias, bit-exact (first layer first,
-    /// weights row by row, then biases; each value as its IEEE bits, little-endian).
+    /// Copies every parameter, in the flat order the optimizers use (each layer's `w`
+    /// then `b`, first layer first), into `out`; returns how many.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) unless `out` holds exactly
+    /// [`params`](Model::params) values.
+    fn copy_params(&self, out: &mut [Self::Scalar]) -> Result<usize> {
+        flat(self, out, |l| [l.w, l.b])
+    }
+
+    /// Copies the gradients of the last backward pass, in the same flat order.
+    ///
+    /// # Errors
+    /// As [`Model::copy_params`].
+    fn copy_grads(&self, out: &mut [Self::Scalar]) -> Result<usize> {
+        flat(self, out, |l| [l.gw, l.gb])
+    }
+
+    /// Replaces every parameter from `values` (the order of [`Model::copy_params`]).
+    ///
+    /// # Errors
+    /// As [`Model::copy_params`] (nothing changed), and
+    /// [`Error::NonFiniteInput`](crate::Error::NonFiniteInput) for a NaN/±∞ value.
+    fn set_params(&mut self, values: &[Self::Scalar]) -> Result<()> {
+        if values.len() != self.params() {
+            return Err(crate::Error::ShapeMismatch {
+                expected: self.params(),
+                found: values.len(),
+            });
+        }
+        if !Self::Scalar::all_finite(values) {
+            return Err(crate::Error::NonFiniteInput);
+        }
+        let mut src = values.iter();
+        self.visit_layers_mut(|l| {
+            for (p, &v) in l.w.iter_mut().chain(l.b.iter_mut()).zip(&mut src) {
+                *p = v;
+            }
+        });
+        Ok(())
+    }
+
+    /// A 64-bit FNV-1a hash of every parameter and state value, bit-exact (first layer
+    /// first: `w` row by row, `b`, then the state; each value as its IEEE bits,
+    /// little-endian). For dense layers, the weights then the biases of each layer.
     fn weights_hash(&self) -> u64 {
         let mut h = crate::hash::Fnv1a::new();
-        self.visit_layers(&mut |l| {
+        self.visit_layers(|l| {
             h.scalars(l.w);
             h.scalars(l.b);
+            h.scalars(l.state);
         });
         h.finish()
     }
+}
+
+fn flat<T: Model + ?Sized>(
+    model: &T,
+    out: &mut [T::Scalar],
+    pick: impl for<'a> Fn(&LayerRef<'a, T::Scalar>) -> [&'a [T::Scalar]; 2],
+) -> Result<usize> {
+    if out.len() != model.params() {
+        return Err(crate::Error::ShapeMismatch {
+            expected: model.params(),
+            found: out.len(),
+        });
+    }
+    let mut dst = out.iter_mut();
+    model.visit_layers(|l| {
+        for block in pick(&l) {
+            for (d, &v) in (&mut dst).zip(block) {
+                *d = v;
+            }
+        }
+    });
+    Ok(out.len())
 }

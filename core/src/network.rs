@@ -4,13 +4,12 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    kernel::{Grads, Upstream},
-    layer::{Buffers, LayerMut, LayerRef, Layers, WeightsMut},
-    Activation, Error, Libm, Math, Model, Result, Scalar,
+    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass},
+    Activation, Dataset, Error, Libm, Math, Model, Optimizer, Result, Scalar,
 };
 
-/// Declares a network type: the scalar, optionally the maths backend, then the layer
-/// sizes from input to output.
+/// Declares a network type of dense layers: the scalar, optionally the maths backend, then
+/// the layer sizes from input to output.
 ///
 /// ```
 /// use microprop::{mlp, Micromath};
@@ -22,9 +21,9 @@ use crate::{
 /// ```
 #[macro_export]
 macro_rules! mlp {
-    (@chain $s:ty; $a:tt, $b:tt) => { $crate::layer::Dense<$s, $a, $b> };
+    (@chain $s:ty; $a:tt, $b:tt) => { ($crate::layer::Dense<$s, $a, $b>, ()) };
     (@chain $s:ty; $a:tt, $b:tt, $($rest:tt),+) => {
-        $crate::layer::Dense<$s, $a, $b, $crate::mlp!(@chain $s; $b, $($rest),+)>
+        ($crate::layer::Dense<$s, $a, $b>, $crate::mlp!(@chain $s; $b, $($rest),+))
     };
     ($s:ty, $m:ty; $($n:tt),+ $(,)?) => { $crate::Network<$crate::mlp!(@chain $s; $($n),+), $m> };
     ($s:ty; $($n:tt),+ $(,)?) => { $crate::Network<$crate::mlp!(@chain $s; $($n),+), $crate::Libm> };
@@ -32,42 +31,115 @@ macro_rules! mlp {
 
 /// A trained (or training) network's weights: everything inference needs, nothing more.
 ///
-/// `L` is the layer chain (declare it with [`mlp!`](crate::mlp)), `M` the maths backend.
-/// Its size is exactly [`Network::BYTES`]: the parameters plus one [`Activation`] per
-/// layer. Training needs gradients and a forward cache too; [`Training`] owns those, and
-/// [`Training::into_network`] gives the weights back, so a device that only runs a trained
-/// model keeps only a `Network`.
+/// `L` is the sequence of layers (declare it with [`mlp!`](crate::mlp), or build a run-time
+/// [`Sequential`](crate::layer::Sequential)), `M` the maths backend. A compile-time
+/// network's size is exactly [`Network::BYTES`]. Training needs gradients and a forward
+/// cache too; [`Training`] owns those, and [`Training::into_network`] gives the weights
+/// back, so a device that only runs a trained model keeps only a `Network`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network<L, M = Libm> {
     layers: L,
     math: PhantomData<M>,
 }
 
-impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
+impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     /// Input features.
     pub const INPUTS: usize = L::INPUTS;
     /// Output units.
     pub const OUTPUTS: usize = L::OUTPUTS;
-    /// Dense layers.
+    /// Layers.
     pub const DEPTH: usize = L::DEPTH;
-    /// Trainable parameters: `Σ (inputs · outputs + outputs)` over the layers.
+    /// Trainable parameters.
     pub const PARAMS: usize = L::PARAMS;
-    /// Bytes of the weights value: `PARAMS · size_of::<S>() + DEPTH · size_of::<Activation>()`.
-    pub const BYTES: usize =
-        L::PARAMS * <L::Scalar as Scalar>::BYTES + L::DEPTH * core::mem::size_of::<Activation>();
-    /// Bytes of the training buffers: gradients (`PARAMS` scalars) plus the forward cache
-    /// (`z` and `a` of every unit, `2 · UNITS` scalars).
-    pub const TRAINING_BYTES: usize = (L::PARAMS + 2 * L::UNITS) * <L::Scalar as Scalar>::BYTES;
+    /// Bytes of the weights value: every layer's parameters and state, plus one
+    /// [`Activation`] (8 bytes) per dense or batch-norm layer and the hyper-parameters of
+    /// the others (see each layer kind); for dense layers `PARAMS · size_of::<S>() +
+    /// DEPTH · 8`.
+    pub const BYTES: usize = L::BYTES;
 
-    /// Everything training needs, in bytes: weights, training buffers, and the state of an
-    /// optimizer that keeps `slots` scalars per parameter (0 for SGD, 1 for Momentum,
-    /// Nesterov, AdaGrad and RMSProp, 2 for Adam and AdamW: their `SLOTS`).
-    pub const fn bytes_to_train(slots: usize) -> usize {
-        Self::BYTES + Self::TRAINING_BYTES + slots * L::PARAMS * <L::Scalar as Scalar>::BYTES
+    /// Bytes of the training buffers for batches of up to `B` rows:
+    /// `(FIXED + B · (ROW + INPUTS)) · size_of::<S>()` plus 8 for the row count, where
+    /// `FIXED` is every layer's gradients (and per-unit statistics) and `ROW` every layer's
+    /// cache per row (for dense layers `z` and `a`: `2 · outputs`); `B · INPUTS` gathers a
+    /// batch's inputs.
+    pub const fn training_bytes(batch: usize) -> usize {
+        (L::FIXED + batch * (L::ROW + L::INPUTS)) * <L::Scalar as Scalar>::BYTES
+            + core::mem::size_of::<usize>()
     }
 
-    /// A network with all weights zero, `hidden` on every layer but the last and `output`
-    /// on the last.
+    /// Bytes of the training buffers for online and per-sample training
+    /// ([`training_bytes(1)`](Self::training_bytes)).
+    pub const TRAINING_BYTES: usize = Self::training_bytes(1);
+
+    /// Everything training needs, in bytes, with batches of up to `batch` rows: weights,
+    /// training buffers, and the state of an optimizer that keeps `slots` scalars per
+    /// parameter (0 for SGD, 1 for Momentum, Nesterov, AdaGrad and RMSProp, 2 for Adam and
+    /// AdamW: their `SLOTS`).
+    pub const fn bytes_to_train(slots: usize, batch: usize) -> usize {
+        Self::BYTES + Self::training_bytes(batch) + slots * L::PARAMS * <L::Scalar as Scalar>::BYTES
+    }
+
+    /// Runs the network: the output layer's activations for input `x`.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteInput`] if `x` holds NaN or ±∞.
+    pub fn predict(&self, x: &L::In) -> Result<L::Out> {
+        let mut out = L::ZERO_OUT;
+        self.predict_slice(x.as_ref(), out.as_mut())?;
+        Ok(out)
+    }
+
+    /// Pairs the network with fresh buffers for batches of up to `B` rows (batch norm
+    /// needs the whole batch in one pass).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] for `B = 0`.
+    pub fn into_batched<const B: usize>(self) -> Result<Training<L, M, B>> {
+        Training::new(self, B)
+    }
+}
+
+impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
+    /// A network of `layers` (checked: the last layer must have an activation for the
+    /// loss, softmax only on the last layer, α finite).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] naming what is wrong.
+    pub fn from_layers(layers: L) -> Result<Self> {
+        let net = Network {
+            layers,
+            math: PhantomData,
+        };
+        net.check()?;
+        Ok(net)
+    }
+
+    fn check(&self) -> Result<()> {
+        let depth = self.layers.depth();
+        let mut bad = None;
+        self.layers
+            .visit::<_, 1>(None, At::default(), &mut |l: LayerRef<'_, _>| {
+                if let Some(a) = l.activation {
+                    if a == Activation::Softmax && l.index + 1 < depth {
+                        bad = bad.or(Some("softmax is only valid on the output layer"));
+                    }
+                    if !a.alpha().is_finite() {
+                        bad = bad.or(Some("activation alpha"));
+                    }
+                } else if l.index + 1 == depth {
+                    bad = bad.or(Some(
+                    "the last layer must be dense or batch norm (the loss needs its activation)",
+                ));
+                }
+            });
+        match bad {
+            Some(what) => Err(Error::InvalidHyperParameter(what)),
+            None => Ok(()),
+        }
+    }
+
+    /// A network with all weights zero, `hidden` on every layer with an activation but the
+    /// last and `output` on the last.
     ///
     /// # Errors
     /// [`Error::InvalidHyperParameter`] if softmax is asked for a hidden layer, or α is
@@ -84,8 +156,8 @@ impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
         Ok(net)
     }
 
-    /// A network initialised by `init` (weights) and `bias` (every bias), drawing from
-    /// `rng`.
+    /// A network initialised by `init` (weights) and `bias` (every dense bias), drawing
+    /// from `rng`.
     ///
     /// # Errors
     /// As [`Network::zeroed`], and [`Error::InvalidHyperParameter`] for an invalid
@@ -105,13 +177,14 @@ impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
         Ok(net)
     }
 
-    /// Sets the activations: `hidden` on every layer but the last, `output` on the last.
+    /// Sets the activations: `hidden` on every layer with an activation but the last,
+    /// `output` on the last.
     ///
     /// # Errors
     /// [`Error::InvalidHyperParameter`] if softmax is asked for a hidden layer, or α is
-    /// not finite.
+    /// not finite (nothing is changed then).
     pub fn set_activations(&mut self, hidden: Activation, output: Activation) -> Result<()> {
-        if hidden == Activation::Softmax && L::DEPTH > 1 {
+        if hidden == Activation::Softmax && self.layers.depth() > 1 {
             return Err(Error::InvalidHyperParameter(
                 "softmax is only valid on the output layer",
             ));
@@ -119,14 +192,17 @@ impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
         if !hidden.alpha().is_finite() || !output.alpha().is_finite() {
             return Err(Error::InvalidHyperParameter("activation alpha"));
         }
-        let last = L::DEPTH - 1;
-        self.layers.visit_weights(0, &mut |l| {
-            *l.activation = if l.index == last { output } else { hidden };
+        let last = self.layers.depth() - 1;
+        self.visit_mut(|l| {
+            if let Some(act) = l.activation {
+                *act = if l.index == last { output } else { hidden };
+            }
         });
-        Ok(())
+        self.check()
     }
 
-    /// Re-initialises every weight with `init` and every bias to `bias`.
+    /// Re-initialises every layer: dense weights with `init`, dense biases to `bias`,
+    /// batch norm's γ to 1 and β to 0 (state and preprocessing statistics are kept).
     ///
     /// # Errors
     /// [`Error::InvalidHyperParameter`] for a negative or non-finite scale or bias.
@@ -140,67 +216,61 @@ impl<L: Layers, M: Math<L::Scalar>> Network<L, M> {
         if !bias.is_finite() {
             return Err(Error::InvalidHyperParameter("bias init"));
         }
-        self.layers.visit_weights(0, &mut |l| {
-            init.fill(l.w, l.inputs, l.outputs, rng);
-            l.b.fill(L::Scalar::from_f32(bias));
-        });
+        self.visit_mut(|l| init.layer(l, bias, rng));
         Ok(())
     }
 
-    /// Runs the network: writes the output layer's activations for input `x`.
-    ///
-    /// # Errors
-    /// [`Error::NonFiniteInput`] if `x` holds NaN or ±∞.
-    pub fn predict(&self, x: &L::Input) -> Result<L::Output> {
-        if !L::Scalar::all_finite(x.as_ref()) {
-            return Err(Error::NonFiniteInput);
-        }
-        let mut out = L::ZERO_OUTPUT;
-        self.layers.infer::<M>(x.as_ref(), out.as_mut());
-        Ok(out)
-    }
-
-    /// Runs the network on a slice.
+    /// Runs the network on a slice: `x` of [`inputs`](Seq::inputs) features, `out` of
+    /// [`outputs`](Seq::outputs) values.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] for wrong lengths, [`Error::NonFiniteInput`] for NaN/±∞.
+    #[inline]
     pub fn predict_slice(&self, x: &[L::Scalar], out: &mut [L::Scalar]) -> Result<()> {
-        check_len(L::INPUTS, x.len())?;
-        check_len(L::OUTPUTS, out.len())?;
+        check_len(self.layers.inputs(), x.len())?;
+        check_len(self.layers.outputs(), out.len())?;
         if !L::Scalar::all_finite(x) {
             return Err(Error::NonFiniteInput);
         }
-        self.layers.infer::<M>(x, out);
-        Ok(())
+        self.layers.infer::<M>(x, out)
     }
 
-    /// The layer chain.
+    /// The layers.
     pub fn layers(&self) -> &L {
         &self.layers
     }
 
-    /// Visits every layer's weights, first to last (for custom initialisation, loading,
-    /// or quantisation).
-    pub fn visit_weights_mut(&mut self, f: &mut dyn FnMut(WeightsMut<'_, L::Scalar>)) {
-        self.layers.visit_weights(0, f);
+    /// Calls `f` with every layer's parameters and state, first to last (no training
+    /// buffers: the gradient and cache slices are empty).
+    pub fn visit<'a, F: FnMut(LayerRef<'a, L::Scalar>)>(&'a self, mut f: F) {
+        self.layers.visit::<_, 1>(None, At::default(), &mut f);
     }
 
-    /// A bit-exact FNV-1a hash of the weights (see [`Model::weights_hash`]).
-    pub fn weights_hash(&mut self) -> u64 {
+    /// Calls `f` with every layer's parameters and state, mutably (custom initialisation,
+    /// loading, quantisation).
+    pub fn visit_mut<'a, F: FnMut(LayerMut<'a, L::Scalar>)>(&'a mut self, mut f: F) {
+        self.layers.visit_mut::<_, 1>(None, At::default(), &mut f);
+    }
+
+    /// A bit-exact FNV-1a hash of every parameter and state value (see
+    /// [`Model::weights_hash`]).
+    pub fn weights_hash(&self) -> u64 {
         let mut h = crate::hash::Fnv1a::new();
-        self.layers.visit_weights(0, &mut |l| {
+        self.visit(|l| {
             h.scalars(l.w);
             h.scalars(l.b);
+            h.scalars(l.state);
         });
         h.finish()
     }
 
-    /// Pairs the network with fresh training buffers.
-    pub fn into_training(self) -> Training<L, M> {
-        Training {
-            net: self,
-            buf: L::Buffers::zeroed(),
-        }
+    /// Pairs the network with fresh training buffers for one row at a time (online and
+    /// per-sample training; see [`Training::new`] for batches).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if run-time storage cannot hold the buffers.
+    pub fn into_training(self) -> Result<Training<L, M, 1>> {
+        Training::new(self, 1)
     }
 }
 
@@ -212,17 +282,38 @@ fn check_len(expected: usize, found: usize) -> Result<()> {
     }
 }
 
-/// A [`Network`] together with its training buffers (gradients and forward cache).
+/// A [`Network`] together with its training buffers (gradients, forward cache) for
+/// batches of up to `B` rows.
 ///
-/// Its size is exactly `Network::BYTES + Network::TRAINING_BYTES`. It implements
-/// [`Model`], which is what the trainer, optimizers and diagnostics work on.
+/// A compile-time network's size is exactly `Network::BYTES +
+/// Network::training_bytes(B)`. It implements [`Model`], which is what the trainer, the
+/// optimizers and the diagnostics work on. A run-time network
+/// ([`Sequential`](crate::layer::Sequential)) sizes its buffers when made
+/// ([`Training::new`]) and ignores `B`.
 #[derive(Clone, Debug)]
-pub struct Training<L: Layers, M = Libm> {
+pub struct Training<L: Net, M = Libm, const B: usize = 1> {
     net: Network<L, M>,
-    buf: L::Buffers,
+    buf: L::Buffers<B>,
+    input: L::InRows<B>,
+    rows: usize,
 }
 
-impl<L: Layers, M: Math<L::Scalar>> Training<L, M> {
+impl<L: Net, M: Math<L::Scalar>, const B: usize> Training<L, M, B> {
+    /// `net` with zeroed buffers for batches of up to `capacity` rows (a compile-time
+    /// network's `capacity` must be `B`).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] if the buffers cannot hold `capacity` rows.
+    pub fn new(net: Network<L, M>, capacity: usize) -> Result<Self> {
+        let buf = net.layers.buffers::<B>(capacity)?;
+        let input = net.layers.in_rows::<B>(capacity)?;
+        Ok(Training {
+            net,
+            buf,
+            input,
+            rows: 0,
+        })
+    }
     /// The weights.
     pub fn network(&self) -> &Network<L, M> {
         &self.net
@@ -236,44 +327,124 @@ impl<L: Layers, M: Math<L::Scalar>> Training<L, M> {
         self.net
     }
     /// The training buffers.
-    pub fn buffers(&self) -> &L::Buffers {
+    pub fn buffers(&self) -> &L::Buffers<B> {
         &self.buf
+    }
+
+    #[inline(always)]
+    fn rows_of(&self, x: &[L::Scalar]) -> Result<usize> {
+        let inputs = self.net.layers.inputs().max(1);
+        if x.len() == inputs {
+            return Ok(1);
+        }
+        let n = x.len() / inputs;
+        if n * inputs != x.len() || n == 0 {
+            return Err(Error::ShapeMismatch {
+                expected: inputs,
+                found: x.len(),
+            });
+        }
+        if n > self.net.layers.capacity(&self.buf) {
+            return Err(Error::Capacity);
+        }
+        Ok(n)
+    }
+
+    /// Copies the samples `indices` of `data` into the input rows (batches of more than
+    /// one); checks that every feature is finite.
+    fn gather(&mut self, data: &Dataset<'_, L::Scalar>, indices: &[u16]) -> Result<usize> {
+        let inputs = self.net.layers.inputs();
+        check_len(inputs, data.dim())?;
+        if indices.len() > self.net.layers.capacity(&self.buf) {
+            return Err(Error::Capacity);
+        }
+        let dst = self.input.as_mut();
+        for (row, &i) in dst.chunks_exact_mut(inputs.max(1)).zip(indices) {
+            let (x, _) = data.get(usize::from(i)).ok_or(Error::EmptyData)?;
+            if !L::Scalar::all_finite(x) {
+                return Err(Error::NonFiniteInput);
+            }
+            row.copy_from_slice(x);
+        }
+        Ok(indices.len())
     }
 }
 
-impl<L: Layers, M: Math<L::Scalar>> Model for Training<L, M> {
+impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     type Scalar = L::Scalar;
     type Math = M;
 
     fn inputs(&self) -> usize {
-        L::INPUTS
+        self.net.layers.inputs()
     }
     fn outputs(&self) -> usize {
-        L::OUTPUTS
+        self.net.layers.outputs()
     }
     fn depth(&self) -> usize {
-        L::DEPTH
+        self.net.layers.depth()
     }
     fn params(&self) -> usize {
-        L::PARAMS
+        self.net.layers.params()
     }
-    #[inline]
-    fn forward(&mut self, x: &[L::Scalar]) -> Result<()> {
-        check_len(L::INPUTS, x.len())?;
-        self.net.layers.forward::<M>(&mut self.buf, x);
-        Ok(())
+    fn capacity(&self) -> usize {
+        self.net.layers.capacity(&self.buf)
     }
-    #[inline]
-    fn output(&self) -> (&[L::Scalar], &[L::Scalar]) {
-        L::output(&self.buf)
+    fn needs_batch(&self) -> bool {
+        self.net.layers.needs_batch()
     }
-    #[inline]
-    fn output_mut(&mut self) -> (&mut [L::Scalar], &[L::Scalar]) {
-        L::output_mut(&mut self.buf)
-    }
-    fn output_activation(&self) -> Activation {
+    fn output_activation(&self) -> Option<Activation> {
         self.net.layers.output_activation()
     }
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    #[inline]
+    fn forward(&mut self, pass: &mut Pass<'_>, x: &[L::Scalar]) -> Result<()> {
+        let n = self.rows_of(x)?;
+        self.net.layers.forward::<M, B>(pass, x, n, &mut self.buf);
+        self.rows = n;
+        Ok(())
+    }
+
+    #[inline]
+    fn forward_samples(
+        &mut self,
+        pass: &mut Pass<'_>,
+        data: &Dataset<'_, L::Scalar>,
+        indices: &[u16],
+    ) -> Result<()> {
+        if let [i] = indices {
+            let (x, _) = data.get(usize::from(*i)).ok_or(Error::EmptyData)?;
+            if !L::Scalar::all_finite(x) {
+                return Err(Error::NonFiniteInput);
+            }
+            return self.forward(pass, x);
+        }
+        let n = self.gather(data, indices)?;
+        let inputs = self.net.layers.inputs();
+        let x = crate::layer::rows(self.input.as_ref(), inputs, n);
+        self.net.layers.forward::<M, B>(pass, x, n, &mut self.buf);
+        self.rows = n;
+        Ok(())
+    }
+
+    #[inline]
+    fn output(&self) -> &[L::Scalar] {
+        let outputs = self.net.layers.outputs();
+        crate::layer::rows(self.net.layers.output(&self.buf), outputs, self.rows)
+    }
+
+    #[inline]
+    fn head_mut(&mut self) -> Option<(&mut [L::Scalar], &[L::Scalar])> {
+        let (outputs, rows) = (self.net.layers.outputs(), self.rows);
+        let (z, a) = self.net.layers.head(&mut self.buf)?;
+        Some((
+            crate::layer::rows_mut(z, outputs, rows),
+            crate::layer::rows(a, outputs, rows),
+        ))
+    }
+
     #[inline]
     fn backward(
         &mut self,
@@ -281,52 +452,97 @@ impl<L: Layers, M: Math<L::Scalar>> Model for Training<L, M> {
         input_grad: Option<&mut [L::Scalar]>,
         grads: Grads,
     ) -> Result<()> {
-        check_len(L::INPUTS, x.len())?;
-        if let Some(g) = &input_grad {
-            check_len(L::INPUTS, g.len())?;
+        let n = self.rows_of(x)?;
+        if n != self.rows {
+            return Err(Error::ShapeMismatch {
+                expected: self.rows,
+                found: n,
+            });
         }
-        self.net.layers.backward::<M>(
-            &mut self.buf,
-            x,
-            Upstream::Input { grad: input_grad },
-            grads,
-        );
+        let inputs = self.net.layers.inputs();
+        match input_grad {
+            Some(grad) => {
+                check_len(x.len(), grad.len())?;
+                let mut up = InputGrad {
+                    grad,
+                    width: inputs,
+                };
+                self.net
+                    .layers
+                    .backward::<M, _, B>(&mut self.buf, x, n, &mut up, grads);
+            }
+            None => {
+                self.net
+                    .layers
+                    .backward::<M, _, B>(&mut self.buf, x, n, &mut Nowhere, grads);
+            }
+        }
         Ok(())
     }
+
     #[inline]
-    fn online_step<O: crate::Optimizer<L::Scalar>>(
+    fn backward_samples(
         &mut self,
-        opt: &mut O,
-        x: &[L::Scalar],
+        data: &Dataset<'_, L::Scalar>,
+        indices: &[u16],
+        grads: Grads,
     ) -> Result<()> {
-        check_len(L::INPUTS, x.len())?;
-        self.net.layers.backward::<M>(
-            &mut self.buf,
-            x,
-            Upstream::Input { grad: None },
-            Grads::Skip,
-        );
-        if !L::online_finite(&self.buf, x) {
-            return Err(Error::NonFiniteGradient);
+        if let [i] = indices {
+            let (x, _) = data.get(usize::from(*i)).ok_or(Error::EmptyData)?;
+            return self.backward(x, None, grads);
         }
-        opt.begin_step(L::PARAMS)?;
+        let n = indices.len();
+        if n != self.rows {
+            return Err(Error::ShapeMismatch {
+                expected: self.rows,
+                found: n,
+            });
+        }
+        let inputs = self.net.layers.inputs();
+        let x = crate::layer::rows(self.input.as_ref(), inputs, n);
         self.net
             .layers
-            .update_online(&self.buf, x, opt, 0, L::Scalar::ONE);
+            .backward::<M, _, B>(&mut self.buf, x, n, &mut Nowhere, grads);
         Ok(())
     }
+
     #[inline]
-    fn apply_update<O: crate::Optimizer<L::Scalar>>(&mut self, opt: &mut O, scale: L::Scalar) {
-        self.net.layers.update(&self.buf, opt, 0, scale);
+    fn online_step<O: Optimizer<L::Scalar>>(&mut self, opt: &mut O, x: &[L::Scalar]) -> Result<()> {
+        let n = self.rows_of(x)?;
+        if n != 1 || self.rows != 1 {
+            return Err(Error::ShapeMismatch {
+                expected: 1,
+                found: n,
+            });
+        }
+        self.net
+            .layers
+            .backward::<M, _, B>(&mut self.buf, x, 1, &mut Nowhere, Grads::Skip);
+        if !self.net.layers.online_finite(&self.buf, x) {
+            return Err(Error::NonFiniteGradient);
+        }
+        opt.begin_step(self.net.layers.params())?;
+        self.net.layers.update_online(&self.buf, x, opt, 0);
+        Ok(())
     }
-    #[inline]
-    fn grads_finite(&self) -> bool {
-        L::grads_finite(&self.buf)
+
+    fn commit(&mut self) {
+        self.net.layers.commit(&self.buf, self.rows);
     }
-    fn visit_layers_mut(&mut self, f: &mut dyn FnMut(LayerMut<'_, L::Scalar>)) {
-        self.net.layers.visit_mut(&mut self.buf, 0, f);
+
+    fn visit_layers<'a, F: FnMut(LayerRef<'a, L::Scalar>)>(&'a self, mut f: F) {
+        let at = At {
+            rows: self.rows,
+            ..At::default()
+        };
+        self.net.layers.visit(Some(&self.buf), at, &mut f);
     }
-    fn visit_layers(&self, f: &mut dyn FnMut(LayerRef<'_, L::Scalar>)) {
-        self.net.layers.visit(&self.buf, 0, f);
+
+    fn visit_layers_mut<'a, F: FnMut(LayerMut<'a, L::Scalar>)>(&'a mut self, mut f: F) {
+        let at = At {
+            rows: self.rows,
+            ..At::default()
+        };
+        self.net.layers.visit_mut(Some(&mut self.buf), at, &mut f);
     }
 }

@@ -1,57 +1,58 @@
 //! Regularisation: the L2 penalty, inverted dropout, and gradient clipping by global norm.
 //!
-//! L2 and clipping act on accumulated gradients between the backward passes of a step and
-//! the optimizer update; [`Trainer`](crate::Trainer) applies them when given a
+//! L2 and clipping act on a step's mean gradients between the backward pass and the
+//! optimizer update; [`Trainer`](crate::Trainer) applies them when given a
 //! [`Regularization`] ([`Trainer::with_regularization`](crate::Trainer::with_regularization)).
-//! Dropout sits between layers, so it lives in the networks that can place it there (the
-//! batch-wise [`BnNet`](crate::batchnorm::BnNet)); [`Dropout`] is its slice kernel.
+//! Dropout sits between layers: it is a layer kind
+//! ([`layer::Dropout`](crate::layer::Dropout)); [`Dropout`] here is its probability and
+//! mask kernel.
 
 use rand_core::RngCore;
 
-use crate::{Error, Model, Result, Scalar};
+use crate::{layer::Kind, Error, Model, Result, Scalar};
 
-/// `½ λ Σ w²` over every weight of `model` (biases are not penalised, as in CS231n).
+/// `½ λ Σ w²` over every dense weight of `model` (biases and batch norm's γ, β are not
+/// penalised, as in CS231n).
 pub fn l2_penalty<T: Model>(model: &T, lambda: f64) -> f64 {
     let mut ss = 0.0f64;
-    model.visit_layers(&mut |l| {
-        for &w in l.w.iter() {
-            let w = w.to_f64();
-            ss += w * w;
+    model.visit_layers(|l| {
+        if l.kind == Kind::Dense {
+            for &w in l.w.iter() {
+                let w = w.to_f64();
+                ss += w * w;
+            }
         }
     });
     0.5 * lambda * ss
 }
 
-/// Adds the L2 gradient `λ w` to every weight gradient. The model's gradients hold sums
-/// over `samples` samples (the trainer scales by `1 / samples` later), so `λ · samples · w`
-/// is added: after scaling, the gradient is that of `mean loss + ½ λ Σ w²`.
-pub fn add_l2_gradient<T: Model>(model: &mut T, lambda: T::Scalar, samples: T::Scalar) {
-    let k = lambda * samples;
-    model.visit_layers_mut(&mut |l| {
-        for (g, &w) in l.gw.iter_mut().zip(l.w.iter()) {
-            *g += k * w;
+/// Adds the L2 gradient `λ w` to every dense weight's (mean) gradient: the gradient is
+/// then that of `mean loss + ½ λ Σ w²`.
+pub fn add_l2_gradient<T: Model>(model: &mut T, lambda: T::Scalar) {
+    model.visit_layers_mut(|l| {
+        if l.kind == Kind::Dense {
+            for (g, &w) in l.gw.iter_mut().zip(l.w.iter()) {
+                *g += lambda * w;
+            }
         }
     });
 }
 
-/// Clips the gradient by its global norm: if `‖scale · g‖` over every gradient of the
-/// model exceeds `max_norm`, multiplies every gradient by `max_norm / ‖scale · g‖`.
-/// `scale` converts the accumulated gradients into the ones the optimizer will see (the
-/// inverse batch size). Returns the norm before clipping.
-pub fn clip_global_norm<T: Model>(model: &mut T, max_norm: f64, scale: f64) -> f64 {
+/// Clips the gradient by its global norm: if `‖g‖` over every gradient of the model
+/// exceeds `max_norm`, multiplies every gradient by `max_norm / ‖g‖`. Returns the norm
+/// before clipping.
+pub fn clip_global_norm<T: Model>(model: &mut T, max_norm: f64) -> f64 {
     let mut ss = 0.0f64;
-    model.visit_layers(&mut |l| {
+    model.visit_layers(|l| {
         for &g in l.gw.iter().chain(l.gb.iter()) {
-            let g = g.to_f64() * scale;
+            let g = g.to_f64();
             ss += g * g;
         }
     });
     let norm = libm::sqrt(ss);
     if norm > max_norm && norm.is_finite() {
         let k = T::Scalar::from_f64(max_norm / norm);
-        model.visit_layers_mut(&mut |l| {
-            l.gw.iter_mut().chain(l.gb.iter_mut()).for_each(|g| *g *= k);
-        });
+        model.scale_grads(k);
     }
     norm
 }
@@ -97,31 +98,19 @@ impl Regularization {
         self.clip
     }
 
-    /// Applies to accumulated gradients (sums over `1 / scale` samples): adds the L2
-    /// gradient, then clips. Returns the L2 penalty to add to the mean loss.
-    pub fn apply<T: Model>(&self, model: &mut T, scale: T::Scalar) -> T::Scalar {
+    /// Applies to a step's mean gradients: adds the L2 gradient, then clips. Returns the
+    /// L2 penalty to add to the mean loss.
+    pub fn apply<T: Model>(&self, model: &mut T) -> T::Scalar {
         let mut penalty = T::Scalar::ZERO;
         if self.l2 > 0.0 {
             penalty = T::Scalar::from_f64(l2_penalty(model, self.l2));
-            let samples = T::Scalar::ONE / scale;
-            add_l2_gradient(model, T::Scalar::from_f64(self.l2), samples);
+            add_l2_gradient(model, T::Scalar::from_f64(self.l2));
         }
         if let Some(c) = self.clip {
-            clip_global_norm(model, c, scale.to_f64());
+            clip_global_norm(model, c);
         }
         penalty
     }
-}
-
-/// Training or inference: dropout and batch norm behave differently in each.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Mode {
-    /// Training: dropout drops, batch norm uses batch statistics.
-    Train,
-    /// Inference: dropout is the identity, batch norm uses running statistics.
-    #[default]
-    Eval,
 }
 
 /// Inverted dropout: in training each unit is kept with probability `1 − p` and scaled by
@@ -165,8 +154,8 @@ impl Dropout {
     }
 
     /// Forward: `a ← a ⊙ mask` in training, unchanged in evaluation.
-    pub fn forward<S: Scalar>(mode: Mode, a: &mut [S], mask: &[S]) {
-        if mode == Mode::Train {
+    pub fn forward<S: Scalar>(mode: crate::layer::Mode, a: &mut [S], mask: &[S]) {
+        if mode == crate::layer::Mode::Train {
             a.iter_mut().zip(mask).for_each(|(a, &m)| *a *= m);
         }
     }

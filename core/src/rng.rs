@@ -86,3 +86,23 @@ mod tests {
         assert_ne!(v, sorted);
     }
 }
+
+/// A borrowed generator of any (possibly unsized) type, as a sized one: lets a `&mut R`
+/// with `R: ?Sized` be lent as `&mut dyn RngCore`.
+#[derive(Debug)]
+pub struct Borrowed<'a, R: ?Sized>(pub &'a mut R);
+
+impl<R: RngCore + ?Sized> RngCore for Borrowed<'_, R> {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_bytes(dest);
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> core::result::Result<(), rand_core::Error> {
+        self.0.try_fill_bytes(dest)
+    }
+}

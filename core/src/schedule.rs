@@ -162,7 +162,7 @@ impl Schedule {
         data: &Dataset<'_, T::Scalar>,
         order: &mut [u16],
         rng: &mut R,
-    ) -> Result<f32> {
+    ) -> Result<T::Scalar> {
         trainer.epoch_with(model, opt, data, order, rng, &mut &*self)
     }
 }

@@ -1,25 +1,224 @@
-//! Training: mini-batch steps, epochs with shuffling, and evaluation.
+//! Training: the one forward → loss → backward walk, mini-batch steps, epochs with
+//! shuffling, and evaluation.
 //!
-//! One straight data path per step: for each sample of the batch, forward → loss (δ of the
-//! output layer) → backward (gradients accumulate); then the step is checked (finite loss
-//! and gradients) and only then handed to the optimizer. A refused step leaves the weights
-//! and the optimizer state exactly as they were.
+//! [`walk`] is the only loop over samples: the trainer's steps, [`evaluate`] and every
+//! diagnostic call it. Per chunk of at most the model's capacity rows: forward, then the
+//! loss writes δ of the output layer, then (when asked) backward, gradients accumulating.
+//! Losses and gradients are reported as **means** over the samples everywhere: the walk
+//! returns the sum of the per-sample losses with the count, and the callers divide by it
+//! once (the trainer and the diagnostics scale the accumulated gradients by `1 / n`).
+//!
+//! A step is checked (finite loss and gradients) before the optimizer sees it; a refused
+//! step leaves the weights, the optimizer state and batch norm's running statistics
+//! exactly as they were.
 
 use rand_core::RngCore;
 
 use crate::{
-    kernel::Grads, loss::MAX_CLASSES, optim::Optimizer, regularization::Regularization, Dataset,
-    Error, Loss, Model, Result, Scalar,
+    layer::{Grads, Pass},
+    loss::MAX_CLASSES,
+    optim::Optimizer,
+    regularization::Regularization,
+    Dataset, Error, Loss, Model, Result, Scalar,
 };
 
 /// Loss and accuracy over a pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Metrics {
+pub struct Metrics<S> {
     /// Mean loss per sample.
-    pub loss: f32,
+    pub loss: S,
     /// Fraction of samples classified correctly.
-    pub accuracy: f32,
+    pub accuracy: S,
+}
+
+/// What one [`walk`] saw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Walked<S> {
+    /// Sum of the per-sample losses.
+    pub loss: S,
+    /// Samples classified correctly (counted when no backward pass runs).
+    pub correct: usize,
+    /// Samples walked.
+    pub samples: usize,
+}
+
+impl<S: Scalar> Walked<S> {
+    /// Nothing walked yet.
+    pub const NONE: Self = Walked {
+        loss: S::ZERO,
+        correct: 0,
+        samples: 0,
+    };
+    /// The mean loss and the accuracy.
+    pub fn metrics(&self) -> Metrics<S> {
+        let n = S::from_usize(self.samples.max(1));
+        Metrics {
+            loss: self.loss / n,
+            accuracy: S::from_usize(self.correct) / n,
+        }
+    }
+    fn add(self, other: Self) -> Self {
+        Walked {
+            loss: self.loss + other.loss,
+            correct: self.correct + other.correct,
+            samples: self.samples + other.samples,
+        }
+    }
+}
+
+/// Forward → loss → backward over the samples `indices` of `data`, in chunks of at most
+/// the model's capacity rows: the one loop over samples.
+///
+/// * `loss`: `None` runs forward passes only (no labels read: activation statistics);
+///   `Some` adds each sample's loss to [`Walked::loss`].
+/// * `grads`: `None` runs no backward pass and counts correct classifications; `Some(g)`
+///   records the first chunk's gradients as `g` says and accumulates the later chunks'
+///   (sums of the per-sample gradients: divide by `samples` with [`Model::scale_grads`]
+///   for the mean). `Some(Grads::Skip)` writes the output δ and stops there: the
+///   caller's [`Model::online_step`] runs the backward pass.
+/// * `observe` sees the model after each chunk's forward pass (its layers' outputs).
+///
+/// # Errors
+/// [`Error::EmptyData`] for no samples, [`Error::ShapeMismatch`] for data of another
+/// dimension, [`Error::LossMismatch`] if the loss does not fit the output layer,
+/// [`Error::NonFiniteInput`], [`Error::LabelOutOfRange`]. Weights are never changed.
+pub fn walk<T: Model, O: FnMut(&T)>(
+    model: &mut T,
+    loss: Option<Loss>,
+    data: &Dataset<'_, T::Scalar>,
+    indices: &[u16],
+    pass: &mut Pass<'_>,
+    grads: Option<Grads>,
+    observe: &mut O,
+) -> Result<Walked<T::Scalar>> {
+    if indices.is_empty() {
+        return Err(Error::EmptyData);
+    }
+    let outputs = model.outputs();
+    let act = model.output_activation().ok_or(Error::LossMismatch)?;
+    if let Some(loss) = loss {
+        loss.check(act, outputs)?;
+    }
+    let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
+    let y = y_buf
+        .get_mut(..outputs.min(MAX_CLASSES))
+        .ok_or(Error::Capacity)?;
+    let mut seen = Walked::NONE;
+    let mut record = grads;
+    for chunk in indices.chunks(model.capacity().max(1)) {
+        // One row (online and per-sample passes): the sample's row is the input itself.
+        let one = match chunk {
+            [i] => {
+                let (x, label) = data.get(usize::from(*i)).ok_or(Error::EmptyData)?;
+                if !T::Scalar::all_finite(x) {
+                    return Err(Error::NonFiniteInput);
+                }
+                model.forward(pass, x)?;
+                Some((x, label))
+            }
+            _ => {
+                model.forward_samples(pass, data, chunk)?;
+                None
+            }
+        };
+        observe(model);
+        seen.samples += chunk.len();
+        let Some(loss) = loss else {
+            continue;
+        };
+        let (z, a) = model.head_mut().ok_or(Error::LossMismatch)?;
+        let rows = z.chunks_exact_mut(outputs).zip(a.chunks_exact(outputs));
+        for ((z, a), &i) in rows.zip(chunk) {
+            let label = match one {
+                Some((_, label)) => label,
+                None => data.get(usize::from(i)).ok_or(Error::EmptyData)?.1,
+            };
+            Loss::target(usize::from(label), y)?;
+            if record.is_some() {
+                seen.loss += loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
+            } else {
+                seen.loss += loss.value::<T::Scalar, T::Math>(z, a, y);
+                let class = loss.predicted_class(act, z, a);
+                seen.correct += usize::from(class == usize::from(label));
+            }
+        }
+        match (record, one) {
+            (None | Some(Grads::Skip), _) => {}
+            (Some(g), Some((x, _))) => {
+                model.backward(x, None, g)?;
+                record = Some(Grads::Accumulate);
+            }
+            (Some(g), None) => {
+                model.backward_samples(data, chunk, g)?;
+                record = Some(Grads::Accumulate);
+            }
+        }
+    }
+    Ok(seen)
+}
+
+/// [`walk`] over every sample of `data`, in order.
+///
+/// # Errors
+/// As [`walk`]; [`Error::Capacity`] for more than 65,536 samples.
+pub fn walk_all<T: Model, O: FnMut(&T)>(
+    model: &mut T,
+    loss: Option<Loss>,
+    data: &Dataset<'_, T::Scalar>,
+    pass: &mut Pass<'_>,
+    grads: Option<Grads>,
+    observe: &mut O,
+) -> Result<Walked<T::Scalar>> {
+    const CHUNK: usize = 64;
+    if data.len() > usize::from(u16::MAX) + 1 {
+        return Err(Error::Capacity);
+    }
+    if data.is_empty() {
+        return Err(Error::EmptyData);
+    }
+    let step = model.capacity().clamp(1, CHUNK);
+    let mut seen = Walked::NONE;
+    let mut record = grads;
+    let mut idx = [0u16; CHUNK];
+    let mut start = 0;
+    while start < data.len() {
+        let n = step.min(data.len() - start);
+        let chunk = idx.get_mut(..n).ok_or(Error::Capacity)?;
+        for (k, slot) in chunk.iter_mut().enumerate() {
+            *slot = (start + k) as u16;
+        }
+        seen = seen.add(walk(model, loss, data, chunk, pass, record, observe)?);
+        if record.is_some() {
+            record = Some(Grads::Accumulate);
+        }
+        start += n;
+    }
+    Ok(seen)
+}
+
+/// Mean loss and gradients over every sample of `data` (training mode with fixed dropout
+/// masks and the batch statistics of each chunk; running statistics untouched): the mean
+/// gradients are left in the model, the mean loss is returned.
+///
+/// # Errors
+/// As [`walk`].
+pub fn mean_gradients<T: Model>(
+    model: &mut T,
+    loss: Loss,
+    data: &Dataset<'_, T::Scalar>,
+) -> Result<T::Scalar> {
+    let seen = walk_all(
+        model,
+        Some(loss),
+        data,
+        &mut Pass::probe(),
+        Some(Grads::Overwrite),
+        &mut |_| {},
+    )?;
+    let n = T::Scalar::from_usize(seen.samples.max(1));
+    model.scale_grads(T::Scalar::ONE / n);
+    Ok(seen.loss / n)
 }
 
 /// Mini-batch training with a fixed loss and batch size.
@@ -62,7 +261,6 @@ impl Trainer {
     pub fn regularization(&self) -> Regularization {
         self.regularization
     }
-
     /// The loss.
     pub fn loss(&self) -> Loss {
         self.loss
@@ -80,102 +278,78 @@ impl Trainer {
         self.epochs
     }
 
-    /// One optimizer step on the samples `indices` of `data`. Returns the batch's mean loss.
+    /// One optimizer step on the samples `indices` of `data`, in training mode (dropout
+    /// masks drawn from `rng`; batch norm on the batch's statistics, its running
+    /// statistics moved once the step is accepted). Returns the batch's mean loss.
+    ///
+    /// A batch of one sample without regularisation is an online step: each dense layer's
+    /// outer-product gradient goes straight to the optimizer and is not stored. Otherwise
+    /// the mean gradients are left in the model ([`Model::copy_grads`]).
     ///
     /// # Errors
     /// Bad data ([`Error::NonFiniteInput`], [`Error::LabelOutOfRange`],
     /// [`Error::ShapeMismatch`]), a loss that does not fit the output
-    /// ([`Error::LossMismatch`]), or a non-finite loss or gradient
-    /// ([`Error::NonFiniteGradient`]). On error the weights and the optimizer state are
-    /// unchanged.
-    pub fn step<T: Model, O: Optimizer<T::Scalar>>(
+    /// ([`Error::LossMismatch`]), a batch that batch norm cannot use
+    /// ([`Error::BatchTooSmall`], [`Error::Capacity`] beyond the model's capacity), or a
+    /// non-finite loss or gradient ([`Error::NonFiniteGradient`]). On error the weights,
+    /// the optimizer state and the running statistics are unchanged.
+    pub fn step<T: Model, O: Optimizer<T::Scalar>, R: RngCore + ?Sized>(
         &mut self,
         model: &mut T,
         opt: &mut O,
         data: &Dataset<'_, T::Scalar>,
         indices: &[u16],
+        rng: &mut R,
     ) -> Result<T::Scalar> {
-        if indices.is_empty() {
-            return Err(Error::EmptyData);
+        if model.needs_batch() {
+            if indices.len() < 2 {
+                return Err(Error::BatchTooSmall);
+            }
+            if indices.len() > model.capacity() {
+                return Err(Error::Capacity);
+            }
         }
-        self.loss
-            .check(model.output_activation(), model.outputs())?;
-        let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
-        let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
+        let mut rng = crate::rng::Borrowed(rng);
+        let mut pass = Pass::train(&mut rng);
         if let ([i], true) = (indices, self.regularization == Regularization::NONE) {
-            let i = *i;
-            // Online learning: the gradient of each layer is an outer product, applied
-            // without being stored.
-            let x = self.checked_forward(model, data, usize::from(i), y)?;
-            let loss = self.output_delta(model, y);
-            if !loss.is_finite() {
+            let (x, _) = data.get(usize::from(*i)).ok_or(Error::EmptyData)?;
+            let walked = walk(
+                model,
+                Some(self.loss),
+                data,
+                indices,
+                &mut pass,
+                Some(Grads::Skip),
+                &mut |_| {},
+            )?;
+            if !walked.loss.is_finite() {
                 return Err(Error::NonFiniteGradient);
             }
             model.online_step(opt, x)?;
+            model.commit();
             self.steps = self.steps.saturating_add(1);
-            return Ok(loss);
+            return Ok(walked.loss);
         }
-        let mut total = T::Scalar::ZERO;
-        let mut grads = Grads::Overwrite;
-        for &i in indices {
-            let x = self.checked_forward(model, data, usize::from(i), y)?;
-            total += self.output_delta(model, y);
-            model.backward(x, None, grads)?;
-            grads = Grads::Accumulate;
+        let walked = walk(
+            model,
+            Some(self.loss),
+            data,
+            indices,
+            &mut pass,
+            Some(Grads::Overwrite),
+            &mut |_| {},
+        )?;
+        let n = T::Scalar::from_usize(walked.samples.max(1));
+        if walked.samples > 1 {
+            model.scale_grads(T::Scalar::ONE / n);
         }
-        let scale = T::Scalar::ONE / T::Scalar::from_usize(indices.len());
-        let mean = total * scale + self.regularization.apply(model, scale);
-        self.apply(model, opt, mean, scale)?;
+        let mean = walked.loss / n + self.regularization.apply(model);
+        self.apply(model, opt, mean)?;
         Ok(mean)
     }
 
-    /// Validates sample `i` of `data` (length, finiteness, label), builds its target in
-    /// `y`, runs the forward pass and returns the sample's features.
-    #[inline]
-    fn checked_forward<'d, T: Model>(
-        &self,
-        model: &mut T,
-        data: &Dataset<'d, T::Scalar>,
-        i: usize,
-        y: &mut [T::Scalar],
-    ) -> Result<&'d [T::Scalar]> {
-        let (x, label) = data.get(i).ok_or(Error::EmptyData)?;
-        if !T::Scalar::all_finite(x) {
-            return Err(Error::NonFiniteInput);
-        }
-        Loss::target(usize::from(label), y)?;
-        model.forward(x)?;
-        Ok(x)
-    }
-
-    /// The loss of the last forward pass against `y`, with δ written into the output
-    /// layer's cache.
-    #[inline]
-    fn output_delta<T: Model>(&self, model: &mut T, y: &[T::Scalar]) -> T::Scalar {
-        let act = model.output_activation();
-        let (z, a) = model.output_mut();
-        self.loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y)
-    }
-
-    /// Forward, loss and backward (gradients accumulate) for one sample with target
-    /// vector `y`. Returns the sample's loss.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] for wrong lengths.
-    pub fn sample<T: Model>(
-        &self,
-        model: &mut T,
-        x: &[T::Scalar],
-        y: &[T::Scalar],
-    ) -> Result<T::Scalar> {
-        model.forward(x)?;
-        let loss = self.output_delta(model, y);
-        model.backward(x, None, Grads::Accumulate)?;
-        Ok(loss)
-    }
-
-    /// Applies the accumulated gradients (times `scale`) if `loss` and every gradient are
-    /// finite.
+    /// Applies the (mean) gradients in the model if `loss` and every gradient are finite,
+    /// then commits the step (batch norm's running statistics).
     ///
     /// # Errors
     /// [`Error::NonFiniteGradient`] (nothing applied) or the optimizer's shape error.
@@ -184,21 +358,22 @@ impl Trainer {
         model: &mut T,
         opt: &mut O,
         loss: T::Scalar,
-        scale: T::Scalar,
     ) -> Result<()> {
         if !loss.is_finite() || !model.grads_finite() {
             return Err(Error::NonFiniteGradient);
         }
         opt.begin_step(model.params())?;
-        model.apply_update(opt, scale);
+        model.apply_update(opt);
+        model.commit();
         self.steps = self.steps.saturating_add(1);
         Ok(())
     }
 
     /// One epoch: shuffles `order` (which must hold `0..data.len()` in any order, and is
     /// kept shuffled) with `rng`, then steps through it in batches; the last batch may be
-    /// smaller. Returns the mean training loss over the epoch (accuracy is not measured
-    /// here: call [`evaluate`]).
+    /// smaller (for batch norm, a last batch of one sample is skipped: it has no batch
+    /// statistics). Returns the mean training loss over the epoch (accuracy is not
+    /// measured here: call [`evaluate`]).
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if `order` does not match the data; any [`Trainer::step`]
@@ -210,7 +385,7 @@ impl Trainer {
         data: &Dataset<'_, T::Scalar>,
         order: &mut [u16],
         rng: &mut R,
-    ) -> Result<f32> {
+    ) -> Result<T::Scalar> {
         self.epoch_with(model, opt, data, order, rng, &mut ())
     }
 
@@ -227,7 +402,7 @@ impl Trainer {
         order: &mut [u16],
         rng: &mut R,
         hook: &mut H,
-    ) -> Result<f32>
+    ) -> Result<T::Scalar>
     where
         T: Model,
         O: Optimizer<T::Scalar>,
@@ -244,16 +419,20 @@ impl Trainer {
             return Err(Error::EmptyData);
         }
         crate::rng::shuffle(rng, order);
-        let mut sum = 0.0f64;
+        let (mut sum, mut seen) = (T::Scalar::ZERO, 0usize);
         for batch in order.chunks(self.batch) {
+            if model.needs_batch() && batch.len() < 2 {
+                continue;
+            }
             let (epoch, step) = (self.epochs, self.steps);
             hook.before(opt, step);
-            let result = self.step(model, opt, data, batch);
+            let result = self.step(model, opt, data, batch, rng);
             let l = hook.after(result, epoch, step)?;
-            sum += l.to_f64() * batch.len() as f64;
+            sum += l * T::Scalar::from_usize(batch.len());
+            seen += batch.len();
         }
         self.epochs = self.epochs.saturating_add(1);
-        Ok((sum / data.len() as f64) as f32)
+        Ok(sum / T::Scalar::from_usize(seen.max(1)))
     }
 }
 
@@ -312,38 +491,23 @@ pub fn fill_order(order: &mut [u16]) -> Result<()> {
     Ok(())
 }
 
-/// Mean loss and accuracy of `model` on `data` (a training-mode forward pass per sample;
-/// gradients are untouched).
+/// Mean loss and accuracy of `model` on `data`, in evaluation mode (batch norm on its
+/// running statistics, no dropout; gradients untouched).
 ///
 /// # Errors
-/// As [`Trainer::step`]'s data checks.
+/// As [`walk`]'s data checks.
 pub fn evaluate<T: Model>(
     model: &mut T,
     loss: Loss,
     data: &Dataset<'_, T::Scalar>,
-) -> Result<Metrics> {
-    loss.check(model.output_activation(), model.outputs())?;
-    if data.is_empty() {
-        return Err(Error::EmptyData);
-    }
-    let mut y_buf = [T::Scalar::ZERO; MAX_CLASSES];
-    let y = y_buf.get_mut(..model.outputs()).ok_or(Error::Capacity)?;
-    let act = model.output_activation();
-    let mut sum = 0.0f64;
-    let mut correct = 0usize;
-    for (x, label) in data.iter() {
-        if !T::Scalar::all_finite(x) {
-            return Err(Error::NonFiniteInput);
-        }
-        Loss::target(usize::from(label), y)?;
-        model.forward(x)?;
-        let (z, a) = model.output();
-        sum += loss.value::<T::Scalar, T::Math>(z, a, y).to_f64();
-        correct += usize::from(loss.predicted_class(act, z, a) == usize::from(label));
-    }
-    let n = data.len() as f64;
-    Ok(Metrics {
-        loss: (sum / n) as f32,
-        accuracy: (correct as f64 / n) as f32,
-    })
+) -> Result<Metrics<T::Scalar>> {
+    let seen = walk_all(
+        model,
+        Some(loss),
+        data,
+        &mut Pass::eval(),
+        None,
+        &mut |_| {},
+    )?;
+    Ok(seen.metrics())
 }

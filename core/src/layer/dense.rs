@@ -1,84 +1,73 @@
-//! The fully-connected layer.
+//! The fully-connected layer: `a = f(W x + b)`.
+//!
+//! The arithmetic is written once, over slices ([`forward`], [`receive`], [`backward`],
+//! [`update_online`]); [`Dense`] (sizes in the type, arrays inside the value) and
+//! [`DynDense`] (sizes chosen at run time, any storage) both call it. Small compile-time
+//! layers (at most [`kernel::SMALL_LAYER`] weights) are inlined with their constant sizes,
+//! larger ones and every run-time layer share one out-of-line copy of each kernel per
+//! scalar type and backend.
 
-use super::{Buffers, LayerMut, LayerRef, Layers, WeightsMut};
-use crate::{
-    kernel::{self, Grads, Upstream},
-    optim::Optimizer,
-    Activation, Math, Scalar,
+use super::storage::Family;
+use super::{
+    rows, shape_of, At, Cache, CacheMut, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
+    OfScalar, Parts, PartsMut, Pass, Receive, Rows,
 };
+use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
-/// A dense layer `a = f(W x + b)` with `IN` inputs and `OUT` neurons, followed by the rest
-/// of the network `N` (`()` for the last layer).
+/// A dense layer with `IN` inputs and `OUT` neurons, its weights in the value.
 ///
-/// Only the weights live here: `w` (`OUT × IN`, one row per neuron), `b` and the
-/// activation. Gradients and the activation cache are in [`DenseBuffers`], so a trained
-/// network can be kept and run without them.
-///
-/// Layers chain only when sizes agree: the next layer's input type must be `[S; OUT]`.
+/// `w` is `OUT × IN`, one row per neuron; `b` has one bias per neuron. Gradients and the
+/// forward cache are in [`DenseBuffers`], so a trained network can be kept and run without
+/// them. Layers chain only when sizes agree:
 ///
 /// ```compile_fail
-/// use microprop::layer::{Dense, Layers};
+/// use microprop::layer::{Dense, Fixed};
 /// // 16 outputs feeding a layer that expects 8 inputs: does not compile.
-/// type Broken = Dense<f32, 2, 16, Dense<f32, 8, 1>>;
-/// let _ = <Broken as Layers>::PARAMS;
+/// type Broken = (Dense<f32, 2, 16>, (Dense<f32, 8, 1>, ()));
+/// let _ = <Broken as Fixed<f32>>::PARAMS;
 /// ```
 ///
 /// ```
-/// use microprop::layer::{Dense, Layers};
-/// type Fine = Dense<f32, 2, 16, Dense<f32, 16, 1>>;
-/// assert_eq!(<Fine as Layers>::PARAMS, 2 * 16 + 16 + 16 + 1);
+/// use microprop::layer::{Dense, Fixed};
+/// type Fine = (Dense<f32, 2, 16>, (Dense<f32, 16, 1>, ()));
+/// assert_eq!(<Fine as Fixed<f32>>::PARAMS, 2 * 16 + 16 + 16 + 1);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct Dense<S, const IN: usize, const OUT: usize, N = ()> {
+pub struct Dense<S, const IN: usize, const OUT: usize> {
     w: [[S; IN]; OUT],
     b: [S; OUT],
     act: Activation,
-    next: N,
 }
 
-/// Training buffers of one dense layer: gradients and the forward cache.
+/// Training buffers of a [`Dense`] layer for batches of up to `B` rows: gradients and the
+/// forward cache (`z`, then δ after a backward pass; `a`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct DenseBuffers<S, const IN: usize, const OUT: usize> {
+pub struct DenseBuffers<S, const IN: usize, const OUT: usize, const B: usize> {
     gw: [[S; IN]; OUT],
     gb: [S; OUT],
-    z: [S; OUT],
-    a: [S; OUT],
+    z: [[S; OUT]; B],
+    a: [[S; OUT]; B],
 }
 
-impl<S: Scalar, const IN: usize, const OUT: usize> DenseBuffers<S, IN, OUT> {
-    const ZEROED: Self = Self {
-        gw: [[S::ZERO; IN]; OUT],
-        gb: [S::ZERO; OUT],
-        z: [S::ZERO; OUT],
-        a: [S::ZERO; OUT],
-    };
-}
-
-impl<S: Scalar, const IN: usize, const OUT: usize> Buffers<S> for DenseBuffers<S, IN, OUT> {
-    fn zeroed() -> Self {
-        Self::ZEROED
-    }
-}
-
-impl<S: Scalar, A: Buffers<S>, B: Buffers<S>> Buffers<S> for (A, B) {
-    fn zeroed() -> Self {
-        (A::zeroed(), B::zeroed())
-    }
-}
-
-impl<S: Scalar, const IN: usize, const OUT: usize, N: Default> Default for Dense<S, IN, OUT, N> {
+impl<S: Scalar, const IN: usize, const OUT: usize> Default for Dense<S, IN, OUT> {
     /// All weights zero, identity activation.
     fn default() -> Self {
         Dense {
             w: [[S::ZERO; IN]; OUT],
             b: [S::ZERO; OUT],
             act: Activation::Identity,
-            next: N::default(),
         }
     }
 }
 
-impl<S: Scalar, const IN: usize, const OUT: usize, N> Dense<S, IN, OUT, N> {
+impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
+    /// A layer with all weights zero and activation `act`.
+    pub fn zeroed(act: Activation) -> Self {
+        Dense {
+            act,
+            ..Self::default()
+        }
+    }
     /// The weight matrix, one row per neuron: `weights()[o][i]` connects input `i` to
     /// neuron `o`.
     pub fn weights(&self) -> &[[S; IN]; OUT] {
@@ -88,393 +77,600 @@ impl<S: Scalar, const IN: usize, const OUT: usize, N> Dense<S, IN, OUT, N> {
     pub fn biases(&self) -> &[S; OUT] {
         &self.b
     }
-    /// The activation.
-    pub fn activation(&self) -> Activation {
-        self.act
-    }
-    /// The rest of the chain.
-    pub fn next(&self) -> &N {
-        &self.next
+}
+
+impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
+    /// One row backward: `Wᵀ δ` to `up` (if it wants it), then the parameter gradients.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn backward_row<U: Receive<S> + ?Sized>(
+        &self,
+        r: usize,
+        delta: &[S; OUT],
+        x: &[S; IN],
+        gw: &mut [[S; IN]; OUT],
+        gb: &mut [S; OUT],
+        scratch: &mut [S; IN],
+        wants: bool,
+        up: &mut U,
+        grads: Grads,
+    ) {
+        if wants {
+            kernel::transpose_times(self.w.as_flattened(), delta, scratch);
+            up.receive(r, scratch);
+        }
+        if small(IN, OUT) {
+            kernel::dense_grads_inline(gw.as_flattened_mut(), gb, delta, x, grads);
+        } else {
+            kernel::dense_grads_sized(gw, gb, delta, x, grads);
+        }
     }
 
-    fn weights_mut(&mut self, index: usize) -> WeightsMut<'_, S> {
-        WeightsMut {
-            index,
-            inputs: IN,
-            outputs: OUT,
-            activation: &mut self.act,
-            w: self.w.as_flattened_mut(),
-            b: &mut self.b,
+    /// One row forward: the inlined kernel for small layers, the layer shape's out-of-line
+    /// copy for large ones.
+    #[inline(always)]
+    fn forward_row<M: Math<S>>(&self, x: &[S; IN], z: &mut [S; OUT], a: &mut [S; OUT]) {
+        if small(IN, OUT) {
+            kernel::dense_forward_inline::<S, M>(self.w.as_flattened(), &self.b, self.act, x, z, a);
+        } else {
+            kernel::dense_forward_sized::<S, M, IN, OUT>(&self.w, &self.b, self.act, x, z, a);
         }
     }
 }
 
-/// The forward kernel, inlined for small layers.
+impl<S, const IN: usize, const OUT: usize> super::sealed::Sealed for Dense<S, IN, OUT> {}
+
+impl<S: Scalar, const IN: usize, const OUT: usize> OfScalar for Dense<S, IN, OUT> {
+    type Scalar = S;
+}
+
+impl<S: Scalar, const IN: usize, const OUT: usize> FixedLayer<S> for Dense<S, IN, OUT> {
+    type In = [S; IN];
+    type Out = [S; OUT];
+    const ZERO_OUT: [S; OUT] = [S::ZERO; OUT];
+    const INPUTS: usize = IN;
+    const OUTPUTS: usize = OUT;
+    const PARAMS: usize = IN * OUT + OUT;
+    const STATE: usize = 0;
+    const ROW: usize = 2 * OUT;
+    const FIXED: usize = IN * OUT + OUT;
+}
+
+/// Whether a compile-time layer of this size is inlined into its network.
+const fn small(inputs: usize, outputs: usize) -> bool {
+    inputs * outputs <= kernel::SMALL_LAYER
+}
+
+impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT> {
+    type Input = [S; IN];
+    type Output = [S; OUT];
+    type Buffers<const B: usize> = DenseBuffers<S, IN, OUT, B>;
+    type InRows<const B: usize> = Rows<S, IN, B>;
+    type OutRow = [S; OUT];
+
+    fn kind(&self) -> Kind {
+        Kind::Dense
+    }
+    #[inline(always)]
+    fn inputs(&self) -> usize {
+        IN
+    }
+    #[inline(always)]
+    fn outputs(&self) -> usize {
+        OUT
+    }
+    fn activation(&self) -> Option<Activation> {
+        Some(self.act)
+    }
+    fn params(&self) -> usize {
+        IN * OUT + OUT
+    }
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
+        if capacity != B || B == 0 {
+            return Err(Error::Capacity);
+        }
+        Ok(DenseBuffers {
+            gw: [[S::ZERO; IN]; OUT],
+            gb: [S::ZERO; OUT],
+            z: [[S::ZERO; OUT]; B],
+            a: [[S::ZERO; OUT]; B],
+        })
+    }
+    #[inline(always)]
+    fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
+        B
+    }
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Rows<S, IN, B>> {
+        if capacity != B {
+            return Err(Error::Capacity);
+        }
+        Ok(Rows([[S::ZERO; IN]; B]))
+    }
+    #[inline(always)]
+    fn out_row(&self) -> Result<[S; OUT]> {
+        Ok([S::ZERO; OUT])
+    }
+
+    #[inline(always)]
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        _pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    ) {
+        if B == 1 {
+            // One row: no row loop (online and per-sample training).
+            if let (Some(x), Some(z), Some(a), true) = (
+                x.first_chunk::<IN>(),
+                buf.z.first_mut(),
+                buf.a.first_mut(),
+                n > 0,
+            ) {
+                self.forward_row::<M>(x, z, a);
+            }
+            return;
+        }
+        let rows = x.as_chunks::<IN>().0.iter();
+        let rows = rows.zip(buf.z.iter_mut().zip(buf.a.iter_mut())).take(n);
+        for (x, (z, a)) in rows {
+            self.forward_row::<M>(x, z, a);
+        }
+    }
+
+    #[inline(always)]
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
+        let mut z = [S::ZERO; OUT];
+        let mut a = [S::ZERO; OUT];
+        if let Some(x) = x.first_chunk::<IN>() {
+            self.forward_row::<M>(x, &mut z, &mut a);
+        }
+        out.iter_mut().zip(a).for_each(|(o, a)| *o = a);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]) {
+        (buf.a.as_flattened(), buf.z.as_flattened_mut())
+    }
+    #[inline(always)]
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
+        buf.a.as_flattened()
+    }
+    #[inline(always)]
+    fn head<const B: usize>(buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        Some((buf.z.as_flattened_mut(), buf.a.as_flattened()))
+    }
+    #[inline(always)]
+    fn wants(&self, _upstream: bool) -> bool {
+        true
+    }
+    #[inline(always)]
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        out: &[S],
+        store: &mut [S],
+        r: usize,
+        g: &[S],
+        _up: &mut U,
+    ) {
+        receive::<S, M>(self.act, OUT, out, store, r, g);
+    }
+
+    #[inline(always)]
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut Self::Buffers<B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+    ) {
+        let mut scratch = [S::ZERO; IN];
+        let wants = up.wants();
+        let (gw, gb) = (&mut buf.gw, &mut buf.gb);
+        if B == 1 {
+            // One row: no row loop (online and per-sample training).
+            if let (Some(delta), Some(x), true) = (buf.z.first(), x.first_chunk::<IN>(), n > 0) {
+                self.backward_row(0, delta, x, gw, gb, &mut scratch, wants, up, grads);
+            }
+            return;
+        }
+        let mut grads = grads;
+        let rows = buf.z.iter().zip(x.as_chunks::<IN>().0).take(n);
+        for (r, (delta, x)) in rows.enumerate() {
+            self.backward_row(r, delta, x, gw, gb, &mut scratch, wants, up, grads);
+            if grads == Grads::Overwrite {
+                grads = Grads::Accumulate;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &mut O,
+        offset: usize,
+    ) {
+        let delta = buf.z.as_flattened();
+        update_online(
+            self.w.as_flattened_mut(),
+            &mut self.b,
+            delta,
+            x,
+            opt,
+            offset,
+        );
+    }
+
+    #[inline(always)]
+    fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool {
+        online_finite(rows(buf.z.as_flattened(), OUT, 1), rows(x, IN, 1))
+    }
+
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S> {
+        Parts {
+            w: self.w.as_flattened(),
+            b: &self.b,
+            state: &[],
+            cache: buf.map(|c| Cache {
+                gw: c.gw.as_flattened(),
+                gb: &c.gb,
+                z: c.z.as_flattened(),
+                a: c.a.as_flattened(),
+            }),
+        }
+        .view(at, Kind::Dense, shape_of(self))
+    }
+
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S> {
+        let shape = shape_of(self);
+        PartsMut {
+            activation: Some(&mut self.act),
+            w: self.w.as_flattened_mut(),
+            b: &mut self.b,
+            state: &mut [],
+            cache: buf.map(|c| CacheMut {
+                gw: c.gw.as_flattened_mut(),
+                gb: &mut c.gb,
+                z: c.z.as_flattened_mut(),
+                a: c.a.as_flattened_mut(),
+            }),
+        }
+        .view(at, Kind::Dense, shape)
+    }
+}
+
+/// A dense layer whose sizes are chosen at run time; its numbers live in the storage
+/// family `F` (`Vec` on the host, [`Bounded`](super::Bounded) on a device). The arithmetic
+/// is [`Dense`]'s.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynDense<S: Scalar, F: Family> {
+    inputs: usize,
+    act: Activation,
+    w: F::Of<S>,
+    b: F::Of<S>,
+}
+
+impl<S: Scalar, F: Family> DynDense<S, F> {
+    /// A layer of `inputs → outputs` with all weights zero and activation `act`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] for a zero size; [`Error::Capacity`] if the storage
+    /// cannot hold the weights.
+    pub fn zeroed(inputs: usize, outputs: usize, act: Activation) -> Result<Self> {
+        if inputs == 0 || outputs == 0 {
+            return Err(Error::InvalidHyperParameter("layer sizes must be > 0"));
+        }
+        let weights = inputs.checked_mul(outputs).ok_or(Error::Capacity)?;
+        Ok(DynDense {
+            inputs,
+            act,
+            w: F::filled(weights, S::ZERO)?,
+            b: F::filled(outputs, S::ZERO)?,
+        })
+    }
+}
+
+/// Training buffers of a [`DynDense`] layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynDenseBuffers<S: Scalar, F: Family> {
+    capacity: usize,
+    gw: F::Of<S>,
+    gb: F::Of<S>,
+    z: F::Of<S>,
+    a: F::Of<S>,
+    /// `Wᵀ δ` of one row.
+    scratch: F::Of<S>,
+}
+
+impl<S: Scalar, F: Family> super::sealed::Sealed for DynDense<S, F> {}
+
+impl<S: Scalar, F: Family> OfScalar for DynDense<S, F> {
+    type Scalar = S;
+}
+
+impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
+    type Input = [S];
+    type Output = [S];
+    type Buffers<const B: usize> = DynDenseBuffers<S, F>;
+    type InRows<const B: usize> = F::Of<S>;
+    type OutRow = F::Of<S>;
+
+    fn kind(&self) -> Kind {
+        Kind::Dense
+    }
+    fn inputs(&self) -> usize {
+        self.inputs
+    }
+    fn outputs(&self) -> usize {
+        self.b.as_ref().len()
+    }
+    fn activation(&self) -> Option<Activation> {
+        Some(self.act)
+    }
+    fn params(&self) -> usize {
+        self.w.as_ref().len() + self.b.as_ref().len()
+    }
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
+        if capacity == 0 {
+            return Err(Error::Capacity);
+        }
+        let cache = self
+            .outputs()
+            .checked_mul(capacity)
+            .ok_or(Error::Capacity)?;
+        Ok(DynDenseBuffers {
+            capacity,
+            gw: F::filled(self.w.as_ref().len(), S::ZERO)?,
+            gb: F::filled(self.outputs(), S::ZERO)?,
+            z: F::filled(cache, S::ZERO)?,
+            a: F::filled(cache, S::ZERO)?,
+            scratch: F::filled(self.inputs, S::ZERO)?,
+        })
+    }
+    fn capacity<const B: usize>(buf: &Self::Buffers<B>) -> usize {
+        buf.capacity
+    }
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<F::Of<S>> {
+        F::filled(
+            self.inputs.checked_mul(capacity).ok_or(Error::Capacity)?,
+            S::ZERO,
+        )
+    }
+    fn out_row(&self) -> Result<F::Of<S>> {
+        F::filled(self.outputs(), S::ZERO)
+    }
+
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        _pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    ) {
+        let (inputs, outputs) = (self.inputs, self.outputs());
+        let out = buf.z.as_mut().chunks_exact_mut(outputs);
+        let out = out.zip(buf.a.as_mut().chunks_exact_mut(outputs));
+        let rows = x.chunks_exact(inputs).zip(out).take(n);
+        forward::<S, M>(false, self.w.as_ref(), self.b.as_ref(), self.act, rows);
+    }
+
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
+        let mut z = self.out_row()?;
+        let row = core::iter::once((x, (z.as_mut(), out)));
+        forward::<S, M>(false, self.w.as_ref(), self.b.as_ref(), self.act, row);
+        Ok(())
+    }
+
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]) {
+        (buf.a.as_ref(), buf.z.as_mut())
+    }
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
+        buf.a.as_ref()
+    }
+    fn head<const B: usize>(buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        Some((buf.z.as_mut(), buf.a.as_ref()))
+    }
+    fn wants(&self, _upstream: bool) -> bool {
+        true
+    }
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        out: &[S],
+        store: &mut [S],
+        r: usize,
+        g: &[S],
+        _up: &mut U,
+    ) {
+        receive::<S, M>(self.act, self.outputs(), out, store, r, g);
+    }
+
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut Self::Buffers<B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+    ) {
+        let (inputs, outputs) = (self.inputs, self.outputs());
+        let rows = buf.z.as_ref().chunks_exact(outputs);
+        let rows = rows.zip(x.chunks_exact(inputs)).take(n);
+        backward::<S, U>(
+            false,
+            self.w.as_ref(),
+            buf.gw.as_mut(),
+            buf.gb.as_mut(),
+            rows,
+            buf.scratch.as_mut(),
+            up,
+            grads,
+        );
+    }
+
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &mut O,
+        offset: usize,
+    ) {
+        update_online(
+            self.w.as_mut(),
+            self.b.as_mut(),
+            buf.z.as_ref(),
+            x,
+            opt,
+            offset,
+        );
+    }
+
+    fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool {
+        let (outputs, inputs) = (buf.gb.as_ref().len(), buf.scratch.as_ref().len());
+        online_finite(rows(buf.z.as_ref(), outputs, 1), rows(x, inputs, 1))
+    }
+
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S> {
+        Parts {
+            w: self.w.as_ref(),
+            b: self.b.as_ref(),
+            state: &[],
+            cache: buf.map(|c| Cache {
+                gw: c.gw.as_ref(),
+                gb: c.gb.as_ref(),
+                z: c.z.as_ref(),
+                a: c.a.as_ref(),
+            }),
+        }
+        .view(at, Kind::Dense, shape_of(self))
+    }
+
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S> {
+        let shape = shape_of(self);
+        PartsMut {
+            activation: Some(&mut self.act),
+            w: self.w.as_mut(),
+            b: self.b.as_mut(),
+            state: &mut [],
+            cache: buf.map(|c| CacheMut {
+                gw: c.gw.as_mut(),
+                gb: c.gb.as_mut(),
+                z: c.z.as_mut(),
+                a: c.a.as_mut(),
+            }),
+        }
+        .view(at, Kind::Dense, shape)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The arithmetic, once.
+
+/// `z = W x + b`, `a = f(z)` for each `(x, (z, a))` row. `inline` picks the inlined
+/// kernel (small compile-time layers) or the shared out-of-line one.
 #[inline(always)]
-fn forward<S: Scalar, M: Math<S>, const IN: usize, const OUT: usize>(
+fn forward<'r, S: Scalar + 'r, M: Math<S>>(
+    inline: bool,
     w: &[S],
     b: &[S],
     act: Activation,
-    x: &[S],
-    z: &mut [S],
-    a: &mut [S],
+    rows: impl Iterator<Item = (&'r [S], (&'r mut [S], &'r mut [S]))>,
 ) {
-    if IN * OUT <= kernel::SMALL_LAYER {
-        kernel::dense_forward_inline::<S, M>(w, b, act, x, z, a);
-    } else {
-        kernel::dense_forward::<S, M>(w, b, act, x, z, a);
+    for (x, (z, a)) in rows {
+        if inline {
+            kernel::dense_forward_inline::<S, M>(w, b, act, x, z, a);
+        } else {
+            kernel::dense_forward::<S, M>(w, b, act, x, z, a);
+        }
     }
 }
 
-/// The backward kernel, inlined for small layers.
+/// Row `r`'s δ from `g = ∂L/∂a`: `z_r ← f'(z_r, a_r) · g`.
 #[inline(always)]
-fn backward<S: Scalar, M: Math<S>, const IN: usize, const OUT: usize>(
+fn receive<S: Scalar, M: Math<S>>(
+    act: Activation,
+    outputs: usize,
+    a: &[S],
+    z: &mut [S],
+    r: usize,
+    g: &[S],
+) {
+    let start = r.saturating_mul(outputs);
+    let end = start.saturating_add(outputs);
+    if let (Some(z), Some(a)) = (z.get_mut(start..end), a.get(start..end)) {
+        kernel::through_derivative::<S, M>(act, z, a, g);
+    }
+}
+
+/// Backward over `(δ, x)` rows: `Wᵀ δ` to `up` (when it wants it), then
+/// `∂L/∂W = Σ δ xᵀ`, `∂L/∂b = Σ δ` as `grads` says.
+#[inline(always)]
+fn backward<'r, S: Scalar + 'r, U: Receive<S> + ?Sized>(
+    inline: bool,
     w: &[S],
     gw: &mut [S],
     gb: &mut [S],
-    delta: &[S],
-    x: &[S],
-    upstream: Upstream<'_, S>,
+    rows: impl Iterator<Item = (&'r [S], &'r [S])>,
+    scratch: &mut [S],
+    up: &mut U,
     grads: Grads,
 ) {
-    if IN * OUT <= kernel::SMALL_LAYER {
-        kernel::dense_backward_inline::<S, M>(w, gw, gb, delta, x, upstream, grads);
-    } else {
-        kernel::dense_backward::<S, M>(w, gw, gb, delta, x, upstream, grads);
+    let wants = up.wants();
+    let mut grads = grads;
+    for (r, (delta, x)) in rows.enumerate() {
+        if wants {
+            kernel::transpose_times(w, delta, scratch);
+            up.receive(r, scratch);
+        }
+        if inline {
+            kernel::dense_grads_inline(gw, gb, delta, x, grads);
+        } else {
+            kernel::dense_grads(gw, gb, delta, x, grads);
+        }
+        if grads == Grads::Overwrite {
+            grads = Grads::Accumulate;
+        }
     }
 }
 
-#[inline]
-fn update_layer<S: Scalar, O: Optimizer<S>, const IN: usize, const OUT: usize>(
-    w: &mut [[S; IN]; OUT],
-    b: &mut [S; OUT],
-    buf: &DenseBuffers<S, IN, OUT>,
-    opt: &mut O,
-    offset: usize,
-    scale: S,
-) {
-    opt.update(offset, w.as_flattened_mut(), buf.gw.as_flattened(), scale);
-    opt.update(offset + IN * OUT, b, &buf.gb, scale);
-}
-
-#[inline]
-fn update_layer_online<S: Scalar, O: Optimizer<S>, const IN: usize, const OUT: usize>(
-    w: &mut [[S; IN]; OUT],
-    b: &mut [S; OUT],
-    buf: &DenseBuffers<S, IN, OUT>,
+/// Applies row 0's outer-product gradient `δ xᵀ` (and `δ` to the biases) through `opt`.
+#[inline(always)]
+fn update_online<S: Scalar, O: Optimizer<S>>(
+    w: &mut [S],
+    b: &mut [S],
+    delta: &[S],
     x: &[S],
     opt: &mut O,
     offset: usize,
-    scale: S,
 ) {
-    opt.update_outer(offset, w.as_flattened_mut(), &buf.z, x, scale);
-    opt.update(offset + IN * OUT, b, &buf.z, scale);
+    let outputs = b.len();
+    let inputs = w.len() / outputs.max(1);
+    let (delta, x) = (rows(delta, outputs, 1), rows(x, inputs, 1));
+    opt.update_outer(offset, w, delta, x);
+    opt.update(offset + w.len(), b, delta);
 }
 
-fn layer_mut<'a, S, const IN: usize, const OUT: usize>(
-    index: usize,
-    act: Activation,
-    w: &'a mut [[S; IN]; OUT],
-    b: &'a mut [S; OUT],
-    buf: &'a mut DenseBuffers<S, IN, OUT>,
-) -> LayerMut<'a, S> {
-    LayerMut {
-        index,
-        inputs: IN,
-        outputs: OUT,
-        activation: act,
-        w: w.as_flattened_mut(),
-        b,
-        gw: buf.gw.as_flattened_mut(),
-        gb: &mut buf.gb,
-        z: &mut buf.z,
-        a: &mut buf.a,
-    }
-}
-
-fn layer_ref<'a, S, const IN: usize, const OUT: usize>(
-    index: usize,
-    act: Activation,
-    w: &'a [[S; IN]; OUT],
-    b: &'a [S; OUT],
-    buf: &'a DenseBuffers<S, IN, OUT>,
-) -> LayerRef<'a, S> {
-    LayerRef {
-        index,
-        inputs: IN,
-        outputs: OUT,
-        activation: act,
-        w: w.as_flattened(),
-        b,
-        gw: buf.gw.as_flattened(),
-        gb: &buf.gb,
-        z: &buf.z,
-        a: &buf.a,
-    }
-}
-
-/// The last layer of a chain.
-impl<S: Scalar, const IN: usize, const OUT: usize> Layers for Dense<S, IN, OUT, ()> {
-    type Scalar = S;
-    type Input = [S; IN];
-    type Output = [S; OUT];
-    type Buffers = DenseBuffers<S, IN, OUT>;
-    const INPUTS: usize = IN;
-    const OUTPUTS: usize = OUT;
-    const DEPTH: usize = 1;
-    const PARAMS: usize = IN * OUT + OUT;
-    const UNITS: usize = OUT;
-    const MAX_WIDTH: usize = OUT;
-    const ZERO_OUTPUT: [S; OUT] = [S::ZERO; OUT];
-
-    #[inline]
-    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) {
-        let mut z = [S::ZERO; OUT];
-        forward::<S, M, IN, OUT>(self.w.as_flattened(), &self.b, self.act, x, &mut z, out);
-    }
-
-    #[inline]
-    fn forward<M: Math<S>>(&self, buf: &mut Self::Buffers, x: &[S]) {
-        forward::<S, M, IN, OUT>(
-            self.w.as_flattened(),
-            &self.b,
-            self.act,
-            x,
-            &mut buf.z,
-            &mut buf.a,
-        );
-    }
-
-    #[inline]
-    fn backward<M: Math<S>>(
-        &self,
-        buf: &mut Self::Buffers,
-        x: &[S],
-        upstream: Upstream<'_, S>,
-        grads: Grads,
-    ) {
-        backward::<S, M, IN, OUT>(
-            self.w.as_flattened(),
-            buf.gw.as_flattened_mut(),
-            &mut buf.gb,
-            &buf.z,
-            x,
-            upstream,
-            grads,
-        );
-    }
-
-    #[inline]
-    fn output(buf: &Self::Buffers) -> (&[S], &[S]) {
-        (&buf.z, &buf.a)
-    }
-
-    #[inline]
-    fn output_mut(buf: &mut Self::Buffers) -> (&mut [S], &[S]) {
-        (&mut buf.z, &buf.a)
-    }
-
-    fn output_activation(&self) -> Activation {
-        self.act
-    }
-
-    #[inline]
-    fn update<O: Optimizer<S>>(
-        &mut self,
-        buf: &Self::Buffers,
-        opt: &mut O,
-        offset: usize,
-        scale: S,
-    ) {
-        update_layer(&mut self.w, &mut self.b, buf, opt, offset, scale);
-    }
-
-    #[inline]
-    fn update_online<O: Optimizer<S>>(
-        &mut self,
-        buf: &Self::Buffers,
-        x: &[S],
-        opt: &mut O,
-        offset: usize,
-        scale: S,
-    ) {
-        update_layer_online(&mut self.w, &mut self.b, buf, x, opt, offset, scale);
-    }
-
-    #[inline]
-    fn online_finite(buf: &Self::Buffers, x: &[S]) -> bool {
-        kernel::outer_is_finite(&buf.z, x)
-    }
-
-    #[inline]
-    fn grads_finite(buf: &Self::Buffers) -> bool {
-        S::all_finite(buf.gw.as_flattened()) & S::all_finite(&buf.gb)
-    }
-
-    fn visit_mut(
-        &mut self,
-        buf: &mut Self::Buffers,
-        index: usize,
-        f: &mut dyn FnMut(LayerMut<'_, S>),
-    ) {
-        f(layer_mut(index, self.act, &mut self.w, &mut self.b, buf));
-    }
-
-    fn visit(&self, buf: &Self::Buffers, index: usize, f: &mut dyn FnMut(LayerRef<'_, S>)) {
-        f(layer_ref(index, self.act, &self.w, &self.b, buf));
-    }
-
-    fn visit_weights(&mut self, index: usize, f: &mut dyn FnMut(WeightsMut<'_, S>)) {
-        f(self.weights_mut(index));
-    }
-}
-
-/// A layer followed by more layers: the next chain must take `[S; OUT]`.
-impl<S, const IN: usize, const OUT: usize, N> Layers for Dense<S, IN, OUT, N>
-where
-    S: Scalar,
-    N: Layers<Scalar = S, Input = [S; OUT]>,
-{
-    type Scalar = S;
-    type Input = [S; IN];
-    type Output = N::Output;
-    type Buffers = (DenseBuffers<S, IN, OUT>, N::Buffers);
-    const INPUTS: usize = IN;
-    const OUTPUTS: usize = N::OUTPUTS;
-    const DEPTH: usize = 1 + N::DEPTH;
-    const PARAMS: usize = IN * OUT + OUT + N::PARAMS;
-    const UNITS: usize = OUT + N::UNITS;
-    const MAX_WIDTH: usize = if OUT > N::MAX_WIDTH {
-        OUT
-    } else {
-        N::MAX_WIDTH
-    };
-    const ZERO_OUTPUT: N::Output = N::ZERO_OUTPUT;
-
-    #[inline]
-    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) {
-        let mut z = [S::ZERO; OUT];
-        let mut a = [S::ZERO; OUT];
-        forward::<S, M, IN, OUT>(self.w.as_flattened(), &self.b, self.act, x, &mut z, &mut a);
-        self.next.infer::<M>(&a, out);
-    }
-
-    #[inline]
-    fn forward<M: Math<S>>(&self, buf: &mut Self::Buffers, x: &[S]) {
-        let (mine, rest) = buf;
-        forward::<S, M, IN, OUT>(
-            self.w.as_flattened(),
-            &self.b,
-            self.act,
-            x,
-            &mut mine.z,
-            &mut mine.a,
-        );
-        self.next.forward::<M>(rest, &mine.a);
-    }
-
-    #[inline]
-    fn backward<M: Math<S>>(
-        &self,
-        buf: &mut Self::Buffers,
-        x: &[S],
-        upstream: Upstream<'_, S>,
-        grads: Grads,
-    ) {
-        let (mine, rest) = buf;
-        let mut scratch = [S::ZERO; OUT];
-        self.next.backward::<M>(
-            rest,
-            &mine.a,
-            Upstream::Hidden {
-                z: &mut mine.z,
-                a: &mine.a,
-                act: self.act,
-                scratch: &mut scratch,
-            },
-            grads,
-        );
-        backward::<S, M, IN, OUT>(
-            self.w.as_flattened(),
-            mine.gw.as_flattened_mut(),
-            &mut mine.gb,
-            &mine.z,
-            x,
-            upstream,
-            grads,
-        );
-    }
-
-    #[inline]
-    fn output(buf: &Self::Buffers) -> (&[S], &[S]) {
-        N::output(&buf.1)
-    }
-
-    #[inline]
-    fn output_mut(buf: &mut Self::Buffers) -> (&mut [S], &[S]) {
-        N::output_mut(&mut buf.1)
-    }
-
-    fn output_activation(&self) -> Activation {
-        self.next.output_activation()
-    }
-
-    #[inline]
-    fn update<O: Optimizer<S>>(
-        &mut self,
-        buf: &Self::Buffers,
-        opt: &mut O,
-        offset: usize,
-        scale: S,
-    ) {
-        let (mine, rest) = buf;
-        update_layer(&mut self.w, &mut self.b, mine, opt, offset, scale);
-        self.next.update(rest, opt, offset + IN * OUT + OUT, scale);
-    }
-
-    #[inline]
-    fn update_online<O: Optimizer<S>>(
-        &mut self,
-        buf: &Self::Buffers,
-        x: &[S],
-        opt: &mut O,
-        offset: usize,
-        scale: S,
-    ) {
-        let (mine, rest) = buf;
-        update_layer_online(&mut self.w, &mut self.b, mine, x, opt, offset, scale);
-        self.next
-            .update_online(rest, &mine.a, opt, offset + IN * OUT + OUT, scale);
-    }
-
-    #[inline]
-    fn online_finite(buf: &Self::Buffers, x: &[S]) -> bool {
-        kernel::outer_is_finite(&buf.0.z, x) & N::online_finite(&buf.1, &buf.0.a)
-    }
-
-    #[inline]
-    fn grads_finite(buf: &Self::Buffers) -> bool {
-        S::all_finite(buf.0.gw.as_flattened()) & S::all_finite(&buf.0.gb) & N::grads_finite(&buf.1)
-    }
-
-    fn visit_mut(
-        &mut self,
-        buf: &mut Self::Buffers,
-        index: usize,
-        f: &mut dyn FnMut(LayerMut<'_, S>),
-    ) {
-        let (mine, rest) = buf;
-        f(layer_mut(index, self.act, &mut self.w, &mut self.b, mine));
-        self.next.visit_mut(rest, index + 1, f);
-    }
-
-    fn visit(&self, buf: &Self::Buffers, index: usize, f: &mut dyn FnMut(LayerRef<'_, S>)) {
-        f(layer_ref(index, self.act, &self.w, &self.b, &buf.0));
-        self.next.visit(&buf.1, index + 1, f);
-    }
-
-    fn visit_weights(&mut self, index: usize, f: &mut dyn FnMut(WeightsMut<'_, S>)) {
-        f(self.weights_mut(index));
-        self.next.visit_weights(index + 1, f);
-    }
+/// Whether every product `δ_o · x_i` of the online update is finite.
+#[inline(always)]
+fn online_finite<S: Scalar>(delta: &[S], x: &[S]) -> bool {
+    kernel::outer_is_finite(delta, x)
 }

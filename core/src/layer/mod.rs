@@ -1,179 +1,584 @@
-//! Layers and the type-level chain that makes a network.
+//! The layer protocol: what every layer kind implements, and the sequences that chain them.
+//!
+//! A network is a sequence of layers. Each layer kind implements [`Layer`] once: its
+//! forward pass over a batch of rows (train or eval [`Mode`]), its backward pass (δ in,
+//! δ out, parameter gradients overwritten or accumulated), its parameters, its
+//! non-trainable state, and its sizes. Two containers hold the numbers:
+//!
+//! * **compile-time** layers (`Dense<S, IN, OUT>` …) keep every buffer in arrays inside the
+//!   value, and chain as tuples `(A, (B, (C, ())))`, which the [`Seq`] implementation walks
+//!   by recursion: a chain whose sizes do not match does not compile, and every size is a
+//!   constant in the kernels;
+//! * **run-time** layers ([`DynLayer`]) keep their buffers in any growable storage (`Vec` on
+//!   the host, `heapless::Vec` on a device) and chain in a [`Sequential`], walked by the very
+//!   same protocol calls.
+//!
+//! The arithmetic of each kind is written once, over slices, in the kind's file; both
+//! containers call it, so a run-time network and a compile-time network with the same seed
+//! produce bit-identical weights.
+//!
+//! # Data layout
+//! A batch of `n` rows is row-major: row `r` of a layer's output is
+//! `out[r · outputs .. (r + 1) · outputs]`. Training buffers hold `capacity` rows (the
+//! batch capacity; 1 for online and per-sample training).
+//!
+//! # Backward
+//! The loss writes `∂L/∂z` of the output layer (its pre-activation) into the layer's
+//! [`head`](Layer::head). Going backwards, each layer computes its parameter gradients and
+//! hands `∂L/∂x` row by row to the layer before it through [`Receive`]; that layer turns it
+//! into its own δ ([`Layer::receive`]) and stores it where its backward pass will read it.
 
 mod dense;
+mod dynamic;
+mod sequence;
+mod storage;
 
-pub use dense::{Dense, DenseBuffers};
+pub use dense::{Dense, DenseBuffers, DynDense, DynDenseBuffers};
+pub use dynamic::{DynBuffers, DynLayer};
+pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
+pub use storage::{Bounded, Family};
 
-use crate::{
-    kernel::{Grads, Upstream},
-    optim::Optimizer,
-    Activation, Math, Scalar,
-};
+use core::fmt::Debug;
 
-/// A chain of layers whose sizes are checked by the compiler.
+use rand_core::RngCore;
+
+use crate::{optim::Optimizer, Activation, Math, Result, Scalar};
+
+pub(crate) mod sealed {
+    /// Only the crate's layer kinds and sequences implement the layer traits.
+    pub trait Sealed {}
+}
+
+/// The layer kinds, with their stable codes in the model format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Kind {
+    /// Fully connected: `a = f(W x + b)`.
+    Dense,
+    /// Batch normalisation over the batch, then an activation.
+    BatchNorm,
+    /// Inverted dropout.
+    Dropout,
+    /// Fitted mean subtraction / standardisation (a model's first layer).
+    Standardize,
+    /// Fitted 2-D PCA whitening (a model's first layer).
+    Whiten,
+}
+
+impl Kind {
+    /// Every kind, in code order.
+    pub const ALL: [Kind; 5] = [
+        Kind::Dense,
+        Kind::BatchNorm,
+        Kind::Dropout,
+        Kind::Standardize,
+        Kind::Whiten,
+    ];
+    /// The stable code stored in model files (its index in [`Kind::ALL`]).
+    pub fn code(self) -> u8 {
+        Kind::ALL.iter().position(|&k| k == self).unwrap_or(0) as u8
+    }
+    /// The kind with code `code`.
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(code)).copied()
+    }
+    /// A short stable name (`"dense"`, `"batch-norm"`, …).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Dense => "dense",
+            Kind::BatchNorm => "batch-norm",
+            Kind::Dropout => "dropout",
+            Kind::Standardize => "standardize",
+            Kind::Whiten => "whiten",
+        }
+    }
+}
+
+/// Training or inference: dropout and batch norm behave differently in each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Mode {
+    /// Training: dropout drops, batch norm uses the batch's statistics.
+    Train,
+    /// Inference: dropout is the identity, batch norm uses its running statistics.
+    #[default]
+    Eval,
+}
+
+/// How one forward pass runs.
 ///
-/// Implemented by [`Dense`] (and by a `Dense` followed by another chain). `Input` and
-/// `Output` are arrays, so a layer that does not accept the previous layer's output does
-/// not type-check. Users do not implement this trait; they declare networks with
-/// [`mlp!`](crate::mlp).
-pub trait Layers: Clone {
-    /// The scalar type.
-    type Scalar: Scalar;
-    /// `[Scalar; INPUTS]`.
-    type Input: AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]> + Copy;
-    /// `[Scalar; OUTPUTS]` of the last layer.
-    type Output: AsRef<[Self::Scalar]> + AsMut<[Self::Scalar]> + Copy;
-    /// Gradients and activation cache for training, laid out like the chain.
-    type Buffers: Buffers<Self::Scalar>;
-    /// Input features.
-    const INPUTS: usize;
-    /// Outputs of the last layer.
-    const OUTPUTS: usize;
-    /// Number of dense layers.
-    const DEPTH: usize;
-    /// Number of trainable parameters (weights and biases).
-    const PARAMS: usize;
-    /// Activations cached per sample (`Σ outputs` over the layers).
-    const UNITS: usize;
-    /// The widest layer's output count.
-    const MAX_WIDTH: usize;
-    /// An all-zero output array.
-    const ZERO_OUTPUT: Self::Output;
-
-    /// Inference: writes the last layer's activations to `out` (intermediates live on the
-    /// stack, `2 × width` scalars per layer).
-    fn infer<M: Math<Self::Scalar>>(&self, x: &[Self::Scalar], out: &mut [Self::Scalar]);
-    /// Training forward pass: caches every layer's `z` and `a` in `buf`.
-    fn forward<M: Math<Self::Scalar>>(&self, buf: &mut Self::Buffers, x: &[Self::Scalar]);
-    /// Backward pass from the δ in the last layer's `z` cache; `x` is the chain's input.
-    /// Every layer's `z` ends up holding its δ; parameter gradients are recorded as
-    /// `grads` says; `upstream` receives what flows out of the first layer.
-    fn backward<M: Math<Self::Scalar>>(
-        &self,
-        buf: &mut Self::Buffers,
-        x: &[Self::Scalar],
-        upstream: Upstream<'_, Self::Scalar>,
-        grads: Grads,
-    );
-    /// The last layer's `(z, a)` cache.
-    fn output(buf: &Self::Buffers) -> (&[Self::Scalar], &[Self::Scalar]);
-    /// The last layer's `(z, a)` cache, `z` writable (the loss writes δ there).
-    fn output_mut(buf: &mut Self::Buffers) -> (&mut [Self::Scalar], &[Self::Scalar]);
-    /// The last layer's activation.
-    fn output_activation(&self) -> Activation;
-    /// Hands every layer's weights, then biases, to `opt` (first layer first; `offset` is
-    /// the flat index of this chain's first parameter) with their accumulated gradients
-    /// times `scale`. Monomorphised through the chain: no indirect calls in a step.
-    fn update<O: Optimizer<Self::Scalar>>(
-        &mut self,
-        buf: &Self::Buffers,
-        opt: &mut O,
-        offset: usize,
-        scale: Self::Scalar,
-    );
-    /// Online update after a [`Grads::Skip`] backward pass: each layer's gradient is the
-    /// outer product of its δ (in `z`) and its input, handed to
-    /// [`Optimizer::update_outer`] without being materialised. `x` is the chain's input.
-    fn update_online<O: Optimizer<Self::Scalar>>(
-        &mut self,
-        buf: &Self::Buffers,
-        x: &[Self::Scalar],
-        opt: &mut O,
-        offset: usize,
-        scale: Self::Scalar,
-    );
-    /// Whether every layer's online gradient `δ xᵀ` is finite (see
-    /// [`kernel::outer_is_finite`](crate::kernel::outer_is_finite)).
-    fn online_finite(buf: &Self::Buffers, x: &[Self::Scalar]) -> bool;
-    /// Whether every accumulated gradient is finite.
-    fn grads_finite(buf: &Self::Buffers) -> bool;
-    /// Visits every layer, first to last, with its parameters, gradients and cache.
-    fn visit_mut(
-        &mut self,
-        buf: &mut Self::Buffers,
-        index: usize,
-        f: &mut dyn FnMut(LayerMut<'_, Self::Scalar>),
-    );
-    /// Visits every layer, first to last, read-only.
-    fn visit(
-        &self,
-        buf: &Self::Buffers,
-        index: usize,
-        f: &mut dyn FnMut(LayerRef<'_, Self::Scalar>),
-    );
-    /// Visits every layer's weights, first to last (no training buffers needed).
-    fn visit_weights(&mut self, index: usize, f: &mut dyn FnMut(WeightsMut<'_, Self::Scalar>));
+/// A forward pass never changes a layer: batch norm keeps the batch's statistics in its
+/// buffers, and only [`Layer::commit`] (called by the trainer after an accepted step)
+/// moves its running statistics.
+pub struct Pass<'a> {
+    /// Train or eval.
+    pub mode: Mode,
+    /// Draws the dropout masks in [`Mode::Train`]. `None` keeps the masks of the last pass
+    /// (a fixed mask: gradient checks and diagnostics); fresh buffers start with no unit
+    /// dropped.
+    pub rng: Option<&'a mut dyn RngCore>,
 }
 
-/// Training buffers of a chain: they can be created zeroed and have their gradients cleared.
-pub trait Buffers<S>: Clone {
-    /// All gradients and caches zero.
-    fn zeroed() -> Self;
+impl<'a> Pass<'a> {
+    /// Inference: eval mode, nothing drawn.
+    pub const fn eval() -> Pass<'static> {
+        Pass {
+            mode: Mode::Eval,
+            rng: None,
+        }
+    }
+    /// Training mode with the dropout masks of the last pass (diagnostics, gradient
+    /// checks).
+    pub const fn probe() -> Pass<'static> {
+        Pass {
+            mode: Mode::Train,
+            rng: None,
+        }
+    }
+    /// Training mode, dropout masks drawn from `rng`.
+    pub fn train(rng: &'a mut dyn RngCore) -> Pass<'a> {
+        Pass {
+            mode: Mode::Train,
+            rng: Some(rng),
+        }
+    }
 }
 
-/// One layer's parameters, gradients and cache, lent mutably.
+impl core::fmt::Debug for Pass<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Pass")
+            .field("mode", &self.mode)
+            .field("rng", &self.rng.is_some())
+            .finish()
+    }
+}
+
+/// What the backward pass does with a layer's parameter gradients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grads {
+    /// Leave them alone (online training applies the update from δ directly).
+    Skip,
+    /// Overwrite them with this batch's gradient.
+    Overwrite,
+    /// Add this batch's gradient to them.
+    Accumulate,
+}
+
+/// The receiving end of a backward pass: the layer before (or the network input).
+pub trait Receive<S> {
+    /// Whether anything upstream needs `∂L/∂x` (if not, a layer skips computing it).
+    fn wants(&self) -> bool;
+    /// `∂L/∂x` of row `r`.
+    fn receive(&mut self, r: usize, g: &[S]);
+}
+
+/// Nothing upstream: the first layer's input gradient is not needed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Nowhere;
+
+impl<S> Receive<S> for Nowhere {
+    fn wants(&self) -> bool {
+        false
+    }
+    fn receive(&mut self, _r: usize, _g: &[S]) {}
+}
+
+/// The network input's gradient: row `r` goes to `grad[r · width ..]`.
 #[derive(Debug)]
-pub struct LayerMut<'a, S> {
-    /// Position in the network, 0 = first layer.
-    pub index: usize,
-    /// Input count.
-    pub inputs: usize,
-    /// Output count.
-    pub outputs: usize,
-    /// The layer's activation.
-    pub activation: Activation,
-    /// Weights, row-major: `w[o · inputs + i]` connects input `i` to neuron `o`.
-    pub w: &'a mut [S],
-    /// Biases, one per neuron.
-    pub b: &'a mut [S],
-    /// Accumulated `∂L/∂w`, same layout as `w`.
-    pub gw: &'a mut [S],
-    /// Accumulated `∂L/∂b`.
-    pub gb: &'a mut [S],
-    /// Pre-activations of the last forward pass (δ after a backward pass).
-    pub z: &'a mut [S],
-    /// Activations of the last forward pass.
-    pub a: &'a mut [S],
+pub struct InputGrad<'a, S> {
+    /// Receives `∂L/∂x`, row-major.
+    pub grad: &'a mut [S],
+    /// Features per row.
+    pub width: usize,
 }
 
-/// One layer's parameters, gradients and cache, read-only.
+impl<S: Copy> Receive<S> for InputGrad<'_, S> {
+    fn wants(&self) -> bool {
+        true
+    }
+    fn receive(&mut self, r: usize, g: &[S]) {
+        let start = r.saturating_mul(self.width);
+        if let Some(dst) = self.grad.get_mut(start..start.saturating_add(self.width)) {
+            dst.iter_mut().zip(g).for_each(|(d, &g)| *d = g);
+        }
+    }
+}
+
+/// A layer seen from the one after it: where its δ is stored.
+pub(crate) struct Link<'a, S, M, L: ?Sized, U: ?Sized> {
+    pub(crate) math: core::marker::PhantomData<M>,
+    pub(crate) layer: &'a L,
+    pub(crate) out: &'a [S],
+    pub(crate) store: &'a mut [S],
+    pub(crate) up: &'a mut U,
+}
+
+impl<S: Scalar, M: Math<S>, L: Layer<S>, U: Receive<S> + ?Sized> Receive<S>
+    for Link<'_, S, M, L, U>
+{
+    #[inline(always)]
+    fn wants(&self) -> bool {
+        self.layer.wants(self.up.wants())
+    }
+    #[inline(always)]
+    fn receive(&mut self, r: usize, g: &[S]) {
+        self.layer
+            .receive::<M, U>(self.out, self.store, r, g, self.up);
+    }
+}
+
+/// One layer's parameters, state, gradients and cache, read-only.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerRef<'a, S> {
     /// Position in the network, 0 = first layer.
     pub index: usize,
+    /// Flat index of the layer's first parameter (optimizer state, gradients).
+    pub offset: usize,
+    /// The layer's kind.
+    pub kind: Kind,
     /// Input count.
     pub inputs: usize,
     /// Output count.
     pub outputs: usize,
-    /// The layer's activation.
-    pub activation: Activation,
-    /// Weights, row-major.
+    /// The layer's activation (dense and batch-norm layers).
+    pub activation: Option<Activation>,
+    /// Multiplicative parameters: a dense layer's weights, row-major (`w[o · inputs + i]`
+    /// connects input `i` to neuron `o`); batch norm's scale γ. Empty for other kinds.
     pub w: &'a [S],
-    /// Biases.
+    /// Additive parameters: a dense layer's biases, batch norm's shift β.
     pub b: &'a [S],
-    /// Accumulated `∂L/∂w`.
+    /// Non-trainable state: batch norm's running mean then running variance; a
+    /// preprocessing layer's fitted statistics.
+    pub state: &'a [S],
+    /// `∂L/∂w` of the last backward pass (empty without training buffers).
     pub gw: &'a [S],
-    /// Accumulated `∂L/∂b`.
+    /// `∂L/∂b`.
     pub gb: &'a [S],
-    /// Pre-activations of the last forward pass (δ after a backward pass).
+    /// Pre-activations of the last forward pass, `rows × outputs` (δ after a backward
+    /// pass); empty for kinds without an activation.
     pub z: &'a [S],
-    /// Activations of the last forward pass.
+    /// Outputs of the last forward pass, `rows × outputs`.
     pub a: &'a [S],
 }
 
-/// One layer's weights and biases, lent mutably (initialisation, loading).
+/// One layer's parameters, state, gradients and cache, lent mutably.
 #[derive(Debug)]
-pub struct WeightsMut<'a, S> {
+pub struct LayerMut<'a, S> {
     /// Position in the network, 0 = first layer.
     pub index: usize,
-    /// Input count (fan-in).
+    /// Flat index of the layer's first parameter.
+    pub offset: usize,
+    /// The layer's kind.
+    pub kind: Kind,
+    /// Input count.
     pub inputs: usize,
-    /// Output count (fan-out).
+    /// Output count.
     pub outputs: usize,
-    /// The layer's activation (writable: initialisation sets it).
-    pub activation: &'a mut Activation,
-    /// Weights, row-major.
+    /// The layer's activation, writable (initialisation sets it).
+    pub activation: Option<&'a mut Activation>,
+    /// Multiplicative parameters (see [`LayerRef::w`]).
     pub w: &'a mut [S],
-    /// Biases.
+    /// Additive parameters.
     pub b: &'a mut [S],
+    /// Non-trainable state.
+    pub state: &'a mut [S],
+    /// `∂L/∂w`.
+    pub gw: &'a mut [S],
+    /// `∂L/∂b`.
+    pub gb: &'a mut [S],
+    /// Pre-activations (δ after a backward pass).
+    pub z: &'a mut [S],
+    /// Outputs.
+    pub a: &'a mut [S],
+}
+
+/// Where a layer sits, for [`Layer::view`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct At {
+    /// Position in the network, 0 = first layer.
+    pub index: usize,
+    /// Flat index of the layer's first parameter.
+    pub offset: usize,
+    /// Rows of the last forward pass.
+    pub rows: usize,
+}
+
+/// The slices of one layer, assembled by its container for [`LayerRef`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Parts<'a, S> {
+    pub(crate) w: &'a [S],
+    pub(crate) b: &'a [S],
+    pub(crate) state: &'a [S],
+    pub(crate) cache: Option<Cache<'a, S>>,
+}
+
+/// The training-buffer slices of one layer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cache<'a, S> {
+    pub(crate) gw: &'a [S],
+    pub(crate) gb: &'a [S],
+    pub(crate) z: &'a [S],
+    pub(crate) a: &'a [S],
+}
+
+/// The slices of one layer, lent mutably, for [`LayerMut`].
+#[derive(Debug)]
+pub(crate) struct PartsMut<'a, S> {
+    pub(crate) activation: Option<&'a mut Activation>,
+    pub(crate) w: &'a mut [S],
+    pub(crate) b: &'a mut [S],
+    pub(crate) state: &'a mut [S],
+    pub(crate) cache: Option<CacheMut<'a, S>>,
+}
+
+/// The training-buffer slices of one layer, lent mutably.
+#[derive(Debug)]
+pub(crate) struct CacheMut<'a, S> {
+    pub(crate) gw: &'a mut [S],
+    pub(crate) gb: &'a mut [S],
+    pub(crate) z: &'a mut [S],
+    pub(crate) a: &'a mut [S],
+}
+
+/// First `rows` rows of a row-major buffer of `width` columns.
+#[inline(always)]
+pub(crate) fn rows<S>(buf: &[S], width: usize, rows: usize) -> &[S] {
+    buf.get(..width.saturating_mul(rows)).unwrap_or(buf)
+}
+
+/// First `rows` rows, mutably.
+#[inline(always)]
+pub(crate) fn rows_mut<S>(buf: &mut [S], width: usize, rows: usize) -> &mut [S] {
+    let n = width.saturating_mul(rows).min(buf.len());
+    buf.get_mut(..n).unwrap_or_default()
+}
+
+impl<'a, S> Parts<'a, S> {
+    pub(crate) fn view(self, at: At, kind: Kind, shape: Shape) -> LayerRef<'a, S> {
+        let At {
+            index,
+            offset,
+            rows: n,
+        } = at;
+        let (gw, gb, z, a) = match self.cache {
+            Some(c) => (
+                c.gw,
+                c.gb,
+                rows(c.z, shape.outputs, n),
+                rows(c.a, shape.outputs, n),
+            ),
+            None => (&[][..], &[][..], &[][..], &[][..]),
+        };
+        LayerRef {
+            index,
+            offset,
+            kind,
+            inputs: shape.inputs,
+            outputs: shape.outputs,
+            activation: shape.activation,
+            w: self.w,
+            b: self.b,
+            state: self.state,
+            gw,
+            gb,
+            z,
+            a,
+        }
+    }
+}
+
+impl<'a, S> PartsMut<'a, S> {
+    pub(crate) fn view(self, at: At, kind: Kind, shape: Shape) -> LayerMut<'a, S> {
+        let At {
+            index,
+            offset,
+            rows: n,
+        } = at;
+        let (gw, gb, z, a): (&mut [S], &mut [S], &mut [S], &mut [S]) = match self.cache {
+            Some(c) => (
+                c.gw,
+                c.gb,
+                rows_mut(c.z, shape.outputs, n),
+                rows_mut(c.a, shape.outputs, n),
+            ),
+            None => (&mut [], &mut [], &mut [], &mut []),
+        };
+        LayerMut {
+            index,
+            offset,
+            kind,
+            inputs: shape.inputs,
+            outputs: shape.outputs,
+            activation: self.activation,
+            w: self.w,
+            b: self.b,
+            state: self.state,
+            gw,
+            gb,
+            z,
+            a,
+        }
+    }
+}
+
+/// A layer's sizes and activation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Shape {
+    pub(crate) inputs: usize,
+    pub(crate) outputs: usize,
+    pub(crate) activation: Option<Activation>,
+}
+
+/// The protocol every layer kind implements (users do not implement it: it is sealed).
+///
+/// `B` is the batch capacity of a compile-time container's buffers (run-time containers
+/// size theirs when they are made and ignore it).
+pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Sealed {
+    /// The input type: `[S; IN]` for compile-time layers (a chain whose sizes do not match
+    /// does not compile), `[S]` for run-time layers.
+    type Input: ?Sized;
+    /// The output type.
+    type Output: ?Sized;
+    /// Gradients and forward cache for batches of up to `B` rows.
+    type Buffers<const B: usize>: Clone + Debug;
+    /// `B` rows of this layer's input, for gathering a batch (a network's first layer).
+    type InRows<const B: usize>: AsRef<[S]> + AsMut<[S]> + Clone + Debug;
+    /// A row of this layer's output width (scratch for inference).
+    type OutRow: AsRef<[S]> + AsMut<[S]>;
+
+    /// The kind.
+    fn kind(&self) -> Kind;
+    /// Input count.
+    fn inputs(&self) -> usize;
+    /// Output count.
+    fn outputs(&self) -> usize;
+    /// The activation applied to the output (dense and batch-norm layers), if any.
+    fn activation(&self) -> Option<Activation>;
+    /// Trainable parameters.
+    fn params(&self) -> usize;
+    /// Whether, in training mode, the layer needs the whole batch in one pass (batch norm).
+    fn needs_batch(&self) -> bool {
+        false
+    }
+    /// Zeroed training buffers for `capacity` rows (compile-time containers: `capacity`
+    /// must equal `B`).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](crate::Error::Capacity) if the buffers cannot hold `capacity`
+    /// rows.
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>>;
+    /// Rows the buffers hold.
+    fn capacity<const B: usize>(buf: &Self::Buffers<B>) -> usize;
+    /// `capacity` zeroed input rows.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](crate::Error::Capacity) if they cannot be held.
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Self::InRows<B>>;
+    /// A zeroed output-width row.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](crate::Error::Capacity) if run-time storage cannot hold it.
+    fn out_row(&self) -> Result<Self::OutRow>;
+
+    /// Forward pass over `n ≤ capacity` rows of `x` (`n × inputs`), caching what the
+    /// backward pass needs; the output is [`split`](Layer::split)'s first slice.
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    );
+    /// Inference on one row, no buffers (eval mode).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`](crate::Error::Capacity) if run-time storage cannot hold a row.
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()>;
+    /// The output rows of the last forward pass, and the store that
+    /// [`receive`](Layer::receive) writes the layer's δ into.
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]);
+    /// The output rows of the last forward pass.
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S];
+    /// `(z, a)` of every row (pre-activation, output) for the loss, which writes `∂L/∂z`
+    /// into `z`; `None` for kinds without an activation (they cannot be a network's last
+    /// layer).
+    fn head<const B: usize>(buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])>;
+    /// Whether the layer needs `∂L/∂output` (trainable layers always do; others only if
+    /// something upstream does).
+    fn wants(&self, upstream: bool) -> bool;
+    /// Takes `∂L/∂output` of row `r` (`out` and `store` from [`split`](Layer::split)):
+    /// stores the layer's δ, or passes the gradient straight on to `up`.
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        out: &[S],
+        store: &mut [S],
+        r: usize,
+        g: &[S],
+        up: &mut U,
+    );
+    /// Backward pass over the `n` rows of the last forward pass (`x` its input): parameter
+    /// gradients as `grads` says, `∂L/∂x` to `up` row by row (if it wants it).
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut Self::Buffers<B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+    );
+    /// Online update after a [`Grads::Skip`] backward pass over one row: a dense layer's
+    /// gradient is the outer product of its δ and its input, handed to
+    /// [`Optimizer::update_outer`] without being materialised. `offset` is the layer's
+    /// first flat parameter index.
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &mut O,
+        offset: usize,
+    );
+    /// After an accepted training step whose forward pass ran in [`Mode::Train`]: moves
+    /// the layer's running statistics by the batch's (batch norm); nothing for other kinds.
+    fn commit<const B: usize>(&mut self, _buf: &Self::Buffers<B>, _rows: usize) {}
+    /// Whether the online update of [`update_online`](Layer::update_online) is finite.
+    fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool;
+    /// The layer's parameters, state and (with `buf`) gradients and cache of the first
+    /// `at.rows` rows.
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S>;
+    /// The same, mutably.
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S>;
+}
+
+/// The shape of a layer, from the protocol.
+#[inline(always)]
+pub(crate) fn shape_of<S: Scalar, L: Layer<S> + ?Sized>(l: &L) -> Shape {
+    Shape {
+        inputs: l.inputs(),
+        outputs: l.outputs(),
+        activation: l.activation(),
+    }
+}
+
+/// `B` rows of `N` scalars, flat: a batch's inputs or outputs in a compile-time layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rows<S, const N: usize, const B: usize>(pub [[S; N]; B]);
+
+impl<S, const N: usize, const B: usize> AsRef<[S]> for Rows<S, N, B> {
+    fn as_ref(&self) -> &[S] {
+        self.0.as_flattened()
+    }
+}
+
+impl<S, const N: usize, const B: usize> AsMut<[S]> for Rows<S, N, B> {
+    fn as_mut(&mut self) -> &mut [S] {
+        self.0.as_flattened_mut()
+    }
 }

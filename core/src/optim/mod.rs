@@ -62,9 +62,9 @@ pub trait Optimizer<S: Scalar> {
     /// # Errors
     /// [`Error::ShapeMismatch`] if the state buffer does not fit `params`.
     fn begin_step(&mut self, params: usize) -> Result<()>;
-    /// Updates one block of parameters from its gradients (multiplied by `scale`, the
-    /// inverse batch size); `offset` is the block's first index in the flat parameter order.
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S);
+    /// Updates one block of parameters from its (mean) gradients; `offset` is the block's
+    /// first index in the flat parameter order.
+    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S]);
 
     /// Updates a layer's weights (`delta.len()` rows of `x.len()`) whose gradient is the
     /// outer product `δ xᵀ` — one sample, online training — without materialising it.
@@ -72,12 +72,12 @@ pub trait Optimizer<S: Scalar> {
     /// Must give bit-identical results to calling [`update`](Self::update) with the
     /// gradient `g[o][i] = δ_o · x_i`; the default does exactly that, one element at a
     /// time. Optimizers override it to fuse the loop.
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S]) {
         let n = x.len().max(1);
         let mut index = offset;
         for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
             for (p, &x) in row.iter_mut().zip(x) {
-                self.update(index, core::slice::from_mut(p), &[d * x], scale);
+                self.update(index, core::slice::from_mut(p), &[d * x]);
                 index += 1;
             }
         }
@@ -86,9 +86,8 @@ pub trait Optimizer<S: Scalar> {
 
 /// An optimizer that updates every parameter from its own gradient and its own slots of
 /// state: implement the rule, and [`Optimizer`] comes with it — `update` and
-/// `update_outer` both feed [`Rule::apply`] the gradient times the scale, computed the same
-/// way (`(δ_o · x_i) · scale` for an outer product), so the two are bit-identical by
-/// construction.
+/// `update_outer` both feed [`Rule::apply`] the gradient, computed the same way
+/// (`δ_o · x_i` for an outer product), so the two are bit-identical by construction.
 pub trait Rule<S: Scalar> {
     /// A short stable name (`"momentum"`, `"adam"`, …).
     const NAME: &'static str;
@@ -105,22 +104,21 @@ pub trait Rule<S: Scalar> {
     /// # Errors
     /// [`Error::ShapeMismatch`] if the state buffer does not fit `params`.
     fn begin(&mut self, params: usize) -> Result<()>;
-    /// Updates one block of parameters (first flat index `offset`) from its scaled
-    /// gradients.
+    /// Updates one block of parameters (first flat index `offset`) from its gradients.
     fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>);
 
-    /// [`Optimizer::update`]: [`Rule::apply`] on `grads · scale`. Override only to fuse
-    /// the loop, with bit-identical results.
+    /// [`Optimizer::update`]: [`Rule::apply`] on `grads`. Override only to fuse the loop,
+    /// with bit-identical results.
     #[inline]
-    fn apply_scaled(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.apply(offset, params, grads.iter().map(|&g| g * scale));
+    fn apply_slice(&mut self, offset: usize, params: &mut [S], grads: &[S]) {
+        self.apply(offset, params, grads.iter().copied());
     }
 
-    /// [`Optimizer::update_outer`]: [`Rule::apply`] on `(δ_o · x_i) · scale`. Override
-    /// only to fuse the loop, with bit-identical results.
+    /// [`Optimizer::update_outer`]: [`Rule::apply`] on `δ_o · x_i`. Override only to fuse
+    /// the loop, with bit-identical results.
     #[inline]
-    fn apply_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        self.apply(offset, w, outer(delta, x, scale));
+    fn apply_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S]) {
+        self.apply(offset, w, outer(delta, x));
     }
 }
 
@@ -147,12 +145,12 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
         self.begin(params)
     }
     #[inline]
-    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        self.apply_scaled(offset, params, grads, scale);
+    fn update(&mut self, offset: usize, params: &mut [S], grads: &[S]) {
+        self.apply_slice(offset, params, grads);
     }
     #[inline]
-    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        self.apply_outer(offset, w, delta, x, scale);
+    fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S]) {
+        self.apply_outer(offset, w, delta, x);
     }
 }
 
@@ -213,15 +211,11 @@ pub(crate) fn block<S>(
     state.get_mut(start..start.checked_add(len)?)
 }
 
-/// The gradient `g[o][i] = δ_o · x_i` of a dense layer's weights, times `scale`, row by
-/// row: what [`Optimizer::update_outer`] stands for, computed exactly as
-/// [`Optimizer::update`] would see it (`(δ · x) · scale`).
-pub(crate) fn outer<'a, S: Scalar>(
-    delta: &'a [S],
-    x: &'a [S],
-    scale: S,
-) -> impl Iterator<Item = S> + 'a {
+/// The gradient `g[o][i] = δ_o · x_i` of a dense layer's weights, row by row: what
+/// [`Optimizer::update_outer`] stands for, computed exactly as [`Optimizer::update`] would
+/// see it.
+pub(crate) fn outer<'a, S: Scalar>(delta: &'a [S], x: &'a [S]) -> impl Iterator<Item = S> + 'a {
     delta
         .iter()
-        .flat_map(move |&d| x.iter().map(move |&x| (d * x) * scale))
+        .flat_map(move |&d| x.iter().map(move |&x| d * x))
 }

@@ -53,16 +53,15 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
             *p += step * g;
         }
     }
-    /// `w += (−η · scale) · g`: one multiply-add per weight.
+    /// `w += (−η) · g`: one multiply-add per weight.
     #[inline]
-    fn apply_scaled(&mut self, _offset: usize, params: &mut [S], grads: &[S], scale: S) {
-        let step = -(self.lr * scale);
-        crate::kernel::axpy(step, grads, params);
+    fn apply_slice(&mut self, _offset: usize, params: &mut [S], grads: &[S]) {
+        crate::kernel::axpy(-self.lr, grads, params);
     }
-    /// The same arithmetic as [`Rule::apply_scaled`] on `g = δ_o · x_i`, without storing `g`.
+    /// The same arithmetic as [`Rule::apply_slice`] on `g = δ_o · x_i`, without storing `g`.
     #[inline]
-    fn apply_outer(&mut self, _offset: usize, w: &mut [S], delta: &[S], x: &[S], scale: S) {
-        let step = -(self.lr * scale);
+    fn apply_outer(&mut self, _offset: usize, w: &mut [S], delta: &[S], x: &[S]) {
+        let step = -self.lr;
         let n = x.len().max(1);
         for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
             for (p, &x) in row.iter_mut().zip(x) {
