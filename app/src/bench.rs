@@ -132,7 +132,7 @@ pub trait NewNet: Sized {
 
 impl<L, M> NewNet for microprop::Network<L, M>
 where
-    L: microprop::layer::Layers<Scalar = f32> + Default,
+    L: microprop::layer::Net<Scalar = f32> + Default,
     M: Math<f32>,
 {
     fn create(
@@ -167,9 +167,11 @@ pub fn run_steps<T: Model<Scalar = f32>>(
     steps: usize,
 ) -> microprop::Result<()> {
     let n = data.len().max(1);
+    // Dense layers draw nothing; the generator is there for the step's signature.
+    let mut rng = microprop::rng(0);
     for s in 0..steps {
         let i = ((start + s) % n) as u16;
-        trainer.step(model, opt, data, &[i])?;
+        trainer.step(model, opt, data, &[i], &mut rng)?;
     }
     Ok(())
 }

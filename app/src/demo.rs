@@ -2,7 +2,7 @@
 
 use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use microprop::{
-    data::Clusters, diagnostics, layer::Layers, mlp, train, Activation, Dataset, Init, Loss, Model,
+    data::Clusters, diagnostics, layer::Net, mlp, train, Activation, Dataset, Init, Loss, Model,
     Network, Preprocess, Sgd, Standardizer, Trainer,
 };
 
@@ -220,11 +220,11 @@ fn train_net<L, P, D, C, S>(
     sink: &mut S,
 ) -> Result<(Percent, u64), Error>
 where
-    L: Layers<Scalar = f32>,
+    L: Net<Scalar = f32> + microprop::layer::Fixed<f32>,
     C: Cycles,
     S: Sink + ?Sized,
 {
-    let bytes = Network::<L>::bytes_to_train(0);
+    let bytes = Network::<L>::bytes_to_train(0, 1);
     let mut model = net.into_training();
     if watch_gradients {
         grad_norms(id, Phase::Init, &mut model, data, sink)?;
@@ -299,7 +299,7 @@ fn grad_norms<T: Model<Scalar = f32>, S: Sink + ?Sized>(
 ) -> Result<(), Error> {
     diagnostics::accumulate_gradients(model, LOSS, data)?;
     let mut norms = [0.0f64; 16];
-    let n = diagnostics::grad_norms(model, 1.0 / data.len() as f64, &mut norms);
+    let n = diagnostics::grad_norms(model, 1.0, &mut norms);
     model.zero_grads();
     for (layer, &norm) in norms.iter().take(n).enumerate() {
         sink.event(&Event::GradNorm {

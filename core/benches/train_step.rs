@@ -11,13 +11,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use microprop::{
-    data::Clusters, layer::Layers, mlp, Activation, Dataset, Init, Loss, Network, Sgd, Trainer,
+    data::Clusters, layer::Net, mlp, Activation, Dataset, Init, Loss, Network, Sgd, Trainer,
 };
 
 trait Chain {
-    type L: Layers<Scalar = f32> + Default;
+    type L: Net<Scalar = f32> + microprop::layer::Fixed<f32> + Default;
 }
-impl<L: Layers<Scalar = f32> + Default, M> Chain for Network<L, M> {
+impl<L: Net<Scalar = f32> + microprop::layer::Fixed<f32> + Default, M> Chain for Network<L, M> {
     type L = L;
 }
 
@@ -43,7 +43,8 @@ fn bench_net<N: Chain>(c: &mut Criterion, name: &str, hidden: Activation) {
     c.bench_function(name, |b| {
         b.iter(|| {
             i = (i + 1) % 256;
-            t.step(&mut m, &mut opt, &data, &[i]).unwrap()
+            t.step(&mut m, &mut opt, &data, &[i], &mut microprop::rng(0))
+                .unwrap()
         })
     });
 }

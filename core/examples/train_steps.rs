@@ -19,7 +19,7 @@ const SAMPLES: usize = 256;
 
 fn run<L>(hidden: Activation, steps: usize) -> Result<u64, microprop::Error>
 where
-    L: Net<Scalar = f32> + Default,
+    L: Net<Scalar = f32> + microprop::layer::Fixed<f32> + Default,
 {
     let mut rng = microprop::rng(1);
     let (mut x, mut labels) = ([[0.0f32; 2]; SAMPLES], [0u8; SAMPLES]);
@@ -32,7 +32,7 @@ where
         0.01,
         &mut rng,
     )?;
-    let mut model = net.into_training()?;
+    let mut model = net.into_training();
     let mut opt = Sgd::new(0.1)?;
     let mut trainer = Trainer::new(Loss::Mse, 1)?;
     for i in 0..steps {

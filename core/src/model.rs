@@ -210,7 +210,8 @@ fn flat<T: Model + ?Sized>(
     let mut dst = out.iter_mut();
     model.visit_layers(|l| {
         for block in pick(&l) {
-            for (d, &v) in (&mut dst).zip(block) {
+            // The block first: `zip` would otherwise drop a slot at each block's end.
+            for (&v, d) in block.iter().zip(&mut dst) {
                 *d = v;
             }
         }

@@ -58,13 +58,12 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     pub const BYTES: usize = L::BYTES;
 
     /// Bytes of the training buffers for batches of up to `B` rows:
-    /// `(FIXED + B · (ROW + INPUTS)) · size_of::<S>()` plus 8 for the row count, where
-    /// `FIXED` is every layer's gradients (and per-unit statistics) and `ROW` every layer's
-    /// cache per row (for dense layers `z` and `a`: `2 · outputs`); `B · INPUTS` gathers a
-    /// batch's inputs.
+    /// `(FIXED + B · (ROW + INPUTS) + 1) · size_of::<S>()`, where `FIXED` is every layer's
+    /// gradients (and per-unit statistics), `ROW` every layer's cache per row (for dense
+    /// layers `z` and `a`: `2 · outputs`), `B · INPUTS` gathers a batch's inputs, and the
+    /// last scalar's worth holds the row count of the last pass (a `u32`, padded).
     pub const fn training_bytes(batch: usize) -> usize {
-        (L::FIXED + batch * (L::ROW + L::INPUTS)) * <L::Scalar as Scalar>::BYTES
-            + core::mem::size_of::<usize>()
+        (L::FIXED + batch * (L::ROW + L::INPUTS) + 1) * <L::Scalar as Scalar>::BYTES
     }
 
     /// Bytes of the training buffers for online and per-sample training
@@ -89,13 +88,21 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
         Ok(out)
     }
 
+    /// Pairs the network with fresh training buffers for one row at a time (online and
+    /// per-sample training; [`into_batched`](Self::into_batched) for batches).
+    pub fn into_training(self) -> Training<L, M, 1> {
+        self.into_batched::<1>()
+    }
+
     /// Pairs the network with fresh buffers for batches of up to `B` rows (batch norm
     /// needs the whole batch in one pass).
-    ///
-    /// # Errors
-    /// [`Error::Capacity`] for `B = 0`.
-    pub fn into_batched<const B: usize>(self) -> Result<Training<L, M, B>> {
-        Training::new(self, B)
+    pub fn into_batched<const B: usize>(self) -> Training<L, M, B> {
+        Training {
+            net: self,
+            buf: L::zeroed_buffers::<B>(),
+            input: L::zeroed_rows::<B>(),
+            rows: 0,
+        }
     }
 }
 
@@ -263,15 +270,6 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
         });
         h.finish()
     }
-
-    /// Pairs the network with fresh training buffers for one row at a time (online and
-    /// per-sample training; see [`Training::new`] for batches).
-    ///
-    /// # Errors
-    /// [`Error::Capacity`] if run-time storage cannot hold the buffers.
-    pub fn into_training(self) -> Result<Training<L, M, 1>> {
-        Training::new(self, 1)
-    }
 }
 
 fn check_len(expected: usize, found: usize) -> Result<()> {
@@ -295,16 +293,20 @@ pub struct Training<L: Net, M = Libm, const B: usize = 1> {
     net: Network<L, M>,
     buf: L::Buffers<B>,
     input: L::InRows<B>,
-    rows: usize,
+    rows: u32,
 }
 
 impl<L: Net, M: Math<L::Scalar>, const B: usize> Training<L, M, B> {
-    /// `net` with zeroed buffers for batches of up to `capacity` rows (a compile-time
-    /// network's `capacity` must be `B`).
+    /// `net` with zeroed buffers for batches of up to `capacity` rows: how a run-time
+    /// network gets its buffers (a compile-time network's `capacity` must be `B`; its
+    /// [`Network::into_training`] and [`Network::into_batched`] cannot fail).
     ///
     /// # Errors
     /// [`Error::Capacity`] if the buffers cannot hold `capacity` rows.
     pub fn new(net: Network<L, M>, capacity: usize) -> Result<Self> {
+        if u32::try_from(capacity).is_err() {
+            return Err(Error::Capacity);
+        }
         let buf = net.layers.buffers::<B>(capacity)?;
         let input = net.layers.in_rows::<B>(capacity)?;
         Ok(Training {
@@ -396,14 +398,14 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
         self.net.layers.output_activation()
     }
     fn rows(&self) -> usize {
-        self.rows
+        self.rows as usize
     }
 
     #[inline]
     fn forward(&mut self, pass: &mut Pass<'_>, x: &[L::Scalar]) -> Result<()> {
         let n = self.rows_of(x)?;
         self.net.layers.forward::<M, B>(pass, x, n, &mut self.buf);
-        self.rows = n;
+        self.rows = n as u32;
         Ok(())
     }
 
@@ -425,19 +427,23 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
         let inputs = self.net.layers.inputs();
         let x = crate::layer::rows(self.input.as_ref(), inputs, n);
         self.net.layers.forward::<M, B>(pass, x, n, &mut self.buf);
-        self.rows = n;
+        self.rows = n as u32;
         Ok(())
     }
 
     #[inline]
     fn output(&self) -> &[L::Scalar] {
         let outputs = self.net.layers.outputs();
-        crate::layer::rows(self.net.layers.output(&self.buf), outputs, self.rows)
+        crate::layer::rows(
+            self.net.layers.output(&self.buf),
+            outputs,
+            self.rows as usize,
+        )
     }
 
     #[inline]
     fn head_mut(&mut self) -> Option<(&mut [L::Scalar], &[L::Scalar])> {
-        let (outputs, rows) = (self.net.layers.outputs(), self.rows);
+        let (outputs, rows) = (self.net.layers.outputs(), self.rows as usize);
         let (z, a) = self.net.layers.head(&mut self.buf)?;
         Some((
             crate::layer::rows_mut(z, outputs, rows),
@@ -453,9 +459,9 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
         grads: Grads,
     ) -> Result<()> {
         let n = self.rows_of(x)?;
-        if n != self.rows {
+        if n != self.rows as usize {
             return Err(Error::ShapeMismatch {
-                expected: self.rows,
+                expected: self.rows as usize,
                 found: n,
             });
         }
@@ -492,9 +498,9 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
             return self.backward(x, None, grads);
         }
         let n = indices.len();
-        if n != self.rows {
+        if n != self.rows as usize {
             return Err(Error::ShapeMismatch {
-                expected: self.rows,
+                expected: self.rows as usize,
                 found: n,
             });
         }
@@ -527,12 +533,12 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     }
 
     fn commit(&mut self) {
-        self.net.layers.commit(&self.buf, self.rows);
+        self.net.layers.commit(&self.buf, self.rows as usize);
     }
 
     fn visit_layers<'a, F: FnMut(LayerRef<'a, L::Scalar>)>(&'a self, mut f: F) {
         let at = At {
-            rows: self.rows,
+            rows: self.rows as usize,
             ..At::default()
         };
         self.net.layers.visit(Some(&self.buf), at, &mut f);
@@ -540,7 +546,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
 
     fn visit_layers_mut<'a, F: FnMut(LayerMut<'a, L::Scalar>)>(&'a mut self, mut f: F) {
         let at = At {
-            rows: self.rows,
+            rows: self.rows as usize,
             ..At::default()
         };
         self.net.layers.visit_mut(Some(&mut self.buf), at, &mut f);

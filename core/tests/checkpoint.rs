@@ -128,7 +128,7 @@ fn a_checkpoint_of_another_shape_is_an_error_and_training_can_start_afresh() {
             .weights_hash()
     );
     // It checkpoints its own network and resumes from that.
-    small.visit_layers_mut(&mut |l| l.b.fill(0.25));
+    small.visit_layers_mut(|l| l.b.fill(0.25));
     cp.save(&small, &Extras::none(), &mut buf).unwrap();
     let mut again = Small::zeroed(HIDDEN, OUTPUT).unwrap().into_training();
     let (rec, _) = cp

@@ -16,7 +16,7 @@ type Opt = Momentum<{ Net::PARAMS }>;
 
 fn weight_bytes(m: &impl Model<Scalar = f32>) -> Vec<u8> {
     let mut out = Vec::new();
-    m.visit_layers(&mut |l| {
+    m.visit_layers(|l| {
         for x in l.w.iter().chain(l.b) {
             out.extend_from_slice(&x.to_bits().to_le_bytes());
         }
@@ -44,7 +44,7 @@ fn refused(x: [[f32; 2]; 2], want: Error) {
     let data = Dataset::new(&x, &labels).unwrap();
     let mut trainer = Trainer::new(Loss::Mse, 2).unwrap();
     assert_eq!(
-        trainer.step(&mut model, &mut opt, &data, &[0, 1]),
+        trainer.step(&mut model, &mut opt, &data, &[0, 1], &mut microprop::rng(0)),
         Err(want)
     );
     assert_eq!(
@@ -61,7 +61,9 @@ fn refused(x: [[f32; 2]; 2], want: Error) {
     // And a good step afterwards does change them (the comparison can fail).
     let good = [[0.5f32, -0.5], [-0.5, 0.5]];
     let data = Dataset::new(&good, &labels).unwrap();
-    trainer.step(&mut model, &mut opt, &data, &[0, 1]).unwrap();
+    trainer
+        .step(&mut model, &mut opt, &data, &[0, 1], &mut microprop::rng(0))
+        .unwrap();
     assert_ne!(weight_bytes(&model), w0);
     assert_ne!(state_bytes(&opt), s0);
 }

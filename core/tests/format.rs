@@ -134,7 +134,7 @@ fn layout_is_magic_version_scalar_then_crc32_of_everything_before() {
     let expected = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(body);
     assert_eq!(u32::from_le_bytes(crc.try_into().unwrap()), expected);
     // Weights follow the layer signatures: find the first weight's bits in the bytes.
-    let w0 = net.layers().weights()[0][0].to_le_bytes();
+    let w0 = net.layers().0.weights()[0][0].to_le_bytes();
     assert!(body.windows(4).any(|w| w == w0));
     assert!(buf.len() <= LEN, "{} > network_len {}", buf.len(), LEN);
     // Weights alone: exact size is fixed overhead + 4 bytes per parameter.
@@ -198,7 +198,7 @@ fn every_truncation_and_every_single_bit_flip_is_refused_and_changes_nothing() {
     let (buf, net, _, _) = saved();
     let mut target = net.clone();
     // Change the target so a half-load would show.
-    target.visit_weights_mut(&mut |l| l.w.fill(0.5));
+    target.visit_mut(|l| l.w.fill(0.5));
     let before = target.clone();
     for len in 0..buf.len() {
         assert!(format::load_network(&buf[..len], &mut target, Targets::none()).is_err());
@@ -413,7 +413,7 @@ fn errors_name_what_differs() {
 #[test]
 fn non_finite_weights_save_but_do_not_load() {
     let mut net = Net::zeroed(HIDDEN, OUTPUT).unwrap();
-    net.visit_weights_mut(&mut |l| {
+    net.visit_mut(|l| {
         if l.index == 1 {
             l.b[3] = f32::NAN;
         }

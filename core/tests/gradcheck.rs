@@ -10,21 +10,21 @@
 )]
 
 use microprop::{
-    kernel::Grads, layer::Layers, mlp, Activation, Init, Loss, Math, Model, Network, Scalar,
-    Training,
+    layer::{Fixed, Grads, Net, Pass},
+    mlp, Activation, Init, Loss, Math, Model, Network, Scalar, Training,
 };
 
 /// Loss of one sample through the model (forward + loss value).
 fn loss_of<T: Model>(m: &mut T, loss: Loss, x: &[T::Scalar], y: &[T::Scalar]) -> T::Scalar {
-    m.forward(x).unwrap();
-    let (z, a) = m.output();
+    m.forward(&mut Pass::probe(), x).unwrap();
+    let (z, a) = m.head_mut().unwrap();
     loss.value::<T::Scalar, T::Math>(z, a, y)
 }
 
 /// Adds `h` to flat parameter `k` (weights then biases, layer by layer).
 fn nudge<T: Model>(m: &mut T, k: usize, h: T::Scalar) {
     let mut idx = 0;
-    m.visit_layers_mut(&mut |l| {
+    m.visit_layers_mut(|l| {
         for p in l.w.iter_mut().chain(l.b.iter_mut()) {
             if idx == k {
                 *p += h;
@@ -42,13 +42,13 @@ fn analytic<T: Model>(
     y: &[T::Scalar],
     input_grad: &mut [T::Scalar],
 ) -> Vec<f64> {
-    m.forward(x).unwrap();
-    let act = m.output_activation();
-    let (z, a) = m.output_mut();
+    m.forward(&mut Pass::probe(), x).unwrap();
+    let act = m.output_activation().unwrap();
+    let (z, a) = m.head_mut().unwrap();
     loss.loss_and_delta::<T::Scalar, T::Math>(act, z, a, y);
     m.backward(x, Some(input_grad), Grads::Overwrite).unwrap();
     let mut g = Vec::new();
-    m.visit_layers(&mut |l| {
+    m.visit_layers(|l| {
         g.extend(l.gw.iter().chain(l.gb.iter()).map(|v| v.to_f64()));
     });
     g
@@ -113,7 +113,7 @@ fn max_rel_error<L, M>(
     floor: f64,
 ) -> f64
 where
-    L: Layers + Default,
+    L: Net + Fixed<<L as microprop::layer::OfScalar>::Scalar> + Default,
     M: Math<L::Scalar>,
 {
     let mut rng = microprop::rng(seed);
@@ -270,9 +270,9 @@ fn f32_vs_f64<M: Math<f32>>(hidden: Activation, out: Activation, loss: Loss, see
         .into_training();
     let mut n32 = Network::<<N32 as Chain>::L, M>::zeroed(hidden, out).unwrap();
     let mut src = Vec::new();
-    m64.visit_layers(&mut |l| src.extend(l.w.iter().chain(l.b.iter()).copied()));
+    m64.visit_layers(|l| src.extend(l.w.iter().chain(l.b.iter()).copied()));
     let mut it = src.iter();
-    n32.visit_weights_mut(&mut |l| {
+    n32.visit_mut(|l| {
         for p in l.w.iter_mut().chain(l.b.iter_mut()) {
             *p = *it.next().unwrap() as f32;
         }

@@ -11,6 +11,7 @@ use microprop::{
     batchnorm::{BnConfig, DeepNarrow},
     data::{self, Clusters},
     diagnostics::{self, ActivationStats, SignAgreement},
+    layer::{Grads, Pass},
     mlp,
     search::{Goal, LogRange, RandomSearch, Trial},
     train, Activation, Adam, AdamConfig, Dataset, Init, Loss, Model, Optimizer, Preprocess, Sgd,
@@ -123,15 +124,22 @@ fn sign_agreement(data: &Dataset<'_, f32>, epochs: u32) -> (f64, f64) {
     let mut opt = Sgd::new(0.1).unwrap();
     let mut trainer = Trainer::new(Loss::Mse, 1).unwrap();
     let (mut first, mut second) = (SignAgreement::new(0, 0), SignAgreement::new(1, 0));
-    let mut y = [0.0f32];
     for _ in 0..epochs {
-        for (x, label) in data.iter() {
-            Loss::target(usize::from(label), &mut y).unwrap();
-            model.zero_grads();
-            let l = trainer.sample(&mut model, x, &y).unwrap();
+        for i in 0..data.len() as u16 {
+            let l = train::walk(
+                &mut model,
+                Some(Loss::Mse),
+                &data,
+                &[i],
+                &mut Pass::probe(),
+                Some(Grads::Overwrite),
+                &mut |_| {},
+            )
+            .unwrap()
+            .loss;
             first.observe(&model).unwrap();
             second.observe(&model).unwrap();
-            trainer.apply(&mut model, &mut opt, l, 1.0).unwrap();
+            trainer.apply(&mut model, &mut opt, l).unwrap();
         }
     }
     (first.fraction(), second.fraction())

@@ -10,8 +10,8 @@
 
 use microprop::{
     batchnorm::{BnConfig, BnNet},
-    regularization::{Dropout, Mode},
-    Activation, Error, Init, Libm, Loss, Sgd,
+    regularization::Dropout,
+    Activation, Error, Init, Libm, Loss, Mode, Sgd,
 };
 
 type Net = BnNet<f64, Libm, 2, 3, 2, 2, 8>; // 2 → 3 → 3 → 3 → 2, batches ≤ 8

@@ -10,6 +10,7 @@
 use microprop::{
     data::Clusters,
     diagnostics::{self, ActivationStats, Axis, Param, SignAgreement, SliceGrad},
+    layer::{Grads, Pass},
     mlp, train, Activation, Dataset, Init, Loss, Model, Sgd, Trainer,
 };
 
@@ -160,8 +161,8 @@ fn update_ratio_is_lr_times_gradient_over_weight_for_sgd() {
     let lr = 0.05;
     let mut expected = [0.0f64; 3];
     let mut i = 0;
-    model.visit_layers(&mut |l| {
-        let g: f64 = l.gw.iter().map(|g| (g / 32.0).powi(2)).sum::<f64>().sqrt();
+    model.visit_layers(|l| {
+        let g: f64 = l.gw.iter().map(|g| g.powi(2)).sum::<f64>().sqrt();
         let w: f64 = l.w.iter().map(|w| w * w).sum::<f64>().sqrt();
         expected[i] = lr * g / w;
         i += 1;
@@ -172,7 +173,9 @@ fn update_ratio_is_lr_times_gradient_over_weight_for_sgd() {
     let mut opt = Sgd::new(lr).unwrap();
     let mut trainer = Trainer::new(Loss::Mse, 32).unwrap();
     let idx: Vec<u16> = (0..32).collect();
-    trainer.step(&mut model, &mut opt, &data, &idx).unwrap();
+    trainer
+        .step(&mut model, &mut opt, &data, &idx, &mut microprop::rng(0))
+        .unwrap();
     let mut ratios = [0.0f64; 3];
     assert_eq!(
         diagnostics::update_ratios(&model, &before, &mut ratios).unwrap(),
@@ -192,7 +195,7 @@ fn activation_stats_dead_units_and_sign_agreement() {
     type Relu = mlp![f64; 2, 3, 1];
     let mut net = Relu::zeroed(Activation::Relu, Activation::Sigmoid).unwrap();
     // Neuron 0: a = relu(x0), neuron 1: a = relu(-10 - x0) = 0 always (dead), neuron 2: a = relu(x1).
-    net.visit_weights_mut(&mut |l| {
+    net.visit_mut(|l| {
         if l.index == 0 {
             l.w.copy_from_slice(&[1.0, 0.0, -1.0, 0.0, 0.0, 1.0]);
             l.b.copy_from_slice(&[0.0, -10.0, 0.0]);
@@ -223,13 +226,25 @@ fn activation_stats_dead_units_and_sign_agreement() {
     assert!(diagnostics::dead_units(&mut model, &data, &mut alive[..2], &mut per_layer).is_err());
 
     // Sign agreement: sample [1, 2] (all positive) gives same-sign gradients on neuron 0.
-    let trainer = Trainer::new(Loss::Mse, 1).unwrap();
+    let sample = |model: &mut _, x: [f64; 2]| {
+        let (xs, labels) = ([x], [0u8]);
+        let data = Dataset::new(&xs, &labels).unwrap();
+        let (pass, grads) = (&mut Pass::probe(), Some(Grads::Overwrite));
+        train::walk(
+            model,
+            Some(Loss::Mse),
+            &data,
+            &[0],
+            pass,
+            grads,
+            &mut |_| {},
+        )
+        .unwrap();
+    };
     let mut agree = SignAgreement::new(0, 2);
-    model.zero_grads();
-    trainer.sample(&mut model, &[1.0, 2.0], &[0.0]).unwrap();
+    sample(&mut model, [1.0, 2.0]);
     assert_eq!(agree.observe(&model).unwrap(), Some(true));
-    model.zero_grads();
-    trainer.sample(&mut model, &[1.0, -2.0], &[0.0]).unwrap();
+    sample(&mut model, [1.0, -2.0]);
     // Neuron 0 (z = x0 = 1 > 0) is active; its input gradients have signs of (1, -2).
     let mut agree0 = SignAgreement::new(0, 0);
     assert_eq!(agree0.observe(&model).unwrap(), Some(false));

@@ -26,8 +26,8 @@ fn run<O: Optimizer<f64>>(
         let g = [c[0] * w[0], c[1] * w[1]];
         opt.begin_step(2).unwrap();
         let (w0, w1) = w.split_at_mut(1);
-        opt.update(0, w0, &g[..1], 1.0);
-        opt.update(1, w1, &g[1..], 1.0);
+        opt.update(0, w0, &g[..1]);
+        opt.update(1, w1, &g[1..]);
         out.push(w);
     }
     out
@@ -220,7 +220,7 @@ fn steps_to_minimum<O: Optimizer<f64>>(opt: &mut O, budget: usize) -> Option<usi
     for step in 1..=budget {
         let g = [c[0] * w[0], c[1] * w[1]];
         opt.begin_step(2).unwrap();
-        opt.update(0, &mut w, &g, 1.0);
+        opt.update(0, &mut w, &g);
         if !(w[0].is_finite() && w[1].is_finite()) {
             return None;
         }
@@ -480,8 +480,8 @@ fn outer_matches_update<O: Optimizer<f32> + Clone>(mut a: O) {
             .collect();
         a.begin_step(16).unwrap();
         b.begin_step(16).unwrap();
-        a.update(2, &mut wa, &g, 0.5);
-        b.update_outer(2, &mut wb, &delta, &x, 0.5);
+        a.update(2, &mut wa, &g);
+        b.update_outer(2, &mut wb, &delta, &x);
         assert_eq!(
             wa.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             wb.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

@@ -22,43 +22,50 @@ type Demo = mlp![f32; 2, 16, 16, 1];
 type Deep64 = mlp![f64; 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1];
 
 trait Chain {
-    type L: microprop::layer::Layers;
+    type L;
 }
-impl<L: microprop::layer::Layers, M> Chain for Network<L, M> {
+impl<L, M> Chain for Network<L, M> {
     type L = L;
 }
 
 /// `size_of` equals the documented formulas: no padding surprises, no hidden buffers.
 #[test]
 fn memory_is_exactly_the_documented_formula() {
-    fn check<N: Chain>(params: usize, units: usize, depth: usize, scalar: usize)
-    where
-        microprop::Libm: microprop::Math<<N::L as microprop::layer::Layers>::Scalar>,
-    {
-        type Act = Activation;
-        let weights = params * scalar + depth * size_of::<Act>();
-        let training = (params + 2 * units) * scalar;
-        assert_eq!(size_of::<Network<N::L>>(), weights, "weights");
-        assert_eq!(size_of::<Training<N::L>>(), weights + training, "training");
-        assert_eq!(Network::<N::L>::BYTES, weights);
-        assert_eq!(Network::<N::L>::TRAINING_BYTES, training);
-        assert_eq!(Network::<N::L>::PARAMS, params);
+    macro_rules! check {
+        ($n:ty, $params:expr, $units:expr, $depth:expr, $scalar:expr) => {{
+            type L = <$n as Chain>::L;
+            let weights = $params * $scalar + $depth * size_of::<Activation>();
+            // Gradients, z and a of every unit, the gathered input row, the row count.
+            let training = ($params + 2 * $units + 2 + 1) * $scalar;
+            assert_eq!(size_of::<Network<L>>(), weights, "weights");
+            assert_eq!(size_of::<Training<L>>(), weights + training, "training");
+            assert_eq!(<$n>::BYTES, weights);
+            assert_eq!(<$n>::TRAINING_BYTES, training);
+            assert_eq!(<$n>::PARAMS, $params);
+            // Batches of 8: eight rows of z, a and inputs.
+            let batched = ($params + 8 * (2 * $units + 2) + 1) * $scalar;
+            assert_eq!(
+                size_of::<Training<L, microprop::Libm, 8>>(),
+                weights + batched
+            );
+            assert_eq!(<$n>::training_bytes(8), batched);
+        }};
     }
     assert_eq!(size_of::<Activation>(), 8);
-    check::<N1>(2 * 16 + 16 + 16 + 1, 17, 2, 4);
-    check::<N2>(2 * 32 + 32 + 32 * 32 + 32 + 32 + 1, 65, 3, 4);
-    check::<N3>(9 * (2 * 2 + 2) + 2 + 1, 19, 10, 4);
-    check::<Demo>(2 * 16 + 16 + 16 * 16 + 16 + 16 + 1, 33, 3, 4);
-    check::<Deep64>(9 * 6 + 3, 19, 10, 8);
-    // N1 trains in 672 bytes: 260 B of parameters, 16 B of activation tags, 396 B of
-    // gradients and cache (README table).
-    assert_eq!(size_of::<Training<<N1 as Chain>::L>>(), 672);
+    check!(N1, 2 * 16 + 16 + 16 + 1, 17, 2, 4);
+    check!(N2, 2 * 32 + 32 + 32 * 32 + 32 + 32 + 1, 65, 3, 4);
+    check!(N3, 9 * (2 * 2 + 2) + 2 + 1, 19, 10, 4);
+    check!(Demo, 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1, 33, 3, 4);
+    check!(Deep64, 9 * 6 + 3, 19, 10, 8);
+    // N1 trains in 684 bytes: 260 B of parameters, 16 B of activation tags, 408 B of
+    // gradients, cache, input row and row count (README table).
+    assert_eq!(size_of::<Training<<N1 as Chain>::L>>(), 684);
     // An optimizer's state, sized from the same constant, is counted too: Adam keeps two
     // scalars per parameter.
     type Adam = microprop::optim::Adam<f32, [f32; 2 * N1::PARAMS]>;
     let state = size_of::<[f32; 2 * N1::PARAMS]>();
-    assert_eq!(N1::bytes_to_train(Adam::SLOTS), 672 + state);
-    assert_eq!(N1::bytes_to_train(0), 672);
+    assert_eq!(N1::bytes_to_train(Adam::SLOTS, 1), 684 + state);
+    assert_eq!(N1::bytes_to_train(0, 1), 684);
 }
 
 fn clusters(seed: u64, spread: f32) -> ([[f32; 2]; 400], [u8; 400]) {
@@ -72,7 +79,7 @@ fn clusters(seed: u64, spread: f32) -> ([[f32; 2]; 400], [u8; 400]) {
 
 /// Trains and returns (accuracy per epoch, the model).
 #[allow(clippy::too_many_arguments)]
-fn fit<L: microprop::layer::Layers<Scalar = f32> + Default>(
+fn fit<L: microprop::layer::Net<Scalar = f32> + microprop::layer::Fixed<f32> + Default>(
     hidden: Activation,
     init: Init,
     bias: f32,
@@ -169,7 +176,7 @@ fn zero_init_keeps_hidden_units_identical() {
     let data = Dataset::new(&x, &y).unwrap();
     let (_, m) = fit::<<Demo as Chain>::L>(Activation::Tanh, Init::Zeros, 0.0, 0.5, 8, 5, &data, 8);
     let mut checked = 0;
-    m.visit_layers(&mut |l| {
+    m.visit_layers(|l| {
         let rows: Vec<&[f32]> = l.w.chunks(l.inputs).collect();
         assert!(
             rows.windows(2).all(|r| r[0] == r[1]),
@@ -185,7 +192,7 @@ fn zero_init_keeps_hidden_units_identical() {
     });
     // The weights did move (it is not symmetric because nothing happened).
     let mut moved = false;
-    m.visit_layers(&mut |l| moved |= l.b.iter().any(|&b| b != 0.0));
+    m.visit_layers(|l| moved |= l.b.iter().any(|&b| b != 0.0));
     assert!(moved);
     assert_eq!(checked, 3);
 }
@@ -226,7 +233,7 @@ fn n1(hidden: Activation, output: Activation, init: Init, seed: u64) -> Training
 
 fn bytes_of<T: Model>(m: &T) -> Vec<u8> {
     let mut v = Vec::new();
-    m.visit_layers(&mut |l| {
+    m.visit_layers(|l| {
         for p in l.w.iter().chain(l.b.iter()) {
             v.extend(p.to_string().bytes());
             v.push(b',');
@@ -251,7 +258,13 @@ fn non_finite_input_is_an_error_and_weights_are_unchanged() {
             let y = [1u8, 0, 1, 1];
             let data = Dataset::new(&x, &y).unwrap();
             let before = (m.weights_hash(), bytes_of(&m));
-            let r = t.step(&mut m, &mut opt, &data, &[0, 1, 2, 3][..batch.max(2)]);
+            let r = t.step(
+                &mut m,
+                &mut opt,
+                &data,
+                &[0, 1, 2, 3][..batch.max(2)],
+                &mut microprop::rng(0),
+            );
             assert_eq!(r, Err(Error::NonFiniteInput));
             assert_eq!((m.weights_hash(), bytes_of(&m)), before);
         }
@@ -272,7 +285,13 @@ fn overflowing_gradients_are_refused() {
     for batch in [1usize, 2] {
         let mut t = Trainer::new(Loss::Mse, batch).unwrap();
         let before = m.weights_hash();
-        let r = t.step(&mut m, &mut opt, &data, &[0, 1][..batch]);
+        let r = t.step(
+            &mut m,
+            &mut opt,
+            &data,
+            &[0, 1][..batch],
+            &mut microprop::rng(0),
+        );
         assert_eq!(r, Err(Error::NonFiniteGradient), "batch {batch}");
         assert_eq!(m.weights_hash(), before);
     }
@@ -286,17 +305,20 @@ fn bad_labels_and_shapes_are_errors() {
     let x = [[0.0f32; 2]; 2];
     let data = Dataset::new(&x, &[0, 7]).unwrap();
     assert_eq!(
-        t.step(&mut m, &mut opt, &data, &[1]),
+        t.step(&mut m, &mut opt, &data, &[1], &mut microprop::rng(0)),
         Err(Error::LabelOutOfRange {
             label: 7,
             classes: 2
         })
     );
-    assert_eq!(t.step(&mut m, &mut opt, &data, &[5]), Err(Error::EmptyData));
+    assert_eq!(
+        t.step(&mut m, &mut opt, &data, &[5], &mut microprop::rng(0)),
+        Err(Error::EmptyData)
+    );
     let x3 = [[0.0f32; 3]; 2];
     let data3 = Dataset::new(&x3, &[0, 1]).unwrap();
     assert!(matches!(
-        t.step(&mut m, &mut opt, &data3, &[0]),
+        t.step(&mut m, &mut opt, &data3, &[0], &mut microprop::rng(0)),
         Err(Error::ShapeMismatch { .. })
     ));
     assert!(matches!(
@@ -314,7 +336,7 @@ fn bad_labels_and_shapes_are_errors() {
     // Cross-entropy needs at least two outputs.
     let mut t = Trainer::new(Loss::CrossEntropy, 1).unwrap();
     assert_eq!(
-        t.step(&mut m, &mut opt, &data, &[0]),
+        t.step(&mut m, &mut opt, &data, &[0], &mut microprop::rng(0)),
         Err(Error::LossMismatch)
     );
 }
@@ -339,14 +361,19 @@ fn online_fast_path_is_bit_identical_to_the_general_path() {
     let (mut o1, mut o2) = (Sgd::new(0.1f32).unwrap(), Sgd::new(0.1f32).unwrap());
     let mut t = Trainer::new(Loss::Mse, 1).unwrap();
     for i in 0..300u16 {
-        t.step(&mut fast, &mut o1, &data, &[i]).unwrap();
+        t.step(&mut fast, &mut o1, &data, &[i], &mut rng).unwrap();
         // The general path: forward, loss, recorded gradients, update.
-        let (xi, label) = data.get(usize::from(i)).unwrap();
-        let mut yv = [0.0f32];
-        Loss::target(usize::from(label), &mut yv).unwrap();
-        slow.zero_grads();
-        t.sample(&mut slow, xi, &yv).unwrap();
-        t.apply(&mut slow, &mut o2, 0.0, 1.0).unwrap();
+        let walked = train::walk(
+            &mut slow,
+            Some(Loss::Mse),
+            &data,
+            &[i],
+            &mut microprop::layer::Pass::probe(),
+            Some(microprop::layer::Grads::Overwrite),
+            &mut |_| {},
+        )
+        .unwrap();
+        t.apply(&mut slow, &mut o2, walked.loss).unwrap();
     }
     assert_eq!(fast.weights_hash(), slow.weights_hash());
 }

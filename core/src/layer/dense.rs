@@ -134,6 +134,17 @@ impl<S: Scalar, const IN: usize, const OUT: usize> FixedLayer<S> for Dense<S, IN
     const STATE: usize = 0;
     const ROW: usize = 2 * OUT;
     const FIXED: usize = IN * OUT + OUT;
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
+        DenseBuffers {
+            gw: [[S::ZERO; IN]; OUT],
+            gb: [S::ZERO; OUT],
+            z: [[S::ZERO; OUT]; B],
+            a: [[S::ZERO; OUT]; B],
+        }
+    }
+    fn zeroed_rows<const B: usize>() -> Rows<S, IN, B> {
+        Rows([[S::ZERO; IN]; B])
+    }
 }
 
 /// Whether a compile-time layer of this size is inlined into its network.
@@ -169,12 +180,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         if capacity != B || B == 0 {
             return Err(Error::Capacity);
         }
-        Ok(DenseBuffers {
-            gw: [[S::ZERO; IN]; OUT],
-            gb: [S::ZERO; OUT],
-            z: [[S::ZERO; OUT]; B],
-            a: [[S::ZERO; OUT]; B],
-        })
+        Ok(<Self as FixedLayer<S>>::zeroed_buffers::<B>())
     }
     #[inline(always)]
     fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
@@ -184,7 +190,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         if capacity != B {
             return Err(Error::Capacity);
         }
-        Ok(Rows([[S::ZERO; IN]; B]))
+        Ok(<Self as FixedLayer<S>>::zeroed_rows::<B>())
     }
     #[inline(always)]
     fn out_row(&self) -> Result<[S; OUT]> {

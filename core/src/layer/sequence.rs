@@ -147,6 +147,10 @@ pub trait FixedLayer<S: Scalar>: Layer<S> {
     const FIXED: usize;
     /// Bytes of the layer's value.
     const BYTES: usize = core::mem::size_of::<Self>();
+    /// Zeroed buffers for `B` rows.
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B>;
+    /// `B` zeroed input rows.
+    fn zeroed_rows<const B: usize>() -> Self::InRows<B>;
 }
 
 /// A compile-time sequence: its sizes as constants, its input and output as arrays.
@@ -177,6 +181,10 @@ pub trait Fixed<S: Scalar>: Seq<S> {
     const BYTES: usize;
     /// An all-zero output.
     const ZERO_OUT: Self::Out;
+    /// Zeroed buffers for `B` rows.
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B>;
+    /// `B` zeroed input rows.
+    fn zeroed_rows<const B: usize>() -> Self::InRows<B>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -567,6 +575,12 @@ impl<S: Scalar, A: FixedLayer<S>> Fixed<S> for (A, ()) {
     const UNITS: usize = A::OUTPUTS;
     const BYTES: usize = A::BYTES;
     const ZERO_OUT: Self::Out = A::ZERO_OUT;
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
+        A::zeroed_buffers::<B>()
+    }
+    fn zeroed_rows<const B: usize>() -> Self::InRows<B> {
+        A::zeroed_rows::<B>()
+    }
 }
 
 impl<S, A, T> Fixed<S> for (A, T)
@@ -592,6 +606,12 @@ where
     const UNITS: usize = A::OUTPUTS + T::UNITS;
     const BYTES: usize = A::BYTES + T::BYTES;
     const ZERO_OUT: Self::Out = T::ZERO_OUT;
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
+        (A::zeroed_buffers::<B>(), T::zeroed_buffers::<B>())
+    }
+    fn zeroed_rows<const B: usize>() -> Self::InRows<B> {
+        A::zeroed_rows::<B>()
+    }
 }
 
 // ---------------------------------------------------------------------------------------

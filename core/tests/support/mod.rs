@@ -55,10 +55,10 @@ impl<const P: usize> Optimizer<f32> for Momentum<P> {
             })
         }
     }
-    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32], scale: f32) {
+    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32]) {
         let v = &mut self.v[offset..offset + params.len()];
         for ((w, g), v) in params.iter_mut().zip(grads).zip(v) {
-            *v = self.mu * *v + *g * scale;
+            *v = self.mu * *v + *g;
             *w -= self.lr * *v;
         }
     }
@@ -106,8 +106,8 @@ pub fn trained(
 
 /// Names the layer chain of a `Network` type.
 pub trait NetLayers {
-    type L: microprop::layer::Layers;
+    type L: microprop::layer::Net;
 }
-impl<L: microprop::layer::Layers, M> NetLayers for microprop::Network<L, M> {
+impl<L: microprop::layer::Net, M> NetLayers for microprop::Network<L, M> {
     type L = L;
 }
