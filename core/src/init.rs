@@ -98,6 +98,7 @@ impl Init {
     /// Initialises one layer of a network: a dense layer's weights by `self` (fan-in its
     /// inputs, fan-out its outputs) and its biases to `bias`; batch norm's γ to 1 and β to
     /// 0; other kinds have no parameters.
+    #[inline(never)]
     pub fn layer<S: Scalar, R: RngCore + ?Sized>(
         self,
         l: crate::layer::LayerMut<'_, S>,

@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass},
+    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass, Receive},
     Activation, Dataset, Error, Libm, Math, Model, Optimizer, Result, Scalar,
 };
 
@@ -272,6 +272,33 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     }
 }
 
+/// The forward pass of a whole network: the one place the chain's forward code is
+/// instantiated (not inlined into every caller: small firmware images).
+#[inline(never)]
+fn run_forward<L: Net, M: Math<L::Scalar>, const B: usize>(
+    layers: &L,
+    pass: &mut Pass<'_>,
+    x: &[L::Scalar],
+    n: usize,
+    buf: &mut L::Buffers<B>,
+) {
+    layers.forward::<M, B>(pass, x, n, buf);
+}
+
+/// The backward pass of a whole network, once (see [`run_forward`]); the input's
+/// receiver is dynamic, one indirect call per row of the first layer.
+#[inline(never)]
+fn run_backward<L: Net, M: Math<L::Scalar>, const B: usize>(
+    layers: &L,
+    buf: &mut L::Buffers<B>,
+    x: &[L::Scalar],
+    n: usize,
+    up: &mut dyn Receive<L::Scalar>,
+    grads: Grads,
+) {
+    layers.backward::<M, dyn Receive<L::Scalar>, B>(buf, x, n, up, grads);
+}
+
 fn check_len(expected: usize, found: usize) -> Result<()> {
     if expected == found {
         Ok(())
@@ -404,7 +431,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     #[inline]
     fn forward(&mut self, pass: &mut Pass<'_>, x: &[L::Scalar]) -> Result<()> {
         let n = self.rows_of(x)?;
-        self.net.layers.forward::<M, B>(pass, x, n, &mut self.buf);
+        run_forward::<L, M, B>(&self.net.layers, pass, x, n, &mut self.buf);
         self.rows = n as u32;
         Ok(())
     }
@@ -426,7 +453,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
         let n = self.gather(data, indices)?;
         let inputs = self.net.layers.inputs();
         let x = crate::layer::rows(self.input.as_ref(), inputs, n);
-        self.net.layers.forward::<M, B>(pass, x, n, &mut self.buf);
+        run_forward::<L, M, B>(&self.net.layers, pass, x, n, &mut self.buf);
         self.rows = n as u32;
         Ok(())
     }
@@ -473,14 +500,10 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
                     grad,
                     width: inputs,
                 };
-                self.net
-                    .layers
-                    .backward::<M, _, B>(&mut self.buf, x, n, &mut up, grads);
+                run_backward::<L, M, B>(&self.net.layers, &mut self.buf, x, n, &mut up, grads);
             }
             None => {
-                self.net
-                    .layers
-                    .backward::<M, _, B>(&mut self.buf, x, n, &mut Nowhere, grads);
+                run_backward::<L, M, B>(&self.net.layers, &mut self.buf, x, n, &mut Nowhere, grads);
             }
         }
         Ok(())
@@ -506,9 +529,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
         }
         let inputs = self.net.layers.inputs();
         let x = crate::layer::rows(self.input.as_ref(), inputs, n);
-        self.net
-            .layers
-            .backward::<M, _, B>(&mut self.buf, x, n, &mut Nowhere, grads);
+        run_backward::<L, M, B>(&self.net.layers, &mut self.buf, x, n, &mut Nowhere, grads);
         Ok(())
     }
 
@@ -521,9 +542,14 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
                 found: n,
             });
         }
-        self.net
-            .layers
-            .backward::<M, _, B>(&mut self.buf, x, 1, &mut Nowhere, Grads::Skip);
+        run_backward::<L, M, B>(
+            &self.net.layers,
+            &mut self.buf,
+            x,
+            1,
+            &mut Nowhere,
+            Grads::Skip,
+        );
         if !self.net.layers.online_finite(&self.buf, x) {
             return Err(Error::NonFiniteGradient);
         }

@@ -83,14 +83,14 @@ impl<S: Scalar> Walked<S> {
 /// [`Error::EmptyData`] for no samples, [`Error::ShapeMismatch`] for data of another
 /// dimension, [`Error::LossMismatch`] if the loss does not fit the output layer,
 /// [`Error::NonFiniteInput`], [`Error::LabelOutOfRange`]. Weights are never changed.
-pub fn walk<T: Model, O: FnMut(&T)>(
+pub fn walk<T: Model>(
     model: &mut T,
     loss: Option<Loss>,
     data: &Dataset<'_, T::Scalar>,
     indices: &[u16],
     pass: &mut Pass<'_>,
     grads: Option<Grads>,
-    observe: &mut O,
+    observe: &mut dyn FnMut(&T),
 ) -> Result<Walked<T::Scalar>> {
     if indices.is_empty() {
         return Err(Error::EmptyData);
@@ -162,13 +162,13 @@ pub fn walk<T: Model, O: FnMut(&T)>(
 ///
 /// # Errors
 /// As [`walk`]; [`Error::Capacity`] for more than 65,536 samples.
-pub fn walk_all<T: Model, O: FnMut(&T)>(
+pub fn walk_all<T: Model>(
     model: &mut T,
     loss: Option<Loss>,
     data: &Dataset<'_, T::Scalar>,
     pass: &mut Pass<'_>,
     grads: Option<Grads>,
-    observe: &mut O,
+    observe: &mut dyn FnMut(&T),
 ) -> Result<Walked<T::Scalar>> {
     const CHUNK: usize = 64;
     if data.len() > usize::from(u16::MAX) + 1 {

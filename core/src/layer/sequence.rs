@@ -190,7 +190,7 @@ pub trait Fixed<S: Scalar>: Seq<S> {
 // ---------------------------------------------------------------------------------------
 // The walk, once: each step takes the head layer and a closure for the rest.
 
-#[inline(always)]
+#[inline]
 fn forward_step<S: Scalar, M: Math<S>, H: Layer<S>, const B: usize>(
     head: &H,
     pass: &mut Pass<'_>,
@@ -203,7 +203,7 @@ fn forward_step<S: Scalar, M: Math<S>, H: Layer<S>, const B: usize>(
     rest(pass, H::output(hb));
 }
 
-#[inline(always)]
+#[inline]
 fn backward_step<S, M, H, U, const B: usize>(
     head: &H,
     hb: &mut H::Buffers<B>,
@@ -232,7 +232,7 @@ fn backward_step<S, M, H, U, const B: usize>(
     head.backward::<M, U, B>(hb, x, n, up, grads);
 }
 
-#[inline(always)]
+#[inline]
 fn update_step<S: Scalar, O: Optimizer<S>, H: Layer<S>, const B: usize>(
     head: &mut H,
     hb: &H::Buffers<B>,
@@ -246,7 +246,7 @@ fn update_step<S: Scalar, O: Optimizer<S>, H: Layer<S>, const B: usize>(
     rest(H::output(hb), opt, next);
 }
 
-#[inline(always)]
+#[inline]
 fn infer_step<S: Scalar, M: Math<S>, H: Layer<S>>(
     head: &H,
     x: &[S],
@@ -257,7 +257,7 @@ fn infer_step<S: Scalar, M: Math<S>, H: Layer<S>>(
     rest(mid.as_ref())
 }
 
-#[inline(always)]
+#[inline]
 fn next_at<S: Scalar, H: Layer<S>>(head: &H, at: At) -> At {
     At {
         index: at.index + 1,
@@ -312,7 +312,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     fn commit<const B: usize>(&mut self, buf: &Self::Buffers<B>, rows: usize) {
         self.0.commit(buf, rows);
     }
-    #[inline(always)]
+    #[inline]
     fn forward<M: Math<S>, const B: usize>(
         &self,
         pass: &mut Pass<'_>,
@@ -326,26 +326,26 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
             x,
             n,
             buf,
-            #[inline(always)]
+            #[inline]
             |_, _| {},
         );
     }
-    #[inline(always)]
+    #[inline]
     fn output<'a, const B: usize>(&self, buf: &'a Self::Buffers<B>) -> &'a [S] {
         A::output(buf)
     }
-    #[inline(always)]
+    #[inline]
     fn head<'a, const B: usize>(
         &self,
         buf: &'a mut Self::Buffers<B>,
     ) -> Option<(&'a mut [S], &'a [S])> {
         A::head(buf)
     }
-    #[inline(always)]
+    #[inline]
     fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
         self.0.infer::<M>(x, out)
     }
-    #[inline(always)]
+    #[inline]
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
         &self,
         buf: &mut Self::Buffers<B>,
@@ -356,7 +356,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     ) {
         self.0.backward::<M, U, B>(buf, x, n, up, grads);
     }
-    #[inline(always)]
+    #[inline]
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
         buf: &Self::Buffers<B>,
@@ -370,11 +370,11 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
             x,
             opt,
             offset,
-            #[inline(always)]
+            #[inline]
             |_, _, _| {},
         );
     }
-    #[inline(always)]
+    #[inline]
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(buf, x)
     }
@@ -442,7 +442,7 @@ where
         self.0.commit(&buf.0, rows);
         self.1.commit(&buf.1, rows);
     }
-    #[inline(always)]
+    #[inline]
     fn forward<M: Math<S>, const B: usize>(
         &self,
         pass: &mut Pass<'_>,
@@ -457,33 +457,33 @@ where
             x,
             n,
             hb,
-            #[inline(always)]
+            #[inline]
             |pass, out| {
                 self.1.forward::<M, B>(pass, out, n, tb);
             },
         );
     }
-    #[inline(always)]
+    #[inline]
     fn output<'a, const B: usize>(&self, buf: &'a Self::Buffers<B>) -> &'a [S] {
         self.1.output(&buf.1)
     }
-    #[inline(always)]
+    #[inline]
     fn head<'a, const B: usize>(
         &self,
         buf: &'a mut Self::Buffers<B>,
     ) -> Option<(&'a mut [S], &'a [S])> {
         self.1.head(&mut buf.1)
     }
-    #[inline(always)]
+    #[inline]
     fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
         infer_step::<S, M, A>(
             &self.0,
             x,
-            #[inline(always)]
+            #[inline]
             |mid| self.1.infer::<M>(mid, out),
         )
     }
-    #[inline(always)]
+    #[inline]
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
         &self,
         buf: &mut Self::Buffers<B>,
@@ -500,13 +500,13 @@ where
             n,
             up,
             grads,
-            #[inline(always)]
+            #[inline]
             |out, link| {
                 self.1.backward::<M, _, B>(tb, out, n, link, grads);
             },
         );
     }
-    #[inline(always)]
+    #[inline]
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
         buf: &Self::Buffers<B>,
@@ -522,13 +522,13 @@ where
             x,
             opt,
             offset,
-            #[inline(always)]
+            #[inline]
             |out, opt, next| {
                 rest.update_online(tb, out, opt, next);
             },
         );
     }
-    #[inline(always)]
+    #[inline]
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(&buf.0, x) & self.1.online_finite(&buf.1, A::output(&buf.0))
     }
@@ -702,7 +702,7 @@ fn forward_rec<S: Scalar, F: Family, M: Math<S>>(
             x,
             n,
             hb,
-            #[inline(always)]
+            #[inline]
             |pass, out| {
                 forward_rec::<S, F, M>(tail, tb, pass, out, n);
             },
@@ -733,7 +733,7 @@ fn backward_rec<S: Scalar, F: Family, M: Math<S>, U: Receive<S> + ?Sized>(
         n,
         up,
         grads,
-        #[inline(always)]
+        #[inline]
         |out, link| {
             backward_rec::<S, F, M, dyn Receive<S> + '_>(tail, tb, out, n, link, grads);
         },
@@ -754,7 +754,7 @@ fn update_rec<S: Scalar, F: Family, O: Optimizer<S>>(
             x,
             opt,
             offset,
-            #[inline(always)]
+            #[inline]
             |out, opt, next| {
                 update_rec(tail, tb, out, opt, next);
             },

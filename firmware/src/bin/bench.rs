@@ -13,7 +13,10 @@ use core::hint::black_box;
 
 use cortex_m as _;
 use cortex_m_rt::entry;
-use microprop::{layer::Layers, Activation, Dataset, Libm, Loss, Math, Micromath, Model, Network};
+use microprop::{
+    layer::{Fixed, Grads, Net, Pass},
+    train, Activation, Dataset, Libm, Math, Micromath, Model, Network,
+};
 use microprop_app::{
     bench::{self, StepNet, N1, N2, N3},
     Cycles,
@@ -142,7 +145,7 @@ fn step<L, M>(
     data: &Dataset<'_, f32>,
 ) -> microprop::Result<()>
 where
-    L: Layers<Scalar = f32> + Default,
+    L: Net<Scalar = f32> + Fixed<f32> + Default,
     M: Math<f32>,
 {
     let net: Network<L, M> = bench::step_net(id.hidden())?;
@@ -180,7 +183,7 @@ fn forwards<T: Model<Scalar = f32>>(
     data: &Dataset<'_, f32>,
 ) -> microprop::Result<()> {
     for (x, _) in data.iter().take(STEPS) {
-        model.forward(black_box(x))?;
+        model.forward(&mut Pass::probe(), black_box(x))?;
     }
     Ok(())
 }
@@ -192,10 +195,18 @@ fn samples<T: Model<Scalar = f32>>(
     model: &mut T,
     data: &Dataset<'_, f32>,
 ) -> microprop::Result<()> {
-    let mut y = [0.0f32; 1];
-    for (x, label) in data.iter().take(STEPS) {
-        Loss::target(usize::from(label), &mut y)?;
-        trainer.sample(model, black_box(x), &y)?;
+    let (loss, mut pass) = (Some(trainer.loss()), Pass::probe());
+    for i in 0..STEPS.min(data.len()) as u16 {
+        let grads = Some(Grads::Accumulate);
+        train::walk(
+            model,
+            loss,
+            data,
+            black_box(&[i]),
+            &mut pass,
+            grads,
+            &mut |_| {},
+        )?;
     }
     Ok(())
 }
