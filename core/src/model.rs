@@ -6,6 +6,9 @@ use crate::{
     Activation, Dataset, Math, Result, Scalar,
 };
 
+/// The output layer's `(z, a)` rows: pre-activations (writable, for δ) and outputs.
+pub type Head<'a, S> = (&'a mut [S], &'a [S]);
+
 /// A network together with its training buffers: what the trainer, the optimizers, the
 /// diagnostics and the gradient checks work on.
 ///
@@ -58,7 +61,7 @@ pub trait Model {
     fn output(&self) -> &[Self::Scalar];
     /// The output layer's `(z, a)` rows of the last forward pass; the loss writes
     /// `∂L/∂z` into `z`. `None` if the last layer has no activation.
-    fn head_mut(&mut self) -> Option<(&mut [Self::Scalar], &[Self::Scalar])>;
+    fn head_mut(&mut self) -> Option<Head<'_, Self::Scalar>>;
     /// Backward pass from the δ in [`head_mut`](Model::head_mut): parameter gradients as
     /// `grads` says, `∂L/∂x` into `input_grad` when given. `x` is the input of the last
     /// forward pass.

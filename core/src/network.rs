@@ -469,7 +469,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     }
 
     #[inline]
-    fn head_mut(&mut self) -> Option<(&mut [L::Scalar], &[L::Scalar])> {
+    fn head_mut(&mut self) -> Option<crate::model::Head<'_, L::Scalar>> {
         let (outputs, rows) = (self.net.layers.outputs(), self.rows as usize);
         let (z, a) = self.net.layers.head(&mut self.buf)?;
         Some((

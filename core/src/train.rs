@@ -170,7 +170,7 @@ pub fn walk_all<T: Model>(
     grads: Option<Grads>,
     observe: &mut dyn FnMut(&T),
 ) -> Result<Walked<T::Scalar>> {
-    const CHUNK: usize = 64;
+    const CHUNK: usize = 16;
     if data.len() > usize::from(u16::MAX) + 1 {
         return Err(Error::Capacity);
     }

@@ -129,7 +129,7 @@ fn sign_agreement(data: &Dataset<'_, f32>, epochs: u32) -> (f64, f64) {
             let l = train::walk(
                 &mut model,
                 Some(Loss::Mse),
-                &data,
+                data,
                 &[i],
                 &mut Pass::probe(),
                 Some(Grads::Overwrite),

@@ -75,7 +75,7 @@ fn loss_slice_matches_direct_evaluation_and_finite_differences() {
     p1.set(&mut probe, 3.0).unwrap();
     let direct = train::evaluate(&mut probe, Loss::Mse, &data).unwrap();
     let k = 2 * 5 + 3;
-    assert!((losses[k] - f64::from(direct.loss)).abs() < 1e-6);
+    assert!((losses[k] - direct.loss).abs() < 1e-6);
 
     // The swept gradient norm equals the central-difference gradient of the mean loss.
     let h = 1e-6;

@@ -70,10 +70,10 @@ impl Optimizer<f32> for Momentum {
             })
         }
     }
-    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32], scale: f32) {
+    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32]) {
         let v = &mut self.v[offset..offset + params.len()];
         for ((w, g), v) in params.iter_mut().zip(grads).zip(v) {
-            *v = self.mu * *v + *g * scale;
+            *v = self.mu * *v + *g;
             *w -= self.lr * *v;
         }
     }
@@ -187,7 +187,7 @@ impl<'a> Input<'a> {
 
 fn weight_bytes(m: &impl Model<Scalar = f32>) -> Vec<u32> {
     let mut out = Vec::new();
-    m.visit_layers(&mut |l| out.extend(l.w.iter().chain(l.b).map(|x| x.to_bits())));
+    m.visit_layers(|l| out.extend(l.w.iter().chain(l.b).map(|x| x.to_bits())));
     out
 }
 
@@ -202,7 +202,7 @@ fn state_bytes(o: &dyn Optimizer<f32>) -> Vec<u32> {
 pub fn model_load(data: &[u8]) {
     // Into a network with every target, pre-filled so a partial write would show.
     let mut net = Net::zeroed(HIDDEN, OUTPUT).expect("valid activations");
-    net.visit_weights_mut(&mut |l| {
+    net.visit_mut(|l| {
         l.w.fill(0.5);
         l.b.fill(-0.25);
     });
@@ -233,7 +233,7 @@ pub fn model_load(data: &[u8]) {
         Ok(loaded) => {
             assert!(loaded.len <= data.len());
             let mut w = Vec::new();
-            net.visit_weights_mut(&mut |l| w.extend(l.w.iter().chain(l.b.iter()).copied()));
+            net.visit(|l| w.extend(l.w.iter().chain(l.b.iter()).copied()));
             assert!(
                 w.iter().all(|x| x.is_finite()),
                 "loaded a non-finite weight"
@@ -285,14 +285,14 @@ pub fn model_load(data: &[u8]) {
     match cp.load(&mut model, Targets::none(), &mut buf) {
         Ok(Some(_)) => {
             let mut ok = true;
-            model.visit_layers(&mut |l| {
+            model.visit_layers(|l| {
                 ok &= l.w.iter().chain(l.b).all(|x| x.is_finite());
             });
             assert!(ok, "loaded a non-finite checkpoint");
         }
         Ok(None) | Err(_) => assert_eq!(model.weights_hash(), h),
     }
-    model.visit_layers_mut(&mut |l| l.b.fill(0.75));
+    model.visit_layers_mut(|l| l.b.fill(0.75));
     let rec = cp
         .save(&model, &Extras::none(), &mut buf)
         .expect("a corrupt region never stops a new checkpoint");
@@ -317,7 +317,7 @@ pub fn train_step(data: &[u8]) {
     let Ok(mut net) = Net::zeroed(hidden, output) else {
         return;
     };
-    net.visit_weights_mut(&mut |l| {
+    net.visit_mut(|l| {
         for w in l.w.iter_mut().chain(l.b.iter_mut()) {
             *w = r.f32();
         }
@@ -351,19 +351,21 @@ pub fn train_step(data: &[u8]) {
     }
     let mut model = net.into_training();
     let mut opt = AnyOpt::new(&mut r);
+    // Dropout masks would be drawn from it (the harness's dense net draws nothing).
+    let mut rng = microprop::rng(0);
     for _ in 0..4 {
         let k = 1 + usize::from(r.u8()) % 4;
         let idx: Vec<u16> = (0..k).map(|_| u16::from(r.u8() % 10)).collect();
         let (w0, s0) = (weight_bytes(&model), opt.fingerprint());
         let refused = match &mut opt {
-            AnyOpt::Test(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::Sgd(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::Momentum(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::Nesterov(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::AdaGrad(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::RmsProp(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::Adam(o) => trainer.step(&mut model, o, &dataset, &idx),
-            AnyOpt::AdamW(o) => trainer.step(&mut model, o, &dataset, &idx),
+            AnyOpt::Test(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::Sgd(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::Momentum(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::Nesterov(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::AdaGrad(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::RmsProp(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::Adam(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
+            AnyOpt::AdamW(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
         }
         .is_err();
         if refused {

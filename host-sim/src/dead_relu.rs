@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::{
     cli::{DatasetArg, DeadReluArgs},
     data::Data,
-    net::DynNet,
+    net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -40,7 +40,7 @@ pub fn sweep(a: &DeadReluArgs, ctx: &Ctx) -> Res<Sweep> {
             let mut rng = microprop::rng(1000 + seed);
             let data = Data::generate(DatasetArg::Clusters, 200, 2, 0.7, &mut rng)?;
             let view = data.view()?;
-            let mut net = DynNet::<f32, Libm>::new(
+            let mut net = net::dense::<f32, Libm>(
                 &a.layers.0,
                 Activation::Relu,
                 Activation::Sigmoid,

@@ -1,10 +1,17 @@
 //! `gradcheck`: backprop against five-point central finite differences, in `f64`, for every hidden
 //! activation × loss (with each output layer the loss accepts).
 
-use microprop::{kernel::Grads, Activation, Init, Libm, Loss, Model};
+use microprop::{
+    layer::{Grads, Pass},
+    train as core_train, Activation, Dataset, Init, Libm, Loss, Model,
+};
 use serde_json::json;
 
-use crate::{cli::GradcheckArgs, net::DynNet, Ctx, Output, Res};
+use crate::{
+    cli::GradcheckArgs,
+    net::{self, HostNet},
+    Ctx, Output, Res,
+};
 
 /// Hidden activations checked.
 pub const HIDDEN: [Activation; 8] = [
@@ -51,7 +58,7 @@ fn rel(a: f64, n: f64) -> f64 {
     (a - n).abs() / a.abs().max(n.abs()).max(FLOOR)
 }
 
-type Net = DynNet<f64, Libm>;
+type Net = HostNet<f64, Libm>;
 
 /// Multiples of `--step` tried for every value; the best agreement counts. Rounding error
 /// grows as the step shrinks and truncation error (and the chance of stepping over a ReLU
@@ -65,14 +72,52 @@ fn five_point([p1, m1, p2, m2]: [f64; 4], h: f64) -> f64 {
     (8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h)
 }
 
-fn total_loss(net: &mut Net, loss: Loss, xs: &[Vec<f64>], ys: &[Vec<f64>]) -> Res<f64> {
-    let mut s = 0.0;
-    for (x, y) in xs.iter().zip(ys) {
-        net.forward(x)?;
-        let (z, a) = net.output();
-        s += loss.value::<f64, Libm>(z, a, y);
+/// The best agreement over [`STEPS`] between `analytic` and the five-point difference of
+/// `loss_at` (the mean loss with the checked value moved by the argument).
+fn agreement(analytic: f64, h: f64, mut loss_at: impl FnMut(f64) -> Res<f64>) -> Res<f64> {
+    let mut e = f64::INFINITY;
+    for s in STEPS.map(|m| m * h) {
+        let gn = five_point(
+            [
+                loss_at(s)?,
+                loss_at(-s)?,
+                loss_at(2.0 * s)?,
+                loss_at(-2.0 * s)?,
+            ],
+            s,
+        );
+        e = e.min(rel(analytic, gn));
     }
-    Ok(s)
+    Ok(e)
+}
+
+/// The label of sample `i`. For BCE (two independent outputs in [`HEADS`]) the one-hot
+/// targets of labels 1, 0, 1, … are the varied 0/1 pattern `y[k] = (i + k) mod 2`.
+fn label(loss: Loss, i: usize, classes: usize) -> u8 {
+    let l = if loss == Loss::BinaryCrossEntropy {
+        (i + 1) % 2
+    } else {
+        i % classes
+    };
+    l as u8
+}
+
+/// `∂L/∂x` of sample `i` alone: the core's walk writes the output δ, then a backward pass
+/// into the input (parameter gradients left alone).
+fn input_gradient(net: &mut Net, loss: Loss, data: &Dataset<'_, f64>, i: usize) -> Res<Vec<f64>> {
+    let (x, _) = data.get(i).ok_or("gradcheck: no such sample")?;
+    core_train::walk(
+        net,
+        Some(loss),
+        data,
+        &[i as u16],
+        &mut Pass::probe(),
+        Some(Grads::Skip),
+        &mut |_| {},
+    )?;
+    let mut g = vec![0.0; x.len()];
+    net.backward(x, Some(&mut g), Grads::Skip)?;
+    Ok(g)
 }
 
 /// Checks one case.
@@ -89,87 +134,55 @@ pub fn check(
 ) -> Res<Case> {
     let mut rng = microprop::rng(seed);
     let sizes = [3, 4, 4, outputs];
-    let mut net = Net::new(&sizes, hidden, output, Init::Normal(0.8), 0.1, &mut rng)?;
+    let mut net: Net = net::dense(&sizes, hidden, output, Init::Normal(0.8), 0.1, &mut rng)?;
     // Distinct biases too, so no two units are symmetric.
-    for l in net.layers_mut() {
-        for b in &mut l.b {
+    net.visit_layers_mut(|l| {
+        for b in l.b.iter_mut() {
             *b = 0.3 * microprop::rng::normal(&mut rng);
         }
-    }
+    });
     let classes = if outputs == 1 { 2 } else { outputs };
     let samples = 4;
-    let xs: Vec<Vec<f64>> = (0..samples)
-        .map(|_| (0..3).map(|_| microprop::rng::normal(&mut rng)).collect())
+    let xs: Vec<f64> = (0..samples * 3)
+        .map(|_| microprop::rng::normal(&mut rng))
         .collect();
-    let ys: Vec<Vec<f64>> = (0..samples)
-        .map(|i| {
-            let mut y = vec![0.0; outputs];
-            // BCE has independent outputs: use a varied 0/1 pattern; else one-hot.
-            if loss == Loss::BinaryCrossEntropy {
-                for (k, v) in y.iter_mut().enumerate() {
-                    *v = ((i + k) % 2) as f64;
-                }
-            } else {
-                let _ = Loss::target(i % classes, &mut y);
-            }
-            y
-        })
-        .collect();
-    // Analytic gradients (parameters and inputs).
-    net.zero_grads();
-    let mut input_grads = Vec::new();
-    for (x, y) in xs.iter().zip(&ys) {
-        net.forward(x)?;
-        let act = net.output_activation();
-        let (z, a) = net.output_mut();
-        loss.loss_and_delta::<f64, Libm>(act, z, a, y);
-        let mut g = vec![0.0; 3];
-        net.backward(x, Some(&mut g), Grads::Accumulate)?;
-        input_grads.push(g);
-    }
-    let analytic: Vec<Vec<f64>> = net
-        .layers()
-        .iter()
-        .map(|l| l.gw.iter().chain(&l.gb).copied().collect())
-        .collect();
+    let labels: Vec<u8> = (0..samples).map(|i| label(loss, i, classes)).collect();
+    let data = Dataset::from_flat(&xs, &labels, 3)?;
+    // Analytic gradients: the inputs' sample by sample, then the parameters' (the core's
+    // mean gradient over the data).
+    let input_grads = (0..samples)
+        .map(|i| input_gradient(&mut net, loss, &data, i))
+        .collect::<Res<Vec<_>>>()?;
+    core_train::mean_gradients(&mut net, loss, &data)?;
+    let mut analytic = vec![0.0; net.params()];
+    net.copy_grads(&mut analytic)?;
+    let mut params = vec![0.0; net.params()];
+    net.copy_params(&mut params)?;
     let mut worst = 0.0f64;
     let mut checked = 0;
-    for (li, grads) in analytic.iter().enumerate() {
-        let nw = net.layers()[li].w.len();
-        for (j, &ga) in grads.iter().enumerate() {
-            let orig = param(&mut net, li, j, nw, None);
-            let mut at = |d: f64| -> Res<f64> {
-                param(&mut net, li, j, nw, Some(orig + d));
-                total_loss(&mut net, loss, &xs, &ys)
-            };
-            let mut e = f64::INFINITY;
-            for s in STEPS.map(|m| m * h) {
-                let gn = five_point([at(s)?, at(-s)?, at(2.0 * s)?, at(-2.0 * s)?], s);
-                e = e.min(rel(ga, gn));
-            }
-            param(&mut net, li, j, nw, Some(orig));
-            worst = worst.max(e);
-            checked += 1;
-        }
+    for (j, &ga) in analytic.iter().enumerate() {
+        let orig = params[j];
+        let e = agreement(ga, h, |d| {
+            params[j] = orig + d;
+            net.set_params(&params)?;
+            Ok(core_train::evaluate(&mut net, loss, &data)?.loss)
+        })?;
+        params[j] = orig;
+        net.set_params(&params)?;
+        worst = worst.max(e);
+        checked += 1;
     }
     // Input gradients, sample by sample.
-    for ((x, y), ga) in xs.iter().zip(&ys).zip(&input_grads) {
-        for d in 0..x.len() {
-            let mut at = |step: f64| -> Res<f64> {
-                let mut xp = x.clone();
+    for (i, ga) in input_grads.iter().enumerate() {
+        let x = &xs[i * 3..(i + 1) * 3];
+        let y = &labels[i..=i];
+        for (d, &g) in ga.iter().enumerate() {
+            let e = agreement(g, h, |step| {
+                let mut xp = x.to_vec();
                 xp[d] = x[d] + step;
-                total_loss(
-                    &mut net,
-                    loss,
-                    std::slice::from_ref(&xp),
-                    std::slice::from_ref(y),
-                )
-            };
-            let mut e = f64::INFINITY;
-            for s in STEPS.map(|m| m * h) {
-                let gn = five_point([at(s)?, at(-s)?, at(2.0 * s)?, at(-2.0 * s)?], s);
-                e = e.min(rel(ga[d], gn));
-            }
+                let one = Dataset::from_flat(&xp, y, 3)?;
+                Ok(core_train::evaluate(&mut net, loss, &one)?.loss)
+            })?;
             worst = worst.max(e);
             checked += 1;
         }
@@ -181,20 +194,6 @@ pub fn check(
         max_rel_error: worst,
         checked,
     })
-}
-
-/// Reads parameter `j` of layer `li` (weights first, then biases), writing `set` if given.
-fn param(net: &mut Net, li: usize, j: usize, nw: usize, set: Option<f64>) -> f64 {
-    let l = &mut net.layers_mut()[li];
-    let slot = if j < nw {
-        &mut l.w[j]
-    } else {
-        &mut l.b[j - nw]
-    };
-    if let Some(v) = set {
-        *slot = v;
-    }
-    *slot
 }
 
 /// Every case.

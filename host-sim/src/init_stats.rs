@@ -3,14 +3,14 @@
 //! initialiser: small random N(0, 0.01²), large random N(0, 1), Xavier (σ² = 1/fan_in for
 //! square layers) and He (σ² = 2/fan_in).
 
-use microprop::{Activation, Init, Libm, Model};
+use microprop::{layer::Pass, train as core_train, Activation, Dataset, Init, Libm, Model};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::{json, Map};
 
 use crate::{
     cli::InitArgs,
-    net::DynNet,
+    net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -52,13 +52,11 @@ pub struct Run {
 /// Core errors.
 pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -> Res<Vec<Run>> {
     let mut rng = microprop::rng(seed);
-    let xs: Vec<Vec<f32>> = (0..samples)
-        .map(|_| {
-            (0..width)
-                .map(|_| microprop::rng::normal(&mut rng) as f32)
-                .collect()
-        })
+    let xs: Vec<f32> = (0..samples * width)
+        .map(|_| microprop::rng::normal(&mut rng) as f32)
         .collect();
+    let labels = vec![0u8; samples];
+    let data = Dataset::from_flat(&xs, &labels, width)?;
     let sizes = vec![width; layers + 1];
     let pb = ctx.progress((NETS.len() * INITS.len()) as u64, "init");
     let mut out = Vec::new();
@@ -70,14 +68,25 @@ pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -
         };
         for (init_name, init) in INITS {
             let mut wrng = microprop::rng(seed ^ 0x9e37);
-            let mut net = DynNet::<f32, Libm>::new(&sizes, act, act, init, 0.0, &mut wrng)?;
+            let mut net = net::dense::<f32, Libm>(&sizes, act, act, init, 0.0, &mut wrng)?;
             let mut values: Vec<Vec<f64>> = vec![Vec::with_capacity(samples * width); layers];
-            for x in &xs {
-                net.forward(x)?;
-                for (v, l) in values.iter_mut().zip(net.layers()) {
-                    v.extend(l.a.iter().map(|&a| f64::from(a)));
-                }
-            }
+            // The core's forward walk over the data (eval mode), every layer's outputs
+            // recorded after each pass.
+            core_train::walk_all(
+                &mut net,
+                None,
+                &data,
+                &mut Pass::eval(),
+                None,
+                &mut |m: &net::HostNet<f32, Libm>| {
+                    let mut slots = values.iter_mut();
+                    m.visit_layers(|l| {
+                        if let Some(v) = slots.next() {
+                            v.extend(l.a.iter().map(|&a| f64::from(a)));
+                        }
+                    });
+                },
+            )?;
             let mut mean = Vec::new();
             let mut std = Vec::new();
             let mut hist = Vec::new();

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::{
     cli::LandscapeArgs,
-    net::DynNet,
+    net,
     plot::{self, Figure, Heatmap},
     Ctx, Output, Res,
 };
@@ -102,7 +102,7 @@ fn surface_attempt(
     let mut sizes = vec![2];
     sizes.extend(std::iter::repeat_n(2, hidden));
     sizes.push(1);
-    let mut net = DynNet::<f32, Libm>::new(
+    let mut net = net::dense::<f32, Libm>(
         &sizes,
         Activation::Sigmoid,
         Activation::Sigmoid,
@@ -140,7 +140,7 @@ fn surface_attempt(
     }
     let pb = ctx.progress(grid as u64, &name);
     let trained = {
-        let w = &net.layers()[0].w;
+        let w = net::first_weights(&net);
         (f64::from(w[0]), f64::from(w[W10]))
     };
     let axis: Vec<f64> = (0..grid)

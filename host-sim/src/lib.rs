@@ -27,7 +27,7 @@ pub mod vanishing;
 pub mod zigzag;
 
 pub use ctx::{Ctx, Output, UsageError};
-pub use net::DynNet;
+pub use net::{Heap, HostLayer, HostLayers, HostNet, HostNetwork};
 
 /// The error type of the commands: anything displayable.
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

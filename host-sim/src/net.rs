@@ -1,304 +1,174 @@
-//! A network whose shape is chosen at run time (`--layers 2,16,16,1`), for the host.
+//! Networks whose shape is chosen at run time (`--layers 2,16,16,1`), for the host.
 //!
-//! [`DynNet`] keeps each layer in `Vec`s and implements [`microprop::Model`] by calling the
-//! core's slice kernels ([`kernel::dense_forward`], [`kernel::dense_backward`]) in the same
-//! order as the typed chain does, so training on the host runs exactly the core's
-//! arithmetic: a `DynNet` and an `mlp!` network with the same seed end with the same
-//! weights hash (checked by `host-sim/tests/sim_net.rs`).
-
-use std::marker::PhantomData;
+//! They are the core's networks: a [`Sequential`] of the core's run-time layers, with its
+//! numbers in `Vec`s ([`Heap`]). Forward, backward, the training step, the model file and
+//! every diagnostic are the core's code, so a run-time network and an `mlp!` network with
+//! the same seed end with the same weights hash (checked by `host-sim/tests/sim_net.rs`).
 
 use microprop::{
-    kernel::{self, Grads, Upstream},
-    layer::{LayerMut, LayerRef},
-    Activation, Error, Init, Math, Model, Result, Scalar,
+    layer::{DynDense, DynLayer, Family, Sequential},
+    Activation, Error, Init, Math, Network, Result, Scalar, Training,
 };
 use rand_core::RngCore;
 
-/// One dense layer: parameters, gradients and forward cache.
-#[derive(Clone, Debug)]
-pub struct DynLayer<S> {
-    /// Input count.
-    pub inputs: usize,
-    /// Output count.
-    pub outputs: usize,
-    /// Activation.
-    pub act: Activation,
-    /// Weights, row-major (`w[o * inputs + i]`).
-    pub w: Vec<S>,
-    /// Biases.
-    pub b: Vec<S>,
-    /// Accumulated weight gradients.
-    pub gw: Vec<S>,
-    /// Accumulated bias gradients.
-    pub gb: Vec<S>,
-    /// Pre-activations (δ after backward).
-    pub z: Vec<S>,
-    /// Activations.
-    pub a: Vec<S>,
-}
+/// The host's storage family: every buffer a `Vec`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heap;
 
-/// A run-time shaped fully-connected network with its training buffers.
-#[derive(Clone, Debug)]
-pub struct DynNet<S, M> {
-    sizes: Vec<usize>,
-    layers: Vec<DynLayer<S>>,
-    /// `Wᵀ δ` of the backward pass, as wide as the widest layer.
-    scratch: Vec<S>,
-    math: PhantomData<M>,
-}
+impl Family for Heap {
+    type Of<T: Clone + std::fmt::Debug + PartialEq> = Vec<T>;
 
-impl<S: Scalar, M: Math<S>> DynNet<S, M> {
-    /// A network with layer sizes `sizes` (input first), all weights zero, `hidden` on every
-    /// layer but the last and `output` on the last.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperParameter`] for fewer than two sizes, a zero size, or softmax
-    /// on a hidden layer.
-    pub fn zeroed(sizes: &[usize], hidden: Activation, output: Activation) -> Result<Self> {
-        if sizes.len() < 2 || sizes.contains(&0) {
-            return Err(Error::InvalidHyperParameter(
-                "layers: at least two sizes, none zero",
-            ));
-        }
-        if hidden == Activation::Softmax && sizes.len() > 2 {
-            return Err(Error::InvalidHyperParameter(
-                "softmax is only valid on the output layer",
-            ));
-        }
-        let depth = sizes.len() - 1;
-        let layers = sizes
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let (n_in, n_out) = (w[0], w[1]);
-                DynLayer {
-                    inputs: n_in,
-                    outputs: n_out,
-                    act: if i + 1 == depth { output } else { hidden },
-                    w: vec![S::ZERO; n_in * n_out],
-                    b: vec![S::ZERO; n_out],
-                    gw: vec![S::ZERO; n_in * n_out],
-                    gb: vec![S::ZERO; n_out],
-                    z: vec![S::ZERO; n_out],
-                    a: vec![S::ZERO; n_out],
-                }
-            })
-            .collect();
-        Ok(DynNet {
-            sizes: sizes.to_vec(),
-            layers,
-            scratch: vec![S::ZERO; sizes.iter().copied().max().unwrap_or(0)],
-            math: PhantomData,
-        })
+    fn filled<T: Clone + std::fmt::Debug + PartialEq>(len: usize, value: T) -> Result<Vec<T>> {
+        Ok(vec![value; len])
     }
 
-    /// A network initialised like [`microprop::Network::new`]: layer by layer, weights by
-    /// `init` from `rng`, every bias set to `bias` (same draws in the same order, so the
-    /// same seed gives the same weights as the typed network).
-    ///
-    /// # Errors
-    /// As [`DynNet::zeroed`]; [`Error::InvalidHyperParameter`] for a bad scale or bias.
-    pub fn new(
-        sizes: &[usize],
-        hidden: Activation,
-        output: Activation,
-        init: Init,
-        bias: f32,
-        rng: &mut (impl RngCore + ?Sized),
-    ) -> Result<Self> {
-        let mut net = Self::zeroed(sizes, hidden, output)?;
-        net.init(init, bias, rng)?;
-        Ok(net)
-    }
-
-    /// Re-initialises every layer.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperParameter`] for a bad scale or bias.
-    pub fn init(&mut self, init: Init, bias: f32, rng: &mut (impl RngCore + ?Sized)) -> Result<()> {
-        init.validate()?;
-        if !bias.is_finite() {
-            return Err(Error::InvalidHyperParameter("bias init"));
-        }
-        for l in &mut self.layers {
-            init.fill(&mut l.w, l.inputs, l.outputs, rng);
-            l.b.fill(S::from_f32(bias));
-        }
-        Ok(())
-    }
-
-    /// Layer sizes, input first.
-    pub fn sizes(&self) -> &[usize] {
-        &self.sizes
-    }
-
-    /// The layers.
-    pub fn layers(&self) -> &[DynLayer<S>] {
-        &self.layers
-    }
-
-    /// The layers, mutably (weights may be edited; shapes must not change).
-    pub fn layers_mut(&mut self) -> &mut [DynLayer<S>] {
-        &mut self.layers
-    }
-
-    /// Bytes of the weights (parameters plus one activation per layer), the same formula
-    /// as [`microprop::Network::BYTES`].
-    pub fn weight_bytes(&self) -> usize {
-        self.params() * S::BYTES + self.layers.len() * std::mem::size_of::<Activation>()
-    }
-
-    /// Bytes of the training buffers, the same formula as
-    /// [`microprop::Network::TRAINING_BYTES`].
-    pub fn training_bytes(&self) -> usize {
-        let units: usize = self.sizes.iter().skip(1).sum();
-        (self.params() + 2 * units) * S::BYTES
-    }
-
-    /// Forward pass then the output activations, copied.
-    ///
-    /// # Errors
-    /// [`Error::ShapeMismatch`] for a wrong input length.
-    pub fn predict(&mut self, x: &[S]) -> Result<Vec<S>> {
-        self.forward(x)?;
-        Ok(self.output().1.to_vec())
+    fn collect<T: Clone + std::fmt::Debug + PartialEq>(
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<Vec<T>> {
+        Ok(items.into_iter().collect())
     }
 }
 
-fn check_len(expected: usize, found: usize) -> Result<()> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::ShapeMismatch { expected, found })
-    }
+/// A run-time sequence of layers on the heap.
+pub type HostLayers<S> = Sequential<S, Heap>;
+/// A run-time layer on the heap.
+pub type HostLayer<S> = DynLayer<S, Heap>;
+/// A run-time network's weights.
+pub type HostNetwork<S, M> = Network<HostLayers<S>, M>;
+/// A run-time network with its training buffers (batch capacity chosen when made).
+pub type HostNet<S, M> = Training<HostLayers<S>, M>;
+
+/// The dense layers of `sizes` (input first): `hidden` on every layer but the last,
+/// `output` on the last, all weights zero.
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] for fewer than two sizes, a zero size, or softmax on a
+/// hidden layer.
+pub fn dense_layers<S: Scalar>(
+    sizes: &[usize],
+    hidden: Activation,
+    output: Activation,
+) -> Result<Vec<HostLayer<S>>> {
+    let depth = sizes.len().saturating_sub(1);
+    let acts: Vec<Activation> = (0..depth)
+        .map(|i| if i + 1 == depth { output } else { hidden })
+        .collect();
+    dense_layers_with(sizes, &acts)
 }
 
-impl<S: Scalar, M: Math<S>> Model for DynNet<S, M> {
-    type Scalar = S;
-    type Math = M;
+/// The dense layers of `sizes` (input first) with `activations[i]` on layer `i`, all
+/// weights zero (a network read from a model file, whose layers each name their own).
+///
+/// # Errors
+/// [`Error::InvalidHyperParameter`] for fewer than two sizes or a zero size;
+/// [`Error::ShapeMismatch`] unless there is one activation per layer.
+pub fn dense_layers_with<S: Scalar>(
+    sizes: &[usize],
+    activations: &[Activation],
+) -> Result<Vec<HostLayer<S>>> {
+    if sizes.len() < 2 || sizes.contains(&0) {
+        return Err(Error::InvalidHyperParameter(
+            "layers: at least two sizes, none zero",
+        ));
+    }
+    if activations.len() != sizes.len() - 1 {
+        return Err(Error::ShapeMismatch {
+            expected: sizes.len() - 1,
+            found: activations.len(),
+        });
+    }
+    sizes
+        .windows(2)
+        .zip(activations)
+        .map(|(w, &act)| DynDense::zeroed(w[0], w[1], act).map(DynLayer::from))
+        .collect()
+}
 
-    fn inputs(&self) -> usize {
-        self.sizes.first().copied().unwrap_or(0)
-    }
-    fn outputs(&self) -> usize {
-        self.sizes.last().copied().unwrap_or(0)
-    }
-    fn depth(&self) -> usize {
-        self.layers.len()
-    }
-    fn params(&self) -> usize {
-        self.layers.iter().map(|l| l.w.len() + l.b.len()).sum()
-    }
+/// A network of `layers`, all weights as the layers hold them (zero from
+/// [`dense_layers`]).
+///
+/// # Errors
+/// As [`Sequential::new`] and [`Network::from_layers`].
+pub fn network<S: Scalar, M: Math<S>>(layers: Vec<HostLayer<S>>) -> Result<HostNetwork<S, M>> {
+    Network::from_layers(Sequential::new(layers)?)
+}
 
-    fn forward(&mut self, x: &[S]) -> Result<()> {
-        check_len(self.inputs(), x.len())?;
-        for i in 0..self.layers.len() {
-            let (done, rest) = self.layers.split_at_mut(i);
-            let l = &mut rest[0];
-            let input: &[S] = match done.last() {
-                Some(prev) => &prev.a,
-                None => x,
-            };
-            kernel::dense_forward::<S, M>(&l.w, &l.b, l.act, input, &mut l.z, &mut l.a);
+/// A network of `layers`, initialised like [`microprop::Network::new`] (weights by `init`
+/// from `rng`, dense biases `bias`: the same draws in the same order as the compile-time
+/// network of the same shape), with buffers for batches of up to `capacity` rows.
+///
+/// # Errors
+/// As [`Sequential::new`] and [`Network::init`]; [`Error::Capacity`] for `capacity = 0`.
+pub fn build<S: Scalar, M: Math<S>>(
+    layers: Vec<HostLayer<S>>,
+    init: Init,
+    bias: f32,
+    capacity: usize,
+    rng: &mut (impl RngCore + ?Sized),
+) -> Result<HostNet<S, M>> {
+    let mut net = network::<S, M>(layers)?;
+    net.init(init, bias, rng)?;
+    Training::new(net, capacity)
+}
+
+/// [`build`] for the dense network of `sizes`, one row at a time.
+///
+/// # Errors
+/// As [`dense_layers`] and [`build`].
+pub fn dense<S: Scalar, M: Math<S>>(
+    sizes: &[usize],
+    hidden: Activation,
+    output: Activation,
+    init: Init,
+    bias: f32,
+    rng: &mut (impl RngCore + ?Sized),
+) -> Result<HostNet<S, M>> {
+    build(dense_layers(sizes, hidden, output)?, init, bias, 1, rng)
+}
+
+/// Bytes of a network's parameters and state plus one activation tag (8 bytes) per layer:
+/// the same formula as [`microprop::Network::BYTES`] for dense networks.
+pub fn weight_bytes<S: Scalar, M: Math<S>>(net: &HostNetwork<S, M>) -> usize {
+    let mut bytes = 0;
+    net.visit(|l| {
+        bytes += (l.w.len() + l.b.len() + l.state.len()) * S::BYTES;
+        bytes += std::mem::size_of::<Activation>();
+    });
+    bytes
+}
+
+/// Bytes of the training buffers for `capacity` rows: the formula of
+/// [`microprop::Network::training_bytes`].
+pub fn training_bytes<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> usize {
+    use microprop::Model;
+    let (mut grads, mut rows) = (0, net.inputs());
+    net.visit_layers(|l| {
+        grads += l.gw.len() + l.gb.len();
+        rows += 2 * l.outputs;
+    });
+    // The last scalar's worth: the row count of the last pass (a `u32`, padded).
+    (grads + net.capacity() * rows + 1) * S::BYTES
+}
+
+/// The first layer's weights, copied (the landscape and zig-zag experiments sweep them).
+pub fn first_weights<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> Vec<S> {
+    use microprop::Model;
+    let mut w = Vec::new();
+    net.visit_layers(|l| {
+        if l.index == 0 {
+            w = l.w.to_vec();
         }
-        Ok(())
-    }
+    });
+    w
+}
 
-    fn output(&self) -> (&[S], &[S]) {
-        match self.layers.last() {
-            Some(l) => (&l.z, &l.a),
-            None => (&[], &[]),
-        }
-    }
-
-    fn output_mut(&mut self) -> (&mut [S], &[S]) {
-        match self.layers.last_mut() {
-            Some(l) => (&mut l.z, &l.a),
-            None => (&mut [], &[]),
-        }
-    }
-
-    fn output_activation(&self) -> Activation {
-        self.layers
-            .last()
-            .map(|l| l.act)
-            .unwrap_or(Activation::Identity)
-    }
-
-    fn backward(&mut self, x: &[S], input_grad: Option<&mut [S]>, grads: Grads) -> Result<()> {
-        check_len(self.inputs(), x.len())?;
-        if let Some(g) = &input_grad {
-            check_len(self.inputs(), g.len())?;
-        }
-        let mut input_grad = input_grad;
-        let DynNet {
-            layers, scratch, ..
-        } = self;
-        // Last layer first: each layer turns the previous layer's z into its δ, exactly as
-        // the typed chain's recursion does.
-        for i in (0..layers.len()).rev() {
-            let (before, rest) = layers.split_at_mut(i);
-            let DynLayer { w, gw, gb, z, .. } = &mut rest[0];
-            match before.last_mut() {
-                Some(prev) => {
-                    let DynLayer {
-                        z: pz,
-                        a: pa,
-                        act: pact,
-                        outputs,
-                        ..
-                    } = prev;
-                    let upstream = Upstream::Hidden {
-                        z: pz,
-                        a: pa,
-                        act: *pact,
-                        scratch: &mut scratch[..*outputs],
-                    };
-                    kernel::dense_backward::<S, M>(w, gw, gb, z, pa, upstream, grads);
-                }
-                None => {
-                    let upstream = Upstream::Input {
-                        grad: input_grad.take(),
-                    };
-                    kernel::dense_backward::<S, M>(w, gw, gb, z, x, upstream, grads);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn visit_layers_mut(&mut self, f: &mut dyn FnMut(LayerMut<'_, S>)) {
-        for (index, l) in self.layers.iter_mut().enumerate() {
-            f(LayerMut {
-                index,
-                inputs: l.inputs,
-                outputs: l.outputs,
-                activation: l.act,
-                w: &mut l.w,
-                b: &mut l.b,
-                gw: &mut l.gw,
-                gb: &mut l.gb,
-                z: &mut l.z,
-                a: &mut l.a,
-            });
-        }
-    }
-
-    fn visit_layers(&self, f: &mut dyn FnMut(LayerRef<'_, S>)) {
-        for (index, l) in self.layers.iter().enumerate() {
-            f(LayerRef {
-                index,
-                inputs: l.inputs,
-                outputs: l.outputs,
-                activation: l.act,
-                w: &l.w,
-                b: &l.b,
-                gw: &l.gw,
-                gb: &l.gb,
-                z: &l.z,
-                a: &l.a,
-            });
-        }
-    }
+/// Runs the network in evaluation mode on one sample.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] or [`Error::NonFiniteInput`] for a bad sample.
+pub fn predict<S: Scalar, M: Math<S>>(net: &HostNetwork<S, M>, x: &[S]) -> Result<Vec<S>> {
+    use microprop::layer::Seq;
+    let mut out = vec![S::ZERO; net.layers().outputs()];
+    net.predict_slice(x, &mut out)?;
+    Ok(out)
 }

@@ -130,7 +130,10 @@ impl<M: Math<f32>> Optimizer<f32> for AnyOptimizer<M> {
     fn begin_step(&mut self, params: usize) -> Result<()> {
         each!(self, o => o.begin_step(params))
     }
-    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32], scale: f32) {
-        each!(self, o => o.update(offset, params, grads, scale))
+    fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32]) {
+        each!(self, o => o.update(offset, params, grads))
+    }
+    fn update_outer(&mut self, offset: usize, w: &mut [f32], delta: &[f32], x: &[f32]) {
+        each!(self, o => o.update_outer(offset, w, delta, x))
     }
 }

@@ -2,13 +2,13 @@
 //! the device) into a run-time shaped network and runs it.
 
 use microprop::format::{self, Info, Statistics, Targets};
-use microprop::{Libm, Math, Micromath, Model, Preprocess, Standardizer};
+use microprop::{Libm, Math, Micromath, Preprocess, Standardizer};
 use serde_json::json;
 
 use crate::{
     cli::{MathArg, PredictArgs},
     ctx::usage,
-    net::DynNet,
+    net::{self, HostNetwork},
     stats, Ctx, Output, Res,
 };
 
@@ -41,13 +41,12 @@ fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res
     let file = a.load.display();
     let mut sizes = vec![info.inputs];
     sizes.extend(info.layers.iter().map(|l| l.outputs));
-    let (Some(first), Some(last)) = (info.layers.first(), info.layers.last()) else {
+    if info.layers.is_empty() {
         return usage(format!("--load {file}: no layers"));
-    };
-    let mut net = DynNet::<f32, M>::zeroed(&sizes, first.activation, last.activation)?;
-    for (l, stored) in net.layers_mut().iter_mut().zip(&info.layers) {
-        l.act = stored.activation;
     }
+    let acts: Vec<_> = info.layers.iter().map(|l| l.activation).collect();
+    let layers = net::dense_layers_with(&sizes, &acts)?;
+    let mut net: HostNetwork<f32, M> = net::network(layers)?;
     let mut stats = Standardizer::<f32, 2>::new(Preprocess::None);
     let preprocess: Option<&mut dyn Statistics<f32>> = match info.preprocess {
         Some(p) if p.dim == 2 => Some(&mut stats),
@@ -63,8 +62,8 @@ fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res
         preprocess,
         ..Targets::none()
     };
-    let loaded =
-        format::load_model(bytes, &mut net, targets).map_err(|e| format!("--load {file}: {e}"))?;
+    let loaded = format::load_network(bytes, &mut net, targets)
+        .map_err(|e| format!("--load {file}: {e}"))?;
     let mut predictions = Vec::new();
     let mut text = format!(
         "{file}: {} ({}), {} parameters, preprocessing {}, optimizer {}, epoch {}, step {}\n\
@@ -93,7 +92,7 @@ fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res
             stats.apply::<M>(&mut xy);
             [*x0, *x1] = xy;
         }
-        let y = net.predict(&x)?;
+        let y = net::predict(&net, &x)?;
         text += &format!("{:?} -> {:?}\n", p.0, y);
         predictions.push(json!({ "x": p.0, "y": y }));
     }

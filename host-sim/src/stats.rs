@@ -1,8 +1,6 @@
 //! Measurements over a model and a data set that the experiments share.
 
-use microprop::{diagnostics, Dataset, Loss, Math, Model, Result, Scalar};
-
-use crate::net::DynNet;
+use microprop::{diagnostics, Dataset, Loss, Model, Result};
 
 /// Per-layer L2 norms of the *mean* gradient of `loss` over `data` (weights and biases of
 /// each layer together). Leaves the gradients zero.
@@ -16,7 +14,7 @@ pub fn grad_norms<T: Model>(
 ) -> Result<Vec<f64>> {
     diagnostics::accumulate_gradients(model, loss, data)?;
     let mut out = vec![0.0; model.depth()];
-    let n = diagnostics::grad_norms(model, 1.0 / data.len().max(1) as f64, &mut out);
+    let n = diagnostics::grad_norms(model, 1.0, &mut out);
     out.truncate(n);
     model.zero_grads();
     Ok(out)
@@ -44,13 +42,11 @@ pub fn mean_std(xs: impl IntoIterator<Item = f64>) -> (f64, f64) {
 ///
 /// # Errors
 /// Shape or data errors from the forward pass.
-pub fn dead_fraction<S: Scalar, M: Math<S>>(
-    net: &mut DynNet<S, M>,
-    data: &Dataset<'_, S>,
-) -> Result<f64> {
-    let hidden: usize = net.sizes().iter().skip(1).sum();
-    let mut alive = vec![false; hidden];
-    Ok(diagnostics::dead_units(net, data, &mut alive, &mut [])?.fraction())
+pub fn dead_fraction<T: Model>(model: &mut T, data: &Dataset<'_, T::Scalar>) -> Result<f64> {
+    let mut units = 0;
+    model.visit_layers(|l| units += l.outputs);
+    let mut alive = vec![false; units];
+    Ok(diagnostics::dead_units(model, data, &mut alive, &mut [])?.fraction())
 }
 
 /// Formats a `u64` hash as the 16 hex digits the firmware logs.

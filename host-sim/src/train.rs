@@ -15,7 +15,7 @@ use crate::{
     cli::{DatasetArg, InitArg, MathArg, OutputAct, TrainArgs},
     ctx::usage,
     data::{default_spread, Data},
-    net::DynNet,
+    net::{self, HostNet},
     optim::AnyOptimizer,
     plot::{self, Figure},
     stats, Ctx, Output, Res,
@@ -201,7 +201,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let mut data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
     let stats = data.preprocess::<M>(a.preprocess.preprocess())?;
     let (init, mult) = init_of(a.init, a.init_scale);
-    let mut net = DynNet::<f32, M>::new(
+    let mut net = net::dense::<f32, M>(
         &a.layers.0,
         a.activation.activation(),
         a.output.activation(),
@@ -210,9 +210,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         &mut rng,
     )?;
     if mult != 1.0 {
-        for l in net.layers_mut() {
-            l.w.iter_mut().for_each(|w| *w *= mult);
-        }
+        net.visit_layers_mut(|l| l.w.iter_mut().for_each(|w| *w *= mult));
     }
     let loss: Loss = a.loss.loss();
     let view = data.view()?;
@@ -255,7 +253,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         )?),
         None => None,
     };
-    let grid = predict_grid(&mut net, &data, loss, 120)?;
+    let grid = predict_grid(&net, &data, loss, 120)?;
     let res = TrainResult {
         accuracy: f64::from(m.accuracy),
         final_loss: f64::from(m.loss),
@@ -263,8 +261,8 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         accuracy_per_epoch,
         epochs_to_95,
         params: net.params(),
-        bytes: net.weight_bytes(),
-        training_bytes: net.training_bytes(),
+        bytes: net::weight_bytes(net.network()),
+        training_bytes: net::training_bytes(&net),
         grad_norms_init,
         grad_norms_final,
         weights_hash: net.weights_hash(),
@@ -279,7 +277,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
 /// in microprop's model format; returns the bytes written.
 fn save_model<M: Math<f32>>(
     path: &Path,
-    net: &DynNet<f32, M>,
+    net: &HostNet<f32, M>,
     stats: &Standardizer<f32, 2>,
     opt: &AnyOptimizer<M>,
     epoch: u32,
@@ -308,7 +306,7 @@ fn save_model<M: Math<f32>>(
 /// The network's class score on an `n × n` grid over the data's bounding box: the output
 /// for one unit, else the predicted class scaled to [0, 1].
 fn predict_grid<M: Math<f32>>(
-    net: &mut DynNet<f32, M>,
+    net: &HostNet<f32, M>,
     data: &Data,
     loss: Loss,
     n: usize,
@@ -320,22 +318,25 @@ fn predict_grid<M: Math<f32>>(
     let ys: Vec<f64> = (0..n)
         .map(|i| y0 + (y1 - y0) * i as f64 / (n - 1) as f64)
         .collect();
-    let act = net.output_activation();
+    let act = net
+        .output_activation()
+        .unwrap_or(microprop::Activation::Identity);
     let k = data.classes.max(2) - 1;
     let mut values = Vec::with_capacity(n);
     for &y in &ys {
         let mut row = Vec::with_capacity(n);
         for &x in &xs {
-            net.forward(&[x as f32, y as f32])?;
-            let (z, a) = net.output();
+            // Inference (eval mode, no buffers). Where the class reads `z` (one identity
+            // output under BCE), `z` is the output itself.
+            let a = net::predict(net.network(), &[x as f32, y as f32])?;
             let v = if a.len() == 1 {
                 if loss == Loss::BinaryCrossEntropy && act == microprop::Activation::Identity {
-                    1.0 / (1.0 + (-f64::from(z[0])).exp())
+                    1.0 / (1.0 + (-f64::from(a[0])).exp())
                 } else {
                     f64::from(a[0])
                 }
             } else {
-                loss.predicted_class(act, z, a) as f64 / k as f64
+                loss.predicted_class(act, &a, &a) as f64 / k as f64
             };
             row.push(v);
         }

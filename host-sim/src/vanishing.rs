@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     cli::{HiddenAct, VanishingArgs},
-    net::DynNet,
+    net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -43,7 +43,7 @@ pub fn grad_norms(
     let mut sizes = vec![2];
     sizes.extend(std::iter::repeat_n(width, depth));
     sizes.push(1);
-    let mut net = DynNet::<f32, Libm>::new(&sizes, act, Activation::Sigmoid, init, 0.0, &mut rng)?;
+    let mut net = net::dense::<f32, Libm>(&sizes, act, Activation::Sigmoid, init, 0.0, &mut rng)?;
     Ok(stats::grad_norms(&mut net, Loss::Mse, &data)?)
 }
 

@@ -7,11 +7,15 @@
 //! Each path uses the step `lr / mean ‖x‖²` (normalised LMS), so both move at the same
 //! rate relative to their inputs' scale and differ only in the directions allowed.
 //!
-//! The forward and backward passes are the core's (a `2 → 1` identity [`DynNet`]); the bias
-//! is held at 0 so the neuron has exactly the two weights of the notes.
+//! The forward and backward passes are the core's (a `2 → 1` identity run-time network,
+//! [`net::dense`]); the bias is held at 0 so the neuron has exactly the two weights of the
+//! notes. The target is a real number, not a class, so the step writes the output δ itself
+//! instead of going through the trainer's walk.
 
 use microprop::{
-    diagnostics::SignAgreement, kernel::Grads, Activation, Init, Libm, Model, Optimizer, Sgd,
+    diagnostics::SignAgreement,
+    layer::{Grads, Pass},
+    Activation, Init, Libm, Model, Optimizer, Sgd,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -19,7 +23,7 @@ use serde_json::json;
 
 use crate::{
     cli::ZigzagArgs,
-    net::DynNet,
+    net,
     plot::{self, Figure},
     Ctx, Output, Res,
 };
@@ -49,7 +53,7 @@ pub struct Path {
 /// Core errors.
 pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol: f64) -> Res<Path> {
     let mut rng = microprop::rng(0);
-    let mut net = DynNet::<f32, Libm>::new(
+    let mut net = net::dense::<f32, Libm>(
         &[2, 1],
         Activation::Identity,
         Activation::Identity,
@@ -75,9 +79,8 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
     for step in 0..max_steps {
         let x = xs[step % xs.len()];
         let y = wstar[0] * x[0] + wstar[1] * x[1];
-        net.forward(&x)?;
-        {
-            let (z, a) = net.output_mut();
+        net.forward(&mut Pass::eval(), &x)?;
+        if let Some((z, a)) = net.head_mut() {
             // δ = ∂L/∂z = ŷ − y for L = ½(ŷ − y)² on an identity output.
             z[0] = a[0] - y;
         }
@@ -86,13 +89,10 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
             counted += 1;
             same += usize::from(same_sign);
         }
-        opt.begin_step(2)?;
-        {
-            let l = &mut net.layers_mut()[0];
-            opt.update(0, &mut l.w, &l.gw, 1.0);
-        }
-        net.zero_grads();
-        let w = &net.layers()[0].w;
+        // The weights only (the bias stays at 0).
+        opt.begin_step(net.params())?;
+        net.visit_layers_mut(|l| opt.update(l.offset, l.w, l.gw));
+        let w = net::first_weights(&net);
         let after = (f64::from(w[0]), f64::from(w[1]));
         points.push(after);
         let dist = ((after.0 - OPTIMUM[0]).powi(2) + (after.1 - OPTIMUM[1]).powi(2)).sqrt();

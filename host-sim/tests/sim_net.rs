@@ -1,12 +1,14 @@
-//! The run-time shaped `DynNet` computes exactly what the compile-time shaped `mlp!`
-//! network computes: same initial weights from the same seed, same outputs, and the same
-//! trained weights hash after training with the core's trainer.
+//! The run-time shaped network (the core's `Sequential` of run-time layers, on the heap:
+//! `microprop_sim::net`) computes exactly what the compile-time shaped `mlp!` network
+//! computes: same initial weights from the same seed, same outputs, and the same trained
+//! weights hash after training with the core's trainer.
 
 use microprop::{
-    data::Clusters, mlp, train, Activation, Dataset, Init, Libm, Math, Micromath, Model, Sgd,
-    Trainer,
+    data::Clusters,
+    layer::{Grads, Pass},
+    mlp, train, Activation, Dataset, Init, Libm, Math, Micromath, Model, Sgd, Trainer, Training,
 };
-use microprop_sim::DynNet;
+use microprop_sim::net;
 
 fn data() -> (Vec<[f32; 2]>, Vec<u8>) {
     let mut rng = microprop::rng(99);
@@ -47,7 +49,7 @@ fn same_as_typed<M: Math<f32>, const N: usize>(
     typed_out: [f32; N],
     typed_hash_trained: u64,
 ) {
-    let mut net = DynNet::<f32, M>::new(
+    let mut net = net::dense::<f32, M>(
         sizes,
         hidden,
         Activation::Sigmoid,
@@ -61,7 +63,7 @@ fn same_as_typed<M: Math<f32>, const N: usize>(
         typed_hash_init,
         "initial weights differ"
     );
-    let out = net.predict(&[0.3, -1.2]).unwrap();
+    let out = net::predict(net.network(), &[0.3, -1.2]).unwrap();
     assert_eq!(out.len(), N);
     for (a, b) in out.iter().zip(typed_out) {
         assert_eq!(a.to_bits(), b.to_bits(), "forward differs: {a} vs {b}");
@@ -90,7 +92,7 @@ fn relu_2_16_16_1_matches_the_typed_network_bit_for_bit() {
     let h1 = fit(&mut model, 6);
     assert_ne!(h0, h1);
     same_as_typed::<Libm, 1>(&[2, 16, 16, 1], Activation::Relu, h0, out, h1);
-    // Batch 1: the typed net's fused online step and DynNet's default one agree too.
+    // Batch 1: the online step of both networks agrees too.
     let online = |seed| {
         let mut typed = Net::new(
             Activation::Relu,
@@ -101,7 +103,7 @@ fn relu_2_16_16_1_matches_the_typed_network_bit_for_bit() {
         )
         .unwrap()
         .into_training();
-        let mut dynamic = DynNet::<f32, Libm>::new(
+        let mut dynamic = net::dense::<f32, Libm>(
             &[2, 16, 16, 1],
             Activation::Relu,
             Activation::Sigmoid,
@@ -115,12 +117,11 @@ fn relu_2_16_16_1_matches_the_typed_network_bit_for_bit() {
     let (t, d) = online(11);
     assert_eq!(t, d, "online (batch 1) training differs");
     // Sizes and the byte formulas agree too.
-    let dyn_net =
-        DynNet::<f32, Libm>::zeroed(&[2, 16, 16, 1], Activation::Relu, Activation::Sigmoid)
-            .unwrap();
+    let layers = net::dense_layers(&[2, 16, 16, 1], Activation::Relu, Activation::Sigmoid).unwrap();
+    let dyn_net = Training::new(net::network::<f32, Libm>(layers).unwrap(), 1).unwrap();
     assert_eq!(dyn_net.params(), Net::PARAMS);
-    assert_eq!(dyn_net.weight_bytes(), Net::BYTES);
-    assert_eq!(dyn_net.training_bytes(), Net::TRAINING_BYTES);
+    assert_eq!(net::weight_bytes(dyn_net.network()), Net::BYTES);
+    assert_eq!(net::training_bytes(&dyn_net), Net::TRAINING_BYTES);
 }
 
 #[test]
@@ -159,7 +160,7 @@ fn input_gradient_matches_the_typed_network() {
     )
     .unwrap()
     .into_training();
-    let mut dynamic = DynNet::<f32, Libm>::new(
+    let mut dynamic = net::dense::<f32, Libm>(
         &[2, 8, 3],
         Activation::Tanh,
         Activation::Softmax,
@@ -189,29 +190,32 @@ trait ModelF32 {
 
 impl<T: Model<Scalar = f32>> ModelF32 for T {
     fn grad(&mut self, x: &[f32], y: &[f32], g: &mut [f32]) {
-        self.zero_grads();
-        self.forward(x).unwrap();
-        let act = self.output_activation();
-        let (z, a) = self.output_mut();
+        self.forward(&mut Pass::eval(), x).unwrap();
+        let act = self.output_activation().unwrap();
+        let (z, a) = self.head_mut().unwrap();
         microprop::Loss::CrossEntropy.loss_and_delta::<f32, T::Math>(act, z, a, y);
-        self.backward(x, Some(g), microprop::kernel::Grads::Overwrite)
-            .unwrap();
+        self.backward(x, Some(g), Grads::Overwrite).unwrap();
     }
 }
 
 #[test]
 fn bad_shapes_are_errors_not_panics() {
-    assert!(DynNet::<f32, Libm>::zeroed(&[2], Activation::Relu, Activation::Sigmoid).is_err());
-    assert!(
-        DynNet::<f32, Libm>::zeroed(&[2, 0, 1], Activation::Relu, Activation::Sigmoid).is_err()
-    );
-    assert!(
-        DynNet::<f32, Libm>::zeroed(&[2, 4, 1], Activation::Softmax, Activation::Sigmoid).is_err()
-    );
-    let mut net =
-        DynNet::<f32, Libm>::zeroed(&[2, 4, 1], Activation::Relu, Activation::Sigmoid).unwrap();
-    assert!(net.forward(&[1.0, 2.0, 3.0]).is_err());
-    assert!(net
-        .backward(&[1.0], None, microprop::kernel::Grads::Overwrite)
-        .is_err());
+    let zeroed = |sizes: &[usize], hidden| {
+        net::dense::<f32, Libm>(
+            sizes,
+            hidden,
+            Activation::Sigmoid,
+            Init::Zeros,
+            0.0,
+            &mut microprop::rng(0),
+        )
+    };
+    assert!(zeroed(&[2], Activation::Relu).is_err());
+    assert!(zeroed(&[2, 0, 1], Activation::Relu).is_err());
+    assert!(zeroed(&[2, 4, 1], Activation::Softmax).is_err());
+    let mut net = zeroed(&[2, 4, 1], Activation::Relu).unwrap();
+    assert!(net.forward(&mut Pass::eval(), &[1.0, 2.0, 3.0]).is_err());
+    assert!(net.backward(&[1.0], None, Grads::Overwrite).is_err());
+    // A model file's layers: one activation per layer.
+    assert!(net::dense_layers_with::<f32>(&[2, 4, 1], &[Activation::Relu]).is_err());
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{json, scratch, sim};
 use microprop::format::{self, Extras, Progress, Targets};
-use microprop::{mlp, Activation, Init, Model, Preprocess, Standardizer};
+use microprop::{mlp, Activation, Init, Preprocess, Standardizer};
 
 type Net = mlp![f32; 2, 16, 16, 1];
 
@@ -88,7 +88,7 @@ fn predict_loads_what_the_typed_network_of_the_device_wrote() {
         "--point",
         "0.5,-0.25",
     ]);
-    let hash = net.clone().into_training().weights_hash();
+    let hash = net.weights_hash();
     assert_eq!(p["weights_hash"], format!("{hash:016x}"));
     assert_eq!(p["epoch"], 12);
     assert_eq!(

@@ -469,13 +469,13 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
         let out = buf.z.as_mut().chunks_exact_mut(outputs);
         let out = out.zip(buf.a.as_mut().chunks_exact_mut(outputs));
         let rows = x.chunks_exact(inputs).zip(out).take(n);
-        forward::<S, M>(false, self.w.as_ref(), self.b.as_ref(), self.act, rows);
+        forward::<S, M>(self.w.as_ref(), self.b.as_ref(), self.act, rows);
     }
 
     fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
         let mut z = self.out_row()?;
         let row = core::iter::once((x, (z.as_mut(), out)));
-        forward::<S, M>(false, self.w.as_ref(), self.b.as_ref(), self.act, row);
+        forward::<S, M>(self.w.as_ref(), self.b.as_ref(), self.act, row);
         Ok(())
     }
 
@@ -514,7 +514,6 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
         let rows = buf.z.as_ref().chunks_exact(outputs);
         let rows = rows.zip(x.chunks_exact(inputs)).take(n);
         backward::<S, U>(
-            false,
             self.w.as_ref(),
             buf.gw.as_mut(),
             buf.gb.as_mut(),
@@ -591,22 +590,17 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
 // ---------------------------------------------------------------------------------------
 // The arithmetic, once.
 
-/// `z = W x + b`, `a = f(z)` for each `(x, (z, a))` row. `inline` picks the inlined
-/// kernel (small compile-time layers) or the shared out-of-line one.
+/// `z = W x + b`, `a = f(z)` for each `(x, (z, a))` row of a run-time layer (the shared
+/// out-of-line kernels).
 #[inline(always)]
 fn forward<'r, S: Scalar + 'r, M: Math<S>>(
-    inline: bool,
     w: &[S],
     b: &[S],
     act: Activation,
     rows: impl Iterator<Item = (&'r [S], (&'r mut [S], &'r mut [S]))>,
 ) {
     for (x, (z, a)) in rows {
-        if inline {
-            kernel::dense_forward_inline::<S, M>(w, b, act, x, z, a);
-        } else {
-            kernel::dense_forward::<S, M>(w, b, act, x, z, a);
-        }
+        kernel::dense_forward::<S, M>(w, b, act, x, z, a);
     }
 }
 
@@ -627,11 +621,10 @@ fn receive<S: Scalar, M: Math<S>>(
     }
 }
 
-/// Backward over `(δ, x)` rows: `Wᵀ δ` to `up` (when it wants it), then
-/// `∂L/∂W = Σ δ xᵀ`, `∂L/∂b = Σ δ` as `grads` says.
+/// Backward over `(δ, x)` rows of a run-time layer: `Wᵀ δ` to `up` (when it wants it),
+/// then `∂L/∂W = Σ δ xᵀ`, `∂L/∂b = Σ δ` as `grads` says.
 #[inline(always)]
 fn backward<'r, S: Scalar + 'r, U: Receive<S> + ?Sized>(
-    inline: bool,
     w: &[S],
     gw: &mut [S],
     gb: &mut [S],
@@ -647,11 +640,7 @@ fn backward<'r, S: Scalar + 'r, U: Receive<S> + ?Sized>(
             kernel::transpose_times(w, delta, scratch);
             up.receive(r, scratch);
         }
-        if inline {
-            kernel::dense_grads_inline(gw, gb, delta, x, grads);
-        } else {
-            kernel::dense_grads(gw, gb, delta, x, grads);
-        }
+        kernel::dense_grads(gw, gb, delta, x, grads);
         if grads == Grads::Overwrite {
             grads = Grads::Accumulate;
         }

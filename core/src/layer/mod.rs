@@ -559,7 +559,7 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
 
 /// The shape of a layer, from the protocol.
 #[inline(always)]
-pub(crate) fn shape_of<S: Scalar, L: Layer<S> + ?Sized>(l: &L) -> Shape {
+pub(crate) fn shape_of<S: Scalar, L: Layer<S>>(l: &L) -> Shape {
     Shape {
         inputs: l.inputs(),
         outputs: l.outputs(),
