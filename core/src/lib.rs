@@ -55,7 +55,6 @@
 
 pub mod activation;
 pub mod babysit;
-pub mod batchnorm;
 pub mod checkpoint;
 pub mod data;
 pub mod diagnostics;
@@ -93,7 +92,7 @@ pub use optim::{
     Nesterov, Optimizer, RmsProp, RmsPropConfig, Sgd,
 };
 pub use preprocess::{Preprocess, Standardizer};
-pub use regularization::{Dropout, Regularization};
+pub use regularization::Regularization;
 pub use rng::{rng, DefaultRng};
 pub use scalar::Scalar;
 pub use schedule::{Decay, Schedule};

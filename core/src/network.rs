@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass, Receive},
+    layer::{At, Fixed, Grads, InputGrad, Kind, LayerMut, LayerRef, Net, Nowhere, Pass, Receive},
     Activation, Dataset, Error, Libm, Math, Model, Optimizer, Result, Scalar,
 };
 
@@ -19,6 +19,8 @@ use crate::{
 /// assert_eq!(Wide::PARAMS, 2 * 32 + 32 + 32 * 32 + 32 + 32 + 1);
 /// assert_eq!(Deep::DEPTH, 10);
 /// ```
+///
+/// Other layer kinds chain with [`layers!`](crate::layers).
 #[macro_export]
 macro_rules! mlp {
     (@chain $s:ty; $a:tt, $b:tt) => { ($crate::layer::Dense<$s, $a, $b>, ()) };
@@ -27,6 +29,53 @@ macro_rules! mlp {
     };
     ($s:ty, $m:ty; $($n:tt),+ $(,)?) => { $crate::Network<$crate::mlp!(@chain $s; $($n),+), $m> };
     ($s:ty; $($n:tt),+ $(,)?) => { $crate::Network<$crate::mlp!(@chain $s; $($n),+), $crate::Libm> };
+}
+
+/// Declares a network type of any layer kinds: the scalar, optionally the maths backend,
+/// the input width, then the layers, each taking the width the previous one gives:
+/// `dense N` (N neurons), `batch_norm`, `dropout`, `standardize`, `whiten` (2 features).
+///
+/// ```
+/// use microprop::{layers, Micromath};
+/// // The notes' deep net with batch norm after every hidden dense layer.
+/// type Deep = layers![f32; 2 => dense 2, batch_norm, dense 2, batch_norm, dense 1];
+/// type Wide = layers![f32, Micromath; 2 => standardize, dense 16, dropout, dense 1];
+/// assert_eq!(Deep::PARAMS, (2 * 2 + 2) + 2 * 2 + (2 * 2 + 2) + 2 * 2 + (2 + 1));
+/// assert_eq!(Wide::DEPTH, 4);
+/// ```
+///
+/// Written out, a network is a tuple chain; a chain whose widths do not match does not
+/// compile:
+///
+/// ```compile_fail
+/// use microprop::layer::{BatchNorm, Dense, Fixed};
+/// type Broken = (Dense<f32, 2, 16>, (BatchNorm<f32, 8>, (Dense<f32, 8, 1>, ())));
+/// let _ = <Broken as Fixed<f32>>::PARAMS;
+/// ```
+#[macro_export]
+macro_rules! layers {
+    (@chain $s:ty; $w:tt;) => { () };
+    (@chain $s:ty; $w:tt; dense $n:tt $(, $($rest:tt)*)?) => {
+        ($crate::layer::Dense<$s, $w, $n>, $crate::layers!(@chain $s; $n; $($($rest)*)?))
+    };
+    (@chain $s:ty; $w:tt; batch_norm $(, $($rest:tt)*)?) => {
+        ($crate::layer::BatchNorm<$s, $w>, $crate::layers!(@chain $s; $w; $($($rest)*)?))
+    };
+    (@chain $s:ty; $w:tt; dropout $(, $($rest:tt)*)?) => {
+        ($crate::layer::Dropout<$s, $w>, $crate::layers!(@chain $s; $w; $($($rest)*)?))
+    };
+    (@chain $s:ty; $w:tt; standardize $(, $($rest:tt)*)?) => {
+        ($crate::layer::Standardize<$s, $w>, $crate::layers!(@chain $s; $w; $($($rest)*)?))
+    };
+    (@chain $s:ty; $w:tt; whiten $(, $($rest:tt)*)?) => {
+        ($crate::layer::Whiten<$s>, $crate::layers!(@chain $s; 2; $($($rest)*)?))
+    };
+    ($s:ty, $m:ty; $in:tt => $($rest:tt)+) => {
+        $crate::Network<$crate::layers!(@chain $s; $in; $($rest)+), $m>
+    };
+    ($s:ty; $in:tt => $($rest:tt)+) => {
+        $crate::Network<$crate::layers!(@chain $s; $in; $($rest)+), $crate::Libm>
+    };
 }
 
 /// A trained (or training) network's weights: everything inference needs, nothing more.
@@ -185,7 +234,8 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     }
 
     /// Sets the activations: `hidden` on every layer with an activation but the last,
-    /// `output` on the last.
+    /// `output` on the last — except a dense layer followed by batch norm, which keeps the
+    /// identity (the batch-norm layer applies `hidden` after normalising).
     ///
     /// # Errors
     /// [`Error::InvalidHyperParameter`] if softmax is asked for a hidden layer, or α is
@@ -200,10 +250,17 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
             return Err(Error::InvalidHyperParameter("activation alpha"));
         }
         let last = self.layers.depth() - 1;
+        let mut before: Option<&mut Activation> = None;
         self.visit_mut(|l| {
-            if let Some(act) = l.activation {
-                *act = if l.index == last { output } else { hidden };
+            if l.kind == Kind::BatchNorm {
+                if let Some(prev) = before.take() {
+                    *prev = Activation::Identity;
+                }
             }
+            before = l.activation.map(|act| {
+                *act = if l.index == last { output } else { hidden };
+                act
+            });
         });
         self.check()
     }

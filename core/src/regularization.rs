@@ -3,11 +3,8 @@
 //! L2 and clipping act on a step's mean gradients between the backward pass and the
 //! optimizer update; [`Trainer`](crate::Trainer) applies them when given a
 //! [`Regularization`] ([`Trainer::with_regularization`](crate::Trainer::with_regularization)).
-//! Dropout sits between layers: it is a layer kind
-//! ([`layer::Dropout`](crate::layer::Dropout)); [`Dropout`] here is its probability and
-//! mask kernel.
-
-use rand_core::RngCore;
+//! Dropout sits between layers: it is a layer kind,
+//! [`layer::Dropout`](crate::layer::Dropout).
 
 use crate::{layer::Kind, Error, Model, Result, Scalar};
 
@@ -110,58 +107,5 @@ impl Regularization {
             clip_global_norm(model, c);
         }
         penalty
-    }
-}
-
-/// Inverted dropout: in training each unit is kept with probability `1 − p` and scaled by
-/// `1 / (1 − p)`, so inference needs no rescaling.
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Dropout {
-    p: f64,
-}
-
-impl Dropout {
-    /// Drop probability `p` in `[0, 1)`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperParameter`] otherwise.
-    pub fn new(p: f64) -> Result<Self> {
-        if p.is_finite() && (0.0..1.0).contains(&p) {
-            Ok(Dropout { p })
-        } else {
-            Err(Error::InvalidHyperParameter(
-                "dropout probability must be in [0, 1)",
-            ))
-        }
-    }
-
-    /// The drop probability.
-    pub fn p(&self) -> f64 {
-        self.p
-    }
-
-    /// Draws a mask: each entry `0` (dropped, probability `p`) or `1 / (1 − p)`.
-    pub fn mask<S: Scalar, R: RngCore + ?Sized>(&self, rng: &mut R, mask: &mut [S]) {
-        let keep = S::from_f64(1.0 / (1.0 - self.p));
-        for m in mask.iter_mut() {
-            *m = if crate::rng::uniform01(rng) < self.p {
-                S::ZERO
-            } else {
-                keep
-            };
-        }
-    }
-
-    /// Forward: `a ← a ⊙ mask` in training, unchanged in evaluation.
-    pub fn forward<S: Scalar>(mode: crate::layer::Mode, a: &mut [S], mask: &[S]) {
-        if mode == crate::layer::Mode::Train {
-            a.iter_mut().zip(mask).for_each(|(a, &m)| *a *= m);
-        }
-    }
-
-    /// Backward (training): `∂L/∂a_in = ∂L/∂a_out ⊙ mask`.
-    pub fn backward<S: Scalar>(grad: &mut [S], mask: &[S]) {
-        grad.iter_mut().zip(mask).for_each(|(g, &m)| *g *= m);
     }
 }

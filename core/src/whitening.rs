@@ -36,6 +36,15 @@ pub struct PcaWhitening {
 }
 
 impl PcaWhitening {
+    /// The identity transform (nothing fitted).
+    pub const IDENTITY: PcaWhitening = PcaWhitening {
+        count: 0,
+        mean: [0.0; 2],
+        m2: [0.0; 3],
+        eps: 0.0,
+        w: [1.0, 0.0, 0.0, 1.0],
+    };
+
     /// An empty accumulator; `eps` (≥ 0, e.g. 1e-5) regularises tiny eigenvalues.
     ///
     /// # Errors

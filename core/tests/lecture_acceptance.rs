@@ -8,7 +8,6 @@
 )]
 
 use microprop::{
-    batchnorm::{BnConfig, DeepNarrow},
     data::{self, Clusters},
     diagnostics::{self, ActivationStats, SignAgreement},
     layer::{Grads, Pass},
@@ -277,46 +276,7 @@ fn small_init_collapses_deep_tanh_activations_while_xavier_keeps_them() {
     assert!(small.windows(2).all(|w| w[0] / w[1] > 5.0));
 }
 
-#[test]
-fn batch_norm_lets_the_nine_deep_sigmoid_net_train() {
-    const B: usize = 16;
-    let (x, l) = clusters(256, 0.7, 60);
-    let data = Dataset::new(&x, &l).unwrap();
-    let mut acc = [0.0f32; 2];
-    let epochs = 30;
-    let lr = 0.5;
-    for (k, bn) in [true, false].into_iter().enumerate() {
-        let mut rng = microprop::rng(61);
-        let cfg = BnConfig {
-            batch_norm: bn,
-            ..BnConfig::default()
-        };
-        let mut net = DeepNarrow::<f32, B>::new(
-            Activation::Sigmoid,
-            Activation::Sigmoid,
-            Init::XavierNormal,
-            0.0,
-            cfg,
-            &mut rng,
-        )
-        .unwrap();
-        let mut opt = Sgd::new(lr).unwrap();
-        let mut order = vec![0u16; data.len()];
-        train::fill_order(&mut order).unwrap();
-        for _ in 0..epochs {
-            net.epoch(&mut opt, Loss::Mse, &data, &mut order, &mut rng)
-                .unwrap();
-        }
-        acc[k] = net.evaluate(Loss::Mse, &data).unwrap().accuracy;
-    }
-    println!("(5) nine hidden sigmoid layers of 2, two clusters, SGD η={lr}, batch {B}, MSE, {epochs} epochs:");
-    println!(
-        "    with batch norm {:.1}%, without {:.1}%",
-        100.0 * acc[0],
-        100.0 * acc[1]
-    );
-    assert!(acc[0] >= 0.9 && acc[1] < 0.9);
-}
+// (5) batch norm and the nine-deep sigmoid net: `core/tests/layers.rs`.
 
 #[test]
 fn adam_reaches_95_percent_on_spirals_in_fewer_epochs_than_sgd() {

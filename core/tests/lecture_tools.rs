@@ -12,10 +12,10 @@ use microprop::{
     data::{self, Clusters},
     diagnostics::{self, Param},
     mlp,
-    regularization::{self, Dropout, Regularization},
+    regularization::{self, Regularization},
     schedule::{Decay, Schedule},
     search::{Goal, LogRange, RandomSearch, Trial},
-    train, Activation, Adam, AdamConfig, Dataset, Error, Init, Loss, Mode, Model, Optimizer,
+    train, Activation, Adam, AdamConfig, Dataset, Error, Init, Loss, Model, Optimizer,
     PcaWhitening, Sgd, Trainer,
 };
 
@@ -301,32 +301,7 @@ impl<L: microprop::layer::Net, M> HasLayers for microprop::Network<L, M> {
     type L = L;
 }
 
-#[test]
-fn dropout_masks_are_inverted_and_eval_is_identity() {
-    let d = Dropout::new(0.25).unwrap();
-    let mut mask = vec![0.0f64; 40_000];
-    d.mask(&mut microprop::rng(3), &mut mask);
-    let dropped = mask.iter().filter(|&&m| m == 0.0).count() as f64 / mask.len() as f64;
-    assert!((dropped - 0.25).abs() < 0.01, "{dropped}");
-    assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0 / 0.75));
-    // The expectation of a masked activation is the activation.
-    let mean = mask.iter().sum::<f64>() / mask.len() as f64;
-    assert!((mean - 1.0).abs() < 0.02);
-    let mut a = [1.0, 2.0, 3.0];
-    Dropout::forward(Mode::Eval, &mut a, &[0.0, 0.0, 0.0]);
-    assert_eq!(a, [1.0, 2.0, 3.0]);
-    Dropout::forward(Mode::Train, &mut a, &[0.0, 2.0, 1.0]);
-    assert_eq!(a, [0.0, 4.0, 3.0]);
-    let mut g = [1.0, 1.0, 1.0];
-    Dropout::backward(&mut g, &[0.0, 2.0, 1.0]);
-    assert_eq!(g, [0.0, 2.0, 1.0]);
-    assert!(Dropout::new(1.0).is_err() && Dropout::new(-0.1).is_err());
-    // Same seed, same mask.
-    let (mut m1, mut m2) = ([0.0f32; 16], [0.0f32; 16]);
-    d.mask(&mut microprop::rng(9), &mut m1);
-    d.mask(&mut microprop::rng(9), &mut m2);
-    assert_eq!(m1, m2);
-}
+// Dropout masks: `core/tests/layers.rs` (dropout is a layer).
 
 #[test]
 fn initial_softmax_loss_is_ln_k_with_small_weights() {

@@ -100,6 +100,10 @@ macro_rules! kinds {
 
 kinds! {
     Dense(DynDense, DynDenseBuffers),
+    BatchNorm(DynBatchNorm, DynBatchNormBuffers),
+    Dropout(DynDropout, DynDropoutBuffers),
+    Standardize(DynStandardize, DynStandardizeBuffers),
+    Whiten(DynWhiten, DynWhitenBuffers),
 }
 
 impl<S: Scalar, F: Family> super::sealed::Sealed for DynLayer<S, F> {}

@@ -28,15 +28,25 @@
 //! hands `∂L/∂x` row by row to the layer before it through [`Receive`]; that layer turns it
 //! into its own δ ([`Layer::receive`]) and stores it where its backward pass will read it.
 
+mod batch_norm;
 mod dense;
+mod dropout;
 mod dynamic;
 mod sequence;
+mod standardize;
 mod storage;
+mod whiten;
 
+pub use batch_norm::{
+    BatchNorm, BatchNormBuffers, BatchNormConfig, DynBatchNorm, DynBatchNormBuffers,
+};
 pub use dense::{Dense, DenseBuffers, DynDense, DynDenseBuffers};
+pub use dropout::{Dropout, DropoutBuffers, DynDropout, DynDropoutBuffers};
 pub use dynamic::{DynBuffers, DynLayer};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
+pub use standardize::{DynStandardize, DynStandardizeBuffers, Standardize, StandardizeBuffers};
 pub use storage::{Bounded, Family};
+pub use whiten::{DynWhiten, DynWhitenBuffers, Whiten, WhitenBuffers};
 
 use core::fmt::Debug;
 

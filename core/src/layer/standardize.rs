@@ -1,0 +1,509 @@
+//! Fitted mean subtraction or standardisation as a network's first layer:
+//! `x' = (x − μ) · s`, `s = 1/σ` (standardize) or 1 (mean only, or a constant feature).
+//!
+//! The statistics are fitted on the training data (streaming: [`Standardizer`]), then the
+//! layer is made from them ([`Standardize::from`]); they are state, not parameters (the
+//! optimizer never touches them), and the model file stores them, so inference applies
+//! the preprocessing the model was trained with.
+
+use super::{
+    shape_of, At, Cache, CacheMut, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
+    OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+};
+use crate::{optim::Optimizer, Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
+
+/// A standardisation layer over `D` features: its mode, fitted mean and variance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Standardize<S, const D: usize> {
+    mode: Preprocess,
+    count: u32,
+    /// Mean, then population variance.
+    stats: [[S; D]; 2],
+}
+
+/// Training buffers of a [`Standardize`] layer: its output rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StandardizeBuffers<S, const D: usize, const B: usize> {
+    out: [[S; D]; B],
+}
+
+impl<S: Scalar, const D: usize> Default for Standardize<S, D> {
+    /// No transform (mode [`Preprocess::None`]).
+    fn default() -> Self {
+        Standardize {
+            mode: Preprocess::None,
+            count: 0,
+            stats: [[S::ZERO; D], [S::ONE; D]],
+        }
+    }
+}
+
+impl<S: Scalar, const D: usize> From<&Standardizer<S, D>> for Standardize<S, D> {
+    /// The layer of a fitted [`Standardizer`].
+    fn from(s: &Standardizer<S, D>) -> Self {
+        Standardize {
+            mode: s.mode(),
+            count: s.count(),
+            stats: [*s.mean(), s.variance()],
+        }
+    }
+}
+
+impl<S: Scalar, const D: usize> Standardize<S, D> {
+    /// Fits `mode` on every sample of `xs` (streaming, in order).
+    ///
+    /// # Errors
+    /// As [`Standardizer::fit`].
+    pub fn fit(mode: Preprocess, xs: &[[S; D]]) -> Result<Self> {
+        Ok(Self::from(&Standardizer::fit(mode, xs)?))
+    }
+    /// The transform.
+    pub fn mode(&self) -> Preprocess {
+        self.mode
+    }
+    /// Samples the statistics were fitted on.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+}
+
+impl<S, const D: usize> super::sealed::Sealed for Standardize<S, D> {}
+
+impl<S: Scalar, const D: usize> OfScalar for Standardize<S, D> {
+    type Scalar = S;
+}
+
+impl<S: Scalar, const D: usize> FixedLayer<S> for Standardize<S, D> {
+    type In = [S; D];
+    type Out = [S; D];
+    const ZERO_OUT: [S; D] = [S::ZERO; D];
+    const INPUTS: usize = D;
+    const OUTPUTS: usize = D;
+    const PARAMS: usize = 0;
+    const STATE: usize = 2 * D;
+    const ROW: usize = D;
+    const FIXED: usize = 0;
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
+        StandardizeBuffers {
+            out: [[S::ZERO; D]; B],
+        }
+    }
+    fn zeroed_rows<const B: usize>() -> Rows<S, D, B> {
+        Rows([[S::ZERO; D]; B])
+    }
+}
+
+impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
+    type Input = [S; D];
+    type Output = [S; D];
+    type Buffers<const B: usize> = StandardizeBuffers<S, D, B>;
+    type InRows<const B: usize> = Rows<S, D, B>;
+    type OutRow = [S; D];
+
+    fn kind(&self) -> Kind {
+        Kind::Standardize
+    }
+    fn inputs(&self) -> usize {
+        D
+    }
+    fn outputs(&self) -> usize {
+        D
+    }
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+    fn params(&self) -> usize {
+        0
+    }
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
+        if capacity != B || B == 0 {
+            return Err(Error::Capacity);
+        }
+        Ok(<Self as FixedLayer<S>>::zeroed_buffers::<B>())
+    }
+    fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
+        B
+    }
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Rows<S, D, B>> {
+        if capacity != B {
+            return Err(Error::Capacity);
+        }
+        Ok(<Self as FixedLayer<S>>::zeroed_rows::<B>())
+    }
+    fn out_row(&self) -> Result<[S; D]> {
+        Ok([S::ZERO; D])
+    }
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        _pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    ) {
+        let mut scale = [S::ONE; D];
+        self.transform::<M>(&mut scale)
+            .rows(x, buf.out.as_flattened_mut(), n.min(B));
+    }
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
+        let mut scale = [S::ONE; D];
+        self.transform::<M>(&mut scale).rows(x, out, 1);
+        Ok(())
+    }
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]) {
+        (buf.out.as_flattened(), &mut [])
+    }
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
+        buf.out.as_flattened()
+    }
+    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        None
+    }
+    fn wants(&self, upstream: bool) -> bool {
+        upstream
+    }
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        _out: &[S],
+        _store: &mut [S],
+        r: usize,
+        g: &[S],
+        up: &mut U,
+    ) {
+        let (mut scale, mut dx) = ([S::ONE; D], [S::ZERO; D]);
+        self.transform::<M>(&mut scale).backward(r, g, &mut dx, up);
+    }
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        _buf: &mut Self::Buffers<B>,
+        _x: &[S],
+        _n: usize,
+        _up: &mut U,
+        _grads: Grads,
+    ) {
+        // `receive` passed each row's gradient straight on.
+    }
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &mut O,
+        _offset: usize,
+    ) {
+    }
+    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
+        true
+    }
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S> {
+        Parts {
+            w: &[],
+            b: &[],
+            state: self.stats.as_flattened(),
+            cache: buf.map(|c| Cache {
+                gw: &[],
+                gb: &[],
+                z: &[],
+                a: c.out.as_flattened(),
+            }),
+        }
+        .view(at, Kind::Standardize, shape_of(self))
+    }
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S> {
+        let shape = shape_of(self);
+        PartsMut {
+            activation: None,
+            w: &mut [],
+            b: &mut [],
+            state: self.stats.as_flattened_mut(),
+            cache: buf.map(|c| CacheMut {
+                gw: &mut [],
+                gb: &mut [],
+                z: &mut [],
+                a: c.out.as_flattened_mut(),
+            }),
+        }
+        .view(at, Kind::Standardize, shape)
+    }
+}
+
+impl<S: Scalar, const D: usize> Standardize<S, D> {
+    fn transform<'a, M: Math<S>>(&'a self, scale: &'a mut [S]) -> Transform<'a, S> {
+        let [mean, var] = &self.stats;
+        Transform::new::<M>(self.mode, mean, var, scale)
+    }
+}
+
+/// A standardisation layer whose width is chosen at run time. The arithmetic is
+/// [`Standardize`]'s.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynStandardize<S: Scalar, F: Family> {
+    mode: Preprocess,
+    count: u32,
+    /// Mean, then population variance (`2 · width`).
+    stats: F::Of<S>,
+}
+
+/// Training buffers of a [`DynStandardize`] layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynStandardizeBuffers<S: Scalar, F: Family> {
+    capacity: usize,
+    out: F::Of<S>,
+}
+
+impl<S: Scalar, F: Family> DynStandardize<S, F> {
+    /// A layer from fitted statistics: `mode`, the sample count, the per-feature mean and
+    /// population variance.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `mean` and `variance` differ in length,
+    /// [`Error::InvalidHyperParameter`] for none, [`Error::NonFiniteInput`] for a NaN/±∞
+    /// or negative variance, [`Error::Capacity`] if the storage cannot hold them.
+    pub fn new(mode: Preprocess, count: u32, mean: &[S], variance: &[S]) -> Result<Self> {
+        if mean.len() != variance.len() {
+            return Err(Error::ShapeMismatch {
+                expected: mean.len(),
+                found: variance.len(),
+            });
+        }
+        if mean.is_empty() {
+            return Err(Error::InvalidHyperParameter("layer sizes must be > 0"));
+        }
+        if !S::all_finite(mean) || !S::all_finite(variance) || variance.iter().any(|&v| v < S::ZERO)
+        {
+            return Err(Error::NonFiniteInput);
+        }
+        Ok(DynStandardize {
+            mode,
+            count,
+            stats: F::collect(mean.iter().chain(variance).copied())?,
+        })
+    }
+    /// The transform.
+    pub fn mode(&self) -> Preprocess {
+        self.mode
+    }
+    /// Samples the statistics were fitted on.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+    fn width(&self) -> usize {
+        self.stats.as_ref().len() / 2
+    }
+    fn transform<'a, M: Math<S>>(&'a self, scale: &'a mut [S]) -> Transform<'a, S> {
+        let (mean, var) = self.stats.as_ref().split_at(self.width());
+        Transform::new::<M>(self.mode, mean, var, scale)
+    }
+}
+
+impl<S: Scalar, F: Family> super::sealed::Sealed for DynStandardize<S, F> {}
+
+impl<S: Scalar, F: Family> OfScalar for DynStandardize<S, F> {
+    type Scalar = S;
+}
+
+impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
+    type Input = [S];
+    type Output = [S];
+    type Buffers<const B: usize> = DynStandardizeBuffers<S, F>;
+    type InRows<const B: usize> = F::Of<S>;
+    type OutRow = F::Of<S>;
+
+    fn kind(&self) -> Kind {
+        Kind::Standardize
+    }
+    fn inputs(&self) -> usize {
+        self.width()
+    }
+    fn outputs(&self) -> usize {
+        self.width()
+    }
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+    fn params(&self) -> usize {
+        0
+    }
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
+        if capacity == 0 {
+            return Err(Error::Capacity);
+        }
+        let cache = self.width().checked_mul(capacity).ok_or(Error::Capacity)?;
+        Ok(DynStandardizeBuffers {
+            capacity,
+            out: F::filled(cache, S::ZERO)?,
+        })
+    }
+    fn capacity<const B: usize>(buf: &Self::Buffers<B>) -> usize {
+        buf.capacity
+    }
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<F::Of<S>> {
+        F::filled(
+            self.width().checked_mul(capacity).ok_or(Error::Capacity)?,
+            S::ZERO,
+        )
+    }
+    fn out_row(&self) -> Result<F::Of<S>> {
+        F::filled(self.width(), S::ZERO)
+    }
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        _pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    ) {
+        if let Ok(mut scale) = F::filled(self.width(), S::ONE) {
+            let n = n.min(buf.capacity);
+            self.transform::<M>(scale.as_mut())
+                .rows(x, buf.out.as_mut(), n);
+        }
+    }
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
+        let mut scale = F::filled(self.width(), S::ONE)?;
+        self.transform::<M>(scale.as_mut()).rows(x, out, 1);
+        Ok(())
+    }
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]) {
+        (buf.out.as_ref(), &mut [])
+    }
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
+        buf.out.as_ref()
+    }
+    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        None
+    }
+    fn wants(&self, upstream: bool) -> bool {
+        upstream
+    }
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        _out: &[S],
+        _store: &mut [S],
+        r: usize,
+        g: &[S],
+        up: &mut U,
+    ) {
+        if let (Ok(mut scale), Ok(mut dx)) = (F::filled(self.width(), S::ONE), self.out_row()) {
+            self.transform::<M>(scale.as_mut())
+                .backward(r, g, dx.as_mut(), up);
+        }
+    }
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        _buf: &mut Self::Buffers<B>,
+        _x: &[S],
+        _n: usize,
+        _up: &mut U,
+        _grads: Grads,
+    ) {
+    }
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &mut O,
+        _offset: usize,
+    ) {
+    }
+    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
+        true
+    }
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S> {
+        Parts {
+            w: &[],
+            b: &[],
+            state: self.stats.as_ref(),
+            cache: buf.map(|c| Cache {
+                gw: &[],
+                gb: &[],
+                z: &[],
+                a: c.out.as_ref(),
+            }),
+        }
+        .view(at, Kind::Standardize, shape_of(self))
+    }
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S> {
+        let shape = shape_of(self);
+        PartsMut {
+            activation: None,
+            w: &mut [],
+            b: &mut [],
+            state: self.stats.as_mut(),
+            cache: buf.map(|c| CacheMut {
+                gw: &mut [],
+                gb: &mut [],
+                z: &mut [],
+                a: c.out.as_mut(),
+            }),
+        }
+        .view(at, Kind::Standardize, shape)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The arithmetic, once.
+
+/// The transform: mean and per-feature multiplier.
+struct Transform<'a, S> {
+    mode: Preprocess,
+    mean: &'a [S],
+    scale: &'a [S],
+}
+
+impl<'a, S: Scalar> Transform<'a, S> {
+    /// `scale` (all ones on entry) becomes `1/σ` per feature in standardize mode, as
+    /// [`Standardizer::scale`] computes it.
+    fn new<M: Math<S>>(mode: Preprocess, mean: &'a [S], var: &[S], scale: &'a mut [S]) -> Self {
+        if mode == Preprocess::Standardize {
+            for (s, &v) in scale.iter_mut().zip(var) {
+                let sd = M::sqrt(v);
+                *s = if sd > S::EPSILON { S::ONE / sd } else { S::ONE };
+            }
+        }
+        Transform { mode, mean, scale }
+    }
+
+    /// `out = (x − μ) · s` for `n` rows ([`Standardizer::apply`]'s arithmetic).
+    fn rows(&self, x: &[S], out: &mut [S], n: usize) {
+        let d = self.mean.len().max(1);
+        for (x, out) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)).take(n) {
+            if self.mode == Preprocess::None {
+                out.iter_mut().zip(x).for_each(|(o, &x)| *o = x);
+                continue;
+            }
+            for ((o, &x), (&m, &s)) in out.iter_mut().zip(x).zip(self.mean.iter().zip(self.scale)) {
+                *o = (x - m) * s;
+            }
+        }
+    }
+
+    /// `∂L/∂x = ∂L/∂x' · s` of row `r`, straight to `up`.
+    fn backward<U: Receive<S> + ?Sized>(&self, r: usize, g: &[S], dx: &mut [S], up: &mut U) {
+        if !up.wants() {
+            return;
+        }
+        for ((d, &g), &s) in dx.iter_mut().zip(g).zip(self.scale) {
+            *d = if self.mode == Preprocess::None {
+                g
+            } else {
+                g * s
+            };
+        }
+        up.receive(r, dx);
+    }
+}

@@ -1,0 +1,419 @@
+//! Fitted 2-D PCA whitening as a network's first layer: `x' = Λ^{-1/2} Uᵀ (x − μ)`
+//! ([`PcaWhitening`], fitted streaming on the training data, computed in `f64`).
+//!
+//! The layer has no parameters; its statistics are stored with the model, so inference
+//! whitens as training did.
+
+use super::{
+    shape_of, At, Cache, CacheMut, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
+    OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+};
+use crate::{optim::Optimizer, whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
+
+/// A 2-D whitening layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Whiten<S> {
+    pca: PcaWhitening,
+    _s: core::marker::PhantomData<S>,
+}
+
+/// Training buffers of a [`Whiten`] layer: its output rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WhitenBuffers<S, const B: usize> {
+    out: [[S; 2]; B],
+}
+
+impl<S> From<PcaWhitening> for Whiten<S> {
+    /// The layer of a fitted whitening.
+    fn from(pca: PcaWhitening) -> Self {
+        Whiten {
+            pca,
+            _s: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: Scalar> Default for Whiten<S> {
+    /// The identity (nothing fitted).
+    fn default() -> Self {
+        Whiten::from(PcaWhitening::IDENTITY)
+    }
+}
+
+impl<S> Whiten<S> {
+    /// The fitted whitening.
+    pub fn whitening(&self) -> &PcaWhitening {
+        &self.pca
+    }
+    /// Replaces the fitted whitening (loading a model).
+    pub fn set_whitening(&mut self, pca: PcaWhitening) {
+        self.pca = pca;
+    }
+}
+
+impl<S> super::sealed::Sealed for Whiten<S> {}
+
+impl<S: Scalar> OfScalar for Whiten<S> {
+    type Scalar = S;
+}
+
+impl<S: Scalar> FixedLayer<S> for Whiten<S> {
+    type In = [S; 2];
+    type Out = [S; 2];
+    const ZERO_OUT: [S; 2] = [S::ZERO; 2];
+    const INPUTS: usize = 2;
+    const OUTPUTS: usize = 2;
+    const PARAMS: usize = 0;
+    const STATE: usize = 0;
+    const ROW: usize = 2;
+    const FIXED: usize = 0;
+    fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
+        WhitenBuffers {
+            out: [[S::ZERO; 2]; B],
+        }
+    }
+    fn zeroed_rows<const B: usize>() -> Rows<S, 2, B> {
+        Rows([[S::ZERO; 2]; B])
+    }
+}
+
+impl<S: Scalar> Layer<S> for Whiten<S> {
+    type Input = [S; 2];
+    type Output = [S; 2];
+    type Buffers<const B: usize> = WhitenBuffers<S, B>;
+    type InRows<const B: usize> = Rows<S, 2, B>;
+    type OutRow = [S; 2];
+
+    fn kind(&self) -> Kind {
+        Kind::Whiten
+    }
+    fn inputs(&self) -> usize {
+        2
+    }
+    fn outputs(&self) -> usize {
+        2
+    }
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+    fn params(&self) -> usize {
+        0
+    }
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
+        if capacity != B || B == 0 {
+            return Err(Error::Capacity);
+        }
+        Ok(<Self as FixedLayer<S>>::zeroed_buffers::<B>())
+    }
+    fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
+        B
+    }
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Rows<S, 2, B>> {
+        if capacity != B {
+            return Err(Error::Capacity);
+        }
+        Ok(<Self as FixedLayer<S>>::zeroed_rows::<B>())
+    }
+    fn out_row(&self) -> Result<[S; 2]> {
+        Ok([S::ZERO; 2])
+    }
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        _pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    ) {
+        rows(&self.pca, x, buf.out.as_flattened_mut(), n.min(B));
+    }
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
+        rows(&self.pca, x, out, 1);
+        Ok(())
+    }
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]) {
+        (buf.out.as_flattened(), &mut [])
+    }
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
+        buf.out.as_flattened()
+    }
+    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        None
+    }
+    fn wants(&self, upstream: bool) -> bool {
+        upstream
+    }
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        _out: &[S],
+        _store: &mut [S],
+        r: usize,
+        g: &[S],
+        up: &mut U,
+    ) {
+        receive(&self.pca, r, g, up);
+    }
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        _buf: &mut Self::Buffers<B>,
+        _x: &[S],
+        _n: usize,
+        _up: &mut U,
+        _grads: Grads,
+    ) {
+        // `receive` passed each row's gradient straight on.
+    }
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &mut O,
+        _offset: usize,
+    ) {
+    }
+    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
+        true
+    }
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S> {
+        Parts {
+            w: &[],
+            b: &[],
+            state: &[],
+            cache: buf.map(|c| Cache {
+                gw: &[],
+                gb: &[],
+                z: &[],
+                a: c.out.as_flattened(),
+            }),
+        }
+        .view(at, Kind::Whiten, shape_of(self))
+    }
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S> {
+        let shape = shape_of(self);
+        PartsMut {
+            activation: None,
+            w: &mut [],
+            b: &mut [],
+            state: &mut [],
+            cache: buf.map(|c| CacheMut {
+                gw: &mut [],
+                gb: &mut [],
+                z: &mut [],
+                a: c.out.as_flattened_mut(),
+            }),
+        }
+        .view(at, Kind::Whiten, shape)
+    }
+}
+
+/// A whitening layer in a run-time network (its buffers in the storage family `F`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynWhiten<S: Scalar, F: Family> {
+    pca: PcaWhitening,
+    _s: core::marker::PhantomData<(S, F)>,
+}
+
+/// Training buffers of a [`DynWhiten`] layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynWhitenBuffers<S: Scalar, F: Family> {
+    capacity: usize,
+    out: F::Of<S>,
+}
+
+impl<S: Scalar, F: Family> From<PcaWhitening> for DynWhiten<S, F> {
+    fn from(pca: PcaWhitening) -> Self {
+        DynWhiten {
+            pca,
+            _s: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: Scalar, F: Family> DynWhiten<S, F> {
+    /// The fitted whitening.
+    pub fn whitening(&self) -> &PcaWhitening {
+        &self.pca
+    }
+}
+
+impl<S: Scalar, F: Family> super::sealed::Sealed for DynWhiten<S, F> {}
+
+impl<S: Scalar, F: Family> OfScalar for DynWhiten<S, F> {
+    type Scalar = S;
+}
+
+impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
+    type Input = [S];
+    type Output = [S];
+    type Buffers<const B: usize> = DynWhitenBuffers<S, F>;
+    type InRows<const B: usize> = F::Of<S>;
+    type OutRow = F::Of<S>;
+
+    fn kind(&self) -> Kind {
+        Kind::Whiten
+    }
+    fn inputs(&self) -> usize {
+        2
+    }
+    fn outputs(&self) -> usize {
+        2
+    }
+    fn activation(&self) -> Option<Activation> {
+        None
+    }
+    fn params(&self) -> usize {
+        0
+    }
+    fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
+        if capacity == 0 {
+            return Err(Error::Capacity);
+        }
+        let cache = capacity.checked_mul(2).ok_or(Error::Capacity)?;
+        Ok(DynWhitenBuffers {
+            capacity,
+            out: F::filled(cache, S::ZERO)?,
+        })
+    }
+    fn capacity<const B: usize>(buf: &Self::Buffers<B>) -> usize {
+        buf.capacity
+    }
+    fn in_rows<const B: usize>(&self, capacity: usize) -> Result<F::Of<S>> {
+        F::filled(capacity.checked_mul(2).ok_or(Error::Capacity)?, S::ZERO)
+    }
+    fn out_row(&self) -> Result<F::Of<S>> {
+        F::filled(2, S::ZERO)
+    }
+    fn forward<M: Math<S>, const B: usize>(
+        &self,
+        _pass: &mut Pass<'_>,
+        x: &[S],
+        n: usize,
+        buf: &mut Self::Buffers<B>,
+    ) {
+        rows(&self.pca, x, buf.out.as_mut(), n.min(buf.capacity));
+    }
+    fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
+        rows(&self.pca, x, out, 1);
+        Ok(())
+    }
+    fn split<const B: usize>(buf: &mut Self::Buffers<B>) -> (&[S], &mut [S]) {
+        (buf.out.as_ref(), &mut [])
+    }
+    fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
+        buf.out.as_ref()
+    }
+    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        None
+    }
+    fn wants(&self, upstream: bool) -> bool {
+        upstream
+    }
+    fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
+        &self,
+        _out: &[S],
+        _store: &mut [S],
+        r: usize,
+        g: &[S],
+        up: &mut U,
+    ) {
+        receive(&self.pca, r, g, up);
+    }
+    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        _buf: &mut Self::Buffers<B>,
+        _x: &[S],
+        _n: usize,
+        _up: &mut U,
+        _grads: Grads,
+    ) {
+    }
+    fn update_online<O: Optimizer<S>, const B: usize>(
+        &mut self,
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &mut O,
+        _offset: usize,
+    ) {
+    }
+    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
+        true
+    }
+    fn view<'a, const B: usize>(
+        &'a self,
+        buf: Option<&'a Self::Buffers<B>>,
+        at: At,
+    ) -> LayerRef<'a, S> {
+        Parts {
+            w: &[],
+            b: &[],
+            state: &[],
+            cache: buf.map(|c| Cache {
+                gw: &[],
+                gb: &[],
+                z: &[],
+                a: c.out.as_ref(),
+            }),
+        }
+        .view(at, Kind::Whiten, shape_of(self))
+    }
+    fn view_mut<'a, const B: usize>(
+        &'a mut self,
+        buf: Option<&'a mut Self::Buffers<B>>,
+        at: At,
+    ) -> LayerMut<'a, S> {
+        let shape = shape_of(self);
+        PartsMut {
+            activation: None,
+            w: &mut [],
+            b: &mut [],
+            state: &mut [],
+            cache: buf.map(|c| CacheMut {
+                gw: &mut [],
+                gb: &mut [],
+                z: &mut [],
+                a: c.out.as_mut(),
+            }),
+        }
+        .view(at, Kind::Whiten, shape)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The arithmetic, once.
+
+/// Whitens `n` rows of two features ([`PcaWhitening::apply`]).
+fn rows<S: Scalar>(pca: &PcaWhitening, x: &[S], out: &mut [S], n: usize) {
+    for (x, out) in x
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .zip(out.as_chunks_mut::<2>().0)
+        .take(n)
+    {
+        *out = *x;
+        pca.apply(out);
+    }
+}
+
+/// `∂L/∂x = Wᵀ ∂L/∂x'` of row `r`, straight to `up` (in `f64`, as the forward pass).
+fn receive<S: Scalar, U: Receive<S> + ?Sized>(pca: &PcaWhitening, r: usize, g: &[S], up: &mut U) {
+    if !up.wants() {
+        return;
+    }
+    if let [g0, g1] = *g {
+        let [w00, w01, w10, w11] = pca.matrix();
+        let (g0, g1) = (g0.to_f64(), g1.to_f64());
+        let dx = [
+            S::from_f64(w00 * g0 + w10 * g1),
+            S::from_f64(w01 * g0 + w11 * g1),
+        ];
+        up.receive(r, &dx);
+    }
+}
