@@ -1,9 +1,11 @@
 //! `cargo xtask`: the one place for orchestration.
 //!
-//! * `cargo xtask test` — the test command (what CI runs): installs what is missing, then
-//!   formatting, clippy, host tests, documentation, fuzzing, the cross builds, the
-//!   firmware checks and the power cuts.
-//! * `cargo xtask test-firmware` — only the firmware checks.
+//! * `cargo xtask test [--bless]` — the test command (what CI runs): installs what is
+//!   missing, then formatting, clippy, host tests, documentation, fuzzing, the cross
+//!   builds, the firmware checks and the power cuts.
+//! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
+//!   `test`) rewrites the demo's committed transcript `firmware/expected/train.log` from
+//!   the host run; without it, the host run and the device logs must equal it.
 //! * `cargo xtask run [--core m4f|m3|m0] [--board f411]` — the main job (see the README).
 //! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
@@ -18,7 +20,7 @@
 //! |---|---|---|
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
-//! | 2 | [`demo`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's log checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
+//! | 2 | [`demo`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's transcript and log checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
 //! | 3 | [`bench_mcu`] | the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
@@ -75,11 +77,13 @@ fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
          commands:\n  \
-         test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
+         test     install what is missing, then fmt, clippy, host tests, docs, fuzz, cross builds,\n           \
+         firmware checks, power cuts (--bless: rewrite firmware/expected/train.log first)\n  \
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
-         test-firmware  only the firmware part of `test`\n  \
+         test-firmware  only the firmware part of `test` (--bless: rewrite the demo's expected\n           \
+         log firmware/expected/train.log from the host run)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n  \
          fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"

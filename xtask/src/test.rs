@@ -1,10 +1,12 @@
-//! `cargo xtask test`: the README's test command, and what CI runs (`.ci/run`).
+//! `cargo xtask test [--bless]`: the README's test command, and what CI runs
+//! (`.ci/run`). `--bless` rewrites the demo's committed transcript from the host run
+//! before the devices are compared with it (see `test_firmware`).
 
 use std::process::Command;
 use std::time::Instant;
 
 use crate::firmware::{self, Image};
-use crate::util::{cmd, run_cmd};
+use crate::util::{cmd, run_cmd, Snapshot};
 use crate::{fuzz, setup, test_firmware};
 
 /// Fuzzing budget per target in `cargo xtask test` (`cargo xtask fuzz` runs longer).
@@ -14,7 +16,8 @@ const FUZZ_SECONDS: u32 = 5;
 const CORE_TARGETS: [&str; 2] = ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"];
 
 /// The whole test suite.
-pub fn run(_args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mode = Snapshot::from_args("test", args)?;
     let t = Instant::now();
     setup::ensure_all()?;
     run_cmd(cmd("cargo").args(["fmt", "--all", "--", "--check"]))?;
@@ -38,7 +41,7 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         run_cmd(cmd("cargo").args(["build", "-p", "microprop", "--release", "--target", target]))?;
     }
     let t_fw = Instant::now();
-    test_firmware::run()?.print();
+    test_firmware::run(mode)?.print();
     eprintln!("firmware checks: {:.0} s", t_fw.elapsed().as_secs_f64());
     power_cut()?;
     eprintln!(

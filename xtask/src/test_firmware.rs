@@ -1,9 +1,10 @@
-//! `cargo xtask test-firmware`: the firmware part of `cargo xtask test`.
+//! `cargo xtask test-firmware [--bless]`: the firmware part of `cargo xtask test`.
 //!
-//! fmt and clippy of the firmware, every image built (three cores x (demo, benchmark) and
-//! the STM32F411), the host transcript, the demo under QEMU on M4F, M3 and M0 checked
-//! against it and the stack budget, and the cost benchmark run to a complete table on each
-//! core.
+//! The demo on the host checked against the committed transcript (`--bless`: the
+//! transcript rewritten from it), fmt and clippy of the firmware, every image built (three
+//! cores x (demo, benchmark) and the STM32F411), the demo under QEMU on M4F, M3 and M0 checked against
+//! the transcript and the stack budget, and the cost benchmark run to a complete table on
+//! each core.
 
 use microprop::Activation;
 
@@ -11,20 +12,24 @@ use crate::bench_mcu::run_bench;
 use crate::demo;
 use crate::firmware::{self, Image, CORES};
 use crate::setup;
-use crate::util::{root, run_cmd, Laps};
+use crate::util::{root, run_cmd, Laps, Snapshot};
 
-/// `cargo xtask test-firmware`.
-pub fn command(_args: &[String]) -> Result<(), String> {
-    run()?.print();
+/// `cargo xtask test-firmware [--bless]`.
+pub fn command(args: &[String]) -> Result<(), String> {
+    run(Snapshot::from_args("test-firmware", args)?)?.print();
     Ok(())
 }
 
-/// The firmware checks. Returns the time of each part.
-pub fn run() -> Result<Laps, String> {
+/// The firmware checks; `mode` says what happens to the demo's transcript. Returns the
+/// time of each part.
+pub fn run(mode: Snapshot) -> Result<Laps, String> {
     let mut laps = Laps::start();
     setup::ensure_qemu()?;
     setup::ensure_decoder()?;
     laps.lap("firmware: tools (QEMU, defmt decoder)");
+    // First, so that a changed transcript fails (or is blessed) within seconds.
+    let expected = demo::host(mode)?;
+    laps.lap("firmware: host transcript");
     run_cmd(firmware::cargo().args(["fmt", "--", "--check"]))?;
     run_cmd(firmware::cargo().args(["clippy", "--release", "--bins", "--", "-D", "warnings"]))?;
     run_cmd(Image::F411.cargo("clippy").args(["--", "-D", "warnings"]))?;
@@ -35,11 +40,9 @@ pub fn run() -> Result<Laps, String> {
     }
     Image::F411.build()?;
     laps.lap("firmware: build 3 targets x (demo, bench) + STM32F411");
-    let host = demo::host_transcript()?;
-    laps.lap("firmware: host transcript");
     for core in &CORES {
         let run = Image::demo(core).run_qemu(&[])?;
-        demo::check_device(core, &run, &host)?;
+        demo::check_device(core, &run, &expected)?;
         laps.lap(&format!("firmware: demo under QEMU on {}", core.name));
     }
     // The benchmark runs to the end on every core and its output parses into a table.
