@@ -92,7 +92,7 @@ pub const LOSS: Loss = Loss::Mse;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Config {
     /// Seed of the data and the initial weights; epoch `e` shuffles with seed
-    /// `seed + 1000 + e`.
+    /// `seed + 1000 + e` (wrapping).
     pub seed: u64,
     /// Epochs in all.
     pub epochs: u32,
@@ -241,7 +241,7 @@ impl<F: NorFlash> Session<F> {
         let data = Dataset::new(&self.x, &self.labels)?;
         let mut order = [0u16; SAMPLES];
         train::fill_order(&mut order)?;
-        let mut rng = microprop::rng(self.config.seed + 1000 + u64::from(self.done));
+        let mut rng = microprop::rng(self.config.seed.wrapping_add(1000 + u64::from(self.done)));
         let loss =
             self.trainer
                 .epoch(&mut self.model, &mut self.opt, &data, &mut order, &mut rng)?;
