@@ -1,5 +1,7 @@
 //! Runs the demo on the host and prints its log lines (the same text the firmware's
-//! decoded defmt log shows). `cargo xtask test` compares the two.
+//! decoded defmt log shows). Without the `... trained in N ticks` lines they are
+//! `firmware/expected/train.log`, which `cargo xtask test` compares with the host run and
+//! each emulated core's log.
 
 use core::convert::Infallible;
 

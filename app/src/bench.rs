@@ -1,6 +1,8 @@
-//! The activation-cost and training-step benchmark protocol, shared by the benchmark
-//! firmware (which times it) and the host (which computes each backend's error on the
-//! very same inputs).
+//! The activation-cost and training-step benchmark: the protocol, and the program that
+//! runs it ([`run`]). The firmware runs it under QEMU `-icount` with SysTick as the
+//! counter and the exact-count plugin's markers as the [`Meter`]; the simulator
+//! (`microprop-sim bench`) runs it with the host clock; the host computes each backend's
+//! error on the very same inputs ([`max_error`]).
 //!
 //! * Activations: every [`Activation::ALL`] entry, forward ([`Activation::apply`]) and
 //!   backward ([`Activation::backward`] with an upstream gradient of 1, i.e. `f'(z)`), over
@@ -9,8 +11,19 @@
 //!   [`STEP_SAMPLES`] two-cluster samples visited in order: N1 = 2-16-1 sigmoid,
 //!   N2 = 2-32-32-1 sigmoid and ReLU, N3 = 2-(9×2)-1 sigmoid.
 
+use core::hint::black_box;
+
 use microprop::{
-    data::Clusters, mlp, Activation, Dataset, Init, Libm, Loss, Math, Model, Sgd, Trainer,
+    data::Clusters,
+    layer::{Fixed, Grads, Net, Pass},
+    mlp, train, Activation, Dataset, Init, Libm, Loss, Math, Micromath, Model, Network, Sgd,
+    Trainer, Training,
+};
+
+use crate::{
+    board::Cycles,
+    event::{BenchEvent, Sink},
+    Error,
 };
 
 /// Points in the activation sweep.
@@ -22,6 +35,10 @@ pub const SWEEP_HI: f32 = 8.0;
 
 /// Samples the training-step benchmark cycles through.
 pub const STEP_SAMPLES: usize = 64;
+/// Passes over the sweep per activation and direction.
+pub const REPS: usize = 4;
+/// Training steps timed per net (one pass over the step data).
+pub const STEPS: usize = STEP_SAMPLES;
 
 /// N1: 2-16-1, sigmoid, under maths backend `M`.
 pub type N1<M = Libm> = mlp![f32, M; 2, 16, 1];
@@ -119,6 +136,8 @@ where
 
 /// Networks that [`step_net`] can create (every `mlp!` network).
 pub trait NewNet: Sized {
+    /// The network with its training buffers.
+    type Training: Model<Scalar = f32>;
     /// Creates the net.
     ///
     /// # Errors
@@ -128,19 +147,25 @@ pub trait NewNet: Sized {
         init: Init,
         rng: &mut microprop::DefaultRng,
     ) -> microprop::Result<Self>;
+    /// Pairs it with its training buffers (`Network::into_training`).
+    fn into_model(self) -> Self::Training;
 }
 
-impl<L, M> NewNet for microprop::Network<L, M>
+impl<L, M> NewNet for Network<L, M>
 where
-    L: microprop::layer::Net<Scalar = f32> + Default,
+    L: Net<Scalar = f32> + Fixed<f32> + Default,
     M: Math<f32>,
 {
+    type Training = Training<L, M>;
     fn create(
         hidden: Activation,
         init: Init,
         rng: &mut microprop::DefaultRng,
     ) -> microprop::Result<Self> {
         Self::new(hidden, Activation::Sigmoid, init, 0.01, rng)
+    }
+    fn into_model(self) -> Training<L, M> {
+        self.into_training()
     }
 }
 
@@ -198,4 +223,175 @@ pub fn max_error<M: Math<f32>>(act: Activation) -> (f64, f64) {
             .fold(0.0f64, |m, (&x, &r)| m.max(libm::fabs(f64::from(x) - r)))
     };
     (err(&a, &a64), err(&g, &g64))
+}
+
+/// What the benchmark needs from the platform: a counter ([`Cycles`]; its ticks are what
+/// the events report) and the two ends of each counted region, for an exact instruction
+/// counter that triggers on code addresses (the firmware calls its marker functions,
+/// which QEMU's plugin watches). Both ends default to nothing.
+pub trait Meter: Cycles {
+    /// Start of a counted region.
+    fn region_start(&mut self) {}
+    /// End of a counted region.
+    fn region_stop(&mut self) {}
+}
+
+/// Runs the whole benchmark and logs it: the calibration region (the markers alone),
+/// every activation under `Libm` then `Micromath` ([`REPS`] passes over the sweep each
+/// way), the training steps of every [`StepNet`] under both backends (a warm-up step,
+/// then [`STEPS`] timed steps inside a counted region, then as many forward passes and
+/// samples), N1's memory and [`BenchEvent::Done`].
+///
+/// # Errors
+/// [`Error::Train`] if the core refuses a step (it does not on this protocol).
+pub fn run<P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+) -> Result<(), Error> {
+    // Region 0: the markers' own cost, subtracted from every region.
+    meter.region_start();
+    meter.region_stop();
+    sink.event(&BenchEvent::Calibration);
+    activations::<Libm, _, _>(meter, sink);
+    activations::<Micromath, _, _>(meter, sink);
+    let mut region = 1;
+    steps::<Libm, _, _>(meter, sink, &mut region)?;
+    steps::<Micromath, _, _>(meter, sink, &mut region)?;
+    sink.event(&BenchEvent::Memory {
+        weights: N1::<Libm>::BYTES as u32,
+        training: N1::<Libm>::TRAINING_BYTES as u32,
+        trainer: core::mem::size_of::<Trainer>() as u32,
+        optimizer: core::mem::size_of::<Sgd<f32>>() as u32,
+    });
+    sink.event(&BenchEvent::Done);
+    Ok(())
+}
+
+/// Times every activation under backend `M`, forward and backward.
+#[inline(never)]
+fn activations<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(meter: &mut P, sink: &mut S) {
+    let z = sweep();
+    let mut a = [0.0f32; SWEEP];
+    let mut g = [1.0f32; SWEEP];
+    for act in Activation::ALL {
+        let act = black_box(act);
+        let t0 = meter.now();
+        for _ in 0..REPS {
+            act.apply::<f32, M>(black_box(&z), black_box(&mut a));
+        }
+        let t1 = meter.now();
+        for _ in 0..REPS {
+            black_box(&mut g).fill(1.0);
+            act.backward::<f32, M>(black_box(&z), black_box(&a), black_box(&mut g));
+        }
+        let t2 = meter.now();
+        for _ in 0..REPS {
+            black_box(&mut g).fill(1.0);
+        }
+        let t3 = meter.now();
+        sink.event(&BenchEvent::Activation {
+            act,
+            backend: M::NAME,
+            fwd: t1.wrapping_sub(t0),
+            bwd: t2.wrapping_sub(t1),
+            fill: t3.wrapping_sub(t2),
+            n: (REPS * SWEEP) as u32,
+        });
+    }
+}
+
+/// Times the training steps of every net under backend `M`.
+fn steps<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+    region: &mut u32,
+) -> Result<(), Error> {
+    let mut x = [[0.0f32; 2]; STEP_SAMPLES];
+    let mut labels = [0u8; STEP_SAMPLES];
+    step_data(&mut x, &mut labels)?;
+    let data = Dataset::new(&x, &labels)?;
+    for net in StepNet::ALL {
+        match net {
+            StepNet::N1 => step::<N1<M>, M, _, _>(meter, sink, region, net, &data)?,
+            StepNet::N2Sigmoid | StepNet::N2Relu => {
+                step::<N2<M>, M, _, _>(meter, sink, region, net, &data)?
+            }
+            StepNet::N3 => step::<N3<M>, M, _, _>(meter, sink, region, net, &data)?,
+        }
+    }
+    Ok(())
+}
+
+/// Creates net `id` as an `N`, then times a warm-up step, [`STEPS`] steps (one counted
+/// region), [`STEPS`] forward passes and [`STEPS`] samples.
+#[inline(never)]
+fn step<N: NewNet, M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+    region: &mut u32,
+    id: StepNet,
+    data: &Dataset<'_, f32>,
+) -> Result<(), Error> {
+    let net: N = step_net(id.hidden())?;
+    let mut model = net.into_model();
+    let (mut trainer, mut opt) = step_trainer()?;
+    run_steps(&mut trainer, &mut model, &mut opt, data, 0, 1)?;
+    let t0 = meter.now();
+    meter.region_start();
+    run_steps(&mut trainer, &mut model, &mut opt, data, 1, STEPS)?;
+    meter.region_stop();
+    let t1 = meter.now();
+    forwards(&mut model, data)?;
+    let t2 = meter.now();
+    samples(&trainer, &mut model, data)?;
+    let t3 = meter.now();
+    model.zero_grads();
+    // Logged outside the timed spans (the firmware's log call costs instructions too).
+    sink.event(&BenchEvent::Region {
+        index: *region,
+        net: id,
+        backend: M::NAME,
+    });
+    *region += 1;
+    sink.event(&BenchEvent::Step {
+        net: id,
+        backend: M::NAME,
+        total: t1.wrapping_sub(t0),
+        fwd: t2.wrapping_sub(t1),
+        sample: t3.wrapping_sub(t2),
+        n: STEPS as u32,
+    });
+    Ok(())
+}
+
+/// [`STEPS`] training-mode forward passes.
+#[inline(never)]
+fn forwards<T: Model<Scalar = f32>>(model: &mut T, data: &Dataset<'_, f32>) -> Result<(), Error> {
+    for (x, _) in data.iter().take(STEPS) {
+        model.forward(&mut Pass::probe(), black_box(x))?;
+    }
+    Ok(())
+}
+
+/// [`STEPS`] forward + loss + backward passes (gradients accumulate; no update).
+#[inline(never)]
+fn samples<T: Model<Scalar = f32>>(
+    trainer: &Trainer,
+    model: &mut T,
+    data: &Dataset<'_, f32>,
+) -> Result<(), Error> {
+    let (loss, mut pass) = (Some(trainer.loss()), Pass::probe());
+    for i in 0..STEPS.min(data.len()) as u16 {
+        let grads = Some(Grads::Accumulate);
+        train::walk(
+            model,
+            loss,
+            data,
+            black_box(&[i]),
+            &mut pass,
+            grads,
+            &mut |_| {},
+        )?;
+    }
+    Ok(())
 }

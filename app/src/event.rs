@@ -1,19 +1,26 @@
-//! What the application reports: one typed [`Event`] per log line.
+//! What the programs report: one typed event per log line. [`Event`] is the training
+//! demo's, [`ResumeEvent`] the checkpoint-and-resume program's, [`BenchEvent`] the cost
+//! benchmark's.
 //!
-//! The application never formats text itself; it hands events to a [`Sink`]. Each event's
+//! A program never formats text itself; it hands events to a [`Sink`]. Each event's
 //! [`Display`](core::fmt::Display) is *the* text of its log line. The firmware logs the
 //! same fields with defmt format strings that produce exactly that text (checked by
-//! `cargo xtask test`, which compares the decoded device log with the host's), and the
-//! host simulator prints `Display` directly.
+//! `cargo xtask test`, which compares the decoded device log of the demo with the host's,
+//! and by `host-sim/tests/sim_parity.rs` for the resume program), and the host simulator
+//! prints `Display` directly.
 
 use core::fmt;
 
+use microprop::Activation;
+
+use crate::bench::StepNet;
 use crate::number::{Fixed6, Percent, Sci};
 
-/// Receives the application's events, in order.
-pub trait Sink {
+/// Receives a program's events, in order: `Sink` (= `Sink<Event>`) for the demo,
+/// `Sink<ResumeEvent>` and `Sink<BenchEvent>` for the other two programs.
+pub trait Sink<E = Event> {
     /// One event (one log line).
-    fn event(&mut self, event: &Event);
+    fn event(&mut self, event: &E);
 }
 
 /// The networks the demo trains.
@@ -205,6 +212,199 @@ impl fmt::Display for Event {
                 "result: relu-2-16-16-1 accuracy {acc}% (bar 95.0%): {}",
                 pass_str(pass)
             ),
+        }
+    }
+}
+
+/// One log line of the checkpoint-and-resume program ([`resume`](crate::resume)). Text
+/// in the variant docs. `tools/power-cut.sh` reads `checkpoint seq {seq}`,
+/// `resumed from checkpoint seq {seq}`, `done:` and `weights hash {hash}` from them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ResumeEvent {
+    /// `resumed from checkpoint seq {seq} (epoch {epoch}, step {step})`
+    Resumed {
+        /// The checkpoint's sequence number.
+        seq: u32,
+        /// Epochs completed when it was written.
+        epoch: u32,
+        /// Optimizer steps completed when it was written.
+        step: u32,
+    },
+    /// `no checkpoint: training from the start`
+    Fresh,
+    /// `checkpoint does not fit this network ({error:?}): from the start` — the error's
+    /// `Debug` form (defmt's derived `Format` prints the same characters).
+    Mismatch {
+        /// Why the newest checkpoint did not load.
+        error: microprop::Error,
+    },
+    /// `epoch {epoch} loss {loss}: checkpoint seq {seq} in slot {slot}`
+    Checkpoint {
+        /// 1-based epoch just completed.
+        epoch: u32,
+        /// Mean training loss over the epoch (`Trainer::epoch`).
+        loss: Fixed6,
+        /// The checkpoint's sequence number.
+        seq: u32,
+        /// The slot it was written to.
+        slot: u32,
+    },
+    /// `done: {epochs} epochs, {steps} steps, accuracy {acc}%, weights hash {hash:016x}`
+    Done {
+        /// Epochs trained in all (across boots).
+        epochs: u32,
+        /// Optimizer steps in all.
+        steps: u32,
+        /// Training-set accuracy.
+        acc: Percent,
+        /// `Model::weights_hash`.
+        hash: u64,
+    },
+}
+
+impl fmt::Display for ResumeEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ResumeEvent::Resumed { seq, epoch, step } => write!(
+                f,
+                "resumed from checkpoint seq {seq} (epoch {epoch}, step {step})"
+            ),
+            ResumeEvent::Fresh => f.write_str("no checkpoint: training from the start"),
+            ResumeEvent::Mismatch { error } => write!(
+                f,
+                "checkpoint does not fit this network ({error:?}): from the start"
+            ),
+            ResumeEvent::Checkpoint {
+                epoch,
+                loss,
+                seq,
+                slot,
+            } => write!(
+                f,
+                "epoch {epoch} loss {loss}: checkpoint seq {seq} in slot {slot}"
+            ),
+            ResumeEvent::Done {
+                epochs,
+                steps,
+                acc,
+                hash,
+            } => write!(
+                f,
+                "done: {epochs} epochs, {steps} steps, accuracy {acc}%, weights hash {hash:016x}"
+            ),
+        }
+    }
+}
+
+/// One log line of the cost benchmark ([`bench`](crate::bench)). Text in the variant
+/// docs; `cargo xtask bench-mcu` parses them by these words, so they must not change.
+/// Times are ticks of the platform's counter (SysTick under QEMU `-icount`: 40
+/// instructions a tick; host nanoseconds in the simulator).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BenchEvent {
+    /// `region 0 calibration -` — the plugin's region 0: the markers alone.
+    Calibration,
+    /// `region {index} {net} {backend}` — which net and backend counted region `index`
+    /// (numbered in order, from 1) timed.
+    Region {
+        /// The plugin's region number.
+        index: u32,
+        /// The net whose steps the region timed.
+        net: StepNet,
+        /// `Math::NAME` of the backend.
+        backend: &'static str,
+    },
+    /// `act {name} {backend} fwd {fwd} bwd {bwd} fill {fill} n {n}` — ticks for `n`
+    /// elements forward, backward (including the refill of the upstream gradient) and the
+    /// refill alone.
+    Activation {
+        /// The activation.
+        act: Activation,
+        /// `Math::NAME` of the backend.
+        backend: &'static str,
+        /// Ticks of the forward passes.
+        fwd: u32,
+        /// Ticks of the backward passes, refills included.
+        bwd: u32,
+        /// Ticks of the refills alone.
+        fill: u32,
+        /// Elements processed in each of the three.
+        n: u32,
+    },
+    /// `step {net} {backend} total {total} fwd {fwd} sample {sample} n {n}` — ticks for
+    /// `n` training steps, `n` forward passes and `n` forward + loss + backward passes.
+    Step {
+        /// The net.
+        net: StepNet,
+        /// `Math::NAME` of the backend.
+        backend: &'static str,
+        /// Ticks of the training steps.
+        total: u32,
+        /// Ticks of the forward passes.
+        fwd: u32,
+        /// Ticks of the samples (`Trainer::sample`).
+        sample: u32,
+        /// Steps (and passes) timed.
+        n: u32,
+    },
+    /// `memory N1 weights {weights} training {training} trainer {trainer} optimizer {optimizer}`
+    Memory {
+        /// `N1::BYTES`.
+        weights: u32,
+        /// `N1::TRAINING_BYTES`.
+        training: u32,
+        /// `size_of::<Trainer>()` on this platform.
+        trainer: u32,
+        /// `size_of::<Sgd<f32>>()`.
+        optimizer: u32,
+    },
+    /// `bench done`
+    Done,
+}
+
+impl fmt::Display for BenchEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BenchEvent::Calibration => f.write_str("region 0 calibration -"),
+            BenchEvent::Region {
+                index,
+                net,
+                backend,
+            } => write!(f, "region {index} {} {backend}", net.name()),
+            BenchEvent::Activation {
+                act,
+                backend,
+                fwd,
+                bwd,
+                fill,
+                n,
+            } => write!(
+                f,
+                "act {} {backend} fwd {fwd} bwd {bwd} fill {fill} n {n}",
+                act.name()
+            ),
+            BenchEvent::Step {
+                net,
+                backend,
+                total,
+                fwd,
+                sample,
+                n,
+            } => write!(
+                f,
+                "step {} {backend} total {total} fwd {fwd} sample {sample} n {n}",
+                net.name()
+            ),
+            BenchEvent::Memory {
+                weights,
+                training,
+                trainer,
+                optimizer,
+            } => write!(
+                f,
+                "memory N1 weights {weights} training {training} trainer {trainer} optimizer {optimizer}"
+            ),
+            BenchEvent::Done => f.write_str("bench done"),
         }
     }
 }

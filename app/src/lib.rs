@@ -1,16 +1,24 @@
-//! # microprop-app: the on-device training application
+//! # microprop-app: the on-device programs
 //!
-//! Board-independent: the firmware runs it on Cortex-M cores (emulated M4F, M3 and M0, and
-//! a real STM32F411), and the host simulator runs the very same code. It reaches the board
-//! only through `embedded-hal` 1.0 traits and one trait of its own:
+//! Every program the firmware runs lives here, board-independent: the training demo
+//! ([`run`]), the checkpoint-and-resume program ([`resume`]) and the cost benchmark
+//! ([`bench`](mod@bench)). The firmware runs them on Cortex-M cores (emulated M4F, M3 and
+//! M0, and a real STM32F411) and only wires peripherals to them; the host simulator
+//! (`microprop-sim demo`, `resume`, `bench`) runs the very same code. They reach the
+//! board only through `embedded-hal` 1.0 / `embedded-storage` 0.3 traits and traits of
+//! their own:
 //!
 //! * [`Board`]: the status LED ([`OutputPin`](embedded_hal::digital::OutputPin)), a delay
 //!   ([`DelayNs`](embedded_hal::delay::DelayNs)) and a cycle counter ([`Cycles`]).
-//! * [`Sink`]: receives one typed [`Event`] per log line. Each event's `Display` is the
-//!   line's text; the firmware logs the same fields with defmt format strings that print
-//!   the same characters, so the device log and the simulator's output can be compared
-//!   line by line. Numbers are printed from integers ([`number`]), because defmt's decoder
-//!   and `core::fmt` format floats differently. Only [`Event::Timing`] lines differ between
+//! * A [`NorFlash`](embedded_storage::nor_flash::NorFlash) for the resume program's
+//!   checkpoints; a [`bench::Meter`] (a [`Cycles`] plus the ends of each counted region)
+//!   for the benchmark.
+//! * [`Sink`]: receives one typed event per log line ([`Event`], [`ResumeEvent`],
+//!   [`BenchEvent`]). Each event's `Display` is the line's text; the firmware logs the
+//!   same fields with defmt format strings that print the same characters, so the device
+//!   log and the simulator's output can be compared line by line. Numbers are printed
+//!   from integers ([`number`]), because defmt's decoder and `core::fmt` format floats
+//!   differently. Only [`Event::Timing`] lines (and the benchmark's ticks) differ between
 //!   platforms ([`Event::is_deterministic`]).
 //!
 //! ## The demo ([`run`])
@@ -48,9 +56,17 @@
 //! # Ok::<(), microprop_app::Error>(())
 //! ```
 //!
+//! ## Checkpoint and resume ([`resume`])
+//! Trains a 2-16-16-1 ReLU net with Adam, checkpoints after every epoch through
+//! `microprop::checkpoint::Checkpoints` into any `NorFlash`, and on start resumes from the
+//! newest complete checkpoint, so a run cut at any moment ends with the uninterrupted
+//! run's weights ([`resume::Session`] drives it epoch by epoch, [`resume::run`] to the
+//! end; its module docs have an example with a RAM flash).
+//!
 //! ## The cost benchmark ([`bench`](mod@bench))
 //! The protocol the benchmark firmware times (activation sweeps, training steps of N1, N2,
-//! N3) and the host-side error of each maths backend on the same inputs.
+//! N3), the program that runs it ([`bench::run`]) and the host-side error of each maths
+//! backend on the same inputs.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -70,8 +86,9 @@ mod demo;
 mod error;
 mod event;
 pub mod number;
+pub mod resume;
 
 pub use board::{Board, Cycles};
 pub use demo::{run, Config, DeepNet, Outcome, ReluNet, Schedule, ShallowNet, LOSS, SAMPLES};
 pub use error::Error;
-pub use event::{pass_str, Event, NetId, Phase, Sink};
+pub use event::{pass_str, BenchEvent, Event, NetId, Phase, ResumeEvent, Sink};

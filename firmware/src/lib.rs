@@ -1,12 +1,14 @@
 //! Board support shared by the firmware binaries: the defmt log sink of the app's events,
-//! a SysTick cycle counter, a busy-wait delay, the status LED of each emulated board,
-//! stack painting measurement and the semihosting exit.
+//! a SysTick cycle counter, a busy-wait delay, the status LED of each emulated board, the
+//! emulated boards' checkpoint flash, stack painting measurement and the semihosting exit.
 #![no_std]
 
 pub mod counter;
 pub mod sink;
 pub mod stack;
 
+#[cfg(feature = "qemu")]
+pub mod flash;
 #[cfg(feature = "qemu")]
 pub mod qemu;
 

@@ -1,10 +1,11 @@
 //! The app's events as defmt log lines. Every format string prints exactly the text of
-//! the event's `Display` (`cargo xtask test` compares the decoded device log with the
-//! host's): numbers arrive as integers, see `microprop_app::number`.
+//! the event's `Display` (`cargo xtask test` compares the decoded demo log with the
+//! host's, `host-sim/tests/sim_parity.rs` the resume program's): numbers arrive as
+//! integers, see `microprop_app::number`.
 
-use microprop_app::{pass_str, Event, Sink};
+use microprop_app::{pass_str, BenchEvent, Event, ResumeEvent, Sink};
 
-/// Logs every event at level `info`.
+/// Logs every event at level `info` (a checkpoint that does not fit: `warn`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefmtSink;
 
@@ -82,6 +83,108 @@ impl Sink for DefmtSink {
                 acc.tenth,
                 pass_str(pass)
             ),
+        }
+    }
+}
+
+impl Sink<ResumeEvent> for DefmtSink {
+    fn event(&mut self, event: &ResumeEvent) {
+        match *event {
+            ResumeEvent::Resumed { seq, epoch, step } => defmt::info!(
+                "resumed from checkpoint seq {=u32} (epoch {=u32}, step {=u32})",
+                seq,
+                epoch,
+                step
+            ),
+            ResumeEvent::Fresh => defmt::info!("no checkpoint: training from the start"),
+            ResumeEvent::Mismatch { error } => defmt::warn!(
+                "checkpoint does not fit this network ({}): from the start",
+                error
+            ),
+            ResumeEvent::Checkpoint {
+                epoch,
+                loss,
+                seq,
+                slot,
+            } => defmt::info!(
+                "epoch {=u32} loss {=u32}.{=u32:06}: checkpoint seq {=u32} in slot {=u32}",
+                epoch,
+                loss.int,
+                loss.frac,
+                seq,
+                slot
+            ),
+            ResumeEvent::Done {
+                epochs,
+                steps,
+                acc,
+                hash,
+            } => defmt::info!(
+                "done: {=u32} epochs, {=u32} steps, accuracy {=u16}.{=u8}%, weights hash {=u64:016x}",
+                epochs,
+                steps,
+                acc.int,
+                acc.tenth,
+                hash
+            ),
+        }
+    }
+}
+
+impl Sink<BenchEvent> for DefmtSink {
+    fn event(&mut self, event: &BenchEvent) {
+        match *event {
+            BenchEvent::Calibration => defmt::info!("region 0 calibration -"),
+            BenchEvent::Region {
+                index,
+                net,
+                backend,
+            } => defmt::info!("region {=u32} {=str} {=str}", index, net.name(), backend),
+            BenchEvent::Activation {
+                act,
+                backend,
+                fwd,
+                bwd,
+                fill,
+                n,
+            } => defmt::info!(
+                "act {=str} {=str} fwd {=u32} bwd {=u32} fill {=u32} n {=u32}",
+                act.name(),
+                backend,
+                fwd,
+                bwd,
+                fill,
+                n
+            ),
+            BenchEvent::Step {
+                net,
+                backend,
+                total,
+                fwd,
+                sample,
+                n,
+            } => defmt::info!(
+                "step {=str} {=str} total {=u32} fwd {=u32} sample {=u32} n {=u32}",
+                net.name(),
+                backend,
+                total,
+                fwd,
+                sample,
+                n
+            ),
+            BenchEvent::Memory {
+                weights,
+                training,
+                trainer,
+                optimizer,
+            } => defmt::info!(
+                "memory N1 weights {=u32} training {=u32} trainer {=u32} optimizer {=u32}",
+                weights,
+                training,
+                trainer,
+                optimizer
+            ),
+            BenchEvent::Done => defmt::info!("bench done"),
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Run the firmware's training application with simulated LED, delay and cycle counter.
     Demo(DemoArgs),
+    /// Run the firmware's checkpoint-and-resume program on a RAM flash that can lose power.
+    Resume(ResumeArgs),
+    /// Run the firmware's cost benchmark with the host clock (nanoseconds, and each backend's error).
+    Bench(BenchArgs),
     /// Train a run-time shaped network on a toy data set.
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
@@ -285,6 +289,38 @@ pub struct DemoArgs {
     /// Clock of the simulated cycle counter, in MHz.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub clock_mhz: u32,
+}
+
+/// `resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The power fails right after epoch N's checkpoint is committed (in the first boot).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          conflicts_with = "cut_after_words")]
+    pub cut_after_epoch: Option<u32>,
+    /// The power fails at the K-th flash word written or erased in the first boot (it may
+    /// tear a checkpoint half-way).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cut_after_words: Option<u64>,
+    /// The flash as a file: read at boot if it exists (e.g. a QEMU dump of the firmware's
+    /// region), written back at the end. One invocation is then one boot; without it the
+    /// flash is in memory and a cut is followed by a second boot.
+    #[arg(long, value_name = "FILE")]
+    pub flash: Option<PathBuf>,
+    /// Seed (default: the firmware's, 6). Resuming needs the seed that wrote the checkpoint.
+    #[arg(long, default_value_t = 6)]
+    pub seed: u64,
+    /// Epochs in all (default: the firmware's, 150).
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub epochs: u32,
+}
+
+/// `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Runs of the whole benchmark; the fastest time of each part is kept.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
 }
 
 /// `train`.

@@ -1,6 +1,7 @@
 //! # microprop-sim
 //!
-//! The host simulator: the firmware's application on any machine (`demo`), training of
+//! The host simulator: the firmware's programs on any machine (`demo`, `resume` against
+//! a RAM flash that can lose power, `bench` with the host clock), training of
 //! run-time shaped networks on the core's exact arithmetic (`train`), and the lecture
 //! notes' experiments as numbers and figures (`gradcheck`, `vanishing`, `landscape`,
 //! `zigzag`, `init`, `dead-relu`, `activations`, `report`).
@@ -8,6 +9,7 @@
 //! The binary `microprop-sim` is a thin clap front end over the modules here.
 
 pub mod activations;
+pub mod bench;
 pub mod cli;
 pub mod ctx;
 pub mod data;
@@ -21,6 +23,7 @@ pub mod optim;
 pub mod plot;
 pub mod predict;
 pub mod report;
+pub mod resume;
 pub mod stats;
 pub mod train;
 pub mod vanishing;

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use microprop_sim::{
-    activations,
+    activations, bench,
     cli::{Cli, Command},
-    dead_relu, demo, gradcheck, init_stats, landscape, predict, report, train, vanishing, zigzag,
-    Ctx, UsageError,
+    dead_relu, demo, gradcheck, init_stats, landscape, predict, report, resume, train, vanishing,
+    zigzag, Ctx, UsageError,
 };
 
 fn main() -> ExitCode {
@@ -16,6 +16,8 @@ fn main() -> ExitCode {
     let ctx = Ctx { json: cli.json };
     let result = match &cli.command {
         Command::Demo(a) => demo::run(a, &ctx),
+        Command::Resume(a) => resume::run(a, &ctx),
+        Command::Bench(a) => bench::run(a, &ctx),
         Command::Train(a) => train::run(a, &ctx),
         Command::Predict(a) => predict::run(a, &ctx),
         Command::Gradcheck(a) => gradcheck::run(a, &ctx),

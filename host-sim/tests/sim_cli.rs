@@ -365,6 +365,64 @@ fn demo_runs_the_firmware_application() {
 }
 
 #[test]
+fn bench_runs_the_firmware_protocol_with_the_host_clock() {
+    let v = json(&["bench", "--runs", "1"]);
+    assert!(v["clock"]
+        .as_str()
+        .unwrap()
+        .contains("no instruction counts"));
+    let acts = v["activations"].as_array().unwrap();
+    assert_eq!(acts.len(), 2 * microprop::Activation::ALL.len());
+    let row = |name: &str, backend: &str| {
+        acts.iter()
+            .find(|a| a["activation"] == name && a["backend"] == backend)
+            .unwrap_or_else(|| panic!("no {name} {backend} row"))
+    };
+    // The errors are the exact ones of the MCU table (same inputs, same code).
+    assert_eq!(f(row("relu", "micromath"), "forward_max_abs_error"), 0.0);
+    assert!(f(row("sigmoid", "libm"), "forward_max_abs_error") < 1e-7);
+    assert!(f(row("sigmoid", "micromath"), "forward_max_abs_error") > 1e-5);
+    assert!(acts.iter().all(|a| f(a, "forward_ns_per_element") >= 0.0));
+    let steps = v["steps"].as_array().unwrap();
+    let nets: Vec<&str> = steps.iter().map(|s| s["net"].as_str().unwrap()).collect();
+    assert_eq!(nets.len(), 8);
+    assert_eq!(nets[0], "N1 2-16-1 sigmoid");
+    assert_eq!(nets[3], "N3 2-(9x2)-1 sigmoid");
+    assert!(steps.iter().all(|s| f(s, "ns_per_step") > 0.0), "{v}");
+    assert_eq!(v["n1_memory"]["n1_weights_bytes"], 276);
+    assert_eq!(v["n1_memory"]["n1_training_buffers_bytes"], 396);
+    // The device's lines, in the words `cargo xtask bench-mcu` parses: region k names the
+    // k-th step line's net and backend.
+    let lines: Vec<&str> = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(lines[0], "region 0 calibration -");
+    assert_eq!(lines.last(), Some(&"bench done"));
+    let step_lines: Vec<&&str> = lines.iter().filter(|l| l.starts_with("step ")).collect();
+    for (k, step) in step_lines.iter().enumerate() {
+        let label = step
+            .strip_prefix("step ")
+            .and_then(|r| r.split(" total ").next())
+            .unwrap();
+        assert!(
+            lines.contains(&format!("region {} {label}", k + 1).as_str()),
+            "no region line for `{step}`"
+        );
+    }
+    // Text mode labels the numbers as host time.
+    let out = sim(&["bench", "--runs", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("not instructions") && text.contains("ns/step"),
+        "{text}"
+    );
+}
+
+#[test]
 fn text_mode_is_readable_not_json() {
     let out = sim(&["vanishing", "--depth", "3", "--width", "4"]);
     assert!(out.status.success());
@@ -374,7 +432,7 @@ fn text_mode_is_readable_not_json() {
 
 #[test]
 fn bad_flags_exit_2_with_a_message_and_no_panic() {
-    let cases: [&[&str]; 12] = [
+    let cases: [&[&str]; 15] = [
         &["train", "--lr", "-1"],
         &["train", "--lr", "abc"],
         &["train", "--lr", "inf"],
@@ -386,6 +444,9 @@ fn bad_flags_exit_2_with_a_message_and_no_panic() {
         &["predict", "--load", "m.mprp", "--point", "a,b"],
         &["vanishing", "--depth", "0"],
         &["landscape", "--grid", "2"],
+        &["resume", "--cut-after-epoch", "0"],
+        &["resume", "--cut-after-epoch", "3", "--cut-after-words", "9"],
+        &["bench", "--runs", "0"],
         &["no-such-command"],
     ];
     for args in cases {

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::test::{cmd, root, run_cmd};
+use crate::setup::ensure_cargo_fuzz;
+use crate::util::{cmd, root, run_cmd};
 
 /// The fuzz targets, in `fuzz/fuzz_targets/`.
 pub const TARGETS: [&str; 3] = ["model_load", "train_step", "config"];
@@ -175,18 +176,4 @@ fn copy_once(from: &Path, to: &Path) -> Result<(), String> {
         eprintln!("kept {} as a regression input", to.display());
     }
     Ok(())
-}
-
-/// Installs cargo-fuzz unless `cargo fuzz` already runs.
-pub fn ensure_cargo_fuzz() -> Result<(), String> {
-    let present = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if present {
-        return Ok(());
-    }
-    run_cmd(cmd("cargo").args(["install", "cargo-fuzz", "--locked"]))
 }

@@ -1,15 +1,45 @@
 //! `cargo xtask`: the one place for orchestration.
 //!
-//! * `cargo xtask test` — the test command: installs what is missing, then formatting,
-//!   clippy, host tests, documentation and the cross builds.
-//! * `cargo xtask run` — the main job (see the README).
+//! * `cargo xtask test [--bless]` — the test command (what CI runs): installs what is
+//!   missing, then formatting, clippy, host tests, documentation, fuzzing, the cross
+//!   builds, the firmware checks and the power cuts.
+//! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
+//!   `test`) rewrites the demo's committed transcript `firmware/expected/train.log` from
+//!   the host run; without it, the host run and the device logs must equal it.
+//! * `cargo xtask run [--core m4f|m3|m0] [--board f411]` — the main job (see the README).
+//! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
+//!
+//! # Layering
+//!
+//! Modules form layers; a module imports only from layers below its own, never from its
+//! own layer or above, so there are no import cycles (the test `layering` at the end of
+//! this file checks every `crate::` path against its table `LAYERS`):
+//!
+//! | layer | modules | what |
+//! |---|---|---|
+//! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
+//! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
+//! | 2 | [`demo`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's transcript and log checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
+//! | 3 | [`bench_mcu`] | the `bench-mcu` command and one benchmark run |
+//! | 4 | [`test_firmware`] | the `test-firmware` command |
+//! | 5 | [`test`](mod@test) | the `test` command |
+//!
+//! `main` only dispatches to the commands.
 
-mod bench;
+mod bench_host;
+mod bench_log;
+mod bench_mcu;
+mod demo;
 mod firmware;
 mod fuzz;
+mod run;
 mod setup;
+mod size;
+mod symbols;
 mod test;
+mod test_firmware;
+mod util;
 
 use std::process::ExitCode;
 
@@ -21,17 +51,13 @@ fn main() -> ExitCode {
     };
     let result = match cmd {
         "test" => test::run(rest),
-        "bench-host" => bench::run(rest),
+        "test-firmware" => test_firmware::command(rest),
+        "bench-host" => bench_host::run(rest),
         "setup" => setup::ensure_all(),
         "fuzz" => fuzz::run(rest),
-        "run" => firmware::run(rest),
-        "size" => firmware::size(rest),
-        "bench-mcu" => firmware::bench_mcu(rest),
-        "test-firmware" => firmware::test().map(|times| {
-            for (what, secs) in times {
-                eprintln!("  {secs:6.1} s  {what}");
-            }
-        }),
+        "run" => run::run(rest),
+        "size" => size::run(rest),
+        "bench-mcu" => bench_mcu::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -51,13 +77,125 @@ fn print_help() {
     println!(
         "cargo xtask <command>\n\n\
          commands:\n  \
-         test     install what is missing, then fmt, clippy, host tests, docs, cross builds\n  \
+         test     install what is missing, then fmt, clippy, host tests, docs, fuzz, cross builds,\n           \
+         firmware checks, power cuts (--bless: rewrite firmware/expected/train.log first)\n  \
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
-         test-firmware  only the firmware part of `test`\n  \
+         test-firmware  only the firmware part of `test` (--bless: rewrite the demo's expected\n           \
+         log firmware/expected/train.log from the host run)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n  \
          fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each module's layer (see the module documentation).
+    const LAYERS: [(&str, u8); 13] = [
+        ("util", 0),
+        ("setup", 1),
+        ("firmware", 1),
+        ("symbols", 1),
+        ("demo", 2),
+        ("bench_log", 2),
+        ("size", 2),
+        ("run", 2),
+        ("fuzz", 2),
+        ("bench_host", 2),
+        ("bench_mcu", 3),
+        ("test_firmware", 4),
+        ("test", 5),
+    ];
+
+    /// The modules a source file names as `crate::<module>`, outside comments.
+    fn imports(source: &str) -> Vec<String> {
+        let code: String = source
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut found = Vec::new();
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                // `crate::{a, b::{c, d}}`: the first segment of each top-level item.
+                let (mut depth, mut item) = (0, String::new());
+                for ch in group.chars() {
+                    match ch {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            found.push(first_segment(&item));
+                            item.clear();
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    if depth == 0 {
+                        item.push(ch);
+                    }
+                }
+                found.push(first_segment(&item));
+            } else {
+                found.push(first_segment(rest));
+            }
+        }
+        found.retain(|m| !m.is_empty());
+        found
+    }
+
+    fn first_segment(path: &str) -> String {
+        path.trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    }
+
+    fn layer(module: &str) -> Option<u8> {
+        LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
+    }
+
+    #[test]
+    fn layering() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&src).expect("xtask/src") {
+            let path = entry.expect("entry").path();
+            let Some(module) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
+            if module == "main" || path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let own = layer(module).unwrap_or_else(|| {
+                panic!("{module}.rs has no layer: add it to LAYERS and the module doc")
+            });
+            let source = std::fs::read_to_string(&path).expect("source");
+            for imported in imports(&source) {
+                let theirs = layer(&imported)
+                    .unwrap_or_else(|| panic!("{module} imports unknown module {imported}"));
+                assert!(
+                    theirs < own,
+                    "{module} (layer {own}) imports {imported} (layer {theirs}): \
+                     only lower layers may be imported"
+                );
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, LAYERS.len(), "every module in LAYERS has a file");
+    }
+
+    #[test]
+    fn imports_are_parsed() {
+        let src = "use crate::util::{a, b};\nuse crate::{fuzz, setup::{x, y}, test_firmware};\n\
+                   // crate::ignored\nlet x = crate::demo::host();";
+        assert_eq!(
+            imports(src),
+            ["util", "fuzz", "setup", "test_firmware", "demo"]
+        );
+    }
 }

@@ -1,8 +1,11 @@
-//! Installs what the project needs on a fresh machine, and skips what is present.
+//! Installs what the project needs on a fresh machine, and skips what is present:
+//! rustup targets and components, QEMU and Chromium (apt-get), flip-link and cargo-fuzz
+//! (`cargo install`), and the in-tree defmt decoder.
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-use crate::test::{cmd, run_cmd};
+use crate::util::{cmd, output, root, run_cmd, runs};
 
 /// The cross targets: Cortex-M0 (M0+), M3, M4F/M7.
 pub const TARGETS: [&str; 3] = [
@@ -11,19 +14,23 @@ pub const TARGETS: [&str; 3] = [
     "thumbv7em-none-eabihf",
 ];
 
+/// QEMU for the emulated cores: (the command that shows it is installed, its package).
+const QEMU: (&str, &str) = ("qemu-system-arm", "qemu-system-arm");
+
 /// Debian packages the tests need, by the command that shows each is installed:
 /// QEMU for the emulated cores, Chromium to open the simulator's report page.
-const APT: [(&str, &str); 2] = [
-    ("qemu-system-arm", "qemu-system-arm"),
-    ("chromium", "chromium"),
-];
+const APT: [(&str, &str); 2] = [QEMU, ("chromium", "chromium")];
 
-/// Installs everything the test command needs.
+/// The in-tree defmt decoder's manifest, relative to the workspace root.
+const DECODER_MANIFEST: &str = "firmware/tools/defmt-print/Cargo.toml";
+
+/// `cargo xtask setup`, and the first step of `cargo xtask test`: installs everything the
+/// test command needs (cargo-fuzz is installed by the fuzz step itself).
 pub fn ensure_all() -> Result<(), String> {
     ensure_rustup()?;
     ensure_apt(&APT)?;
     ensure_flip_link()?;
-    crate::firmware::ensure_decoder()
+    ensure_decoder()
 }
 
 /// Installs flip-link (the firmware's linker: the stack below the static data, so an
@@ -36,17 +43,17 @@ pub fn ensure_flip_link() -> Result<(), String> {
     run_cmd(cmd("cargo").args(["install", "flip-link", "--locked"]))
 }
 
+/// Installs QEMU (`qemu-system-arm`) with apt-get when it is missing.
+pub fn ensure_qemu() -> Result<(), String> {
+    ensure_apt(&[QEMU])
+}
+
 /// Installs, in one apt-get call, the packages whose command (`--version`) is missing.
 /// Skips apt-get entirely when everything is present.
 pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
     let missing: Vec<&str> = packages
         .iter()
-        .filter(|(bin, _)| {
-            !Command::new(bin)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
+        .filter(|(bin, _)| !runs(bin, &["--version"]))
         .map(|(_, pkg)| *pkg)
         .collect();
     if missing.is_empty() {
@@ -92,14 +99,40 @@ pub fn ensure_rustup() -> Result<(), String> {
     Ok(())
 }
 
-/// Runs a command and returns its stdout.
-pub fn output(c: &mut Command) -> Result<String, String> {
-    let out = c.output().map_err(|e| format!("cannot run {c:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{c:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
+/// The in-tree defmt decoder's binary (the runner `firmware/qemu-run.sh` and
+/// `firmware/tools/power-cut.sh` look for it there).
+pub fn decoder() -> PathBuf {
+    root().join("firmware/tools/defmt-print/target/release/defmt-print")
+}
+
+/// Builds the in-tree defmt decoder (a no-op when it is up to date). Run from the root, so
+/// that the firmware's thumb target does not apply.
+pub fn ensure_decoder() -> Result<(), String> {
+    run_cmd(cmd("cargo").args([
+        "build",
+        "--release",
+        "--locked",
+        "--quiet",
+        "--manifest-path",
+        DECODER_MANIFEST,
+    ]))?;
+    if decoder().exists() {
+        Ok(())
+    } else {
+        Err(format!("{} was not built", decoder().display()))
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Installs cargo-fuzz unless `cargo fuzz` already runs.
+pub fn ensure_cargo_fuzz() -> Result<(), String> {
+    let present = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return Ok(());
+    }
+    run_cmd(cmd("cargo").args(["install", "cargo-fuzz", "--locked"]))
 }

@@ -1,62 +1,23 @@
-//! `cargo xtask test`: the README's test command, and what CI runs.
+//! `cargo xtask test [--bless]`: the README's test command, and what CI runs
+//! (`.ci/run`). `--bless` rewrites the demo's committed transcript from the host run
+//! before the devices are compared with it (see `test_firmware`).
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use crate::setup;
-
-/// The workspace root (the parent of `xtask/`).
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_default()
-}
-
-/// A command run from the workspace root.
-pub fn cmd(program: &str) -> Command {
-    let mut c = Command::new(program);
-    c.current_dir(root());
-    c
-}
-
-/// Runs a command, echoing it, and fails on a non-zero exit.
-pub fn run_cmd(c: &mut Command) -> Result<(), String> {
-    let shown = format!("{c:?}");
-    eprintln!("$ {shown}");
-    let t = Instant::now();
-    let status = c.status().map_err(|e| format!("cannot run {shown}: {e}"))?;
-    eprintln!("  ({:.1} s)", t.elapsed().as_secs_f64());
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} failed with {status}"))
-    }
-}
-
-/// Issue #6 under QEMU: the `resume` firmware is killed part-way (QMP stop + pmemsave of
-/// its flash region), restarted with the same flash bytes, and must resume and end with
-/// the uninterrupted run's weights (`firmware/tools/power-cut.sh`).
-fn power_cut() -> Result<(), String> {
-    let fw = root().join("firmware");
-    run_cmd(
-        cmd("cargo")
-            .current_dir(&fw)
-            .args(["build", "--release", "--bin", "resume"]),
-    )?;
-    run_cmd(
-        Command::new("bash")
-            .current_dir(&fw)
-            .args(["tools/power-cut.sh", "3"]),
-    )
-}
+use crate::firmware::{self, Image};
+use crate::util::{cmd, run_cmd, Snapshot};
+use crate::{fuzz, setup, test_firmware};
 
 /// Fuzzing budget per target in `cargo xtask test` (`cargo xtask fuzz` runs longer).
 const FUZZ_SECONDS: u32 = 5;
 
+/// The cross targets the core is built for.
+const CORE_TARGETS: [&str; 2] = ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"];
+
 /// The whole test suite.
-pub fn run(_args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mode = Snapshot::from_args("test", args)?;
     let t = Instant::now();
     setup::ensure_all()?;
     run_cmd(cmd("cargo").args(["fmt", "--all", "--", "--check"]))?;
@@ -75,14 +36,12 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings"),
     )?;
     // The fuzz harnesses: kept inputs replayed, then a few seconds per target.
-    crate::fuzz::short(FUZZ_SECONDS)?;
-    for target in ["thumbv6m-none-eabi", "thumbv7em-none-eabihf"] {
+    fuzz::short(FUZZ_SECONDS)?;
+    for target in CORE_TARGETS {
         run_cmd(cmd("cargo").args(["build", "-p", "microprop", "--release", "--target", target]))?;
     }
     let t_fw = Instant::now();
-    for (what, secs) in crate::firmware::test()? {
-        eprintln!("  {secs:6.1} s  {what}");
-    }
+    test_firmware::run(mode)?.print();
     eprintln!("firmware checks: {:.0} s", t_fw.elapsed().as_secs_f64());
     power_cut()?;
     eprintln!(
@@ -90,4 +49,16 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         t.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Issue #6 under QEMU: the `resume` firmware is killed part-way (QMP stop + pmemsave of
+/// its flash region), restarted with the same flash bytes, and must resume and end with
+/// the uninterrupted run's weights (`firmware/tools/power-cut.sh`).
+fn power_cut() -> Result<(), String> {
+    Image::RESUME.build()?;
+    run_cmd(
+        Command::new("bash")
+            .current_dir(firmware::dir())
+            .args(["tools/power-cut.sh", "3"]),
+    )
 }

@@ -7,7 +7,7 @@
 
 use std::process::Command;
 
-use crate::test::{cmd, root, run_cmd};
+use crate::util::{cmd, root, run_cmd};
 
 const STEPS: u64 = 51_200;
 

@@ -1,0 +1,196 @@
+//! Reading the cost benchmark's device log (`firmware/src/bin/bench.rs`) and the
+//! exact-count plugin's output into the `bench-mcu` table (JSON, saved as
+//! `target/bench-mcu/<core>.json`).
+//!
+//! The device log lines it reads, by their first word:
+//! * `act <activation> <backend> n N fwd T fill T bwd T` — SysTick ticks of a sweep;
+//! * `step <net name...> <backend> total T fwd T sample T n N` — of N training steps;
+//! * `memory weights B training B trainer B optimizer B`, `stack stack B`;
+//! * `region <k> <net name...> <backend>` — which plugin region is which step.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use microprop::{Activation, Libm, Micromath};
+use microprop_app::bench;
+use serde_json::json;
+
+use crate::firmware::Core;
+use crate::symbols::{function_at, symbols};
+
+/// The table of one core's benchmark log: per-element activation costs (with each
+/// backend's maximum error on the host), per-step costs, memory and stack.
+pub fn parse_bench(
+    core: &Core,
+    machine: &str,
+    tick: f64,
+    lines: &[String],
+) -> Result<serde_json::Value, String> {
+    let mut acts = Vec::new();
+    let mut steps = Vec::new();
+    let mut memory = json!(null);
+    let mut stack = json!(null);
+    for line in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.first().copied() {
+            Some("act") => {
+                let (name, backend) = (words[1], words[2]);
+                let n = field(&words, "n")?;
+                let fwd = field(&words, "fwd")? * tick / n;
+                let bwd = (field(&words, "bwd")? - field(&words, "fill")?) * tick / n;
+                let act = Activation::ALL
+                    .into_iter()
+                    .find(|a| a.name() == name)
+                    .ok_or_else(|| format!("unknown activation {name}"))?;
+                let (ef, eb) = match backend {
+                    "libm" => bench::max_error::<Libm>(act),
+                    _ => bench::max_error::<Micromath>(act),
+                };
+                acts.push(json!({
+                    "activation": name, "backend": backend,
+                    "forward_instructions_per_element": round2(fwd),
+                    "backward_instructions_per_element": round2(bwd),
+                    "forward_max_abs_error": ef, "backward_max_abs_error": eb,
+                }));
+            }
+            Some("step") => {
+                // `step N1 2-16-1 sigmoid libm total ...`: the net's name has spaces.
+                let at = words
+                    .iter()
+                    .position(|w| *w == "total")
+                    .ok_or("step line without total")?;
+                let backend = words[at - 1];
+                let net = words[1..at - 1].join(" ");
+                let n = field(&words, "n")?;
+                let total = field(&words, "total")? * tick / n;
+                let fwd = field(&words, "fwd")? * tick / n;
+                let sample = field(&words, "sample")? * tick / n;
+                let bar = bench::StepNet::ALL
+                    .into_iter()
+                    .find(|s| s.name() == net)
+                    .map(|s| s.bar());
+                steps.push(json!({
+                    "net": net, "backend": backend,
+                    "instructions_per_step": round2(total),
+                    "forward": round2(fwd),
+                    // `Trainer::sample` (forward, loss, backward accumulating gradients)
+                    // minus the forward; and the whole step minus that. Indicative only:
+                    // the core's online step may fuse backward and update.
+                    "sample_minus_forward": round2(sample - fwd),
+                    "step_minus_sample": round2(total - sample),
+                    "m4f_libm_bar": bar,
+                }));
+            }
+            Some("memory") => {
+                memory = json!({
+                    "n1_weights_bytes": field(&words, "weights")? as u64,
+                    "n1_training_buffers_bytes": field(&words, "training")? as u64,
+                    "trainer_bytes": field(&words, "trainer")? as u64,
+                    "optimizer_bytes": field(&words, "optimizer")? as u64,
+                });
+            }
+            Some("stack") => stack = json!(field(&words, "stack")? as u64),
+            _ => {}
+        }
+    }
+    Ok(json!({
+        "core": core.name,
+        "target": core.target,
+        "machine": machine,
+        "method": "QEMU -icount shift=0: SysTick ticks x instructions per tick",
+        "instructions_per_tick": tick,
+        "sweep": { "points": bench::SWEEP, "lo": bench::SWEEP_LO, "hi": bench::SWEEP_HI },
+        "activations": acts,
+        "steps": steps,
+        "n1_memory": memory,
+        "stack_high_water_bytes": stack,
+    }))
+}
+
+/// Adds the plugin's exact per-step counts (`counts`: `region <k> <n>` and
+/// `pc <k> <pc> <n>` lines) and the per-function profile of every step to `table`.
+pub fn add_exact_counts(
+    table: &mut serde_json::Value,
+    lines: &[String],
+    counts: &Path,
+    image: &Path,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(counts).map_err(|e| e.to_string())?;
+    let syms = symbols(image)?;
+    // Region labels, in order, from the device log: `region <k> <net...> <backend>`.
+    let labels: Vec<(u64, String, String)> = lines
+        .iter()
+        .filter_map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.first() != Some(&"region") || w.len() < 4 {
+                return None;
+            }
+            let k = w[1].parse().ok()?;
+            Some((k, w[2..w.len() - 1].join(" "), w[w.len() - 1].to_string()))
+        })
+        .collect();
+    let mut totals = BTreeMap::new();
+    let mut per_fn: BTreeMap<u64, BTreeMap<String, u64>> = BTreeMap::new();
+    for l in text.lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w[..] {
+            ["region", k, n] => {
+                totals.insert(k.parse::<u64>().unwrap_or(0), n.parse::<u64>().unwrap_or(0));
+            }
+            ["pc", k, pc, n] => {
+                let pc = u64::from_str_radix(pc, 16).unwrap_or(0);
+                *per_fn
+                    .entry(k.parse().unwrap_or(0))
+                    .or_default()
+                    .entry(function_at(&syms, pc))
+                    .or_default() += n.parse::<u64>().unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    let calibration = *totals.get(&0).ok_or("no calibration region")?;
+    let steps = bench::STEP_SAMPLES as f64;
+    for s in table["steps"].as_array_mut().into_iter().flatten() {
+        let Some((k, _, _)) = labels
+            .iter()
+            .find(|(_, net, backend)| s["net"] == net.as_str() && s["backend"] == backend.as_str())
+        else {
+            continue;
+        };
+        let Some(&total) = totals.get(k) else {
+            continue;
+        };
+        s["exact_instructions_per_step"] =
+            json!(round2((total.saturating_sub(calibration)) as f64 / steps));
+        let mut fns: Vec<(String, u64)> = per_fn
+            .get(k)
+            .map(|m| m.iter().map(|(f, n)| (f.clone(), *n)).collect())
+            .unwrap_or_default();
+        fns.sort_by_key(|f| std::cmp::Reverse(f.1));
+        s["profile"] = json!(fns
+            .iter()
+            .filter(|(f, _)| !f.starts_with("microprop_mark"))
+            .take(10)
+            .map(|(f, n)| json!({ "function": f, "instructions_per_step": round2(*n as f64 / steps) }))
+            .collect::<Vec<_>>());
+    }
+    table["method"] = json!(
+        "exact: QEMU TCG plugin (firmware/tools/icount) between marker functions; \
+         activations and step breakdowns: QEMU -icount shift=0, SysTick ticks x instructions per tick"
+    );
+    Ok(())
+}
+
+/// The number after `key` in a log line's words.
+fn field(words: &[&str], key: &str) -> Result<f64, String> {
+    words
+        .iter()
+        .position(|w| *w == key)
+        .and_then(|i| words.get(i + 1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .ok_or_else(|| format!("no `{key}` in `{}`", words.join(" ")))
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

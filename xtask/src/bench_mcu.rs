@@ -1,0 +1,195 @@
+//! `cargo xtask bench-mcu`: the activation-cost and training-step tables on M4F, M3 and
+//! M0 (QEMU `-icount shift=0`, SysTick ticks converted to instructions; exact counts from
+//! the TCG plugin `firmware/tools/icount` when it builds), saved as
+//! `target/bench-mcu/<core>.json` with each backend's maximum error. [`run_bench`] is
+//! also the benchmark smoke test of `cargo xtask test-firmware`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use microprop_app::bench;
+
+use crate::bench_log::{add_exact_counts, parse_bench};
+use crate::firmware::{self, Core, Image, CORES};
+use crate::setup;
+use crate::symbols::{address, symbols};
+use crate::util::{root, run_cmd};
+
+/// `cargo xtask bench-mcu`.
+pub fn run(_args: &[String]) -> Result<(), String> {
+    setup::ensure_rustup()?;
+    setup::ensure_qemu()?;
+    setup::ensure_decoder()?;
+    let out_dir = root().join("target/bench-mcu");
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    let plugin = match build_plugin(&out_dir) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("no exact counts (SysTick estimates only): {e}");
+            None
+        }
+    };
+    for core in &CORES {
+        Image::bench(core).build()?;
+        let table = run_bench(core, plugin.as_deref(), &out_dir)?;
+        print_table(&table);
+        let path = out_dir.join(format!("{}.json", core.name));
+        let text = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        println!("saved {}\n", path.display());
+    }
+    Ok(())
+}
+
+/// Runs the (built) benchmark on `core` under QEMU `-icount`, with the exact-count plugin
+/// when given (its counts go to `out_dir`), and returns its table.
+pub fn run_bench(
+    core: &Core,
+    plugin: Option<&Path>,
+    out_dir: &Path,
+) -> Result<serde_json::Value, String> {
+    // The ARMv6-M image runs on mps2-an385 (see firmware/memory/mps2-bench.x): same
+    // instructions, more RAM, 40 instructions per tick.
+    let (machine, tick, mut env): (&str, f64, Vec<(&str, &str)>) = if core.name == "m0" {
+        (
+            "mps2-an385 (ARMv6-M image)",
+            40.0,
+            vec![
+                ("QEMU_ICOUNT", "1"),
+                ("QEMU_MACHINE", "mps2-an385"),
+                ("QEMU_CPU", "cortex-m3"),
+            ],
+        )
+    } else {
+        (core.machine, core.tick, vec![("QEMU_ICOUNT", "1")])
+    };
+    let image = Image::bench(core);
+    let elf = image.elf();
+    let counts = out_dir.join(format!("{}-icount.txt", core.name));
+    let plugin_arg = match plugin {
+        Some(p) => Some(plugin_args(p, &elf, &counts)?),
+        None => None,
+    };
+    if let Some(arg) = &plugin_arg {
+        env.push(("QEMU_EXTRA", arg.as_str()));
+    }
+    let run = image.run_qemu(&env)?;
+    if !run.passed || !run.lines.iter().any(|l| l == "bench done") {
+        return Err(format!(
+            "bench on {} failed:\n{}",
+            core.name,
+            run.lines.join("\n")
+        ));
+    }
+    let mut table = parse_bench(core, machine, tick, &run.lines)?;
+    if plugin_arg.is_some() {
+        add_exact_counts(&mut table, &run.lines, &counts, &elf)?;
+    }
+    Ok(table)
+}
+
+/// Builds the instruction-count plugin (`firmware/tools/icount/icount.c`) with the host's
+/// C compiler, unless the library in `out_dir` is newer than the source.
+fn build_plugin(out_dir: &Path) -> Result<PathBuf, String> {
+    let src = firmware::dir().join("tools/icount/icount.c");
+    let lib = out_dir.join("libicount.so");
+    let fresh = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if fresh(&lib).is_some() && fresh(&lib) >= fresh(&src) {
+        return Ok(lib);
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    run_cmd(
+        Command::new(cc)
+            .args(["-O2", "-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(&src),
+    )?;
+    Ok(lib)
+}
+
+/// QEMU's `-plugin` argument: count between the two marker functions of `image`.
+fn plugin_args(plugin: &Path, image: &Path, counts: &Path) -> Result<String, String> {
+    let syms = symbols(image)?;
+    Ok(format!(
+        "-plugin {},start={:#x},stop={:#x},out={}",
+        plugin.display(),
+        address(&syms, image, "microprop_mark_start")?,
+        address(&syms, image, "microprop_mark_stop")?,
+        counts.display()
+    ))
+}
+
+/// Prints one core's table.
+fn print_table(t: &serde_json::Value) {
+    println!(
+        "== {} ({}) — instructions (QEMU -icount), max |error| vs f64 over [{}, {}] ==",
+        t["core"].as_str().unwrap_or("?"),
+        t["machine"].as_str().unwrap_or("?"),
+        bench::SWEEP_LO,
+        bench::SWEEP_HI
+    );
+    println!(
+        "{:<11} {:<10} {:>9} {:>10} {:>9} {:>10}",
+        "activation", "backend", "fwd/elem", "fwd err", "bwd/elem", "bwd err"
+    );
+    for a in t["activations"].as_array().into_iter().flatten() {
+        println!(
+            "{:<11} {:<10} {:>9.1} {:>10.1e} {:>9.1} {:>10.1e}",
+            a["activation"].as_str().unwrap_or("?"),
+            a["backend"].as_str().unwrap_or("?"),
+            a["forward_instructions_per_element"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            a["forward_max_abs_error"].as_f64().unwrap_or(f64::NAN),
+            a["backward_instructions_per_element"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            a["backward_max_abs_error"].as_f64().unwrap_or(f64::NAN),
+        );
+    }
+    println!(
+        "{:<22} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        "training step (batch 1)", "backend", "instr", "forward", "smp-fwd", "step-smp", "bar"
+    );
+    for s in t["steps"].as_array().into_iter().flatten() {
+        println!(
+            "{:<22} {:<10} {:>10.0} {:>9.0} {:>9.0} {:>9.0} {:>8}",
+            s["net"].as_str().unwrap_or("?"),
+            s["backend"].as_str().unwrap_or("?"),
+            s["instructions_per_step"].as_f64().unwrap_or(f64::NAN),
+            s["forward"].as_f64().unwrap_or(f64::NAN),
+            s["sample_minus_forward"].as_f64().unwrap_or(f64::NAN),
+            s["step_minus_sample"].as_f64().unwrap_or(f64::NAN),
+            s["m4f_libm_bar"]
+                .as_u64()
+                .map_or("-".to_string(), |b| b.to_string()),
+        );
+    }
+    for s in t["steps"].as_array().into_iter().flatten() {
+        let Some(exact) = s["exact_instructions_per_step"].as_f64() else {
+            continue;
+        };
+        let libm = s["backend"] == "libm";
+        println!(
+            "  {} {}: exactly {exact:.1} instructions per step{}",
+            s["net"].as_str().unwrap_or("?"),
+            s["backend"].as_str().unwrap_or("?"),
+            if libm { "; where they go:" } else { "" }
+        );
+        if !libm {
+            continue;
+        }
+        for f in s["profile"].as_array().into_iter().flatten().take(6) {
+            let name = f["function"].as_str().unwrap_or("?");
+            let short: String = name.chars().take(90).collect();
+            println!(
+                "    {:>9.1}  {short}",
+                f["instructions_per_step"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
+    println!(
+        "N1 memory: {} ; stack high-water {} B",
+        t["n1_memory"], t["stack_high_water_bytes"]
+    );
+}

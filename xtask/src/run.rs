@@ -1,0 +1,55 @@
+//! `cargo xtask run [--core m4f|m3|m0] [--board f411]`: the main job. Installs what is
+//! missing, then trains on the emulated core with decoded logs (`cargo run` of the demo,
+//! through the QEMU runner); or builds the STM32F411 image and flashes it with probe-rs.
+
+use std::process::Command;
+
+use crate::firmware::{Core, Image, CORES};
+use crate::setup;
+use crate::util::{run_cmd, runs};
+
+/// `cargo xtask run`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut core = CORES[0];
+    let mut board = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--board" => board = it.next().cloned(),
+            "--core" => core = Core::by_name(it.next().map_or("", |s| s.as_str()))?,
+            other => return Err(format!("run: unknown argument `{other}`")),
+        }
+    }
+    setup::ensure_rustup()?;
+    setup::ensure_flip_link()?;
+    match board.as_deref() {
+        None => {
+            setup::ensure_qemu()?;
+            setup::ensure_decoder()?;
+            run_cmd(&mut Image::demo(&core).cargo("run"))
+        }
+        Some("f411") => run_f411(),
+        Some(other) => Err(format!("run: unknown board `{other}` (f411)")),
+    }
+}
+
+/// Builds the STM32F411 image and flashes it with `probe-rs run`, or says how to get
+/// probe-rs.
+fn run_f411() -> Result<(), String> {
+    let image = Image::F411;
+    image.build()?;
+    let elf = image.elf();
+    if !runs("probe-rs", &["--version"]) {
+        return Err(format!(
+            "built {}; flashing needs probe-rs: `cargo install probe-rs-tools --locked` \
+             (a 15-25 min build), attach the board through an ST-Link or CMSIS-DAP probe, \
+             then run `cargo xtask run --board f411` again",
+            elf.display()
+        ));
+    }
+    run_cmd(
+        Command::new("probe-rs")
+            .args(["run", "--chip", "STM32F411CEUx"])
+            .arg(&elf),
+    )
+}

@@ -1,0 +1,72 @@
+//! `cargo xtask test-firmware [--bless]`: the firmware part of `cargo xtask test`.
+//!
+//! The demo on the host checked against the committed transcript (`--bless`: the
+//! transcript rewritten from it), fmt and clippy of the firmware, every image built (three
+//! cores x (demo, benchmark) and the STM32F411), the demo under QEMU on M4F, M3 and M0 checked against
+//! the transcript and the stack budget, and the cost benchmark run to a complete table on
+//! each core.
+
+use microprop::Activation;
+
+use crate::bench_mcu::run_bench;
+use crate::demo;
+use crate::firmware::{self, Image, CORES};
+use crate::setup;
+use crate::util::{root, run_cmd, Laps, Snapshot};
+
+/// `cargo xtask test-firmware [--bless]`.
+pub fn command(args: &[String]) -> Result<(), String> {
+    run(Snapshot::from_args("test-firmware", args)?)?.print();
+    Ok(())
+}
+
+/// The firmware checks; `mode` says what happens to the demo's transcript. Returns the
+/// time of each part.
+pub fn run(mode: Snapshot) -> Result<Laps, String> {
+    let mut laps = Laps::start();
+    setup::ensure_qemu()?;
+    setup::ensure_decoder()?;
+    laps.lap("firmware: tools (QEMU, defmt decoder)");
+    // First, so that a changed transcript fails (or is blessed) within seconds.
+    let expected = demo::host(mode)?;
+    laps.lap("firmware: host transcript");
+    run_cmd(firmware::cargo().args(["fmt", "--", "--check"]))?;
+    run_cmd(firmware::cargo().args(["clippy", "--release", "--bins", "--", "-D", "warnings"]))?;
+    run_cmd(Image::F411.cargo("clippy").args(["--", "-D", "warnings"]))?;
+    laps.lap("firmware: fmt + clippy");
+    for core in &CORES {
+        Image::demo(core).build()?;
+        Image::bench(core).build()?;
+    }
+    Image::F411.build()?;
+    laps.lap("firmware: build 3 targets x (demo, bench) + STM32F411");
+    for core in &CORES {
+        let run = Image::demo(core).run_qemu(&[])?;
+        demo::check_device(core, &run, &expected)?;
+        laps.lap(&format!("firmware: demo under QEMU on {}", core.name));
+    }
+    // The benchmark runs to the end on every core and its output parses into a table.
+    let scratch = root().join("target/bench-mcu-smoke");
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    for core in &CORES {
+        let table = run_bench(core, None, &scratch)?;
+        let n1 = table["steps"]
+            .as_array()
+            .and_then(|s| s.first())
+            .and_then(|s| s["instructions_per_step"].as_f64())
+            .unwrap_or(0.0);
+        let acts = table["activations"].as_array().map_or(0, Vec::len);
+        if !(n1 > 100.0 && acts == 2 * Activation::ALL.len()) {
+            return Err(format!(
+                "bench on {}: implausible table (N1 step {n1}, {acts} activation rows)",
+                core.name
+            ));
+        }
+        eprintln!(
+            "  bench on {}: N1 step {n1:.0} instructions, {acts} activation rows",
+            core.name
+        );
+    }
+    laps.lap("firmware: cost benchmark under QEMU on m4f, m3, m0");
+    Ok(laps)
+}
