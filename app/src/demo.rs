@@ -2,8 +2,11 @@
 
 use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use microprop::{
-    data::Clusters, diagnostics, layer::Net, mlp, train, Activation, Dataset, Init, Loss, Model,
-    Network, Preprocess, Sgd, Standardizer, Trainer,
+    data::Clusters,
+    diagnostics,
+    layer::{Fixed, Kind, Net},
+    mlp, train, Activation, Dataset, Init, Loss, Model, Network, Preprocess, Sgd, Standardizer,
+    Trainer, Training,
 };
 
 use crate::{
@@ -126,66 +129,33 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
     let mut order = [0u16; SAMPLES];
     train::fill_order(&mut order)?;
 
-    let relu = {
-        let net = ReluNet::new(
-            Activation::Relu,
-            Activation::Sigmoid,
-            Init::HeNormal,
-            0.01,
-            &mut rng,
-        )?;
-        train_net(
-            NetId::Relu,
-            net,
-            config.relu,
-            false,
-            &data,
-            &mut order,
-            &mut rng,
-            board,
-            sink,
-        )?
+    let mut ctx = Ctx {
+        data: &data,
+        order: &mut order,
+        rng: &mut rng,
+        board,
+        sink,
     };
-    let shallow = {
-        let net = ShallowNet::new(
-            Activation::Sigmoid,
-            Activation::Sigmoid,
-            Init::HeNormal,
-            0.0,
-            &mut rng,
-        )?;
-        train_net(
-            NetId::Shallow,
-            net,
-            config.sigmoid,
-            false,
-            &data,
-            &mut order,
-            &mut rng,
-            board,
-            sink,
-        )?
+    let sigmoid = |id, watch_gradients, schedule| Plan {
+        id,
+        hidden: Activation::Sigmoid,
+        bias: 0.0,
+        schedule,
+        watch_gradients,
     };
-    let deep = {
-        let net = DeepNet::new(
-            Activation::Sigmoid,
-            Activation::Sigmoid,
-            Init::HeNormal,
-            0.0,
-            &mut rng,
-        )?;
-        train_net(
-            NetId::Deep,
-            net,
-            config.sigmoid,
-            true,
-            &data,
-            &mut order,
-            &mut rng,
-            board,
-            sink,
-        )?
+    let relu = Plan {
+        id: NetId::Relu,
+        hidden: Activation::Relu,
+        bias: 0.01,
+        schedule: config.relu,
+        watch_gradients: false,
     };
+    let relu = train_net::<<ReluNet as Chain>::L, 1, _, _, _, _>(&relu, &mut ctx)?;
+    let shallow = sigmoid(NetId::Shallow, false, config.sigmoid);
+    let shallow = train_net::<<ShallowNet as Chain>::L, 1, _, _, _, _>(&shallow, &mut ctx)?;
+    let deep = sigmoid(NetId::Deep, true, config.sigmoid);
+    let deep = train_net::<<DeepNet as Chain>::L, 1, _, _, _, _>(&deep, &mut ctx)?;
+    let Ctx { board, sink, .. } = ctx;
 
     let hashes = [relu.1, shallow.1, deep.1];
     for (net, hash) in NetId::ALL.into_iter().zip(hashes) {
@@ -194,6 +164,7 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
     let passed = relu.0.permille() >= config.bar_permille;
     sink.event(&Event::Verdict {
         acc: relu.0,
+        bar: Percent::from_permille(config.bar_permille),
         pass: passed,
     });
     board.blink(3, 100)?;
@@ -204,60 +175,87 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
     })
 }
 
-/// Pairs `net` with its training buffers and trains it for its schedule; with
-/// `watch_gradients`, logs its per-layer gradient norms before and after (the vanishing
-/// gradients of the deep sigmoid net). Returns the final accuracy and weights hash.
-#[allow(clippy::too_many_arguments)]
-fn train_net<L, P, D, C, S>(
+/// What every net's training shares: the data, the order, the generator, the board and
+/// the sink.
+struct Ctx<'a, P, D, C, S: ?Sized> {
+    data: &'a Dataset<'a, f32>,
+    order: &'a mut [u16],
+    rng: &'a mut microprop::DefaultRng,
+    board: &'a mut Board<P, D, C>,
+    sink: &'a mut S,
+}
+
+/// How one net is made and trained.
+struct Plan {
     id: NetId,
-    net: Network<L>,
+    hidden: Activation,
+    bias: f32,
     schedule: Schedule,
     watch_gradients: bool,
-    data: &Dataset<'_, f32>,
-    order: &mut [u16],
-    rng: &mut microprop::DefaultRng,
-    board: &mut Board<P, D, C>,
-    sink: &mut S,
+}
+
+/// Names the layers of a network type.
+trait Chain {
+    type L;
+}
+
+impl<L, M> Chain for Network<L, M> {
+    type L = L;
+}
+
+/// Makes the net with training buffers for batches of `B` rows (He init, sigmoid output)
+/// and trains it for its schedule; with `watch_gradients`, logs its dense layers'
+/// gradient norms before and after (the vanishing gradients of the deep sigmoid net).
+/// Returns the final accuracy and weights hash. The model is built in place, in this
+/// frame, and each net's frame is gone before the next one's: only one model is ever on
+/// the stack.
+#[inline(never)]
+fn train_net<L, const B: usize, P, D, C, S>(
+    plan: &Plan,
+    ctx: &mut Ctx<'_, P, D, C, S>,
 ) -> Result<(Percent, u64), Error>
 where
-    L: Net<Scalar = f32> + microprop::layer::Fixed<f32>,
+    L: Net<Scalar = f32> + Fixed<f32> + Default,
     C: Cycles,
     S: Sink + ?Sized,
 {
-    let bytes = Network::<L>::bytes_to_train(0, 1);
-    let mut model = net.into_training();
-    if watch_gradients {
-        grad_norms(id, Phase::Init, &mut model, data, sink)?;
+    let bytes = Network::<L>::bytes_to_train(0, B);
+    let mut model = Training::<L, microprop::Libm, B>::default();
+    let net = model.network_mut();
+    net.set_activations(plan.hidden, Activation::Sigmoid)?;
+    net.init(Init::HeNormal, plan.bias, ctx.rng)?;
+    if plan.watch_gradients {
+        grad_norms(plan.id, Phase::Init, &mut model, ctx.data, ctx.sink)?;
     }
-    let result = fit(
-        id, &mut model, bytes, schedule, data, order, rng, board, sink,
-    )?;
-    if watch_gradients {
-        grad_norms(id, Phase::Trained, &mut model, data, sink)?;
+    let result = fit(plan.id, &mut model, bytes, plan.schedule, ctx)?;
+    if plan.watch_gradients {
+        grad_norms(plan.id, Phase::Trained, &mut model, ctx.data, ctx.sink)?;
     }
     Ok(result)
 }
 
 /// Trains one net for its schedule, logging every epoch and the time taken. Returns the
 /// final accuracy and weights hash.
-#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn fit<T, P, D, C, S>(
     net: NetId,
     model: &mut T,
     bytes: usize,
     schedule: Schedule,
-    data: &Dataset<'_, f32>,
-    order: &mut [u16],
-    rng: &mut microprop::DefaultRng,
-    board: &mut Board<P, D, C>,
-    sink: &mut S,
+    ctx: &mut Ctx<'_, P, D, C, S>,
 ) -> Result<(Percent, u64), Error>
 where
     T: Model<Scalar = f32>,
     C: Cycles,
     S: Sink + ?Sized,
 {
+    let Ctx {
+        data,
+        order,
+        rng,
+        board,
+        sink,
+    } = ctx;
     sink.event(&Event::Begin {
         net,
         params: model.params() as u16,
@@ -272,7 +270,7 @@ where
     let mut ticks = 0u32;
     for epoch in 1..=schedule.epochs {
         let t0 = board.cycles.now();
-        trainer.epoch(model, &mut opt, data, order, rng)?;
+        trainer.epoch(model, &mut opt, data, order, *rng)?;
         ticks = ticks.wrapping_add(board.cycles.now().wrapping_sub(t0));
         let m = train::evaluate(model, LOSS, data)?;
         let correct = libm::roundf(m.accuracy * data.len() as f32) as u32;
@@ -298,10 +296,19 @@ fn grad_norms<T: Model<Scalar = f32>, S: Sink + ?Sized>(
     sink: &mut S,
 ) -> Result<(), Error> {
     diagnostics::accumulate_gradients(model, LOSS, data)?;
-    let mut norms = [0.0f64; 16];
+    let mut norms = [0.0f64; 32];
     let n = diagnostics::grad_norms(model, 1.0, &mut norms);
+    let mut dense = [false; 32];
+    model.visit_layers(|l| {
+        if let Some(d) = dense.get_mut(l.index) {
+            *d = l.kind == Kind::Dense;
+        }
+    });
     model.zero_grads();
-    for (layer, &norm) in norms.iter().take(n).enumerate() {
+    // Dense layers only, numbered among themselves: the plain and the batch-norm deep
+    // nets' lines compare layer by layer.
+    let dense_norms = norms.iter().zip(dense).take(n).filter(|(_, d)| *d);
+    for (layer, (&norm, _)) in dense_norms.enumerate() {
         sink.event(&Event::GradNorm {
             net,
             phase,

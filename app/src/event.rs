@@ -142,10 +142,12 @@ pub enum Event {
         /// `Model::weights_hash` after training.
         hash: u64,
     },
-    /// `result: relu-2-16-16-1 accuracy {acc}% (bar 95.0%): {PASS|FAIL}`
+    /// `result: relu-2-16-16-1 accuracy {acc}% (bar {bar}%): {PASS|FAIL}`
     Verdict {
         /// The ReLU net's final training accuracy.
         acc: Percent,
+        /// The accuracy it must reach ([`Config::bar_permille`](crate::Config::bar_permille)).
+        bar: Percent,
         /// Whether it reached the bar.
         pass: bool,
     },
@@ -207,9 +209,9 @@ impl fmt::Display for Event {
             ),
             Event::Timing { net, ticks } => write!(f, "{net} trained in {ticks} ticks"),
             Event::Hash { net, hash } => write!(f, "weights hash {net} {hash:016x}"),
-            Event::Verdict { acc, pass } => write!(
+            Event::Verdict { acc, bar, pass } => write!(
                 f,
-                "result: relu-2-16-16-1 accuracy {acc}% (bar 95.0%): {}",
+                "result: relu-2-16-16-1 accuracy {acc}% (bar {bar}%): {}",
                 pass_str(pass)
             ),
         }

@@ -67,6 +67,13 @@ impl Percent {
             tenth: (permille % 10) as u8,
         }
     }
+    /// From tenths of a percent (975 is 97.5 %).
+    pub fn from_permille(permille: u32) -> Self {
+        Percent {
+            int: (permille / 10).min(u32::from(u16::MAX)) as u16,
+            tenth: (permille % 10) as u8,
+        }
+    }
     /// Tenths of a percent in total (975 for 97.5 %).
     pub fn permille(self) -> u32 {
         u32::from(self.int) * 10 + u32::from(self.tenth)

@@ -63,6 +63,7 @@ fn relu_net_reaches_95_percent_and_the_led_blinks() {
         last,
         &Event::Verdict {
             acc: outcome.relu_accuracy,
+            bar: microprop_app::number::Percent::from_permille(950),
             pass: true
         }
     );
@@ -115,25 +116,31 @@ fn every_net_logs_every_epoch() {
     assert_eq!(log.iter().filter(|e| !e.is_deterministic()).count(), 3);
 }
 
+/// The deep net's dense layers' gradient norms, per phase.
+fn norms(log: &[Event], net: NetId, phase: Phase) -> Vec<f64> {
+    log.iter()
+        .filter_map(|e| match e {
+            Event::GradNorm {
+                net: n,
+                phase: p,
+                norm,
+                ..
+            } if *n == net && *p == phase => {
+                Some(f64::from(norm.lead) + f64::from(norm.frac) / 1000.0)
+                    .map(|m| m * 10f64.powi(i32::from(norm.exp)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn deep_sigmoid_net_shows_vanishing_gradients() {
     let (_, log, _) = demo(&Config::default());
     for phase in [Phase::Init, Phase::Trained] {
-        let norms: Vec<f64> = log
-            .iter()
-            .filter_map(|e| match e {
-                Event::GradNorm {
-                    net: NetId::Deep,
-                    phase: p,
-                    norm,
-                    ..
-                } if *p == phase => Some(f64::from(norm.lead) + f64::from(norm.frac) / 1000.0)
-                    .map(|m| m * 10f64.powi(i32::from(norm.exp))),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(norms.len(), 10);
-        let (first, last) = (norms[0], norms[9]);
+        let plain = norms(&log, NetId::Deep, phase);
+        assert_eq!(plain.len(), 10);
+        let (first, last) = (plain[0], plain[9]);
         assert!(first > 0.0);
         assert!(
             first * 1e3 < last,

@@ -174,7 +174,7 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
         let depth = self.layers.depth();
         let mut bad = None;
         self.layers
-            .visit::<_, 1>(None, At::default(), &mut |l: LayerRef<'_, _>| {
+            .visit::<1>(None, At::default(), &mut |l: LayerRef<'_, _>| {
                 if let Some(a) = l.activation {
                     if a == Activation::Softmax && l.index + 1 < depth {
                         bad = bad.or(Some("softmax is only valid on the output layer"));
@@ -307,13 +307,13 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     /// Calls `f` with every layer's parameters and state, first to last (no training
     /// buffers: the gradient and cache slices are empty).
     pub fn visit<'a, F: FnMut(LayerRef<'a, L::Scalar>)>(&'a self, mut f: F) {
-        self.layers.visit::<_, 1>(None, At::default(), &mut f);
+        self.layers.visit::<1>(None, At::default(), &mut f);
     }
 
     /// Calls `f` with every layer's parameters and state, mutably (custom initialisation,
     /// loading, quantisation).
     pub fn visit_mut<'a, F: FnMut(LayerMut<'a, L::Scalar>)>(&'a mut self, mut f: F) {
-        self.layers.visit_mut::<_, 1>(None, At::default(), &mut f);
+        self.layers.visit_mut::<1>(None, At::default(), &mut f);
     }
 
     /// A bit-exact FNV-1a hash of every parameter and state value (see
@@ -378,6 +378,27 @@ pub struct Training<L: Net, M = Libm, const B: usize = 1> {
     buf: L::Buffers<B>,
     input: L::InRows<B>,
     rows: u32,
+}
+
+impl<L, M, const B: usize> Default for Training<L, M, B>
+where
+    L: Net + Fixed<L::Scalar> + Default,
+    M: Math<L::Scalar>,
+{
+    /// Every layer's default (zero weights, identity activations) with zeroed buffers,
+    /// built in place: a device sets activations and initialises through
+    /// [`Training::network_mut`] without moving the whole value around its stack.
+    fn default() -> Self {
+        Training {
+            net: Network {
+                layers: L::default(),
+                math: PhantomData,
+            },
+            buf: L::zeroed_buffers::<B>(),
+            input: L::zeroed_rows::<B>(),
+            rows: 0,
+        }
+    }
 }
 
 impl<L: Net, M: Math<L::Scalar>, const B: usize> Training<L, M, B> {

@@ -77,10 +77,12 @@ impl Sink for DefmtSink {
             Event::Hash { net, hash } => {
                 defmt::info!("weights hash {=str} {=u64:016x}", net.name(), hash)
             }
-            Event::Verdict { acc, pass } => defmt::info!(
-                "result: relu-2-16-16-1 accuracy {=u16}.{=u8}% (bar 95.0%): {=str}",
+            Event::Verdict { acc, bar, pass } => defmt::info!(
+                "result: relu-2-16-16-1 accuracy {=u16}.{=u8}% (bar {=u16}.{=u8}%): {=str}",
                 acc.int,
                 acc.tenth,
+                bar.int,
+                bar.tenth,
                 pass_str(pass)
             ),
         }

@@ -59,20 +59,25 @@ pub struct Expected {
 pub fn host(mode: Snapshot) -> Result<Expected, String> {
     let config = Config::default();
     let (events, passed) = run_on_host(&config)?;
-    let bar = Percent::of(config.bar_permille, 1000);
-    let verdicts: Vec<(Percent, bool)> = events
+    let bar = Percent::from_permille(config.bar_permille);
+    let verdicts: Vec<(Percent, Percent, bool)> = events
         .iter()
         .filter_map(|e| match *e {
-            Event::Verdict { acc, pass } => Some((acc, pass)),
+            Event::Verdict { acc, bar, pass } => Some((acc, bar, pass)),
             _ => None,
         })
         .collect();
-    let [(accuracy, pass)] = verdicts[..] else {
+    let [(accuracy, logged_bar, pass)] = verdicts[..] else {
         return Err(format!(
             "the host run logged {} verdicts, expected one",
             verdicts.len()
         ));
     };
+    if logged_bar != bar {
+        return Err(format!(
+            "the verdict logged a bar of {logged_bar}%, the configuration's is {bar}%"
+        ));
+    }
     if !(pass && passed && accuracy.permille() >= config.bar_permille) {
         return Err(format!(
             "the host run's ReLU net reached {accuracy}%, below the bar of {bar}% \

@@ -40,6 +40,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for target in CORE_TARGETS {
         run_cmd(cmd("cargo").args(["build", "-p", "microprop", "--release", "--target", target]))?;
     }
+    // The flash-saving variant of the core builds too (and its tests pass).
+    run_cmd(cmd("cargo").args([
+        "build",
+        "-p",
+        "microprop",
+        "--release",
+        "--features",
+        "compact",
+        "--target",
+        CORE_TARGETS[0],
+    ]))?;
+    run_cmd(cmd("cargo").args([
+        "test",
+        "-p",
+        "microprop",
+        "--release",
+        "--features",
+        "compact",
+        "--test",
+        "layers",
+    ]))?;
     let t_fw = Instant::now();
     test_firmware::run(mode)?.print();
     eprintln!("firmware checks: {:.0} s", t_fw.elapsed().as_secs_f64());

@@ -21,8 +21,8 @@
 //! [`Error::BatchTooSmall`]: crate::Error::BatchTooSmall
 
 use super::{
-    shape_of, At, Cache, CacheMut, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
-    Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
+    LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
 };
 use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -286,7 +286,15 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
             dx: &mut dx,
         };
         let grads_of = (&mut buf.gg[..], &mut buf.gb[..]);
-        backward(&self.gamma, grads_of, rows, n.min(B), t, up, grads);
+        backward(
+            &self.gamma,
+            grads_of,
+            rows,
+            n.min(B),
+            t,
+            &mut Erased(up),
+            grads,
+        );
     }
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
@@ -555,7 +563,15 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
             dx: buf.scratch.as_mut(),
         };
         let grads_of = (buf.gg.as_mut(), buf.gb.as_mut());
-        backward(self.gamma.as_ref(), grads_of, rows, n, t, up, grads);
+        backward(
+            self.gamma.as_ref(),
+            grads_of,
+            rows,
+            n,
+            t,
+            &mut Erased(up),
+            grads,
+        );
     }
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
@@ -646,6 +662,7 @@ struct BackRows<'a, S> {
 }
 
 /// Forward over `n` rows of `x`; returns the training flag to store (1 in training mode).
+#[inline(never)]
 fn forward<S: Scalar, M: Math<S>>(
     l: &View<'_, S>,
     mode: Mode,
@@ -706,6 +723,7 @@ fn forward<S: Scalar, M: Math<S>>(
 }
 
 /// Inference on one row with the running statistics; `y` is a row of scratch.
+#[inline(never)]
 fn infer<S: Scalar, M: Math<S>>(l: &View<'_, S>, x: &[S], y: &mut [S], out: &mut [S]) {
     let (mean, var) = l.running.split_at(l.running.len() / 2);
     let per_unit = mean.iter().zip(var).zip(l.gamma.iter().zip(l.beta));
@@ -743,13 +761,14 @@ struct Scratch<'a, S> {
 
 /// Backward over `n` rows: `∂L/∂γ = Σ δ x̂`, `∂L/∂β = Σ δ` as `grads` says, and `∂L/∂x`
 /// row by row to `up`.
-fn backward<S: Scalar, U: Receive<S> + ?Sized>(
+#[inline(never)]
+fn backward<S: Scalar>(
     gamma: &[S],
     (gg, gb): (&mut [S], &mut [S]),
     r: BackRows<'_, S>,
     n: usize,
     t: Scratch<'_, S>,
-    up: &mut U,
+    up: &mut dyn Receive<S>,
     grads: Grads,
 ) {
     let w = gamma.len().max(1);
@@ -794,6 +813,7 @@ fn backward<S: Scalar, U: Receive<S> + ?Sized>(
 }
 
 /// Moves the running statistics by the batch's, after an accepted training step.
+#[inline(never)]
 fn commit<S: Scalar>(running: &mut [S], m: S, mu: &[S], var: &[S], train: S, rows: usize) {
     if train <= S::ZERO || rows < 2 {
         return;

@@ -80,6 +80,68 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
 }
 
 impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
+    /// Backward over `n` rows: inlined into the network by default (every size and the
+    /// upstream known); with the `compact` feature one out-of-line copy per layer shape,
+    /// its upstream dynamic.
+    #[cfg_attr(feature = "compact", inline(never))]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
+    fn backward_rows<U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut DenseBuffers<S, IN, OUT, B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+    ) {
+        let mut scratch = [S::ZERO; IN];
+        let wants = up.wants();
+        let (gw, gb) = (&mut buf.gw, &mut buf.gb);
+        if B == 1 {
+            // One row: no row loop (online and per-sample training).
+            if let (Some(delta), Some(x), true) = (buf.z.first(), x.first_chunk::<IN>(), n > 0) {
+                self.backward_row(0, delta, x, gw, gb, &mut scratch, wants, up, grads);
+            }
+            return;
+        }
+        let mut grads = grads;
+        let rows = buf.z.iter().zip(x.as_chunks::<IN>().0).take(n);
+        for (r, (delta, x)) in rows.enumerate() {
+            self.backward_row(r, delta, x, gw, gb, &mut scratch, wants, up, grads);
+            if grads == Grads::Overwrite {
+                grads = Grads::Accumulate;
+            }
+        }
+    }
+
+    /// Forward over `n` rows (out of line per shape with the `compact` feature, as
+    /// [`backward_rows`](Self::backward_rows)).
+    #[cfg_attr(feature = "compact", inline(never))]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
+    fn forward_rows<M: Math<S>, const B: usize>(
+        &self,
+        x: &[S],
+        n: usize,
+        buf: &mut DenseBuffers<S, IN, OUT, B>,
+    ) {
+        if B == 1 {
+            // One row: no row loop (online and per-sample training).
+            if let (Some(x), Some(z), Some(a), true) = (
+                x.first_chunk::<IN>(),
+                buf.z.first_mut(),
+                buf.a.first_mut(),
+                n > 0,
+            ) {
+                self.forward_row::<M>(x, z, a);
+            }
+            return;
+        }
+        let rows = x.as_chunks::<IN>().0.iter();
+        let rows = rows.zip(buf.z.iter_mut().zip(buf.a.iter_mut())).take(n);
+        for (x, (z, a)) in rows {
+            self.forward_row::<M>(x, z, a);
+        }
+    }
+
     /// One row backward: `Wᵀ δ` to `up` (if it wants it), then the parameter gradients.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -205,23 +267,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         n: usize,
         buf: &mut Self::Buffers<B>,
     ) {
-        if B == 1 {
-            // One row: no row loop (online and per-sample training).
-            if let (Some(x), Some(z), Some(a), true) = (
-                x.first_chunk::<IN>(),
-                buf.z.first_mut(),
-                buf.a.first_mut(),
-                n > 0,
-            ) {
-                self.forward_row::<M>(x, z, a);
-            }
-            return;
-        }
-        let rows = x.as_chunks::<IN>().0.iter();
-        let rows = rows.zip(buf.z.iter_mut().zip(buf.a.iter_mut())).take(n);
-        for (x, (z, a)) in rows {
-            self.forward_row::<M>(x, z, a);
-        }
+        self.forward_rows::<M, B>(x, n, buf);
     }
 
     #[inline(always)]
@@ -272,24 +318,11 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         up: &mut U,
         grads: Grads,
     ) {
-        let mut scratch = [S::ZERO; IN];
-        let wants = up.wants();
-        let (gw, gb) = (&mut buf.gw, &mut buf.gb);
-        if B == 1 {
-            // One row: no row loop (online and per-sample training).
-            if let (Some(delta), Some(x), true) = (buf.z.first(), x.first_chunk::<IN>(), n > 0) {
-                self.backward_row(0, delta, x, gw, gb, &mut scratch, wants, up, grads);
-            }
-            return;
-        }
-        let mut grads = grads;
-        let rows = buf.z.iter().zip(x.as_chunks::<IN>().0).take(n);
-        for (r, (delta, x)) in rows.enumerate() {
-            self.backward_row(r, delta, x, gw, gb, &mut scratch, wants, up, grads);
-            if grads == Grads::Overwrite {
-                grads = Grads::Accumulate;
-            }
-        }
+        // Compact images take the upstream dynamically: one copy per layer shape.
+        #[cfg(feature = "compact")]
+        self.backward_rows::<dyn Receive<S>, B>(buf, x, n, &mut super::Erased(up), grads);
+        #[cfg(not(feature = "compact"))]
+        self.backward_rows::<U, B>(buf, x, n, up, grads);
     }
 
     #[inline(always)]

@@ -4,7 +4,7 @@
 //! for gradient checks), and fresh buffers drop nothing.
 
 use super::{
-    rows, shape_of, At, Cache, CacheMut, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
+    rows, shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
     LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
@@ -174,7 +174,14 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
     ) {
         let mut dx = [S::ZERO; W];
         let (d, mask) = (buf.d.as_flattened(), buf.mask.as_flattened());
-        backward(d, mask, buf.train, rows_of(W, n.min(B)), &mut dx, up);
+        backward(
+            d,
+            mask,
+            buf.train,
+            rows_of(W, n.min(B)),
+            &mut dx,
+            &mut Erased(up),
+        );
     }
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
@@ -373,7 +380,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
             buf.train,
             rows,
             buf.dx.as_mut(),
-            up,
+            &mut Erased(up),
         );
     }
     fn update_online<O: Optimizer<S>, const B: usize>(
@@ -443,6 +450,7 @@ fn rows_of(width: usize, n: usize) -> Shape {
 
 /// Forward: draws the mask in training (or keeps it without a generator), `a = x ⊙ mask`;
 /// the identity in evaluation. Returns the training flag.
+#[inline(never)]
 fn forward<S: Scalar>(
     p: S,
     pass: &mut Pass<'_>,
@@ -488,13 +496,14 @@ fn store_row<S: Scalar>(store: &mut [S], width: usize, r: usize, g: &[S]) {
 }
 
 /// Backward: `∂L/∂x = ∂L/∂a ⊙ mask` (training) or `∂L/∂a` (evaluation), row by row.
-fn backward<S: Scalar, U: Receive<S> + ?Sized>(
+#[inline(never)]
+fn backward<S: Scalar>(
     d: &[S],
     mask: &[S],
     train: S,
     s: Shape,
     dx: &mut [S],
-    up: &mut U,
+    up: &mut dyn Receive<S>,
 ) {
     if !up.wants() {
         return;

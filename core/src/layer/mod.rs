@@ -214,6 +214,19 @@ impl<S: Copy> Receive<S> for InputGrad<'_, S> {
     }
 }
 
+/// Any receiver as a sized one, to be lent as `&mut dyn Receive` (the larger layer kinds
+/// take their upstream dynamically: one copy of their code, whatever is upstream).
+pub(crate) struct Erased<'a, U: ?Sized>(pub(crate) &'a mut U);
+
+impl<S, U: Receive<S> + ?Sized> Receive<S> for Erased<'_, U> {
+    fn wants(&self) -> bool {
+        self.0.wants()
+    }
+    fn receive(&mut self, r: usize, g: &[S]) {
+        self.0.receive(r, g);
+    }
+}
+
 /// A layer seen from the one after it: where its δ is stored.
 pub(crate) struct Link<'a, S, M, L: ?Sized, U: ?Sized> {
     pub(crate) math: core::marker::PhantomData<M>,

@@ -110,18 +110,20 @@ pub trait Seq<S: Scalar>: Clone + Debug + Sealed {
     /// Whether every layer's online update is finite.
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool;
     /// Calls `f` for every layer, first to last.
-    fn visit<'a, F: FnMut(LayerRef<'a, S>), const B: usize>(
+    /// Calls `f` for every layer, first to last (dynamically: one copy of `f`'s code,
+    /// however deep the network).
+    fn visit<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
-        f: &mut F,
+        f: &mut dyn FnMut(LayerRef<'a, S>),
     );
     /// Calls `f` for every layer, first to last, mutably.
-    fn visit_mut<'a, F: FnMut(LayerMut<'a, S>), const B: usize>(
+    fn visit_mut<'a, const B: usize>(
         &'a mut self,
         buf: Option<&'a mut Self::Buffers<B>>,
         at: At,
-        f: &mut F,
+        f: &mut dyn FnMut(LayerMut<'a, S>),
     );
 }
 
@@ -378,19 +380,19 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(buf, x)
     }
-    fn visit<'a, F: FnMut(LayerRef<'a, S>), const B: usize>(
+    fn visit<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
-        f: &mut F,
+        f: &mut dyn FnMut(LayerRef<'a, S>),
     ) {
         f(self.0.view(buf, at));
     }
-    fn visit_mut<'a, F: FnMut(LayerMut<'a, S>), const B: usize>(
+    fn visit_mut<'a, const B: usize>(
         &'a mut self,
         buf: Option<&'a mut Self::Buffers<B>>,
         at: At,
-        f: &mut F,
+        f: &mut dyn FnMut(LayerMut<'a, S>),
     ) {
         f(self.0.view_mut(buf, at));
     }
@@ -532,11 +534,11 @@ where
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(&buf.0, x) & self.1.online_finite(&buf.1, A::output(&buf.0))
     }
-    fn visit<'a, F: FnMut(LayerRef<'a, S>), const B: usize>(
+    fn visit<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
-        f: &mut F,
+        f: &mut dyn FnMut(LayerRef<'a, S>),
     ) {
         let (hb, tb) = match buf {
             Some((h, t)) => (Some(h), Some(t)),
@@ -545,11 +547,11 @@ where
         f(self.0.view(hb, at));
         self.1.visit(tb, next_at(&self.0, at), f);
     }
-    fn visit_mut<'a, F: FnMut(LayerMut<'a, S>), const B: usize>(
+    fn visit_mut<'a, const B: usize>(
         &'a mut self,
         buf: Option<&'a mut Self::Buffers<B>>,
         at: At,
-        f: &mut F,
+        f: &mut dyn FnMut(LayerMut<'a, S>),
     ) {
         let (hb, tb) = match buf {
             Some((h, t)) => (Some(h), Some(t)),
@@ -883,11 +885,11 @@ impl<S: Scalar, F: Family> Seq<S> for Sequential<S, F> {
         }
         ok
     }
-    fn visit<'a, G: FnMut(LayerRef<'a, S>), const B: usize>(
+    fn visit<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
-        f: &mut G,
+        f: &mut dyn FnMut(LayerRef<'a, S>),
     ) {
         let mut bufs = buf.map(|b| b.layers.as_ref().iter());
         let mut at = at;
@@ -897,11 +899,11 @@ impl<S: Scalar, F: Family> Seq<S> for Sequential<S, F> {
             at = next_at(layer, at);
         }
     }
-    fn visit_mut<'a, G: FnMut(LayerMut<'a, S>), const B: usize>(
+    fn visit_mut<'a, const B: usize>(
         &'a mut self,
         buf: Option<&'a mut Self::Buffers<B>>,
         at: At,
-        f: &mut G,
+        f: &mut dyn FnMut(LayerMut<'a, S>),
     ) {
         let mut bufs = buf.map(|b| b.layers.as_mut().iter_mut());
         let mut at = at;

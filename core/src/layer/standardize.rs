@@ -7,8 +7,8 @@
 //! the preprocessing the model was trained with.
 
 use super::{
-    shape_of, At, Cache, CacheMut, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
-    OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
+    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
 
@@ -170,7 +170,8 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
         up: &mut U,
     ) {
         let (mut scale, mut dx) = ([S::ONE; D], [S::ZERO; D]);
-        self.transform::<M>(&mut scale).backward(r, g, &mut dx, up);
+        self.transform::<M>(&mut scale)
+            .backward(r, g, &mut dx, &mut Erased(up));
     }
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
         &self,
@@ -392,7 +393,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
     ) {
         if let (Ok(mut scale), Ok(mut dx)) = (F::filled(self.width(), S::ONE), self.out_row()) {
             self.transform::<M>(scale.as_mut())
-                .backward(r, g, dx.as_mut(), up);
+                .backward(r, g, dx.as_mut(), &mut Erased(up));
         }
     }
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
@@ -493,7 +494,7 @@ impl<'a, S: Scalar> Transform<'a, S> {
     }
 
     /// `∂L/∂x = ∂L/∂x' · s` of row `r`, straight to `up`.
-    fn backward<U: Receive<S> + ?Sized>(&self, r: usize, g: &[S], dx: &mut [S], up: &mut U) {
+    fn backward(&self, r: usize, g: &[S], dx: &mut [S], up: &mut dyn Receive<S>) {
         if !up.wants() {
             return;
         }

@@ -5,8 +5,8 @@
 //! whitens as training did.
 
 use super::{
-    shape_of, At, Cache, CacheMut, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
-    OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
+    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
 };
 use crate::{optim::Optimizer, whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
 
@@ -150,7 +150,7 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
         g: &[S],
         up: &mut U,
     ) {
-        receive(&self.pca, r, g, up);
+        receive(&self.pca, r, g, &mut Erased(up));
     }
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
         &self,
@@ -323,7 +323,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
         g: &[S],
         up: &mut U,
     ) {
-        receive(&self.pca, r, g, up);
+        receive(&self.pca, r, g, &mut Erased(up));
     }
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
         &self,
@@ -403,7 +403,8 @@ fn rows<S: Scalar>(pca: &PcaWhitening, x: &[S], out: &mut [S], n: usize) {
 }
 
 /// `∂L/∂x = Wᵀ ∂L/∂x'` of row `r`, straight to `up` (in `f64`, as the forward pass).
-fn receive<S: Scalar, U: Receive<S> + ?Sized>(pca: &PcaWhitening, r: usize, g: &[S], up: &mut U) {
+#[inline(never)]
+fn receive<S: Scalar>(pca: &PcaWhitening, r: usize, g: &[S], up: &mut dyn Receive<S>) {
     if !up.wants() {
         return;
     }
