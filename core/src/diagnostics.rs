@@ -496,7 +496,7 @@ pub fn dead_units<T: Model>(
 /// The zig-zag diagnosis: how often the weight gradients of one neuron all share a sign.
 ///
 /// Call [`observe`](Self::observe) after the gradients of a step are accumulated and
-/// before they are applied (e.g. between [`Trainer::sample`](crate::Trainer::sample) and
+/// before they are applied (e.g. between [`train::walk`](crate::train::walk) and
 /// [`Trainer::apply`](crate::Trainer::apply)). Zero gradients carry no sign and are
 /// ignored; a step whose gradients are all zero is not counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

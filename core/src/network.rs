@@ -284,8 +284,8 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
         Ok(())
     }
 
-    /// Runs the network on a slice: `x` of [`inputs`](Seq::inputs) features, `out` of
-    /// [`outputs`](Seq::outputs) values.
+    /// Runs the network on a slice: `x` of [`inputs`](crate::layer::Seq::inputs) features, `out` of
+    /// [`outputs`](crate::layer::Seq::outputs) values.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] for wrong lengths, [`Error::NonFiniteInput`] for NaN/±∞.
