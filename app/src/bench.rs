@@ -383,15 +383,7 @@ fn samples<T: Model<Scalar = f32>>(
     let (loss, mut pass) = (Some(trainer.loss()), Pass::probe());
     for i in 0..STEPS.min(data.len()) as u16 {
         let grads = Some(Grads::Accumulate);
-        train::walk(
-            model,
-            loss,
-            data,
-            black_box(&[i]),
-            &mut pass,
-            grads,
-            &mut |_| {},
-        )?;
+        train::walk(model, loss, data, black_box(&[i]), &mut pass, grads)?;
     }
     Ok(())
 }

@@ -379,21 +379,28 @@ pub fn activation_stats<T: Model>(
     // Accumulate sums in the output slots: mean ← Σa, std ← Σa², saturated ← count.
     out.iter_mut().for_each(|s| *s = ActivationStats::default());
     let mut units = [0usize; MAX_LAYERS];
-    walk_all(model, None, data, &mut Pass::eval(), None, &mut |m: &T| {
-        let mut slots = out.iter_mut().zip(units.iter_mut());
-        m.visit_layers(|l| {
-            if let Some((s, u)) = slots.next() {
-                let act = l.activation.unwrap_or(crate::Activation::Identity);
-                for &a in l.a {
-                    let a = a.to_f64();
-                    s.mean += a;
-                    s.std += a * a;
-                    s.saturated += f64::from(u8::from(saturated(act, a)));
+    walk_all(
+        model,
+        None,
+        data,
+        &mut Pass::eval(),
+        None,
+        Some(&mut |m: &T| {
+            let mut slots = out.iter_mut().zip(units.iter_mut());
+            m.visit_layers(|l| {
+                if let Some((s, u)) = slots.next() {
+                    let act = l.activation.unwrap_or(crate::Activation::Identity);
+                    for &a in l.a {
+                        let a = a.to_f64();
+                        s.mean += a;
+                        s.std += a * a;
+                        s.saturated += f64::from(u8::from(saturated(act, a)));
+                    }
+                    *u += l.a.len();
                 }
-                *u += l.a.len();
-            }
-        });
-    })?;
+            });
+        }),
+    )?;
     let mut n = 0;
     for (s, &u) in out.iter_mut().zip(units.iter()) {
         if u == 0 {
@@ -462,21 +469,28 @@ pub fn dead_units<T: Model>(
     });
     let alive = alive.get_mut(..hidden).ok_or(Error::Capacity)?;
     alive.fill(false);
-    walk_all(model, None, data, &mut Pass::eval(), None, &mut |m: &T| {
-        let mut base = 0;
-        m.visit_layers(|l| {
-            if l.index + 1 < depth && l.outputs > 0 {
-                if let Some(flags) = alive.get_mut(base..base + l.outputs) {
-                    for row in l.a.chunks_exact(l.outputs) {
-                        for (&a, f) in row.iter().zip(flags.iter_mut()) {
-                            *f |= a != T::Scalar::ZERO;
+    walk_all(
+        model,
+        None,
+        data,
+        &mut Pass::eval(),
+        None,
+        Some(&mut |m: &T| {
+            let mut base = 0;
+            m.visit_layers(|l| {
+                if l.index + 1 < depth && l.outputs > 0 {
+                    if let Some(flags) = alive.get_mut(base..base + l.outputs) {
+                        for row in l.a.chunks_exact(l.outputs) {
+                            for (&a, f) in row.iter().zip(flags.iter_mut()) {
+                                *f |= a != T::Scalar::ZERO;
+                            }
                         }
                     }
+                    base += l.outputs;
                 }
-                base += l.outputs;
-            }
-        });
-    })?;
+            });
+        }),
+    )?;
     let mut flags = alive.iter();
     let mut total = DeadUnits::default();
     let mut slots = per_layer.iter_mut();

@@ -77,12 +77,12 @@ impl<S: Scalar> Walked<S> {
 ///   (sums of the per-sample gradients: divide by `samples` with [`Model::scale_grads`]
 ///   for the mean). `Some(Grads::Skip)` writes the output δ and stops there: the
 ///   caller's [`Model::online_step`] runs the backward pass.
-/// * `observe` sees the model after each chunk's forward pass (its layers' outputs).
 ///
 /// # Errors
 /// [`Error::EmptyData`] for no samples, [`Error::ShapeMismatch`] for data of another
 /// dimension, [`Error::LossMismatch`] if the loss does not fit the output layer,
 /// [`Error::NonFiniteInput`], [`Error::LabelOutOfRange`]. Weights are never changed.
+#[inline(always)]
 pub fn walk<T: Model>(
     model: &mut T,
     loss: Option<Loss>,
@@ -90,7 +90,6 @@ pub fn walk<T: Model>(
     indices: &[u16],
     pass: &mut Pass<'_>,
     grads: Option<Grads>,
-    observe: &mut dyn FnMut(&T),
 ) -> Result<Walked<T::Scalar>> {
     if indices.is_empty() {
         return Err(Error::EmptyData);
@@ -122,7 +121,6 @@ pub fn walk<T: Model>(
                 None
             }
         };
-        observe(model);
         seen.samples += chunk.len();
         let Some(loss) = loss else {
             continue;
@@ -158,7 +156,9 @@ pub fn walk<T: Model>(
     Ok(seen)
 }
 
-/// [`walk`] over every sample of `data`, in order.
+/// [`walk`] over every sample of `data`, in order, in chunks of at most the model's
+/// capacity (and 16); `observe`, when given, sees the model after each chunk (with
+/// `loss = None`, its layers' outputs of that chunk).
 ///
 /// # Errors
 /// As [`walk`]; [`Error::Capacity`] for more than 65,536 samples.
@@ -168,7 +168,7 @@ pub fn walk_all<T: Model>(
     data: &Dataset<'_, T::Scalar>,
     pass: &mut Pass<'_>,
     grads: Option<Grads>,
-    observe: &mut dyn FnMut(&T),
+    mut observe: Option<&mut dyn FnMut(&T)>,
 ) -> Result<Walked<T::Scalar>> {
     const CHUNK: usize = 16;
     if data.len() > usize::from(u16::MAX) + 1 {
@@ -188,7 +188,10 @@ pub fn walk_all<T: Model>(
         for (k, slot) in chunk.iter_mut().enumerate() {
             *slot = (start + k) as u16;
         }
-        seen = seen.add(walk(model, loss, data, chunk, pass, record, observe)?);
+        seen = seen.add(walk(model, loss, data, chunk, pass, record)?);
+        if let Some(f) = observe.as_deref_mut() {
+            f(model);
+        }
         if record.is_some() {
             record = Some(Grads::Accumulate);
         }
@@ -214,7 +217,7 @@ pub fn mean_gradients<T: Model>(
         data,
         &mut Pass::probe(),
         Some(Grads::Overwrite),
-        &mut |_| {},
+        None,
     )?;
     let n = T::Scalar::from_usize(seen.samples.max(1));
     model.scale_grads(T::Scalar::ONE / n);
@@ -320,7 +323,6 @@ impl Trainer {
                 indices,
                 &mut pass,
                 Some(Grads::Skip),
-                &mut |_| {},
             )?;
             if !walked.loss.is_finite() {
                 return Err(Error::NonFiniteGradient);
@@ -337,7 +339,6 @@ impl Trainer {
             indices,
             &mut pass,
             Some(Grads::Overwrite),
-            &mut |_| {},
         )?;
         let n = T::Scalar::from_usize(walked.samples.max(1));
         if walked.samples > 1 {
@@ -501,13 +502,6 @@ pub fn evaluate<T: Model>(
     loss: Loss,
     data: &Dataset<'_, T::Scalar>,
 ) -> Result<Metrics<T::Scalar>> {
-    let seen = walk_all(
-        model,
-        Some(loss),
-        data,
-        &mut Pass::eval(),
-        None,
-        &mut |_| {},
-    )?;
+    let seen = walk_all(model, Some(loss), data, &mut Pass::eval(), None, None)?;
     Ok(seen.metrics())
 }

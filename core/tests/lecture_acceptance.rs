@@ -132,7 +132,6 @@ fn sign_agreement(data: &Dataset<'_, f32>, epochs: u32) -> (f64, f64) {
                 &[i],
                 &mut Pass::probe(),
                 Some(Grads::Overwrite),
-                &mut |_| {},
             )
             .unwrap()
             .loss;

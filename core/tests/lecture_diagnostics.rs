@@ -230,16 +230,7 @@ fn activation_stats_dead_units_and_sign_agreement() {
         let (xs, labels) = ([x], [0u8]);
         let data = Dataset::new(&xs, &labels).unwrap();
         let (pass, grads) = (&mut Pass::probe(), Some(Grads::Overwrite));
-        train::walk(
-            model,
-            Some(Loss::Mse),
-            &data,
-            &[0],
-            pass,
-            grads,
-            &mut |_| {},
-        )
-        .unwrap();
+        train::walk(model, Some(Loss::Mse), &data, &[0], pass, grads).unwrap();
     };
     let mut agree = SignAgreement::new(0, 2);
     sample(&mut model, [1.0, 2.0]);

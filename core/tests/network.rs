@@ -370,7 +370,6 @@ fn online_fast_path_is_bit_identical_to_the_general_path() {
             &[i],
             &mut microprop::layer::Pass::probe(),
             Some(microprop::layer::Grads::Overwrite),
-            &mut |_| {},
         )
         .unwrap();
         t.apply(&mut slow, &mut o2, walked.loss).unwrap();

@@ -113,7 +113,6 @@ fn input_gradient(net: &mut Net, loss: Loss, data: &Dataset<'_, f64>, i: usize) 
         &[i as u16],
         &mut Pass::probe(),
         Some(Grads::Skip),
-        &mut |_| {},
     )?;
     let mut g = vec![0.0; x.len()];
     net.backward(x, Some(&mut g), Grads::Skip)?;

@@ -78,14 +78,14 @@ pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -
                 &data,
                 &mut Pass::eval(),
                 None,
-                &mut |m: &net::HostNet<f32, Libm>| {
+                Some(&mut |m: &net::HostNet<f32, Libm>| {
                     let mut slots = values.iter_mut();
                     m.visit_layers(|l| {
                         if let Some(v) = slots.next() {
                             v.extend(l.a.iter().map(|&a| f64::from(a)));
                         }
                     });
-                },
+                }),
             )?;
             let mut mean = Vec::new();
             let mut std = Vec::new();

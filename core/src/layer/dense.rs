@@ -333,20 +333,19 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         opt: &mut O,
         offset: usize,
     ) {
-        let delta = buf.z.as_flattened();
-        update_online(
-            self.w.as_flattened_mut(),
-            &mut self.b,
-            delta,
-            x,
-            opt,
-            offset,
-        );
+        // Row 0 of δ and of the input, as arrays: every length a constant.
+        if let (Some(delta), Some(x)) = (buf.z.first(), x.first_chunk::<IN>()) {
+            opt.update_outer(offset, self.w.as_flattened_mut(), delta, x);
+            opt.update(offset + IN * OUT, &mut self.b, delta);
+        }
     }
 
     #[inline(always)]
     fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        online_finite(rows(buf.z.as_flattened(), OUT, 1), rows(x, IN, 1))
+        match (buf.z.first(), x.first_chunk::<IN>()) {
+            (Some(delta), Some(x)) => online_finite(delta, x),
+            _ => false,
+        }
     }
 
     fn view<'a, const B: usize>(

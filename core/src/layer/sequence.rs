@@ -284,33 +284,41 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     type Buffers<const B: usize> = A::Buffers<B>;
     type InRows<const B: usize> = A::InRows<B>;
 
+    #[inline(always)]
     fn depth(&self) -> usize {
         1
     }
+    #[inline(always)]
     fn inputs(&self) -> usize {
         self.0.inputs()
     }
+    #[inline(always)]
     fn outputs(&self) -> usize {
         self.0.outputs()
     }
+    #[inline(always)]
     fn params(&self) -> usize {
         self.0.params()
     }
+    #[inline(always)]
     fn needs_batch(&self) -> bool {
         self.0.needs_batch()
     }
+    #[inline(always)]
     fn output_activation(&self) -> Option<Activation> {
         self.0.activation()
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
         self.0.buffers::<B>(capacity)
     }
+    #[inline(always)]
     fn capacity<const B: usize>(&self, buf: &Self::Buffers<B>) -> usize {
         A::capacity(buf)
     }
     fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Self::InRows<B>> {
         self.0.in_rows::<B>(capacity)
     }
+    #[inline(always)]
     fn commit<const B: usize>(&mut self, buf: &Self::Buffers<B>, rows: usize) {
         self.0.commit(buf, rows);
     }
@@ -376,7 +384,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
             |_, _, _| {},
         );
     }
-    #[inline]
+    #[inline(always)]
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(buf, x)
     }
@@ -410,21 +418,27 @@ where
     type Buffers<const B: usize> = (A::Buffers<B>, T::Buffers<B>);
     type InRows<const B: usize> = A::InRows<B>;
 
+    #[inline(always)]
     fn depth(&self) -> usize {
         1 + self.1.depth()
     }
+    #[inline(always)]
     fn inputs(&self) -> usize {
         self.0.inputs()
     }
+    #[inline(always)]
     fn outputs(&self) -> usize {
         self.1.outputs()
     }
+    #[inline(always)]
     fn params(&self) -> usize {
         self.0.params() + self.1.params()
     }
+    #[inline(always)]
     fn needs_batch(&self) -> bool {
         self.0.needs_batch() || self.1.needs_batch()
     }
+    #[inline(always)]
     fn output_activation(&self) -> Option<Activation> {
         self.1.output_activation()
     }
@@ -434,12 +448,14 @@ where
             self.1.buffers::<B>(capacity)?,
         ))
     }
+    #[inline(always)]
     fn capacity<const B: usize>(&self, buf: &Self::Buffers<B>) -> usize {
         A::capacity(&buf.0)
     }
     fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Self::InRows<B>> {
         self.0.in_rows::<B>(capacity)
     }
+    #[inline(always)]
     fn commit<const B: usize>(&mut self, buf: &Self::Buffers<B>, rows: usize) {
         self.0.commit(&buf.0, rows);
         self.1.commit(&buf.1, rows);
@@ -530,7 +546,7 @@ where
             },
         );
     }
-    #[inline]
+    #[inline(always)]
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(&buf.0, x) & self.1.online_finite(&buf.1, A::output(&buf.0))
     }
