@@ -344,7 +344,7 @@ pub enum BenchEvent {
         total: u32,
         /// Ticks of the forward passes.
         fwd: u32,
-        /// Ticks of the samples (`Trainer::sample`).
+        /// Ticks of the one-sample walks (forward, loss, backward: `train::walk`).
         sample: u32,
         /// Steps (and passes) timed.
         n: u32,

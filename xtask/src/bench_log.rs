@@ -73,7 +73,7 @@ pub fn parse_bench(
                     "net": net, "backend": backend,
                     "instructions_per_step": round2(total),
                     "forward": round2(fwd),
-                    // `Trainer::sample` (forward, loss, backward accumulating gradients)
+                    // one-sample `train::walk` (forward, loss, backward accumulating gradients)
                     // minus the forward; and the whole step minus that. Indicative only:
                     // the core's online step may fuse backward and update.
                     "sample_minus_forward": round2(sample - fwd),
