@@ -22,7 +22,7 @@
 
 use super::{
     shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -183,6 +183,34 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
 
     fn kind(&self) -> Kind {
         Kind::BatchNorm
+    }
+    fn spec(&self) -> Spec {
+        Spec::BatchNorm {
+            width: W,
+            activation: self.act,
+            config: BatchNormConfig {
+                momentum: self.momentum.to_f64(),
+                eps: self.eps.to_f64(),
+            },
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::BatchNorm {
+                width,
+                activation,
+                config,
+            } if width == W => {
+                let act = super::checked_activation(activation)?;
+                (self.momentum, self.eps) = config.validate::<S>()?;
+                self.act = act;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         W
@@ -447,6 +475,34 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
 
     fn kind(&self) -> Kind {
         Kind::BatchNorm
+    }
+    fn spec(&self) -> Spec {
+        Spec::BatchNorm {
+            width: self.width(),
+            activation: self.act,
+            config: BatchNormConfig {
+                momentum: self.momentum.to_f64(),
+                eps: self.eps.to_f64(),
+            },
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::BatchNorm {
+                width,
+                activation,
+                config,
+            } if width == self.width() => {
+                let act = super::checked_activation(activation)?;
+                (self.momentum, self.eps) = config.validate::<S>()?;
+                self.act = act;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         self.width()

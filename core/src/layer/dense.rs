@@ -10,7 +10,7 @@
 use super::storage::Family;
 use super::{
     rows, shape_of, At, Cache, CacheMut, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
-    OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -223,6 +223,29 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
 
     fn kind(&self) -> Kind {
         Kind::Dense
+    }
+    fn spec(&self) -> Spec {
+        Spec::Dense {
+            inputs: IN,
+            outputs: OUT,
+            activation: self.act,
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Dense {
+                inputs,
+                outputs,
+                activation,
+            } if inputs == IN && outputs == OUT => {
+                self.act = super::checked_activation(activation)?;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     #[inline(always)]
     fn inputs(&self) -> usize {
@@ -447,6 +470,29 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
 
     fn kind(&self) -> Kind {
         Kind::Dense
+    }
+    fn spec(&self) -> Spec {
+        Spec::Dense {
+            inputs: self.inputs,
+            outputs: self.outputs(),
+            activation: self.act,
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Dense {
+                inputs,
+                outputs,
+                activation,
+            } if inputs == self.inputs && outputs == self.outputs() => {
+                self.act = super::checked_activation(activation)?;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         self.inputs

@@ -5,7 +5,7 @@
 
 use super::{
     rows, shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -97,6 +97,24 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
 
     fn kind(&self) -> Kind {
         Kind::Dropout
+    }
+    fn spec(&self) -> Spec {
+        Spec::Dropout {
+            width: W,
+            p: self.p.to_f64(),
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Dropout { width, p } if width == W => {
+                self.p = check_p(p)?;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         W
@@ -290,6 +308,24 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
 
     fn kind(&self) -> Kind {
         Kind::Dropout
+    }
+    fn spec(&self) -> Spec {
+        Spec::Dropout {
+            width: self.width,
+            p: self.p.to_f64(),
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Dropout { width, p } if width == self.width => {
+                self.p = check_p(p)?;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         self.width

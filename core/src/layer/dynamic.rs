@@ -6,7 +6,7 @@
 //!
 //! [`Sequential`]: super::Sequential
 
-use super::{At, Family, Grads, Kind, Layer, LayerMut, LayerRef, Pass, Receive};
+use super::{At, Family, Grads, Kind, Layer, LayerMut, LayerRef, Pass, Receive, Spec};
 use crate::{optim::Optimizer, Activation, Math, Result, Scalar};
 
 macro_rules! kinds {
@@ -106,6 +106,40 @@ kinds! {
     Whiten(DynWhiten, DynWhitenBuffers),
 }
 
+impl<S: Scalar, F: Family> DynLayer<S, F> {
+    /// A layer of `spec` with its numbers zeroed (weights 0; batch norm γ = 1, β = 0,
+    /// running variance 1; standardisation mean 0, variance 1): a model file's layers are
+    /// built from its specs, then its values are loaded into them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) for a zero
+    /// size or a value the kind refuses; [`Error::Capacity`](crate::Error::Capacity) if the
+    /// storage cannot hold the layer.
+    pub fn from_spec(spec: &Spec) -> Result<Self> {
+        Ok(match *spec {
+            Spec::Dense {
+                inputs,
+                outputs,
+                activation,
+            } => super::DynDense::zeroed(inputs, outputs, activation)?.into(),
+            Spec::BatchNorm {
+                width,
+                activation,
+                config,
+            } => super::DynBatchNorm::new(width, activation, config)?.into(),
+            Spec::Dropout { width, p } => super::DynDropout::new(width, p)?.into(),
+            Spec::Standardize { width, mode, count } => {
+                let mean = F::filled(width, S::ZERO)?;
+                let var = F::filled(width, S::ONE)?;
+                super::DynStandardize::new(mode, count, mean.as_ref(), var.as_ref())?.into()
+            }
+            Spec::Whiten { stats } => {
+                super::DynWhiten::from(crate::PcaWhitening::from_stats(stats)?).into()
+            }
+        })
+    }
+}
+
 impl<S: Scalar, F: Family> super::sealed::Sealed for DynLayer<S, F> {}
 
 impl<S: Scalar, F: Family> super::OfScalar for DynLayer<S, F> {
@@ -121,6 +155,12 @@ impl<S: Scalar, F: Family> Layer<S> for DynLayer<S, F> {
 
     fn kind(&self) -> Kind {
         each!(self, l => l.kind())
+    }
+    fn spec(&self) -> Spec {
+        each!(self, l => l.spec())
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        each!(self, l => l.set_spec(spec))
     }
     fn inputs(&self) -> usize {
         each!(self, l => l.inputs())

@@ -471,6 +471,17 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
 
     /// The kind.
     fn kind(&self) -> Kind;
+    /// Kind, sizes and hyper-parameters.
+    fn spec(&self) -> Spec;
+    /// Restores the hyper-parameters (activation, batch norm's momentum and ε, dropout's
+    /// `p`, the preprocessing's fitted mode, count and statistics) from `spec`, which must
+    /// be of this layer's kind and sizes.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) for another kind or size,
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) for a value
+    /// the layer refuses (nothing is changed then).
+    fn set_spec(&mut self, spec: &Spec) -> Result<()>;
     /// Input count.
     fn inputs(&self) -> usize;
     /// Output count.
@@ -603,5 +614,149 @@ impl<S, const N: usize, const B: usize> AsRef<[S]> for Rows<S, N, B> {
 impl<S, const N: usize, const B: usize> AsMut<[S]> for Rows<S, N, B> {
     fn as_mut(&mut self) -> &mut [S] {
         self.0.as_flattened_mut()
+    }
+}
+
+/// Everything that defines a layer except its numbers: kind, sizes and hyper-parameters
+/// (what a model file stores before the values, and what a run-time layer is made from:
+/// [`DynLayer::from_spec`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Spec {
+    /// A dense layer.
+    Dense {
+        /// Inputs.
+        inputs: usize,
+        /// Neurons.
+        outputs: usize,
+        /// Activation (with its α).
+        activation: Activation,
+    },
+    /// Batch norm over `width` units.
+    BatchNorm {
+        /// Units.
+        width: usize,
+        /// Activation applied after the normalisation.
+        activation: Activation,
+        /// Momentum and ε, as stored (in the network's scalar type, widened).
+        config: BatchNormConfig,
+    },
+    /// Dropout over `width` units.
+    Dropout {
+        /// Units.
+        width: usize,
+        /// Drop probability, as stored (widened).
+        p: f64,
+    },
+    /// Fitted standardisation of `width` features.
+    Standardize {
+        /// Features.
+        width: usize,
+        /// The transform.
+        mode: crate::Preprocess,
+        /// Samples the statistics were fitted on.
+        count: u32,
+    },
+    /// Fitted 2-D PCA whitening (its statistics are part of the spec: they are `f64`).
+    Whiten {
+        /// The fitted statistics.
+        stats: crate::whitening::WhiteningStats,
+    },
+}
+
+impl Spec {
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Spec::Dense { .. } => Kind::Dense,
+            Spec::BatchNorm { .. } => Kind::BatchNorm,
+            Spec::Dropout { .. } => Kind::Dropout,
+            Spec::Standardize { .. } => Kind::Standardize,
+            Spec::Whiten { .. } => Kind::Whiten,
+        }
+    }
+    /// Inputs.
+    pub fn inputs(&self) -> usize {
+        match *self {
+            Spec::Dense { inputs, .. } => inputs,
+            Spec::BatchNorm { width, .. }
+            | Spec::Dropout { width, .. }
+            | Spec::Standardize { width, .. } => width,
+            Spec::Whiten { .. } => 2,
+        }
+    }
+    /// Outputs.
+    pub fn outputs(&self) -> usize {
+        match *self {
+            Spec::Dense { outputs, .. } => outputs,
+            other => other.inputs(),
+        }
+    }
+    /// The activation, for kinds that have one.
+    pub fn activation(&self) -> Option<Activation> {
+        match *self {
+            Spec::Dense { activation, .. } | Spec::BatchNorm { activation, .. } => Some(activation),
+            _ => None,
+        }
+    }
+    /// Trainable parameters of a layer of this spec.
+    pub fn params(&self) -> usize {
+        match *self {
+            Spec::Dense {
+                inputs, outputs, ..
+            } => inputs.saturating_mul(outputs).saturating_add(outputs),
+            Spec::BatchNorm { width, .. } => width.saturating_mul(2),
+            _ => 0,
+        }
+    }
+    /// Checks the hyper-parameters as a layer of scalar type `S` would accept them in
+    /// [`Layer::set_spec`] (finite α, batch norm's config, dropout's `p`, whitening
+    /// statistics that define a transform), and that sizes are non-zero.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) or
+    /// [`Error::NonFiniteInput`](crate::Error::NonFiniteInput) naming what is wrong.
+    pub fn validate<S: Scalar>(&self) -> Result<()> {
+        if self.inputs() == 0 || self.outputs() == 0 {
+            return Err(crate::Error::InvalidHyperParameter(
+                "layer sizes must be > 0",
+            ));
+        }
+        if let Some(act) = self.activation() {
+            checked_activation(act)?;
+        }
+        match *self {
+            Spec::BatchNorm { config, .. } => config.validate::<S>().map(|_| ()),
+            Spec::Dropout { p, .. } => {
+                let s = S::from_f64(p);
+                if s.is_finite() && s >= S::ZERO && s < S::ONE {
+                    Ok(())
+                } else {
+                    Err(crate::Error::InvalidHyperParameter(
+                        "dropout probability must be in [0, 1)",
+                    ))
+                }
+            }
+            Spec::Whiten { stats } => crate::PcaWhitening::from_stats(stats).map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+    /// Non-trainable state scalars (running statistics, fitted mean and variance).
+    pub fn state(&self) -> usize {
+        match *self {
+            Spec::BatchNorm { width, .. } | Spec::Standardize { width, .. } => {
+                width.saturating_mul(2)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// An activation a layer accepts: α finite.
+pub(crate) fn checked_activation(act: Activation) -> Result<Activation> {
+    if act.alpha().is_finite() {
+        Ok(act)
+    } else {
+        Err(crate::Error::InvalidHyperParameter("activation alpha"))
     }
 }

@@ -14,7 +14,7 @@ use core::fmt::Debug;
 
 use super::{
     sealed::Sealed, At, DynBuffers, DynLayer, Family, Grads, Layer, LayerMut, LayerRef, Link, Pass,
-    Receive,
+    Receive, Spec,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -110,6 +110,15 @@ pub trait Seq<S: Scalar>: Clone + Debug + Sealed {
     /// Whether every layer's online update is finite.
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool;
     /// Calls `f` for every layer, first to last.
+    /// Calls `f` with every layer's [`Spec`], first to last.
+    fn specs(&self, f: &mut dyn FnMut(Spec));
+    /// Restores every layer's hyper-parameters from `next`'s specs, first to last (see
+    /// [`Layer::set_spec`]); check them with [`Spec::validate`] first if nothing may change
+    /// on error.
+    ///
+    /// # Errors
+    /// [`Error::Format`] if `next` runs out; [`Layer::set_spec`]'s errors.
+    fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<Spec>) -> Result<()>;
     /// Calls `f` for every layer, first to last (dynamically: one copy of `f`'s code,
     /// however deep the network).
     fn visit<'a, const B: usize>(
@@ -388,6 +397,13 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(buf, x)
     }
+    fn specs(&self, f: &mut dyn FnMut(Spec)) {
+        f(self.0.spec());
+    }
+    fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<Spec>) -> Result<()> {
+        let spec = next().ok_or(crate::FormatError::Malformed)?;
+        self.0.set_spec(&spec)
+    }
     fn visit<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
@@ -549,6 +565,15 @@ where
     #[inline(always)]
     fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
         A::online_finite(&buf.0, x) & self.1.online_finite(&buf.1, A::output(&buf.0))
+    }
+    fn specs(&self, f: &mut dyn FnMut(Spec)) {
+        f(self.0.spec());
+        self.1.specs(f);
+    }
+    fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<Spec>) -> Result<()> {
+        let spec = next().ok_or(crate::FormatError::Malformed)?;
+        self.0.set_spec(&spec)?;
+        self.1.set_specs(next)
     }
     fn visit<'a, const B: usize>(
         &'a self,
@@ -900,6 +925,16 @@ impl<S: Scalar, F: Family> Seq<S> for Sequential<S, F> {
             input = DynLayer::<S, F>::output::<1>(b);
         }
         ok
+    }
+    fn specs(&self, f: &mut dyn FnMut(Spec)) {
+        self.layers().iter().for_each(|l| f(l.spec()));
+    }
+    fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<Spec>) -> Result<()> {
+        for l in self.layers.as_mut() {
+            let spec = next().ok_or(crate::FormatError::Malformed)?;
+            l.set_spec(&spec)?;
+        }
+        Ok(())
     }
     fn visit<'a, const B: usize>(
         &'a self,

@@ -8,7 +8,7 @@
 
 use super::{
     shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
 
@@ -102,6 +102,25 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
 
     fn kind(&self) -> Kind {
         Kind::Standardize
+    }
+    fn spec(&self) -> Spec {
+        Spec::Standardize {
+            width: D,
+            mode: self.mode,
+            count: self.count,
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Standardize { width, mode, count } if width == D => {
+                (self.mode, self.count) = (mode, count);
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         D
@@ -318,6 +337,25 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
 
     fn kind(&self) -> Kind {
         Kind::Standardize
+    }
+    fn spec(&self) -> Spec {
+        Spec::Standardize {
+            width: self.width(),
+            mode: self.mode,
+            count: self.count,
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Standardize { width, mode, count } if width == self.width() => {
+                (self.mode, self.count) = (mode, count);
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         self.width()

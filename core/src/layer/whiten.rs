@@ -6,7 +6,7 @@
 
 use super::{
     shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows,
+    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{optim::Optimizer, whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
 
@@ -86,6 +86,23 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
 
     fn kind(&self) -> Kind {
         Kind::Whiten
+    }
+    fn spec(&self) -> Spec {
+        Spec::Whiten {
+            stats: self.pca.stats(),
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Whiten { stats } => {
+                self.pca = PcaWhitening::from_stats(stats)?;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         2
@@ -258,6 +275,23 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
 
     fn kind(&self) -> Kind {
         Kind::Whiten
+    }
+    fn spec(&self) -> Spec {
+        Spec::Whiten {
+            stats: self.pca.stats(),
+        }
+    }
+    fn set_spec(&mut self, spec: &Spec) -> Result<()> {
+        match *spec {
+            Spec::Whiten { stats } => {
+                self.pca = PcaWhitening::from_stats(stats)?;
+                Ok(())
+            }
+            _ => Err(crate::Error::ShapeMismatch {
+                expected: self.spec().outputs(),
+                found: spec.outputs(),
+            }),
+        }
     }
     fn inputs(&self) -> usize {
         2
