@@ -16,12 +16,17 @@ pub fn accumulate_gradients<T: Model>(
     crate::train::mean_gradients(model, loss, data).map(|_| ())
 }
 
-/// Per-layer L2 norm of the gradients (weights and biases together), scaled by `scale`,
-/// written to `out[layer]`. Returns the number of layers written (at most `out.len()`).
+/// L2 norm of the gradients (weights and biases together, or γ and β) of each layer with
+/// parameters, in order, scaled by `scale`: layers without parameters (dropout,
+/// preprocessing) are skipped, so `out[i]` is the `i`-th trainable layer. Returns the
+/// number of norms written (at most `out.len()`).
 pub fn grad_norms<T: Model>(model: &T, scale: f64, out: &mut [f64]) -> usize {
     let mut n = 0;
     let mut slots = out.iter_mut();
     model.visit_layers(|l| {
+        if l.gw.is_empty() && l.gb.is_empty() {
+            return;
+        }
         let ss = l.gw.iter().chain(l.gb.iter()).fold(0.0f64, |s, &g| {
             let g = g.to_f64() * scale;
             s + g * g

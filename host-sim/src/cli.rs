@@ -377,6 +377,13 @@ pub struct TrainArgs {
     /// Input preprocessing.
     #[arg(long, value_enum, default_value_t = PreprocessArg::None)]
     pub preprocess: PreprocessArg,
+    /// Batch norm after every hidden dense layer (its activation applied after the
+    /// normalisation; batches of at least 2 samples).
+    #[arg(long)]
+    pub batch_norm: bool,
+    /// Inverted dropout with drop probability P after every hidden layer (training only).
+    #[arg(long, value_name = "P", value_parser = probability)]
+    pub dropout: Option<f64>,
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
@@ -387,6 +394,16 @@ pub struct TrainArgs {
     /// Draw the decision boundary over the data (PNG, or SVG by extension).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+}
+
+/// A drop probability: a number in `[0, 1)`.
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if p.is_finite() && (0.0..1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability in [0, 1)"))
+    }
 }
 
 /// `gradcheck`.

@@ -93,6 +93,51 @@ pub fn network<S: Scalar, M: Math<S>>(layers: Vec<HostLayer<S>>) -> Result<HostN
     Network::from_layers(Sequential::new(layers)?)
 }
 
+/// The hidden layers' extras: batch norm after every hidden dense layer, dropout after
+/// every hidden layer's activation.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Extras {
+    /// Batch norm (default momentum and ε) after every hidden dense layer.
+    pub batch_norm: bool,
+    /// Dropout with this drop probability after every hidden layer.
+    pub dropout: Option<f64>,
+}
+
+/// The layers of `sizes` with `extras`: each hidden dense layer (identity activation when
+/// batch norm follows it, which then applies `hidden`), then dropout; the output layer
+/// plain.
+///
+/// # Errors
+/// As [`dense_layers`]; [`Error::InvalidHyperParameter`] for a bad dropout probability.
+pub fn layers_with<S: Scalar>(
+    sizes: &[usize],
+    hidden: Activation,
+    output: Activation,
+    extras: Extras,
+) -> Result<Vec<HostLayer<S>>> {
+    let dense = dense_layers::<S>(sizes, hidden, output)?;
+    let depth = dense.len();
+    let mut layers = Vec::with_capacity(3 * depth);
+    for (i, (layer, &width)) in dense.into_iter().zip(&sizes[1..]).enumerate() {
+        if i + 1 == depth {
+            layers.push(layer);
+            break;
+        }
+        if extras.batch_norm {
+            let act = Activation::Identity;
+            layers.push(DynDense::zeroed(sizes[i], width, act)?.into());
+            let cfg = microprop::layer::BatchNormConfig::default();
+            layers.push(microprop::layer::DynBatchNorm::new(width, hidden, cfg)?.into());
+        } else {
+            layers.push(layer);
+        }
+        if let Some(p) = extras.dropout {
+            layers.push(microprop::layer::DynDropout::new(width, p)?.into());
+        }
+    }
+    Ok(layers)
+}
+
 /// A network of `layers`, initialised like [`microprop::Network::new`] (weights by `init`
 /// from `rng`, dense biases `bias`: the same draws in the same order as the compile-time
 /// network of the same shape), with buffers for batches of up to `capacity` rows.

@@ -52,6 +52,8 @@ pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs:
         samples: 200,
         spread: None,
         preprocess: PreprocessArg::None,
+        batch_norm: false,
+        dropout: None,
         math: MathArg::Libm,
         save: None,
         plot: None,

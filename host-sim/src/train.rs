@@ -99,6 +99,19 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     if a.dataset == DatasetArg::Xor && a.spread.is_some_and(|s| s >= 1.0) {
         return usage("--spread: the XOR margin must be below 1");
     }
+    if a.batch_norm && a.batch < 2 {
+        return usage(format!(
+            "--batch-norm normalises over a batch: --batch {} must be at least 2",
+            a.batch
+        ));
+    }
+    if a.batch_norm && a.samples % a.batch == 1 {
+        return usage(format!(
+            "--batch-norm: {} samples in batches of {} leave a last batch of 1, which batch \
+             norm cannot normalise (choose --samples or --batch so that it is at least 2)",
+            a.samples, a.batch
+        ));
+    }
     Ok(classes)
 }
 
@@ -142,6 +155,8 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "steps": res.steps,
         "saved": a.save.as_ref().map(|p| p.display().to_string()),
         "saved_bytes": res.saved_bytes,
+        "batch_norm": a.batch_norm,
+        "dropout": a.dropout,
     });
     let mut text = String::new();
     for (i, (l, acc)) in res
@@ -201,16 +216,26 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let mut data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
     let stats = data.preprocess::<M>(a.preprocess.preprocess())?;
     let (init, mult) = init_of(a.init, a.init_scale);
-    let mut net = net::dense::<f32, M>(
+    let extras = net::Extras {
+        batch_norm: a.batch_norm,
+        dropout: a.dropout,
+    };
+    let layers = net::layers_with::<f32>(
         &a.layers.0,
         a.activation.activation(),
         a.output.activation(),
-        init,
-        a.bias_init,
-        &mut rng,
+        extras,
     )?;
+    // Batch norm normalises over the whole batch: the buffers hold one; otherwise the
+    // batch is accumulated a row at a time.
+    let capacity = if a.batch_norm { a.batch as usize } else { 1 };
+    let mut net = net::build::<f32, M>(layers, init, a.bias_init, capacity, &mut rng)?;
     if mult != 1.0 {
-        net.visit_layers_mut(|l| l.w.iter_mut().for_each(|w| *w *= mult));
+        net.visit_layers_mut(|l| {
+            if l.kind == microprop::layer::Kind::Dense {
+                l.w.iter_mut().for_each(|w| *w *= mult);
+            }
+        });
     }
     let loss: Loss = a.loss.loss();
     let view = data.view()?;
