@@ -1,12 +1,12 @@
-//! The training demo: data on the device, streaming mean subtraction, three nets.
+//! The training demo: data on the device, streaming mean subtraction, four nets.
 
 use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use microprop::{
     data::Clusters,
     diagnostics,
     layer::{Fixed, Kind, Net},
-    mlp, train, Activation, Dataset, Init, Loss, Model, Network, Preprocess, Sgd, Standardizer,
-    Trainer, Training,
+    layers, mlp, train, Activation, Dataset, Init, Loss, Model, Network, Preprocess, Sgd,
+    Standardizer, Trainer, Training,
 };
 
 use crate::{
@@ -25,6 +25,16 @@ pub type ReluNet = mlp![f32; 2, 16, 16, 1];
 pub type ShallowNet = mlp![f32; 2, 2, 2, 1];
 /// The notes' "9-layer" all-2-wide sigmoid net.
 pub type DeepNet = mlp![f32; 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1];
+/// The same net with a batch norm after every hidden dense layer (the dense layers then
+/// have no activation; each batch norm applies the sigmoid).
+pub type DeepBatchNormNet = layers![f32; 2 =>
+    dense 2, batch_norm, dense 2, batch_norm, dense 2, batch_norm,
+    dense 2, batch_norm, dense 2, batch_norm, dense 2, batch_norm,
+    dense 2, batch_norm, dense 2, batch_norm, dense 2, batch_norm,
+    dense 1];
+/// Rows of the batch-norm net's training buffers: its schedule's batch (batch norm
+/// normalises over the whole batch, so the batch is one pass).
+pub const BATCH_NORM_ROWS: usize = 4;
 
 /// The loss of every net: the notes' MSE (`½ (a − y)²` on a sigmoid output). Chosen over
 /// BCE on purpose: MSE keeps the output sigmoid's `σ'(z) ≤ 0.25` factor in the
@@ -52,15 +62,17 @@ pub struct Config {
     pub spread: f32,
     /// The ReLU net's schedule.
     pub relu: Schedule,
-    /// The two sigmoid nets' schedule.
+    /// The two plain sigmoid nets' schedule.
     pub sigmoid: Schedule,
-    /// Accuracy the ReLU net must reach, in tenths of a percent.
+    /// The batch-norm net's schedule (its batch must be at most [`BATCH_NORM_ROWS`]).
+    pub batch_norm: Schedule,
+    /// Accuracy the ReLU net and the batch-norm net must reach, in tenths of a percent.
     pub bar_permille: u32,
 }
 
 impl Default for Config {
     /// Seed 42, spread 0.7; ReLU: 10 epochs, lr 0.1, batch 4; sigmoid: 20 epochs, lr 0.5,
-    /// batch 4; bar 95 %.
+    /// batch 4; batch norm: 20 epochs, lr 0.1, batch 4; bar 95 %.
     fn default() -> Self {
         Config {
             seed: 42,
@@ -75,6 +87,11 @@ impl Default for Config {
                 lr: 0.5,
                 batch: 4,
             },
+            batch_norm: Schedule {
+                epochs: 20,
+                lr: 0.1,
+                batch: 4,
+            },
             bar_permille: 950,
         }
     }
@@ -87,12 +104,14 @@ pub struct Outcome {
     pub relu_accuracy: Percent,
     /// Whether it reached [`Config::bar_permille`].
     pub passed: bool,
+    /// Final training accuracy of each net, in [`NetId::ALL`] order.
+    pub accuracies: [Percent; NetId::ALL.len()],
     /// Weights hash of each trained net, in [`NetId::ALL`] order.
-    pub hashes: [u64; 3],
+    pub hashes: [u64; NetId::ALL.len()],
 }
 
 /// Runs the demo: generates the data, fits and subtracts the mean sample by sample, trains
-/// the three nets (logging every epoch), logs the deep net's per-layer gradient norms
+/// the four nets (logging every epoch), logs the two deep nets' per-layer gradient norms
 /// before and after training, the weights hashes and the verdict, then blinks the LED
 /// three times.
 ///
@@ -155,22 +174,49 @@ pub fn run<P: OutputPin, D: DelayNs, C: Cycles, S: Sink + ?Sized>(
     let shallow = train_net::<<ShallowNet as Chain>::L, 1, _, _, _, _>(&shallow, &mut ctx)?;
     let deep = sigmoid(NetId::Deep, true, config.sigmoid);
     let deep = train_net::<<DeepNet as Chain>::L, 1, _, _, _, _>(&deep, &mut ctx)?;
+    #[cfg(feature = "deep-batch-norm")]
+    let bn = {
+        let bn = sigmoid(NetId::DeepBatchNorm, true, config.batch_norm);
+        train_net::<<DeepBatchNormNet as Chain>::L, BATCH_NORM_ROWS, _, _, _, _>(&bn, &mut ctx)?
+    };
     let Ctx { board, sink, .. } = ctx;
 
-    let hashes = [relu.1, shallow.1, deep.1];
+    #[cfg(feature = "deep-batch-norm")]
+    let (accuracies, hashes) = (
+        [relu.0, shallow.0, deep.0, bn.0],
+        [relu.1, shallow.1, deep.1, bn.1],
+    );
+    #[cfg(not(feature = "deep-batch-norm"))]
+    let (accuracies, hashes) = ([relu.0, shallow.0, deep.0], [relu.1, shallow.1, deep.1]);
     for (net, hash) in NetId::ALL.into_iter().zip(hashes) {
         sink.event(&Event::Hash { net, hash });
     }
-    let passed = relu.0.permille() >= config.bar_permille;
+    let bar = Percent::from_permille(config.bar_permille);
+    #[cfg(feature = "deep-batch-norm")]
+    let normalised = {
+        let pass = bn.0.permille() >= config.bar_permille;
+        sink.event(&Event::BatchNorm {
+            without: deep.0,
+            with: bn.0,
+            bar,
+            pass,
+        });
+        pass
+    };
+    #[cfg(not(feature = "deep-batch-norm"))]
+    let normalised = true;
+    let relu_passed = relu.0.permille() >= config.bar_permille;
     sink.event(&Event::Verdict {
         acc: relu.0,
-        bar: Percent::from_permille(config.bar_permille),
-        pass: passed,
+        bar,
+        pass: relu_passed,
     });
+    let passed = relu_passed && normalised;
     board.blink(3, 100)?;
     Ok(Outcome {
         relu_accuracy: relu.0,
         passed,
+        accuracies,
         hashes,
     })
 }
@@ -298,9 +344,14 @@ fn grad_norms<T: Model<Scalar = f32>, S: Sink + ?Sized>(
     diagnostics::accumulate_gradients(model, LOSS, data)?;
     let mut norms = [0.0f64; 32];
     let n = diagnostics::grad_norms(model, 1.0, &mut norms);
+    // Which of the trainable layers (those `grad_norms` reports, in order) are dense.
     let mut dense = [false; 32];
+    let mut slots = dense.iter_mut();
     model.visit_layers(|l| {
-        if let Some(d) = dense.get_mut(l.index) {
+        if l.gw.is_empty() && l.gb.is_empty() {
+            return;
+        }
+        if let Some(d) = slots.next() {
             *d = l.kind == Kind::Dense;
         }
     });

@@ -32,10 +32,23 @@ pub enum NetId {
     Shallow,
     /// The notes' "9-layer" net: nine hidden layers of 2 sigmoid units.
     Deep,
+    /// The same nine hidden layers, each dense layer followed by a batch norm (which then
+    /// applies the sigmoid).
+    DeepBatchNorm,
 }
 
 impl NetId {
-    /// The three nets in training order.
+    /// The nets the demo trains, in training order.
+    #[cfg(feature = "deep-batch-norm")]
+    pub const ALL: [NetId; 4] = [
+        NetId::Relu,
+        NetId::Shallow,
+        NetId::Deep,
+        NetId::DeepBatchNorm,
+    ];
+    /// The nets the demo trains, in training order (this build leaves out the batch-norm
+    /// net: feature `deep-batch-norm`).
+    #[cfg(not(feature = "deep-batch-norm"))]
     pub const ALL: [NetId; 3] = [NetId::Relu, NetId::Shallow, NetId::Deep];
 
     /// The name used in the log.
@@ -44,6 +57,7 @@ impl NetId {
             NetId::Relu => "relu-2-16-16-1",
             NetId::Shallow => "sigmoid-2-2-2-1",
             NetId::Deep => "sigmoid-2-9x2-1",
+            NetId::DeepBatchNorm => "sigmoid-2-9x2bn-1",
         }
     }
 }
@@ -142,6 +156,20 @@ pub enum Event {
         /// `Model::weights_hash` after training.
         hash: u64,
     },
+    /// `batch norm: sigmoid-2-9x2-1 {without}% without, sigmoid-2-9x2bn-1 {with}% with
+    /// (bar {bar}%): {PASS|FAIL}`: the notes' 9-deep sigmoid net, trained as it is and
+    /// with a batch norm after every hidden dense layer.
+    BatchNorm {
+        /// The plain deep net's final training accuracy.
+        without: Percent,
+        /// The batch-norm net's final training accuracy.
+        with: Percent,
+        /// The accuracy the batch-norm net must reach
+        /// ([`Config::bar_permille`](crate::Config::bar_permille)).
+        bar: Percent,
+        /// Whether it reached the bar.
+        pass: bool,
+    },
     /// `result: relu-2-16-16-1 accuracy {acc}% (bar {bar}%): {PASS|FAIL}`
     Verdict {
         /// The ReLU net's final training accuracy.
@@ -209,6 +237,18 @@ impl fmt::Display for Event {
             ),
             Event::Timing { net, ticks } => write!(f, "{net} trained in {ticks} ticks"),
             Event::Hash { net, hash } => write!(f, "weights hash {net} {hash:016x}"),
+            Event::BatchNorm {
+                without,
+                with,
+                bar,
+                pass,
+            } => write!(
+                f,
+                "batch norm: {} {without}% without, {} {with}% with (bar {bar}%): {}",
+                NetId::Deep,
+                NetId::DeepBatchNorm,
+                pass_str(pass)
+            ),
             Event::Verdict { acc, bar, pass } => write!(
                 f,
                 "result: relu-2-16-16-1 accuracy {acc}% (bar {bar}%): {}",

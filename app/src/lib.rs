@@ -89,6 +89,9 @@ pub mod number;
 pub mod resume;
 
 pub use board::{Board, Cycles};
-pub use demo::{run, Config, DeepNet, Outcome, ReluNet, Schedule, ShallowNet, LOSS, SAMPLES};
+pub use demo::{
+    run, Config, DeepBatchNormNet, DeepNet, Outcome, ReluNet, Schedule, ShallowNet,
+    BATCH_NORM_ROWS, LOSS, SAMPLES,
+};
 pub use error::Error;
 pub use event::{pass_str, BenchEvent, Event, NetId, Phase, ResumeEvent, Sink};

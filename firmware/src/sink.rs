@@ -3,7 +3,7 @@
 //! host's, `host-sim/tests/sim_parity.rs` the resume program's): numbers arrive as
 //! integers, see `microprop_app::number`.
 
-use microprop_app::{pass_str, BenchEvent, Event, ResumeEvent, Sink};
+use microprop_app::{pass_str, BenchEvent, Event, NetId, ResumeEvent, Sink};
 
 /// Logs every event at level `info` (a checkpoint that does not fit: `warn`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -77,6 +77,23 @@ impl Sink for DefmtSink {
             Event::Hash { net, hash } => {
                 defmt::info!("weights hash {=str} {=u64:016x}", net.name(), hash)
             }
+            Event::BatchNorm {
+                without,
+                with,
+                bar,
+                pass,
+            } => defmt::info!(
+                "batch norm: {=str} {=u16}.{=u8}% without, {=str} {=u16}.{=u8}% with (bar {=u16}.{=u8}%): {=str}",
+                NetId::Deep.name(),
+                without.int,
+                without.tenth,
+                NetId::DeepBatchNorm.name(),
+                with.int,
+                with.tenth,
+                bar.int,
+                bar.tenth,
+                pass_str(pass)
+            ),
             Event::Verdict { acc, bar, pass } => defmt::info!(
                 "result: relu-2-16-16-1 accuracy {=u16}.{=u8}% (bar {=u16}.{=u8}%): {=str}",
                 acc.int,

@@ -25,6 +25,11 @@ pub struct Core {
     pub machine: &'static str,
     /// Instructions per SysTick tick on that machine.
     pub tick: f64,
+    /// Whether its demo image trains the batch-norm net (firmware feature `batch-norm`;
+    /// the M0's 64 KiB of flash has no room for it).
+    pub batch_norm: bool,
+    /// The firmware features its demo image is built with, besides the defaults.
+    pub demo_features: &'static str,
 }
 
 /// The three emulated cores.
@@ -34,18 +39,24 @@ pub const CORES: [Core; 3] = [
         target: "thumbv7em-none-eabihf",
         machine: "mps2-an386",
         tick: 40.0,
+        batch_norm: true,
+        demo_features: "batch-norm",
     },
     Core {
         name: "m3",
         target: "thumbv7m-none-eabi",
         machine: "mps2-an385",
         tick: 40.0,
+        batch_norm: true,
+        demo_features: "batch-norm",
     },
     Core {
         name: "m0",
         target: "thumbv6m-none-eabi",
         machine: "microbit",
         tick: 62.5,
+        batch_norm: false,
+        demo_features: "compact",
     },
 ];
 
@@ -92,6 +103,9 @@ pub struct Image {
     /// `Some(f)`: built with `--no-default-features --features f` (the board image);
     /// `None`: the default features (QEMU).
     pub only_feature: Option<&'static str>,
+    /// Features added to the default ones (`--features f`), when `only_feature` is
+    /// `None`: empty for none.
+    pub features: &'static str,
 }
 
 impl Image {
@@ -100,7 +114,8 @@ impl Image {
         bin: "train-f411",
         target: "thumbv7em-none-eabihf",
         profile: Profile::Release,
-        only_feature: Some("f411"),
+        only_feature: Some("f411,batch-norm"),
+        features: "",
     };
 
     /// The checkpoint-and-resume firmware of the power-cut test (M4F).
@@ -109,6 +124,7 @@ impl Image {
         target: "thumbv7em-none-eabihf",
         profile: Profile::Release,
         only_feature: None,
+        features: "",
     };
 
     /// The training demo on `core`.
@@ -118,6 +134,7 @@ impl Image {
             target: core.target,
             profile: Profile::Release,
             only_feature: None,
+            features: core.demo_features,
         }
     }
 
@@ -128,6 +145,7 @@ impl Image {
             target: core.target,
             profile: Profile::Speed,
             only_feature: None,
+            features: "",
         }
     }
 
@@ -162,6 +180,8 @@ impl Image {
         ]);
         if let Some(feature) = self.only_feature {
             c.args(["--no-default-features", "--features", feature]);
+        } else if !self.features.is_empty() {
+            c.args(["--features", self.features]);
         }
         c.args(["--bin", self.bin]);
         c

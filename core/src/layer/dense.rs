@@ -81,10 +81,36 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
 
 impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
     /// Backward over `n` rows: inlined into the network by default (every size and the
-    /// upstream known); with the `compact` feature one out-of-line copy per layer shape,
-    /// its upstream dynamic.
-    #[cfg_attr(feature = "compact", inline(never))]
-    #[cfg_attr(not(feature = "compact"), inline(always))]
+    /// upstream known); with the `compact` feature the run-time layers' out-of-line code,
+    /// one copy for every shape, its upstream dynamic.
+    #[cfg(feature = "compact")]
+    #[inline(always)]
+    fn backward_rows<const B: usize>(
+        &self,
+        buf: &mut DenseBuffers<S, IN, OUT, B>,
+        x: &[S],
+        n: usize,
+        up: &mut dyn Receive<S>,
+        grads: Grads,
+    ) {
+        let mut scratch = [S::ZERO; IN];
+        let (w, gw) = (self.w.as_flattened(), buf.gw.as_flattened_mut());
+        backward_compact(
+            w,
+            gw,
+            &mut buf.gb,
+            buf.z.as_flattened(),
+            x,
+            n,
+            &mut scratch,
+            up,
+            grads,
+        );
+    }
+
+    /// Backward over `n` rows (see the `compact` version above).
+    #[cfg(not(feature = "compact"))]
+    #[inline(always)]
     fn backward_rows<U: Receive<S> + ?Sized, const B: usize>(
         &self,
         buf: &mut DenseBuffers<S, IN, OUT, B>,
@@ -113,10 +139,23 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
         }
     }
 
-    /// Forward over `n` rows (out of line per shape with the `compact` feature, as
-    /// [`backward_rows`](Self::backward_rows)).
-    #[cfg_attr(feature = "compact", inline(never))]
-    #[cfg_attr(not(feature = "compact"), inline(always))]
+    /// Forward over `n` rows: with the `compact` feature the run-time layers'
+    /// out-of-line code, as [`backward_rows`](Self::backward_rows).
+    #[cfg(feature = "compact")]
+    #[inline(always)]
+    fn forward_rows<M: Math<S>, const B: usize>(
+        &self,
+        x: &[S],
+        n: usize,
+        buf: &mut DenseBuffers<S, IN, OUT, B>,
+    ) {
+        let (z, a) = (buf.z.as_flattened_mut(), buf.a.as_flattened_mut());
+        forward_compact::<S, M>(self.w.as_flattened(), &self.b, self.act, x, n, z, a);
+    }
+
+    /// Forward over `n` rows, inlined into the network (every size known).
+    #[cfg(not(feature = "compact"))]
+    #[inline(always)]
     fn forward_rows<M: Math<S>, const B: usize>(
         &self,
         x: &[S],
@@ -143,6 +182,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
     }
 
     /// One row backward: `Wᵀ δ` to `up` (if it wants it), then the parameter gradients.
+    #[cfg(not(feature = "compact"))]
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn backward_row<U: Receive<S> + ?Sized>(
@@ -341,9 +381,9 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         up: &mut U,
         grads: Grads,
     ) {
-        // Compact images take the upstream dynamically: one copy per layer shape.
+        // Compact images take the upstream dynamically: one copy for every shape.
         #[cfg(feature = "compact")]
-        self.backward_rows::<dyn Receive<S>, B>(buf, x, n, &mut super::Erased(up), grads);
+        self.backward_rows::<B>(buf, x, n, &mut super::Erased(up), grads);
         #[cfg(not(feature = "compact"))]
         self.backward_rows::<U, B>(buf, x, n, up, grads);
     }
@@ -723,6 +763,48 @@ fn backward<'r, S: Scalar + 'r, U: Receive<S> + ?Sized>(
             grads = Grads::Accumulate;
         }
     }
+}
+
+/// [`forward`] over the first `n` rows of flat row-major `x`, `z`, `a`: the `compact`
+/// feature's one out-of-line copy, shared by every compile-time layer shape.
+#[cfg(feature = "compact")]
+#[inline(never)]
+fn forward_compact<S: Scalar, M: Math<S>>(
+    w: &[S],
+    b: &[S],
+    act: Activation,
+    x: &[S],
+    n: usize,
+    z: &mut [S],
+    a: &mut [S],
+) {
+    let outputs = b.len().max(1);
+    let inputs = (w.len() / outputs).max(1);
+    let rows = x.chunks_exact(inputs);
+    let rows = rows.zip(z.chunks_exact_mut(outputs).zip(a.chunks_exact_mut(outputs)));
+    forward::<S, M>(w, b, act, rows.take(n));
+}
+
+/// [`backward`] over the first `n` rows of flat row-major `deltas` and `x` (see
+/// [`forward_compact`]); `scratch` holds one input row.
+#[cfg(feature = "compact")]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn backward_compact<S: Scalar>(
+    w: &[S],
+    gw: &mut [S],
+    gb: &mut [S],
+    deltas: &[S],
+    x: &[S],
+    n: usize,
+    scratch: &mut [S],
+    up: &mut dyn Receive<S>,
+    grads: Grads,
+) {
+    let outputs = gb.len().max(1);
+    let inputs = scratch.len().max(1);
+    let rows = deltas.chunks_exact(outputs).zip(x.chunks_exact(inputs));
+    backward(w, gw, gb, rows.take(n), scratch, up, grads);
 }
 
 /// Applies row 0's outer-product gradient `δ xᵀ` (and `δ` to the biases) through `opt`.
