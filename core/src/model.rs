@@ -17,7 +17,10 @@ pub type Head<'a, S> = (&'a mut [S], &'a [S]);
 /// *mean* over the rows of every pass since the last [`Grads::Overwrite`] once
 /// [`Model::scale_grads`] has been applied — the trainer and the diagnostics always
 /// apply it, so every gradient they leave is a mean.
-pub trait Model {
+///
+/// Sealed: [`Training`](crate::Training) is the one implementation (the format, the
+/// trainer and the diagnostics rely on what it guarantees).
+pub trait Model: crate::layer::sealed::Sealed {
     /// The scalar type.
     type Scalar: Scalar;
     /// The maths backend.

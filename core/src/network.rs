@@ -477,6 +477,8 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Training<L, M, B> {
     }
 }
 
+impl<L: Net, M, const B: usize> crate::layer::sealed::Sealed for Training<L, M, B> {}
+
 impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     type Scalar = L::Scalar;
     type Math = M;

@@ -9,8 +9,11 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAss
 /// The trait only carries what the kernels need; every transcendental function goes
 /// through a [`Math`](crate::Math) backend instead, so the numbers never depend on which
 /// `f32` methods happen to be in scope.
+///
+/// Sealed: the crate's kernels, tolerances and model format know exactly these types.
 pub trait Scalar:
-    Copy
+    crate::layer::sealed::Sealed
+    + Copy
     + Default
     + Debug
     + Display
@@ -74,6 +77,8 @@ pub trait Scalar:
 
 macro_rules! impl_scalar {
     ($t:ty, $bits:ty, $name:literal) => {
+        impl crate::layer::sealed::Sealed for $t {}
+
         impl Scalar for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;

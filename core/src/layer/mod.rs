@@ -175,7 +175,22 @@ pub enum Grads {
 }
 
 /// The receiving end of a backward pass: the layer before (or the network input).
-pub trait Receive<S> {
+///
+/// Sealed: the crate's sequences build the chain of receivers; [`Nowhere`] and
+/// [`InputGrad`] are the two ends a caller chooses between. A receiver of one's own does
+/// not compile, however complete:
+///
+/// ```compile_fail
+/// use microprop::layer::Receive;
+/// struct Mine;
+/// impl Receive<f32> for Mine {
+///     fn wants(&self) -> bool {
+///         false
+///     }
+///     fn receive(&mut self, _r: usize, _g: &[f32]) {}
+/// }
+/// ```
+pub trait Receive<S>: sealed::Sealed {
     /// Whether anything upstream needs `∂L/∂x` (if not, a layer skips computing it).
     fn wants(&self) -> bool;
     /// `∂L/∂x` of row `r`.
@@ -185,6 +200,8 @@ pub trait Receive<S> {
 /// Nothing upstream: the first layer's input gradient is not needed.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Nowhere;
+
+impl sealed::Sealed for Nowhere {}
 
 impl<S> Receive<S> for Nowhere {
     fn wants(&self) -> bool {
@@ -202,6 +219,8 @@ pub struct InputGrad<'a, S> {
     pub width: usize,
 }
 
+impl<S> sealed::Sealed for InputGrad<'_, S> {}
+
 impl<S: Copy> Receive<S> for InputGrad<'_, S> {
     fn wants(&self) -> bool {
         true
@@ -217,6 +236,8 @@ impl<S: Copy> Receive<S> for InputGrad<'_, S> {
 /// Any receiver as a sized one, to be lent as `&mut dyn Receive` (the larger layer kinds
 /// take their upstream dynamically: one copy of their code, whatever is upstream).
 pub(crate) struct Erased<'a, U: ?Sized>(pub(crate) &'a mut U);
+
+impl<U: ?Sized> sealed::Sealed for Erased<'_, U> {}
 
 impl<S, U: Receive<S> + ?Sized> Receive<S> for Erased<'_, U> {
     fn wants(&self) -> bool {
@@ -235,6 +256,8 @@ pub(crate) struct Link<'a, S, M, L: ?Sized, U: ?Sized> {
     pub(crate) store: &'a mut [S],
     pub(crate) up: &'a mut U,
 }
+
+impl<S, M, L: ?Sized, U: ?Sized> sealed::Sealed for Link<'_, S, M, L, U> {}
 
 impl<S: Scalar, M: Math<S>, L: Layer<S>, U: Receive<S> + ?Sized> Receive<S>
     for Link<'_, S, M, L, U>

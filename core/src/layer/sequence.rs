@@ -18,8 +18,8 @@ use super::{
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
-/// The scalar type of a layer or sequence.
-pub trait OfScalar {
+/// The scalar type of a layer or sequence (sealed, like [`Layer`] and [`Seq`]).
+pub trait OfScalar: Sealed {
     /// `f32` or `f64`.
     type Scalar: Scalar;
 }
