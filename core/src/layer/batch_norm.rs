@@ -24,7 +24,7 @@ use super::{
     shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
     LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
-use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
+use crate::{kernel, Activation, Error, Math, Result, Scalar};
 
 /// Momentum and ε of a batch-norm layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -324,18 +324,6 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
             grads,
         );
     }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-        // Never called: a network with batch norm takes no online steps (batch ≥ 2).
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn commit<const B: usize>(&mut self, buf: &Self::Buffers<B>, rows: usize) {
         let [mu, var, _] = &buf.batch;
         commit(
@@ -628,18 +616,6 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
             &mut Erased(up),
             grads,
         );
-    }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-        // Never called: a network with batch norm takes no online steps (batch ≥ 2).
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
     }
     fn commit<const B: usize>(&mut self, buf: &Self::Buffers<B>, rows: usize) {
         let (mu, var) = (buf.mu.as_ref(), buf.var.as_ref());

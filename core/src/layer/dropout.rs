@@ -4,10 +4,10 @@
 //! for gradient checks), and fresh buffers drop nothing.
 
 use super::{
-    rows, shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
+    rows, shape_of, At, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef, Mode,
+    OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
-use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
+use crate::{Activation, Error, Math, Result, Scalar};
 
 /// Checks a drop probability in the scalar type: finite and in `[0, 1)`.
 fn check_p<S: Scalar>(p: f64) -> Result<S> {
@@ -166,12 +166,6 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
         buf.a.as_flattened()
     }
-    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
-        None
-    }
-    fn wants(&self, upstream: bool) -> bool {
-        upstream
-    }
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
         &self,
         _out: &[S],
@@ -201,34 +195,16 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
             &mut Erased(up),
         );
     }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
     ) -> LayerRef<'a, S> {
-        Parts {
-            w: &[],
-            b: &[],
-            state: &[],
-            cache: buf.map(|c| Cache {
-                gw: &[],
-                gb: &[],
-                z: &[],
-                a: c.a.as_flattened(),
-            }),
-        }
-        .view(at, Kind::Dropout, shape_of(self))
+        Parts::output_only(&[], buf.map(|c| c.a.as_flattened())).view(
+            at,
+            Kind::Dropout,
+            shape_of(self),
+        )
     }
     fn view_mut<'a, const B: usize>(
         &'a mut self,
@@ -236,19 +212,11 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
         at: At,
     ) -> LayerMut<'a, S> {
         let shape = shape_of(self);
-        PartsMut {
-            activation: None,
-            w: &mut [],
-            b: &mut [],
-            state: &mut [],
-            cache: buf.map(|c| CacheMut {
-                gw: &mut [],
-                gb: &mut [],
-                z: &mut [],
-                a: c.a.as_flattened_mut(),
-            }),
-        }
-        .view(at, Kind::Dropout, shape)
+        PartsMut::output_only(&mut [], buf.map(|c| c.a.as_flattened_mut())).view(
+            at,
+            Kind::Dropout,
+            shape,
+        )
     }
 }
 
@@ -385,12 +353,6 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
         buf.a.as_ref()
     }
-    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
-        None
-    }
-    fn wants(&self, upstream: bool) -> bool {
-        upstream
-    }
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
         &self,
         _out: &[S],
@@ -419,34 +381,12 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
             &mut Erased(up),
         );
     }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
     ) -> LayerRef<'a, S> {
-        Parts {
-            w: &[],
-            b: &[],
-            state: &[],
-            cache: buf.map(|c| Cache {
-                gw: &[],
-                gb: &[],
-                z: &[],
-                a: c.a.as_ref(),
-            }),
-        }
-        .view(at, Kind::Dropout, shape_of(self))
+        Parts::output_only(&[], buf.map(|c| c.a.as_ref())).view(at, Kind::Dropout, shape_of(self))
     }
     fn view_mut<'a, const B: usize>(
         &'a mut self,
@@ -454,19 +394,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
         at: At,
     ) -> LayerMut<'a, S> {
         let shape = shape_of(self);
-        PartsMut {
-            activation: None,
-            w: &mut [],
-            b: &mut [],
-            state: &mut [],
-            cache: buf.map(|c| CacheMut {
-                gw: &mut [],
-                gb: &mut [],
-                z: &mut [],
-                a: c.a.as_mut(),
-            }),
-        }
-        .view(at, Kind::Dropout, shape)
+        PartsMut::output_only(&mut [], buf.map(|c| c.a.as_mut())).view(at, Kind::Dropout, shape)
     }
 }
 

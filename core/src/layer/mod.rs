@@ -400,6 +400,22 @@ pub(crate) fn rows_mut<S>(buf: &mut [S], width: usize, rows: usize) -> &mut [S] 
 }
 
 impl<'a, S> Parts<'a, S> {
+    /// The parts of a kind without parameters: its state and its output rows.
+    #[inline(always)]
+    pub(crate) fn output_only(state: &'a [S], a: Option<&'a [S]>) -> Self {
+        Parts {
+            w: &[],
+            b: &[],
+            state,
+            cache: a.map(|a| Cache {
+                gw: &[],
+                gb: &[],
+                z: &[],
+                a,
+            }),
+        }
+    }
+
     pub(crate) fn view(self, at: At, kind: Kind, shape: Shape) -> LayerRef<'a, S> {
         let At {
             index,
@@ -434,6 +450,24 @@ impl<'a, S> Parts<'a, S> {
 }
 
 impl<'a, S> PartsMut<'a, S> {
+    /// The parts of a kind without parameters or activation: its state and its output
+    /// rows.
+    #[inline(always)]
+    pub(crate) fn output_only(state: &'a mut [S], a: Option<&'a mut [S]>) -> Self {
+        PartsMut {
+            activation: None,
+            w: &mut [],
+            b: &mut [],
+            state,
+            cache: a.map(|a| CacheMut {
+                gw: &mut [],
+                gb: &mut [],
+                z: &mut [],
+                a,
+            }),
+        }
+    }
+
     pub(crate) fn view(self, at: At, kind: Kind, shape: Shape) -> LayerMut<'a, S> {
         let At {
             index,
@@ -558,11 +592,15 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S];
     /// `(z, a)` of every row (pre-activation, output) for the loss, which writes `∂L/∂z`
     /// into `z`; `None` for kinds without an activation (they cannot be a network's last
-    /// layer).
-    fn head<const B: usize>(buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])>;
+    /// layer). The default: `None`.
+    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
+        None
+    }
     /// Whether the layer needs `∂L/∂output` (trainable layers always do; others only if
-    /// something upstream does).
-    fn wants(&self, upstream: bool) -> bool;
+    /// something upstream does: the default).
+    fn wants(&self, upstream: bool) -> bool {
+        upstream
+    }
     /// Takes `∂L/∂output` of row `r` (`out` and `store` from [`split`](Layer::split)):
     /// stores the layer's δ, or passes the gradient straight on to `up`.
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
@@ -574,31 +612,39 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
         up: &mut U,
     );
     /// Backward pass over the `n` rows of the last forward pass (`x` its input): parameter
-    /// gradients as `grads` says, `∂L/∂x` to `up` row by row (if it wants it).
+    /// gradients as `grads` says, `∂L/∂x` to `up` row by row (if it wants it). The
+    /// default, for kinds without parameters whose [`receive`](Layer::receive) passes each
+    /// row's gradient straight on: nothing.
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
         &self,
-        buf: &mut Self::Buffers<B>,
-        x: &[S],
-        n: usize,
-        up: &mut U,
-        grads: Grads,
-    );
+        _buf: &mut Self::Buffers<B>,
+        _x: &[S],
+        _n: usize,
+        _up: &mut U,
+        _grads: Grads,
+    ) {
+    }
     /// Online update after a [`Grads::Skip`] backward pass over one row: a dense layer's
     /// gradient is the outer product of its δ and its input, handed to
     /// [`Optimizer::update_outer`] without being materialised. `offset` is the layer's
-    /// first flat parameter index.
+    /// first flat parameter index. The default, for kinds without parameters (and batch
+    /// norm, which never trains online): nothing.
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
-        buf: &Self::Buffers<B>,
-        x: &[S],
-        opt: &mut O,
-        offset: usize,
-    );
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &mut O,
+        _offset: usize,
+    ) {
+    }
     /// After an accepted training step whose forward pass ran in [`Mode::Train`]: moves
     /// the layer's running statistics by the batch's (batch norm); nothing for other kinds.
     fn commit<const B: usize>(&mut self, _buf: &Self::Buffers<B>, _rows: usize) {}
-    /// Whether the online update of [`update_online`](Layer::update_online) is finite.
-    fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool;
+    /// Whether the online update of [`update_online`](Layer::update_online) is finite (the
+    /// default, for kinds that make none: `true`).
+    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
+        true
+    }
     /// The layer's parameters, state and (with `buf`) gradients and cache of the first
     /// `at.rows` rows.
     fn view<'a, const B: usize>(

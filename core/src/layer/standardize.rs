@@ -7,10 +7,10 @@
 //! the preprocessing the model was trained with.
 
 use super::{
-    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
+    shape_of, At, Erased, Family, FixedLayer, Kind, Layer, LayerMut, LayerRef, OfScalar, Parts,
+    PartsMut, Pass, Receive, Rows, Spec,
 };
-use crate::{optim::Optimizer, Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
+use crate::{Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
 
 /// A standardisation layer over `D` features: its mode, fitted mean and variance.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -174,12 +174,6 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
         buf.out.as_flattened()
     }
-    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
-        None
-    }
-    fn wants(&self, upstream: bool) -> bool {
-        upstream
-    }
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
         &self,
         _out: &[S],
@@ -192,44 +186,16 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
         self.transform::<M>(&mut scale)
             .backward(r, g, &mut dx, &mut Erased(up));
     }
-    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
-        &self,
-        _buf: &mut Self::Buffers<B>,
-        _x: &[S],
-        _n: usize,
-        _up: &mut U,
-        _grads: Grads,
-    ) {
-        // `receive` passed each row's gradient straight on.
-    }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
     ) -> LayerRef<'a, S> {
-        Parts {
-            w: &[],
-            b: &[],
-            state: self.stats.as_flattened(),
-            cache: buf.map(|c| Cache {
-                gw: &[],
-                gb: &[],
-                z: &[],
-                a: c.out.as_flattened(),
-            }),
-        }
-        .view(at, Kind::Standardize, shape_of(self))
+        Parts::output_only(self.stats.as_flattened(), buf.map(|c| c.out.as_flattened())).view(
+            at,
+            Kind::Standardize,
+            shape_of(self),
+        )
     }
     fn view_mut<'a, const B: usize>(
         &'a mut self,
@@ -237,18 +203,10 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
         at: At,
     ) -> LayerMut<'a, S> {
         let shape = shape_of(self);
-        PartsMut {
-            activation: None,
-            w: &mut [],
-            b: &mut [],
-            state: self.stats.as_flattened_mut(),
-            cache: buf.map(|c| CacheMut {
-                gw: &mut [],
-                gb: &mut [],
-                z: &mut [],
-                a: c.out.as_flattened_mut(),
-            }),
-        }
+        PartsMut::output_only(
+            self.stats.as_flattened_mut(),
+            buf.map(|c| c.out.as_flattened_mut()),
+        )
         .view(at, Kind::Standardize, shape)
     }
 }
@@ -415,12 +373,6 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
         buf.out.as_ref()
     }
-    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
-        None
-    }
-    fn wants(&self, upstream: bool) -> bool {
-        upstream
-    }
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
         &self,
         _out: &[S],
@@ -434,43 +386,16 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
                 .backward(r, g, dx.as_mut(), &mut Erased(up));
         }
     }
-    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
-        &self,
-        _buf: &mut Self::Buffers<B>,
-        _x: &[S],
-        _n: usize,
-        _up: &mut U,
-        _grads: Grads,
-    ) {
-    }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
     ) -> LayerRef<'a, S> {
-        Parts {
-            w: &[],
-            b: &[],
-            state: self.stats.as_ref(),
-            cache: buf.map(|c| Cache {
-                gw: &[],
-                gb: &[],
-                z: &[],
-                a: c.out.as_ref(),
-            }),
-        }
-        .view(at, Kind::Standardize, shape_of(self))
+        Parts::output_only(self.stats.as_ref(), buf.map(|c| c.out.as_ref())).view(
+            at,
+            Kind::Standardize,
+            shape_of(self),
+        )
     }
     fn view_mut<'a, const B: usize>(
         &'a mut self,
@@ -478,19 +403,11 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
         at: At,
     ) -> LayerMut<'a, S> {
         let shape = shape_of(self);
-        PartsMut {
-            activation: None,
-            w: &mut [],
-            b: &mut [],
-            state: self.stats.as_mut(),
-            cache: buf.map(|c| CacheMut {
-                gw: &mut [],
-                gb: &mut [],
-                z: &mut [],
-                a: c.out.as_mut(),
-            }),
-        }
-        .view(at, Kind::Standardize, shape)
+        PartsMut::output_only(self.stats.as_mut(), buf.map(|c| c.out.as_mut())).view(
+            at,
+            Kind::Standardize,
+            shape,
+        )
     }
 }
 

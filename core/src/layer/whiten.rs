@@ -5,10 +5,10 @@
 //! whitens as training did.
 
 use super::{
-    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
-    LayerRef, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
+    shape_of, At, Erased, Family, FixedLayer, Kind, Layer, LayerMut, LayerRef, OfScalar, Parts,
+    PartsMut, Pass, Receive, Rows, Spec,
 };
-use crate::{optim::Optimizer, whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
+use crate::{whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
 
 /// A 2-D whitening layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -153,12 +153,6 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
         buf.out.as_flattened()
     }
-    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
-        None
-    }
-    fn wants(&self, upstream: bool) -> bool {
-        upstream
-    }
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
         &self,
         _out: &[S],
@@ -169,44 +163,16 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
     ) {
         receive(&self.pca, r, g, &mut Erased(up));
     }
-    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
-        &self,
-        _buf: &mut Self::Buffers<B>,
-        _x: &[S],
-        _n: usize,
-        _up: &mut U,
-        _grads: Grads,
-    ) {
-        // `receive` passed each row's gradient straight on.
-    }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
     ) -> LayerRef<'a, S> {
-        Parts {
-            w: &[],
-            b: &[],
-            state: &[],
-            cache: buf.map(|c| Cache {
-                gw: &[],
-                gb: &[],
-                z: &[],
-                a: c.out.as_flattened(),
-            }),
-        }
-        .view(at, Kind::Whiten, shape_of(self))
+        Parts::output_only(&[], buf.map(|c| c.out.as_flattened())).view(
+            at,
+            Kind::Whiten,
+            shape_of(self),
+        )
     }
     fn view_mut<'a, const B: usize>(
         &'a mut self,
@@ -214,19 +180,11 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
         at: At,
     ) -> LayerMut<'a, S> {
         let shape = shape_of(self);
-        PartsMut {
-            activation: None,
-            w: &mut [],
-            b: &mut [],
-            state: &mut [],
-            cache: buf.map(|c| CacheMut {
-                gw: &mut [],
-                gb: &mut [],
-                z: &mut [],
-                a: c.out.as_flattened_mut(),
-            }),
-        }
-        .view(at, Kind::Whiten, shape)
+        PartsMut::output_only(&mut [], buf.map(|c| c.out.as_flattened_mut())).view(
+            at,
+            Kind::Whiten,
+            shape,
+        )
     }
 }
 
@@ -343,12 +301,6 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
     fn output<const B: usize>(buf: &Self::Buffers<B>) -> &[S] {
         buf.out.as_ref()
     }
-    fn head<const B: usize>(_buf: &mut Self::Buffers<B>) -> Option<(&mut [S], &[S])> {
-        None
-    }
-    fn wants(&self, upstream: bool) -> bool {
-        upstream
-    }
     fn receive<M: Math<S>, U: Receive<S> + ?Sized>(
         &self,
         _out: &[S],
@@ -359,43 +311,12 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
     ) {
         receive(&self.pca, r, g, &mut Erased(up));
     }
-    fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
-        &self,
-        _buf: &mut Self::Buffers<B>,
-        _x: &[S],
-        _n: usize,
-        _up: &mut U,
-        _grads: Grads,
-    ) {
-    }
-    fn update_online<O: Optimizer<S>, const B: usize>(
-        &mut self,
-        _buf: &Self::Buffers<B>,
-        _x: &[S],
-        _opt: &mut O,
-        _offset: usize,
-    ) {
-    }
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
-        true
-    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
         at: At,
     ) -> LayerRef<'a, S> {
-        Parts {
-            w: &[],
-            b: &[],
-            state: &[],
-            cache: buf.map(|c| Cache {
-                gw: &[],
-                gb: &[],
-                z: &[],
-                a: c.out.as_ref(),
-            }),
-        }
-        .view(at, Kind::Whiten, shape_of(self))
+        Parts::output_only(&[], buf.map(|c| c.out.as_ref())).view(at, Kind::Whiten, shape_of(self))
     }
     fn view_mut<'a, const B: usize>(
         &'a mut self,
@@ -403,19 +324,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
         at: At,
     ) -> LayerMut<'a, S> {
         let shape = shape_of(self);
-        PartsMut {
-            activation: None,
-            w: &mut [],
-            b: &mut [],
-            state: &mut [],
-            cache: buf.map(|c| CacheMut {
-                gw: &mut [],
-                gb: &mut [],
-                z: &mut [],
-                a: c.out.as_mut(),
-            }),
-        }
-        .view(at, Kind::Whiten, shape)
+        PartsMut::output_only(&mut [], buf.map(|c| c.out.as_mut())).view(at, Kind::Whiten, shape)
     }
 }
 
