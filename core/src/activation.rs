@@ -24,20 +24,21 @@
 //!
 //! ## Adding an activation
 //! Every activation is one entry of the `activations!` table at the end of this file: its
-//! variant (with `(alpha = usual)` if it has a parameter), its name (the CLI and JSON
-//! spelling, parsed by [`FromStr`]), its stable code (stored by the
-//! model format: never reuse one), whether it is output-only, its forward `f(z)` and its
-//! derivative `f'(z, a)`, optionally the chain rule `∂L/∂z` from `(z, a, g = ∂L/∂a)` when a
-//! select beats a multiply, and for vector forms (softmax) the layer-wide forward and
-//! backward. [`ALL`](Activation::ALL), [`name`](Activation::name),
+//! variant (with `(alpha: S = usual)` if it has a parameter), its name (the CLI and JSON
+//! spelling, parsed by [`FromStr`]), its stable code (stored by the model format: never
+//! reuse one), whether it is output-only, optionally `hot: true` (its own δ loop in
+//! [`delta`](Activation::delta), for activations common on the training path), its forward
+//! `f(z)` and its derivative `f'(z, a)`, optionally the chain rule `∂L/∂z` from
+//! `(z, a, g = ∂L/∂a)` when a select beats a multiply, and for vector forms (softmax) the
+//! layer-wide forward and backward. [`ALL`](Activation::ALL), [`name`](Activation::name),
 //! [`code`](Activation::code), [`from_code`](Activation::from_code), parsing, the scalar
-//! [`forward`](Activation::forward) / [`derivative`](Activation::derivative) and the slice
-//! loops [`apply`](Activation::apply), [`backward`](Activation::backward) and
-//! [`delta`](Activation::delta) are generated from it, as are the simulator's
-//! `--activation` / `--output` values. Then add its row to the table above and run
-//! `backend_accuracy` with `--nocapture` to refresh the accuracy table below; the tests that
-//! sweep [`Activation::ALL`] (accuracy, finite-difference gradient checks, benchmarks) pick
-//! it up by themselves.
+//! [`forward`](Activation::forward) / [`derivative`](Activation::derivative) /
+//! [`chain`](Activation::chain) and the slice loops [`apply`](Activation::apply),
+//! [`backward`](Activation::backward) and [`delta`](Activation::delta) are generated from
+//! it, as are the simulator's `--activation` / `--output` values. Then add its row to the
+//! table above and run `backend_accuracy` with `--nocapture` to refresh the accuracy table
+//! below; the tests that sweep [`Activation::ALL`] (accuracy, finite-difference gradient
+//! checks, benchmarks) pick it up by themselves.
 //!
 //! ## Accuracy of the backends (measured over [-10, 10], 200,001 points, `f32`)
 //!
@@ -130,6 +131,7 @@ macro_rules! activations {
                 name: $name:literal,
                 code: $code:literal,
                 output_only: $output_only:literal,
+                $( hot: $hot:literal, )?
                 forward: |$fz:pat_param| $fwd:expr,
                 derivative: |$dz:pat_param, $da:pat_param| $der:expr,
                 $( chain: |$cz:pat_param, $ca:pat_param, $cg:pat_param| $chain:expr, )?
@@ -307,16 +309,35 @@ macro_rules! activations {
 
             /// A layer's δ from `g = ∂L/∂a`, in place over its pre-activations:
             /// `z ← f'(z, a) · g`, element by element (softmax uses the diagonal of its
-            /// Jacobian here; [`backward`](Self::backward) has the full product).
+            /// Jacobian here; [`backward`](Self::backward) has the full product). The
+            /// entries marked `hot` (the training path's common activations, whose
+            /// derivatives are a few operations) each get their own loop; the others share
+            /// one loop over [`chain`](Self::chain), which keeps every layer's backward
+            /// pass small (measured: fewer instructions per step on the deep 2-wide net).
             #[inline(always)]
             pub fn delta<M: Math<S>>(self, z: &mut [S], a: &[S], g: &[S]) {
                 match self {
-                    $( Self::$Variant $( ($alpha) )? => {
+                    $( Self::$Variant $( ($alpha) )? if activations!(@or_false $($hot)?) => {
                         for ((z, &a), &g) in z.iter_mut().zip(a).zip(g) {
                             *z = activations!(@chain [$($cz, $ca, $cg => $chain)?]
                                 [$dz, $da => $der] (*z, a, g));
                         }
                     } )*
+                    other => {
+                        for ((z, &a), &g) in z.iter_mut().zip(a).zip(g) {
+                            *z = other.chain::<M>(*z, a, g);
+                        }
+                    }
+                }
+            }
+
+            /// `∂L/∂z` of one element from `z`, `a = f(z)` and `g = ∂L/∂a`: the entry's
+            /// chain rule, `f'(z, a) · g` unless it gives its own.
+            #[inline(always)]
+            pub fn chain<M: Math<S>>(self, z: S, a: S, g: S) -> S {
+                match self {
+                    $( Self::$Variant $( ($alpha) )? => activations!(@chain
+                        [$($cz, $ca, $cg => $chain)?] [$dz, $da => $der] (z, a, g)), )*
                 }
             }
         }
@@ -352,6 +373,8 @@ macro_rules! activations {
     };
     (@has) => { false };
     (@has_layer) => { false };
+    (@or_false) => { false };
+    (@or_false $x:literal) => { $x };
     (@has_layer $lz:ident) => { true };
     (@has $usual:literal) => { true };
     (@or_zero $s:ty) => { <$s as Scalar>::ZERO };
@@ -373,6 +396,7 @@ activations! {
         name: "sigmoid",
         code: 1,
         output_only: false,
+        hot: true,
         forward: |z| sigmoid::<S, M>(z),
         derivative: |_z, a| a * (S::ONE - a),
     }
@@ -381,6 +405,7 @@ activations! {
         name: "tanh",
         code: 2,
         output_only: false,
+        hot: true,
         forward: |z| M::tanh(z),
         derivative: |_z, a| S::ONE - a * a,
     }
@@ -389,6 +414,7 @@ activations! {
         name: "relu",
         code: 3,
         output_only: false,
+        hot: true,
         forward: |z| relu(z),
         derivative: |z, _a| relu_derivative(z),
         chain: |z, _a, g| if z > S::ZERO { g } else { S::ZERO },
