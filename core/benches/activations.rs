@@ -28,9 +28,9 @@ fn bench_backend<M: Math<f32>>(c: &mut Criterion) {
     for act in Activation::ALL {
         group.bench_function(format!("{} forward+derivative", act.name()), |b| {
             b.iter(|| {
-                act.apply::<f32, M>(black_box(&z), &mut a);
+                act.apply::<M>(black_box(&z), &mut a);
                 g.fill(1.0);
-                act.backward::<f32, M>(&z, &a, &mut g);
+                act.backward::<M>(&z, &a, &mut g);
                 black_box(&g);
             })
         });

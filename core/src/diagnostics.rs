@@ -358,7 +358,7 @@ pub struct ActivationStats {
 /// How close to a bound an activation must be to count as saturated.
 pub const SATURATION_MARGIN: f64 = 1e-2;
 
-fn saturated(act: crate::Activation, a: f64) -> bool {
+fn saturated<S>(act: crate::Activation<S>, a: f64) -> bool {
     match act {
         crate::Activation::Sigmoid => !(SATURATION_MARGIN..=1.0 - SATURATION_MARGIN).contains(&a),
         crate::Activation::Tanh => libm::fabs(a) > 1.0 - SATURATION_MARGIN,

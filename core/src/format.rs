@@ -16,7 +16,7 @@
 //! | format version | varint `u16` ([`VERSION`]) |
 //! | scalar size | `u8`: 4 (`f32`) or 8 (`f64`) |
 //! | inputs | varint `u32` |
-//! | layers | `seq` of (outputs: varint `u32`, activation code: `u8` ([`Activation::code`]), α: `f32`) |
+//! | layers | `seq` of (outputs: varint `u32`, activation code: `u8` ([`Activation::code`]), α: scalar) |
 //! | preprocessing | enum tag (varint): 0 = none; 1 = standardizer: mode `u8` (0 none, 1 mean, 2 standardize), count varint `u32`, `seq` of scalars `mean₀, var₀, mean₁, var₁, …`. Further tags can be added without a version bump: old readers reject them as malformed |
 //! | whitening | option tag `u8`: 0 = none; 1 = 2-D PCA whitening ([`WhiteningStats`]): count varint `u32`, mean 2 × `f64`, covariance `σxx, σxy, σyy` 3 × `f64`, ε `f64` (always `f64`, as fitted) |
 //! | weights | `seq` of scalars: layer by layer, first layer first; each layer's weights row by row (`w[o·inputs + i]`), then its biases |
@@ -245,8 +245,9 @@ pub struct Loaded {
 pub struct LayerInfo {
     /// Neurons.
     pub outputs: usize,
-    /// Activation (with its α).
-    pub activation: Activation,
+    /// Activation (with its α, stored in the file's scalar type and widened to `f64`,
+    /// exactly).
+    pub activation: Activation<f64>,
 }
 
 /// Stored preprocessing, described.
@@ -338,7 +339,7 @@ pub const fn max_len(
         a.saturating_mul(b)
     }
     let header = MAGIC.len() + 3 + 1 + U32;
-    let layers = add(LEN, mul(depth, U32 + 1 + 4));
+    let layers = add(LEN, mul(depth, add(U32 + 1, scalar_bytes)));
     let preprocess = match preprocess_dim {
         Some(d) => add(2 + U32 + LEN, mul(mul(2, d), scalar_bytes)),
         None => 1,
@@ -471,7 +472,7 @@ pub struct LayerWeights<'a, S> {
     /// Neurons.
     pub outputs: usize,
     /// Activation.
-    pub activation: Activation,
+    pub activation: Activation<S>,
     /// Weights, row-major (`w[o · inputs + i]`).
     pub w: &'a [S],
     /// Biases.
@@ -494,7 +495,7 @@ struct ModelSource<'a, T: ?Sized>(&'a T);
 struct ModelSink<'a, T: ?Sized>(&'a mut T);
 
 /// A layer as the format (version 1) stores it: dense layers only.
-fn weights_of<S>(l: crate::layer::LayerRef<'_, S>) -> LayerWeights<'_, S> {
+fn weights_of<S: Scalar>(l: crate::layer::LayerRef<'_, S>) -> LayerWeights<'_, S> {
     LayerWeights {
         outputs: l.outputs,
         activation: l.activation.unwrap_or(Activation::Identity),
@@ -617,7 +618,7 @@ impl<S: Scalar> Serialize for LayersOut<'_, S> {
             if res.is_ok() {
                 let act = l.activation;
                 res = count::<Z::Error>(l.outputs)
-                    .and_then(|o| seq.serialize_element(&(o, act.code(), act.alpha())));
+                    .and_then(|o| seq.serialize_element(&(o, act.code(), Wire(act.alpha()))));
             }
         });
         res?;
@@ -892,7 +893,7 @@ impl<'s, 't, 'de, S: Scalar> Decoder<'s, 't, 'de, S> {
                             found: l.outputs,
                         });
                     }
-                    Some(l) if l.activation != act => {
+                    Some(l) if l.activation != act.cast::<f64>() => {
                         mismatch = Some(FormatError::Activation {
                             layer: index,
                             expected: act.code(),
@@ -1005,10 +1006,10 @@ macro_rules! seq_seed {
 seq_seed!(LayersIn, "layer signatures", |dec, seq| {
     let mut prev = dec.info.inputs;
     let mut params = 0usize;
-    while let Some((outputs, code, alpha)) = seq.next_element::<(u32, u8, f32)>()? {
+    while let Some((outputs, code, alpha)) = seq.next_element_seed(LayerSig(dec.width))? {
         let outputs = outputs as usize;
         let activation = match Activation::from_code(code, alpha) {
-            Some(a) if alpha.is_finite() => a,
+            Some(a) if a.is_valid() => a,
             _ => return Err(de::Error::custom("bad activation")),
         };
         params = prev
@@ -1309,6 +1310,37 @@ impl<'de, S: Scalar> Visitor<'de> for StateIn<'_, '_, '_, 'de, S> {
             dec.differs(FormatError::NonFinite);
         }
         Ok(())
+    }
+}
+
+/// One stored layer signature: outputs, activation code and α in the file's scalar (of
+/// this many bytes), α widened to `f64` (exactly).
+struct LayerSig(u8);
+
+impl<'de> DeserializeSeed<'de> for LayerSig {
+    type Value = (u32, u8, f64);
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> core::result::Result<Self::Value, D::Error> {
+        d.deserialize_tuple(3, self)
+    }
+}
+
+impl<'de> Visitor<'de> for LayerSig {
+    type Value = (u32, u8, f64);
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a layer signature")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> core::result::Result<Self::Value, A::Error> {
+        let outputs: u32 = next(&mut seq)?;
+        let code: u8 = next(&mut seq)?;
+        let alpha = dec_scalar::<f64, A>(self.0, &mut seq)?
+            .ok_or_else(|| de::Error::custom("missing field"))?;
+        Ok((outputs, code, alpha))
     }
 }
 

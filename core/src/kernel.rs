@@ -51,7 +51,7 @@ pub fn axpy<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
 pub fn dense_forward<S: Scalar, M: Math<S>>(
     w: &[S],
     b: &[S],
-    act: Activation,
+    act: Activation<S>,
     x: &[S],
     z: &mut [S],
     a: &mut [S],
@@ -65,7 +65,7 @@ pub fn dense_forward<S: Scalar, M: Math<S>>(
 pub fn dense_forward_sized<S: Scalar, M: Math<S>, const IN: usize, const OUT: usize>(
     w: &[[S; IN]; OUT],
     b: &[S; OUT],
-    act: Activation,
+    act: Activation<S>,
     x: &[S; IN],
     z: &mut [S; OUT],
     a: &mut [S; OUT],
@@ -79,7 +79,7 @@ pub fn dense_forward_sized<S: Scalar, M: Math<S>, const IN: usize, const OUT: us
 pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
     w: &[S],
     b: &[S],
-    act: Activation,
+    act: Activation<S>,
     x: &[S],
     z: &mut [S],
     a: &mut [S],
@@ -88,7 +88,7 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
     for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
         *z = b + dot(row, x);
     }
-    act.apply::<S, M>(z, a);
+    act.apply::<M>(z, a);
 }
 
 /// `∂L/∂W = δ xᵀ`, `∂L/∂b = δ` of one row, as `grads` says (out of line: layers larger
@@ -160,31 +160,16 @@ pub fn transpose_times<S: Scalar>(w: &[S], delta: &[S], out: &mut [S]) {
     }
 }
 
-/// `z = f'(z, a) · g`: a layer's δ from `g = ∂L/∂a` (in place over its pre-activations).
+/// `z = f'(z, a) · g`: a layer's δ from `g = ∂L/∂a` (in place over its pre-activations;
+/// [`Activation::delta`]).
 #[inline(always)]
-pub fn through_derivative<S: Scalar, M: Math<S>>(act: Activation, z: &mut [S], a: &[S], g: &[S]) {
-    match act {
-        Activation::Sigmoid => {
-            for ((z, &a), &g) in z.iter_mut().zip(a).zip(g) {
-                *z = a * (S::ONE - a) * g;
-            }
-        }
-        Activation::Relu => {
-            for (z, &g) in z.iter_mut().zip(g) {
-                *z = if *z > S::ZERO { g } else { S::ZERO };
-            }
-        }
-        Activation::Tanh => {
-            for ((z, &a), &g) in z.iter_mut().zip(a).zip(g) {
-                *z = (S::ONE - a * a) * g;
-            }
-        }
-        other => {
-            for ((z, &a), &g) in z.iter_mut().zip(a).zip(g) {
-                *z = other.derivative::<S, M>(*z, a) * g;
-            }
-        }
-    }
+pub fn through_derivative<S: Scalar, M: Math<S>>(
+    act: Activation<S>,
+    z: &mut [S],
+    a: &[S],
+    g: &[S],
+) {
+    act.delta::<M>(z, a, g);
 }
 
 /// Whether the online update `W −= η δ xᵀ` of a layer is safe: every product `δ_o · x_i`

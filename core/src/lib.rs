@@ -33,7 +33,7 @@
 //!
 //! ## Memory
 //! A [`Network`] holds the weights only: [`Network::BYTES`] = parameters × scalar size +
-//! one [`Activation`] (8 bytes) per layer. [`Training`] adds gradients and the forward
+//! one [`Activation`] per layer (8 bytes for `f32`, 16 for `f64`: α is a scalar). [`Training`] adds gradients and the forward
 //! cache: [`Network::TRAINING_BYTES`] = (parameters + 2 × units) × scalar size. Nothing
 //! is allocated; a test checks `size_of` against these formulas.
 //!
@@ -78,7 +78,7 @@ pub mod search;
 pub mod train;
 pub mod whitening;
 
-pub use activation::Activation;
+pub use activation::{Activation, ParseActivationError};
 pub use data::Dataset;
 pub use error::{Error, FormatError, Result};
 pub use init::Init;

@@ -38,7 +38,7 @@ impl Loss {
     /// [`Error::LossMismatch`] for BCE on an output other than sigmoid/identity, or
     /// cross-entropy on fewer than 2 outputs or an output other than softmax/identity;
     /// [`Error::Capacity`] for more than [`MAX_CLASSES`] outputs.
-    pub fn check(self, output: Activation, outputs: usize) -> Result<()> {
+    pub fn check<S>(self, output: Activation<S>, outputs: usize) -> Result<()> {
         if outputs == 0 || outputs > MAX_CLASSES {
             return Err(Error::Capacity);
         }
@@ -84,7 +84,7 @@ impl Loss {
     /// pass, `act` its activation and `y` the target. Call [`Loss::check`] once first.
     pub fn loss_and_delta<S: Scalar, M: Math<S>>(
         self,
-        act: Activation,
+        act: Activation<S>,
         z: &mut [S],
         a: &[S],
         y: &[S],
@@ -96,7 +96,7 @@ impl Loss {
                     for ((z, &a), &y) in z.iter_mut().zip(a).zip(y) {
                         let g = a - y;
                         loss += g * g;
-                        *z = act.derivative::<S, M>(*z, a) * g;
+                        *z = act.derivative::<M>(*z, a) * g;
                     }
                 } else {
                     for ((z, &a), &y) in z.iter_mut().zip(a).zip(y) {
@@ -104,7 +104,7 @@ impl Loss {
                         loss += g * g;
                         *z = g;
                     }
-                    act.backward::<S, M>(&[], a, z);
+                    act.backward::<M>(&[], a, z);
                 }
                 S::HALF * loss
             }
@@ -168,7 +168,7 @@ impl Loss {
 
     /// The predicted class: for one output, 1 when the output is on the positive side
     /// (`a ≥ ½`, or `z ≥ 0` for BCE on logits); otherwise the arg-max.
-    pub fn predicted_class<S: Scalar>(self, act: Activation, z: &[S], a: &[S]) -> usize {
+    pub fn predicted_class<S: Scalar>(self, act: Activation<S>, z: &[S], a: &[S]) -> usize {
         if let [only] = a {
             let positive = if self == Loss::BinaryCrossEntropy && act == Activation::Identity {
                 z.first().is_some_and(|&z| z >= S::ZERO)

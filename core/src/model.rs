@@ -39,7 +39,7 @@ pub trait Model: crate::layer::sealed::Sealed {
     /// Whether a layer needs a whole batch in one pass in training mode (batch norm).
     fn needs_batch(&self) -> bool;
     /// The output layer's activation.
-    fn output_activation(&self) -> Option<Activation>;
+    fn output_activation(&self) -> Option<Activation<Self::Scalar>>;
     /// Rows of the last forward pass.
     fn rows(&self) -> usize;
 

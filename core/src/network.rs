@@ -101,9 +101,9 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     /// Trainable parameters.
     pub const PARAMS: usize = L::PARAMS;
     /// Bytes of the weights value: every layer's parameters and state, plus one
-    /// [`Activation`] (8 bytes) per dense or batch-norm layer and the hyper-parameters of
-    /// the others (see each layer kind); for dense layers `PARAMS · size_of::<S>() +
-    /// DEPTH · 8`.
+    /// [`Activation`] per dense or batch-norm layer (`size_of::<Activation<S>>()`: 8 bytes
+    /// for `f32`, 16 for `f64`) and the hyper-parameters of the others (see each layer
+    /// kind); for dense layers `PARAMS · size_of::<S>() + DEPTH · size_of::<Activation<S>>()`.
     pub const BYTES: usize = L::BYTES;
 
     /// Bytes of the training buffers for batches of up to `B` rows:
@@ -176,10 +176,10 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
         self.layers
             .visit::<1>(None, At::default(), &mut |l: LayerRef<'_, _>| {
                 if let Some(a) = l.activation {
-                    if a == Activation::Softmax && l.index + 1 < depth {
+                    if a.is_output_only() && l.index + 1 < depth {
                         bad = bad.or(Some("softmax is only valid on the output layer"));
                     }
-                    if !a.alpha().is_finite() {
+                    if !a.is_valid() {
                         bad = bad.or(Some("activation alpha"));
                     }
                 } else if l.index + 1 == depth {
@@ -200,7 +200,7 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     /// # Errors
     /// [`Error::InvalidHyperParameter`] if softmax is asked for a hidden layer, or α is
     /// not finite.
-    pub fn zeroed(hidden: Activation, output: Activation) -> Result<Self>
+    pub fn zeroed(hidden: Activation<L::Scalar>, output: Activation<L::Scalar>) -> Result<Self>
     where
         L: Default,
     {
@@ -219,8 +219,8 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     /// As [`Network::zeroed`], and [`Error::InvalidHyperParameter`] for an invalid
     /// initialiser scale or bias.
     pub fn new(
-        hidden: Activation,
-        output: Activation,
+        hidden: Activation<L::Scalar>,
+        output: Activation<L::Scalar>,
         init: Init,
         bias: f32,
         rng: &mut (impl rand_core::RngCore + ?Sized),
@@ -240,17 +240,21 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     /// # Errors
     /// [`Error::InvalidHyperParameter`] if softmax is asked for a hidden layer, or α is
     /// not finite (nothing is changed then).
-    pub fn set_activations(&mut self, hidden: Activation, output: Activation) -> Result<()> {
-        if hidden == Activation::Softmax && self.layers.depth() > 1 {
+    pub fn set_activations(
+        &mut self,
+        hidden: Activation<L::Scalar>,
+        output: Activation<L::Scalar>,
+    ) -> Result<()> {
+        if hidden.is_output_only() && self.layers.depth() > 1 {
             return Err(Error::InvalidHyperParameter(
                 "softmax is only valid on the output layer",
             ));
         }
-        if !hidden.alpha().is_finite() || !output.alpha().is_finite() {
+        if !hidden.is_valid() || !output.is_valid() {
             return Err(Error::InvalidHyperParameter("activation alpha"));
         }
         let last = self.layers.depth() - 1;
-        let mut before: Option<&mut Activation> = None;
+        let mut before: Option<&mut Activation<L::Scalar>> = None;
         self.visit_mut(|l| {
             if l.kind == Kind::BatchNorm {
                 if let Some(prev) = before.take() {
@@ -501,7 +505,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     fn needs_batch(&self) -> bool {
         self.net.layers.needs_batch()
     }
-    fn output_activation(&self) -> Option<Activation> {
+    fn output_activation(&self) -> Option<Activation<L::Scalar>> {
         self.net.layers.output_activation()
     }
     fn rows(&self) -> usize {

@@ -152,8 +152,8 @@ fn info_describes_the_stored_model() {
     assert_eq!(info.inputs, 2);
     let widths: Vec<usize> = info.layers.iter().map(|l| l.outputs).collect();
     assert_eq!(widths, [16, 16, 1]);
-    assert_eq!(info.layers[0].activation, HIDDEN);
-    assert_eq!(info.layers[2].activation, OUTPUT);
+    assert_eq!(info.layers[0].activation, HIDDEN.cast());
+    assert_eq!(info.layers[2].activation, OUTPUT.cast());
     assert_eq!(info.params, Net::PARAMS);
     assert_eq!(info.preprocess.unwrap().dim, 2);
     assert_eq!(info.preprocess.unwrap().mode, Preprocess::Standardize);
@@ -303,7 +303,7 @@ fn errors_name_what_differs() {
         }
         .into())
     );
-    let mut other = <mlp![f64; 2, 16, 16, 1]>::zeroed(HIDDEN, OUTPUT).unwrap();
+    let mut other = <mlp![f64; 2, 16, 16, 1]>::zeroed(HIDDEN.cast(), OUTPUT.cast()).unwrap();
     assert_eq!(
         format::load_network(&buf, &mut other, Targets::none()),
         Err(FormatError::ScalarType {

@@ -105,8 +105,8 @@ fn rel(a: f64, n: f64, floor: f64) -> f64 {
 
 /// Largest relative error over every parameter and input of one model on a few samples.
 fn max_rel_error<L, M>(
-    hidden: Activation,
-    output: Activation,
+    hidden: Activation<L::Scalar>,
+    output: Activation<L::Scalar>,
     loss: Loss,
     seed: u64,
     h: f64,
@@ -153,16 +153,13 @@ where
     worst
 }
 
-const HIDDEN: [Activation; 8] = [
-    Activation::Identity,
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Relu,
-    Activation::LeakyRelu(0.01),
-    Activation::Elu(1.0),
-    Activation::Gelu,
-    Activation::GeluTanh,
-];
+/// Every hidden-layer activation of the table, with its usual α.
+fn hidden<S: Scalar>() -> Vec<Activation<S>> {
+    Activation::all()
+        .into_iter()
+        .filter(|a| !a.is_output_only())
+        .collect()
+}
 
 /// Every (output activation, loss) pair the losses accept.
 const HEADS: [(Activation, Loss); 7] = [
@@ -183,8 +180,9 @@ fn every_activation_and_loss_in_f64() {
     type Binary = mlp![f64; 3, 5, 4, 1];
     type Multi = mlp![f64; 3, 5, 4, 3];
     let mut report = Vec::new();
-    for (i, &hidden) in HIDDEN.iter().enumerate() {
+    for (i, hidden) in hidden::<f64>().into_iter().enumerate() {
         for &(out, loss) in &HEADS {
+            let out = out.cast();
             let seed = 100 + i as u64;
             let e = if loss == Loss::CrossEntropy {
                 max_rel_error::<<Multi as Chain>::L, microprop::Libm>(
@@ -265,7 +263,7 @@ fn f32_vs_f64<M: Math<f32>>(hidden: Activation, out: Activation, loss: Loss, see
     type N32 = mlp![f32; 3, 5, 4, 1];
     type N64 = mlp![f64; 3, 5, 4, 1];
     let mut rng = microprop::rng(seed);
-    let mut m64 = <N64>::new(hidden, out, Init::XavierNormal, 0.1, &mut rng)
+    let mut m64 = <N64>::new(hidden.cast(), out.cast(), Init::XavierNormal, 0.1, &mut rng)
         .unwrap()
         .into_training();
     let mut n32 = Network::<<N32 as Chain>::L, M>::zeroed(hidden, out).unwrap();
@@ -296,7 +294,7 @@ fn f32_vs_f64<M: Math<f32>>(hidden: Activation, out: Activation, loss: Loss, see
 #[test]
 fn f32_gradients_within_documented_bound() {
     let mut worst = (0.0f64, 0.0f64);
-    for (i, &hidden) in HIDDEN.iter().enumerate() {
+    for (i, hidden) in hidden::<f32>().into_iter().enumerate() {
         for &(out, loss) in HEADS.iter().filter(|(_, l)| *l != Loss::CrossEntropy) {
             worst.0 = worst
                 .0

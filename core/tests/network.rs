@@ -34,7 +34,13 @@ fn memory_is_exactly_the_documented_formula() {
     macro_rules! check {
         ($n:ty, $params:expr, $units:expr, $depth:expr, $scalar:expr) => {{
             type L = <$n as Chain>::L;
-            let weights = $params * $scalar + $depth * size_of::<Activation>();
+            // One activation per layer: a tag and α in the scalar type.
+            let act = if $scalar == 8 {
+                size_of::<Activation<f64>>()
+            } else {
+                size_of::<Activation<f32>>()
+            };
+            let weights = $params * $scalar + $depth * act;
             // Gradients, z and a of every unit, the gathered input row, the row count.
             let training = ($params + 2 * $units + 2 + 1) * $scalar;
             assert_eq!(size_of::<Network<L>>(), weights, "weights");
@@ -52,6 +58,7 @@ fn memory_is_exactly_the_documented_formula() {
         }};
     }
     assert_eq!(size_of::<Activation>(), 8);
+    assert_eq!(size_of::<Activation<f64>>(), 16);
     check!(N1, 2 * 16 + 16 + 16 + 1, 17, 2, 4);
     check!(N2, 2 * 32 + 32 + 32 * 32 + 32 + 32 + 1, 65, 3, 4);
     check!(N3, 9 * (2 * 2 + 2) + 2 + 1, 19, 10, 4);

@@ -261,7 +261,8 @@ pub fn model_load(data: &[u8]) {
         assert_eq!(model.weights_hash(), h);
     }
     // Into an f64 network of the same shape.
-    let mut wide = <mlp![f64; 2, 8, 2]>::zeroed(HIDDEN, OUTPUT).expect("valid activations");
+    let mut wide =
+        <mlp![f64; 2, 8, 2]>::zeroed(HIDDEN.cast(), OUTPUT.cast()).expect("valid activations");
     let wide_before = wide.clone();
     if format::load_network(data, &mut wide, Targets::none()).is_err() {
         assert_eq!(wide, wide_before);

@@ -51,13 +51,13 @@ fn time_backend<M: Math<f32>>(act: Activation, inner: usize, reps: u32) -> (f64,
     for _ in 0..reps {
         let t = Instant::now();
         for _ in 0..inner {
-            act.apply::<f32, M>(black_box(&z), black_box(&mut a));
+            act.apply::<M>(black_box(&z), black_box(&mut a));
         }
         best_f = best_f.min(t.elapsed().as_nanos() as f64);
         let t = Instant::now();
         for _ in 0..inner {
             black_box(&mut g).fill(1.0);
-            act.backward::<f32, M>(black_box(&z), black_box(&a), black_box(&mut g));
+            act.backward::<M>(black_box(&z), black_box(&a), black_box(&mut g));
         }
         best_b = best_b.min(t.elapsed().as_nanos() as f64);
         let t = Instant::now();
@@ -253,32 +253,40 @@ impl Figure for CostFigure {
 
 struct FunctionsFigure;
 
+/// The elementwise activations plotted (one panel each, four to a row).
+fn plotted() -> Vec<Activation> {
+    Activation::ALL
+        .into_iter()
+        .filter(|a| a.is_elementwise())
+        .collect()
+}
+
+/// Panels per row of [`FunctionsFigure`].
+const PANELS_PER_ROW: usize = 4;
+
 impl Figure for FunctionsFigure {
     fn size(&self) -> (u32, u32) {
-        (1400, 640)
+        let rows = plotted().len().div_ceil(PANELS_PER_ROW).max(1);
+        (1400, 320 * rows as u32)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
     where
         DB::ErrorType: 'static,
     {
-        let acts: Vec<Activation> = Activation::ALL
-            .into_iter()
-            .filter(|a| a.is_elementwise())
-            .collect();
-        let areas = root.split_evenly((2, 4));
+        let acts = plotted();
+        let rows = acts.len().div_ceil(PANELS_PER_ROW).max(1);
+        let areas = root.split_evenly((rows, PANELS_PER_ROW));
         for (act, area) in acts.iter().zip(areas.iter()) {
+            let act = act.cast::<f64>();
             let xs: Vec<f64> = (0..=200)
                 .map(|i| -5.0 + 10.0 * f64::from(i) / 200.0)
                 .collect();
-            let f: Vec<(f64, f64)> = xs
-                .iter()
-                .map(|&x| (x, act.forward::<f64, Libm>(x)))
-                .collect();
+            let f: Vec<(f64, f64)> = xs.iter().map(|&x| (x, act.forward::<Libm>(x))).collect();
             let d: Vec<(f64, f64)> = xs
                 .iter()
                 .map(|&x| {
-                    let a = act.forward::<f64, Libm>(x);
-                    (x, act.derivative::<f64, Libm>(x, a))
+                    let a = act.forward::<Libm>(x);
+                    (x, act.derivative::<Libm>(x, a))
                 })
                 .collect();
             Lines {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use microprop::{Activation, Loss, Preprocess};
 
@@ -48,56 +49,119 @@ pub enum Command {
     Report(ReportArgs),
 }
 
-/// `--activation` of hidden layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum HiddenAct {
-    /// Logistic sigmoid.
-    Sigmoid,
-    /// Hyperbolic tangent.
-    Tanh,
-    /// Rectified linear unit.
-    Relu,
-    /// Leaky ReLU, α = 0.01.
-    LeakyRelu,
-    /// ELU, α = 1.
-    Elu,
-    /// Exact GELU.
-    Gelu,
-}
+/// `--activation` of hidden layers: any activation of the core's table that is not
+/// output-only, by its [name](Activation::name) (the usual α) or as `name:α`.
+#[derive(Clone, Copy, PartialEq)]
+pub struct HiddenAct(pub Activation);
+
+/// `--output` activation: any activation of the core's table, by its
+/// [name](Activation::name) (the usual α) or as `name:α` (the loss checks the pairing).
+#[derive(Clone, Copy, PartialEq)]
+pub struct OutputAct(pub Activation);
 
 impl HiddenAct {
     /// The core activation.
     pub fn activation(self) -> Activation {
-        match self {
-            HiddenAct::Sigmoid => Activation::Sigmoid,
-            HiddenAct::Tanh => Activation::Tanh,
-            HiddenAct::Relu => Activation::Relu,
-            HiddenAct::LeakyRelu => Activation::LeakyRelu(0.01),
-            HiddenAct::Elu => Activation::Elu(1.0),
-            HiddenAct::Gelu => Activation::Gelu,
-        }
+        self.0
     }
-}
-
-/// `--output` activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputAct {
-    /// Sigmoid.
-    Sigmoid,
-    /// Softmax (several outputs).
-    Softmax,
-    /// Identity (logits).
-    Identity,
+    /// The value parser of `--activation` (possible values from [`Activation::ALL`]).
+    pub fn parser() -> ActParser {
+        ActParser { hidden: true }
+    }
 }
 
 impl OutputAct {
     /// The core activation.
     pub fn activation(self) -> Activation {
-        match self {
-            OutputAct::Sigmoid => Activation::Sigmoid,
-            OutputAct::Softmax => Activation::Softmax,
-            OutputAct::Identity => Activation::Identity,
+        self.0
+    }
+    /// The value parser of `--output` (possible values from [`Activation::ALL`]).
+    pub fn parser() -> ActParser {
+        ActParser { hidden: false }
+    }
+}
+
+/// How the command line spells an activation: its name when α is the usual one (or it has
+/// none), else `name:α`.
+pub fn act_flag(act: Activation) -> String {
+    if Activation::ALL.contains(&act) {
+        act.name().to_string()
+    } else {
+        act.to_string()
+    }
+}
+
+/// `Display` and `Debug` as the command line spells the value ([`act_flag`]).
+macro_rules! act_display {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&act_flag(self.0))
+            }
         }
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&act_flag(self.0))
+            }
+        }
+    )*};
+}
+act_display!(HiddenAct, OutputAct);
+
+/// Parses an activation flag through the core's [`FromStr`](std::str::FromStr) for
+/// [`Activation`]; lists the core's names as the possible values. Hidden layers refuse
+/// output-only activations (softmax).
+#[derive(Clone, Copy, Debug)]
+pub struct ActParser {
+    hidden: bool,
+}
+
+impl ActParser {
+    fn accepts(self, act: Activation) -> bool {
+        !(self.hidden && act.is_output_only())
+    }
+}
+
+impl clap::builder::TypedValueParser for ActParser {
+    type Value = Activation;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Activation, clap::Error> {
+        let text = value.to_string_lossy();
+        let why = match text.parse::<Activation>() {
+            Ok(act) if self.accepts(act) => return Ok(act),
+            Ok(_) => "is only valid on the output layer".to_string(),
+            Err(e) => e.to_string(),
+        };
+        let names: Vec<&str> = Activation::ALL
+            .into_iter()
+            .filter(|&a| self.accepts(a))
+            .map(|a| a.name())
+            .collect();
+        let flag = arg.map_or_else(|| "the activation".to_string(), |a| a.to_string());
+        let mut cmd = cmd.clone();
+        Err(cmd.error(
+            clap::error::ErrorKind::InvalidValue,
+            format!(
+                "invalid value '{text}' for '{flag}': {why} [possible values: {}; `name:α` sets α]",
+                names.join(", ")
+            ),
+        ))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Activation::ALL
+                .into_iter()
+                .filter(|&a| self.accepts(a))
+                .map(|a| clap::builder::PossibleValue::new(a.name()).help(a.about())),
+        ))
     }
 }
 
@@ -330,10 +394,12 @@ pub struct TrainArgs {
     #[arg(long, value_parser = layer_list, default_value = "2,16,16,1")]
     pub layers: Sizes,
     /// Hidden activation.
-    #[arg(long, value_enum, default_value_t = HiddenAct::Relu)]
+    #[arg(long, value_parser = HiddenAct::parser().map(HiddenAct),
+          default_value_t = HiddenAct(Activation::Relu))]
     pub activation: HiddenAct,
     /// Output activation.
-    #[arg(long, value_enum, default_value_t = OutputAct::Sigmoid)]
+    #[arg(long, value_parser = OutputAct::parser().map(OutputAct),
+          default_value_t = OutputAct(Activation::Sigmoid))]
     pub output: OutputAct,
     /// Loss.
     #[arg(long, value_enum, default_value_t = LossArg::Mse)]
@@ -429,7 +495,7 @@ pub struct VanishingArgs {
     /// Activations to compare.
     #[arg(
         long,
-        value_enum,
+        value_parser = HiddenAct::parser().map(HiddenAct),
         value_delimiter = ',',
         default_value = "sigmoid,tanh,relu"
     )]

@@ -13,20 +13,16 @@ use crate::{
     Ctx, Output, Res,
 };
 
-/// Hidden activations checked.
-pub const HIDDEN: [Activation; 8] = [
-    Activation::Identity,
-    Activation::Sigmoid,
-    Activation::Tanh,
-    Activation::Relu,
-    Activation::LeakyRelu(0.01),
-    Activation::Elu(1.0),
-    Activation::Gelu,
-    Activation::GeluTanh,
-];
+/// Hidden activations checked: every activation of the core's table that is not
+/// output-only, with its usual α.
+pub fn hidden() -> impl Iterator<Item = Activation<f64>> {
+    Activation::all()
+        .into_iter()
+        .filter(|a| !a.is_output_only())
+}
 
 /// (loss, output activation, outputs) combinations checked.
-pub const HEADS: [(Loss, Activation, usize); 7] = [
+pub const HEADS: [(Loss, Activation<f64>, usize); 7] = [
     (Loss::Mse, Activation::Sigmoid, 2),
     (Loss::Mse, Activation::Identity, 2),
     (Loss::Mse, Activation::Softmax, 3),
@@ -124,9 +120,9 @@ fn input_gradient(net: &mut Net, loss: Loss, data: &Dataset<'_, f64>, i: usize) 
 /// # Errors
 /// Shape errors (none for the fixed cases).
 pub fn check(
-    hidden: Activation,
+    hidden: Activation<f64>,
     loss: Loss,
-    output: Activation,
+    output: Activation<f64>,
     outputs: usize,
     h: f64,
     seed: u64,
@@ -201,7 +197,7 @@ pub fn check(
 /// As [`check`].
 pub fn all(h: f64, seed: u64) -> Res<Vec<Case>> {
     let mut out = Vec::new();
-    for (i, &act) in HIDDEN.iter().enumerate() {
+    for (i, act) in hidden().enumerate() {
         for (k, &(loss, output, n)) in HEADS.iter().enumerate() {
             out.push(check(act, loss, output, n, h, seed + (i * 16 + k) as u64)?);
         }

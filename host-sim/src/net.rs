@@ -46,11 +46,11 @@ pub type HostNet<S, M> = Training<HostLayers<S>, M>;
 /// hidden layer.
 pub fn dense_layers<S: Scalar>(
     sizes: &[usize],
-    hidden: Activation,
-    output: Activation,
+    hidden: Activation<S>,
+    output: Activation<S>,
 ) -> Result<Vec<HostLayer<S>>> {
     let depth = sizes.len().saturating_sub(1);
-    let acts: Vec<Activation> = (0..depth)
+    let acts: Vec<Activation<S>> = (0..depth)
         .map(|i| if i + 1 == depth { output } else { hidden })
         .collect();
     dense_layers_with(sizes, &acts)
@@ -64,7 +64,7 @@ pub fn dense_layers<S: Scalar>(
 /// [`Error::ShapeMismatch`] unless there is one activation per layer.
 pub fn dense_layers_with<S: Scalar>(
     sizes: &[usize],
-    activations: &[Activation],
+    activations: &[Activation<S>],
 ) -> Result<Vec<HostLayer<S>>> {
     if sizes.len() < 2 || sizes.contains(&0) {
         return Err(Error::InvalidHyperParameter(
@@ -111,8 +111,8 @@ pub struct Extras {
 /// As [`dense_layers`]; [`Error::InvalidHyperParameter`] for a bad dropout probability.
 pub fn layers_with<S: Scalar>(
     sizes: &[usize],
-    hidden: Activation,
-    output: Activation,
+    hidden: Activation<S>,
+    output: Activation<S>,
     extras: Extras,
 ) -> Result<Vec<HostLayer<S>>> {
     let dense = dense_layers::<S>(sizes, hidden, output)?;
@@ -162,8 +162,8 @@ pub fn build<S: Scalar, M: Math<S>>(
 /// As [`dense_layers`] and [`build`].
 pub fn dense<S: Scalar, M: Math<S>>(
     sizes: &[usize],
-    hidden: Activation,
-    output: Activation,
+    hidden: Activation<S>,
+    output: Activation<S>,
     init: Init,
     bias: f32,
     rng: &mut (impl RngCore + ?Sized),
@@ -171,13 +171,14 @@ pub fn dense<S: Scalar, M: Math<S>>(
     build(dense_layers(sizes, hidden, output)?, init, bias, 1, rng)
 }
 
-/// Bytes of a network's parameters and state plus one activation tag (8 bytes) per layer:
+/// Bytes of a network's parameters and state plus one activation (8 bytes for `f32`, 16
+/// for `f64`) per layer:
 /// the same formula as [`microprop::Network::BYTES`] for dense networks.
 pub fn weight_bytes<S: Scalar, M: Math<S>>(net: &HostNetwork<S, M>) -> usize {
     let mut bytes = 0;
     net.visit(|l| {
         bytes += (l.w.len() + l.b.len() + l.state.len()) * S::BYTES;
-        bytes += std::mem::size_of::<Activation>();
+        bytes += std::mem::size_of::<Activation<S>>();
     });
     bytes
 }

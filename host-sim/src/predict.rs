@@ -44,7 +44,7 @@ fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res
     if info.layers.is_empty() {
         return usage(format!("--load {file}: no layers"));
     }
-    let acts: Vec<_> = info.layers.iter().map(|l| l.activation).collect();
+    let acts: Vec<_> = info.layers.iter().map(|l| l.activation.cast()).collect();
     let layers = net::dense_layers_with(&sizes, &acts)?;
     let mut net: HostNetwork<f32, M> = net::network(layers)?;
     let mut stats = Standardizer::<f32, 2>::new(Preprocess::None);

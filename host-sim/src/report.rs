@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use microprop::Activation;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::{json, Value};
@@ -26,14 +27,11 @@ use crate::{
 
 /// The `train` flags of the report's runs (the command's defaults, made explicit).
 pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs: u32) -> TrainArgs {
-    let relu_family = matches!(
-        act,
-        HiddenAct::Relu | HiddenAct::LeakyRelu | HiddenAct::Elu | HiddenAct::Gelu
-    );
+    let relu_family = vanishing::default_init(act.activation()) == microprop::Init::HeNormal;
     TrainArgs {
         layers: Sizes(layers.to_vec()),
         activation: act,
-        output: OutputAct::Sigmoid,
+        output: OutputAct(Activation::Sigmoid),
         loss: LossArg::Mse,
         init: if relu_family {
             InitArg::He
@@ -89,7 +87,9 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     let van_args = crate::cli::VanishingArgs {
         depth: 9,
         width: 16,
-        activation: vec![HiddenAct::Sigmoid, HiddenAct::Tanh, HiddenAct::Relu],
+        activation: [Activation::Sigmoid, Activation::Tanh, Activation::Relu]
+            .map(HiddenAct)
+            .to_vec(),
         init: None,
         samples: 200,
         seed: 1,
@@ -200,14 +200,11 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
 
     // 4. Convergence by activation.
     let epochs = if q { 40 } else { 100 };
-    let acts = [
-        HiddenAct::Sigmoid,
-        HiddenAct::Tanh,
-        HiddenAct::Relu,
-        HiddenAct::LeakyRelu,
-        HiddenAct::Elu,
-        HiddenAct::Gelu,
-    ];
+    let names = ["sigmoid", "tanh", "relu", "leaky-relu", "elu", "gelu"];
+    let acts = Activation::ALL
+        .into_iter()
+        .filter(|a| names.contains(&a.name()))
+        .map(HiddenAct);
     let mut series = Vec::new();
     let mut conv = serde_json::Map::new();
     let mut conv_text = Vec::new();
@@ -253,7 +250,12 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     all.insert("convergence".into(), Value::Object(conv));
 
     // 5. Decision boundary of the default train run.
-    let ta = train_args(&[2, 16, 16, 1], HiddenAct::Relu, DatasetArg::Clusters, 50);
+    let ta = train_args(
+        &[2, 16, 16, 1],
+        HiddenAct(Activation::Relu),
+        DatasetArg::Clusters,
+        50,
+    );
     let r = train::save_boundary(&ta, &out.join("train.png"), ctx)?;
     sections.push(Section {
         title: "Training a run-time shaped net (microprop-sim train)".into(),

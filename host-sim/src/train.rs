@@ -12,7 +12,7 @@ use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, InitArg, MathArg, OutputAct, TrainArgs},
+    cli::{DatasetArg, InitArg, MathArg, TrainArgs},
     ctx::usage,
     data::{default_spread, Data},
     net::{self, HostNet},
@@ -93,7 +93,7 @@ fn validate(a: &TrainArgs) -> Res<usize> {
             .to_lowercase(),
         );
     }
-    if a.output == OutputAct::Softmax && outputs < 2 {
+    if a.output.activation() == microprop::Activation::Softmax && outputs < 2 {
         return usage("--output softmax needs at least 2 outputs");
     }
     if a.dataset == DatasetArg::Xor && a.spread.is_some_and(|s| s >= 1.0) {

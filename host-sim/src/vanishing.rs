@@ -75,6 +75,8 @@ pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
     }
     for h in acts {
         let act = h.activation();
+        // The flag's spelling: the name, with `:α` unless α is the usual one.
+        let label = h.to_string();
         let init = match a.init {
             None => default_init(act),
             Some(i) => crate::train::init_of(i, None).0,
@@ -90,7 +92,7 @@ pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
         let r = first_over_last(&g);
         text += &format!(
             "{:<11} ({:<13}) first/last = {:.3e}   norms: {}\n",
-            act.name(),
+            label,
             init.name(),
             r,
             g.iter()
@@ -99,15 +101,15 @@ pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
                 .join(" ")
         );
         series.push((
-            format!("{} ({})", act.name(), init.name()),
+            format!("{label} ({})", init.name()),
             g.iter()
                 .enumerate()
                 .map(|(i, &v)| ((i + 1) as f64, v))
                 .collect::<Vec<_>>(),
         ));
-        norms.insert(act.name().into(), json!(g));
-        ratios.insert(act.name().into(), json_f64(r));
-        inits.insert(act.name().into(), json!(init.name()));
+        norms.insert(label.clone(), json!(g));
+        ratios.insert(label.clone(), json_f64(r));
+        inits.insert(label, json!(init.name()));
     }
     if let Some(p) = &a.plot {
         let fig = VanishingFigure {

@@ -196,8 +196,12 @@ fn train_plots_the_decision_boundary() {
 fn gradcheck_every_case_agrees_with_finite_differences() {
     let v = json(&["gradcheck"]);
     let cases = v["cases"].as_array().unwrap();
-    // 8 hidden activations × 7 (loss, output) pairs.
-    assert_eq!(cases.len(), 56);
+    // Every hidden activation of the table × 7 (loss, output) pairs.
+    let hidden = microprop::Activation::ALL
+        .iter()
+        .filter(|a| !a.is_output_only())
+        .count();
+    assert_eq!(cases.len(), hidden * 7);
     for c in cases {
         assert!(c["activation"].is_string() && c["loss"].is_string() && c["output"].is_string());
         let e = f(c, "max_rel_error");
@@ -361,7 +365,11 @@ fn activations_cost_error_and_mcu_table() {
     ]);
     assert!(is_png(&png) && is_png(&d.join("a-cost.png")) && is_png(&d.join("a-mcu.png")));
     let host = v["host"].as_array().unwrap();
-    assert_eq!(host.len(), 18, "9 activations × 2 backends");
+    assert_eq!(
+        host.len(),
+        2 * microprop::Activation::ALL.len(),
+        "every activation × 2 backends"
+    );
     let row = |act: &str, b: &str| {
         host.iter()
             .find(|r| r["activation"] == act && r["backend"] == b)

@@ -75,7 +75,7 @@ pub struct BatchNorm<S, const W: usize> {
     stats: [[S; W]; 2],
     momentum: S,
     eps: S,
-    act: Activation,
+    act: Activation<S>,
 }
 
 /// Training buffers of a [`BatchNorm`] layer for batches of up to `B` rows.
@@ -113,7 +113,7 @@ impl<S: Scalar, const W: usize> BatchNorm<S, W> {
     ///
     /// # Errors
     /// As [`BatchNormConfig::validate`].
-    pub fn new(act: Activation, cfg: BatchNormConfig) -> Result<Self> {
+    pub fn new(act: Activation<S>, cfg: BatchNormConfig) -> Result<Self> {
         let (momentum, eps) = cfg.validate::<S>()?;
         Ok(BatchNorm {
             momentum,
@@ -187,7 +187,7 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
     fn spec(&self) -> Spec {
         Spec::BatchNorm {
             width: W,
-            activation: self.act,
+            activation: self.act.cast(),
             config: BatchNormConfig {
                 momentum: self.momentum.to_f64(),
                 eps: self.eps.to_f64(),
@@ -201,7 +201,7 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
                 activation,
                 config,
             } if width == W => {
-                let act = super::checked_activation(activation)?;
+                let act = super::checked_activation(activation.cast())?;
                 (self.momentum, self.eps) = config.validate::<S>()?;
                 self.act = act;
                 Ok(())
@@ -218,7 +218,7 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
     fn outputs(&self) -> usize {
         W
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         Some(self.act)
     }
     fn params(&self) -> usize {
@@ -385,7 +385,7 @@ pub struct DynBatchNorm<S: Scalar, F: Family> {
     stats: F::Of<S>,
     momentum: S,
     eps: S,
-    act: Activation,
+    act: Activation<S>,
 }
 
 /// Training buffers of a [`DynBatchNorm`] layer.
@@ -412,7 +412,7 @@ impl<S: Scalar, F: Family> DynBatchNorm<S, F> {
     /// # Errors
     /// [`Error::InvalidHyperParameter`] for a zero width or a bad `cfg`;
     /// [`Error::Capacity`] if the storage cannot hold it.
-    pub fn new(width: usize, act: Activation, cfg: BatchNormConfig) -> Result<Self> {
+    pub fn new(width: usize, act: Activation<S>, cfg: BatchNormConfig) -> Result<Self> {
         if width == 0 {
             return Err(Error::InvalidHyperParameter("layer sizes must be > 0"));
         }
@@ -467,7 +467,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
     fn spec(&self) -> Spec {
         Spec::BatchNorm {
             width: self.width(),
-            activation: self.act,
+            activation: self.act.cast(),
             config: BatchNormConfig {
                 momentum: self.momentum.to_f64(),
                 eps: self.eps.to_f64(),
@@ -481,7 +481,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
                 activation,
                 config,
             } if width == self.width() => {
-                let act = super::checked_activation(activation)?;
+                let act = super::checked_activation(activation.cast())?;
                 (self.momentum, self.eps) = config.validate::<S>()?;
                 self.act = act;
                 Ok(())
@@ -498,7 +498,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
     fn outputs(&self) -> usize {
         self.width()
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         Some(self.act)
     }
     fn params(&self) -> usize {
@@ -671,7 +671,7 @@ struct View<'a, S> {
     /// Running mean, then running variance.
     running: &'a [S],
     eps: S,
-    act: Activation,
+    act: Activation<S>,
 }
 
 /// The buffers the forward pass writes.
@@ -746,7 +746,7 @@ fn forward<S: Scalar, M: Math<S>>(
             *xh = (x - m) * inv;
             *y = g * *xh + b;
         }
-        l.act.apply::<S, M>(y, a);
+        l.act.apply::<M>(y, a);
     }
     match mode {
         Mode::Train => S::ONE,
@@ -763,13 +763,13 @@ fn infer<S: Scalar, M: Math<S>>(l: &View<'_, S>, x: &[S], y: &mut [S], out: &mut
         let inv = S::ONE / M::sqrt(v + l.eps);
         *y = g * ((x - m) * inv) + b;
     }
-    l.act.apply::<S, M>(y, out);
+    l.act.apply::<M>(y, out);
 }
 
 /// Row `r`'s δ from `g = ∂L/∂a`: `y_r ← f'(y_r, a_r) · g`.
 #[inline]
 fn receive<S: Scalar, M: Math<S>>(
-    act: Activation,
+    act: Activation<S>,
     width: usize,
     a: &[S],
     y: &mut [S],

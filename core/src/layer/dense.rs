@@ -36,7 +36,7 @@ use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
 pub struct Dense<S, const IN: usize, const OUT: usize> {
     w: [[S; IN]; OUT],
     b: [S; OUT],
-    act: Activation,
+    act: Activation<S>,
 }
 
 /// Training buffers of a [`Dense`] layer for batches of up to `B` rows: gradients and the
@@ -62,7 +62,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Default for Dense<S, IN, OUT>
 
 impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
     /// A layer with all weights zero and activation `act`.
-    pub fn zeroed(act: Activation) -> Self {
+    pub fn zeroed(act: Activation<S>) -> Self {
         Dense {
             act,
             ..Self::default()
@@ -268,7 +268,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         Spec::Dense {
             inputs: IN,
             outputs: OUT,
-            activation: self.act,
+            activation: self.act.cast(),
         }
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
@@ -278,7 +278,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
                 outputs,
                 activation,
             } if inputs == IN && outputs == OUT => {
-                self.act = super::checked_activation(activation)?;
+                self.act = super::checked_activation(activation.cast())?;
                 Ok(())
             }
             _ => Err(crate::Error::ShapeMismatch {
@@ -295,7 +295,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
     fn outputs(&self) -> usize {
         OUT
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         Some(self.act)
     }
     fn params(&self) -> usize {
@@ -458,7 +458,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
 #[derive(Clone, Debug, PartialEq)]
 pub struct DynDense<S: Scalar, F: Family> {
     inputs: usize,
-    act: Activation,
+    act: Activation<S>,
     w: F::Of<S>,
     b: F::Of<S>,
 }
@@ -469,7 +469,7 @@ impl<S: Scalar, F: Family> DynDense<S, F> {
     /// # Errors
     /// [`Error::InvalidHyperParameter`] for a zero size; [`Error::Capacity`] if the storage
     /// cannot hold the weights.
-    pub fn zeroed(inputs: usize, outputs: usize, act: Activation) -> Result<Self> {
+    pub fn zeroed(inputs: usize, outputs: usize, act: Activation<S>) -> Result<Self> {
         if inputs == 0 || outputs == 0 {
             return Err(Error::InvalidHyperParameter("layer sizes must be > 0"));
         }
@@ -515,7 +515,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
         Spec::Dense {
             inputs: self.inputs,
             outputs: self.outputs(),
-            activation: self.act,
+            activation: self.act.cast(),
         }
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
@@ -525,7 +525,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
                 outputs,
                 activation,
             } if inputs == self.inputs && outputs == self.outputs() => {
-                self.act = super::checked_activation(activation)?;
+                self.act = super::checked_activation(activation.cast())?;
                 Ok(())
             }
             _ => Err(crate::Error::ShapeMismatch {
@@ -540,7 +540,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
     fn outputs(&self) -> usize {
         self.b.as_ref().len()
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         Some(self.act)
     }
     fn params(&self) -> usize {
@@ -714,7 +714,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
 fn forward<'r, S: Scalar + 'r, M: Math<S>>(
     w: &[S],
     b: &[S],
-    act: Activation,
+    act: Activation<S>,
     rows: impl Iterator<Item = (&'r [S], (&'r mut [S], &'r mut [S]))>,
 ) {
     for (x, (z, a)) in rows {
@@ -725,7 +725,7 @@ fn forward<'r, S: Scalar + 'r, M: Math<S>>(
 /// Row `r`'s δ from `g = ∂L/∂a`: `z_r ← f'(z_r, a_r) · g`.
 #[inline(always)]
 fn receive<S: Scalar, M: Math<S>>(
-    act: Activation,
+    act: Activation<S>,
     outputs: usize,
     a: &[S],
     z: &mut [S],
@@ -772,7 +772,7 @@ fn backward<'r, S: Scalar + 'r, U: Receive<S> + ?Sized>(
 fn forward_compact<S: Scalar, M: Math<S>>(
     w: &[S],
     b: &[S],
-    act: Activation,
+    act: Activation<S>,
     x: &[S],
     n: usize,
     z: &mut [S],

@@ -122,7 +122,7 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
     fn outputs(&self) -> usize {
         W
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         None
     }
     fn params(&self) -> usize {
@@ -301,7 +301,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
     fn outputs(&self) -> usize {
         self.width
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         None
     }
     fn params(&self) -> usize {

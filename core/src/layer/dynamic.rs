@@ -121,12 +121,12 @@ impl<S: Scalar, F: Family> DynLayer<S, F> {
                 inputs,
                 outputs,
                 activation,
-            } => super::DynDense::zeroed(inputs, outputs, activation)?.into(),
+            } => super::DynDense::zeroed(inputs, outputs, activation.cast())?.into(),
             Spec::BatchNorm {
                 width,
                 activation,
                 config,
-            } => super::DynBatchNorm::new(width, activation, config)?.into(),
+            } => super::DynBatchNorm::new(width, activation.cast(), config)?.into(),
             Spec::Dropout { width, p } => super::DynDropout::new(width, p)?.into(),
             Spec::Standardize { width, mode, count } => {
                 let mean = F::filled(width, S::ZERO)?;
@@ -168,7 +168,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynLayer<S, F> {
     fn outputs(&self) -> usize {
         each!(self, l => l.outputs())
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         each!(self, l => l.activation())
     }
     fn params(&self) -> usize {

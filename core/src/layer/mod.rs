@@ -287,7 +287,7 @@ pub struct LayerRef<'a, S> {
     /// Output count.
     pub outputs: usize,
     /// The layer's activation (dense and batch-norm layers).
-    pub activation: Option<Activation>,
+    pub activation: Option<Activation<S>>,
     /// Multiplicative parameters: a dense layer's weights, row-major (`w[o · inputs + i]`
     /// connects input `i` to neuron `o`); batch norm's scale γ. Empty for other kinds.
     pub w: &'a [S],
@@ -321,7 +321,7 @@ pub struct LayerMut<'a, S> {
     /// Output count.
     pub outputs: usize,
     /// The layer's activation, writable (initialisation sets it).
-    pub activation: Option<&'a mut Activation>,
+    pub activation: Option<&'a mut Activation<S>>,
     /// Multiplicative parameters (see [`LayerRef::w`]).
     pub w: &'a mut [S],
     /// Additive parameters.
@@ -370,7 +370,7 @@ pub(crate) struct Cache<'a, S> {
 /// The slices of one layer, lent mutably, for [`LayerMut`].
 #[derive(Debug)]
 pub(crate) struct PartsMut<'a, S> {
-    pub(crate) activation: Option<&'a mut Activation>,
+    pub(crate) activation: Option<&'a mut Activation<S>>,
     pub(crate) w: &'a mut [S],
     pub(crate) b: &'a mut [S],
     pub(crate) state: &'a mut [S],
@@ -416,7 +416,7 @@ impl<'a, S> Parts<'a, S> {
         }
     }
 
-    pub(crate) fn view(self, at: At, kind: Kind, shape: Shape) -> LayerRef<'a, S> {
+    pub(crate) fn view(self, at: At, kind: Kind, shape: Shape<S>) -> LayerRef<'a, S> {
         let At {
             index,
             offset,
@@ -468,7 +468,7 @@ impl<'a, S> PartsMut<'a, S> {
         }
     }
 
-    pub(crate) fn view(self, at: At, kind: Kind, shape: Shape) -> LayerMut<'a, S> {
+    pub(crate) fn view(self, at: At, kind: Kind, shape: Shape<S>) -> LayerMut<'a, S> {
         let At {
             index,
             offset,
@@ -503,10 +503,10 @@ impl<'a, S> PartsMut<'a, S> {
 
 /// A layer's sizes and activation.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Shape {
+pub(crate) struct Shape<S> {
     pub(crate) inputs: usize,
     pub(crate) outputs: usize,
-    pub(crate) activation: Option<Activation>,
+    pub(crate) activation: Option<Activation<S>>,
 }
 
 /// The protocol every layer kind implements (users do not implement it: it is sealed).
@@ -544,7 +544,7 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
     /// Output count.
     fn outputs(&self) -> usize;
     /// The activation applied to the output (dense and batch-norm layers), if any.
-    fn activation(&self) -> Option<Activation>;
+    fn activation(&self) -> Option<Activation<S>>;
     /// Trainable parameters.
     fn params(&self) -> usize;
     /// Whether, in training mode, the layer needs the whole batch in one pass (batch norm).
@@ -662,7 +662,7 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
 
 /// The shape of a layer, from the protocol.
 #[inline(always)]
-pub(crate) fn shape_of<S: Scalar, L: Layer<S>>(l: &L) -> Shape {
+pub(crate) fn shape_of<S: Scalar, L: Layer<S>>(l: &L) -> Shape<S> {
     Shape {
         inputs: l.inputs(),
         outputs: l.outputs(),
@@ -698,15 +698,15 @@ pub enum Spec {
         inputs: usize,
         /// Neurons.
         outputs: usize,
-        /// Activation (with its α).
-        activation: Activation,
+        /// Activation (with its α, in the network's scalar type, widened).
+        activation: Activation<f64>,
     },
     /// Batch norm over `width` units.
     BatchNorm {
         /// Units.
         width: usize,
-        /// Activation applied after the normalisation.
-        activation: Activation,
+        /// Activation applied after the normalisation (α widened).
+        activation: Activation<f64>,
         /// Momentum and ε, as stored (in the network's scalar type, widened).
         config: BatchNormConfig,
     },
@@ -762,7 +762,7 @@ impl Spec {
         }
     }
     /// The activation, for kinds that have one.
-    pub fn activation(&self) -> Option<Activation> {
+    pub fn activation(&self) -> Option<Activation<f64>> {
         match *self {
             Spec::Dense { activation, .. } | Spec::BatchNorm { activation, .. } => Some(activation),
             _ => None,
@@ -792,7 +792,7 @@ impl Spec {
             ));
         }
         if let Some(act) = self.activation() {
-            checked_activation(act)?;
+            checked_activation(act.cast::<S>())?;
         }
         match *self {
             Spec::BatchNorm { config, .. } => config.validate::<S>().map(|_| ()),
@@ -822,8 +822,8 @@ impl Spec {
 }
 
 /// An activation a layer accepts: α finite.
-pub(crate) fn checked_activation(act: Activation) -> Result<Activation> {
-    if act.alpha().is_finite() {
+pub(crate) fn checked_activation<S: Scalar>(act: Activation<S>) -> Result<Activation<S>> {
+    if act.is_valid() {
         Ok(act)
     } else {
         Err(crate::Error::InvalidHyperParameter("activation alpha"))

@@ -54,7 +54,7 @@ pub trait Seq<S: Scalar>: Clone + Debug + Sealed {
     /// Whether a layer needs the whole batch in one pass in training mode (batch norm).
     fn needs_batch(&self) -> bool;
     /// The last layer's activation (`None`: the last layer cannot feed a loss).
-    fn output_activation(&self) -> Option<Activation>;
+    fn output_activation(&self) -> Option<Activation<S>>;
     /// Zeroed buffers for `capacity` rows.
     ///
     /// # Errors
@@ -314,7 +314,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
         self.0.needs_batch()
     }
     #[inline(always)]
-    fn output_activation(&self) -> Option<Activation> {
+    fn output_activation(&self) -> Option<Activation<S>> {
         self.0.activation()
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
@@ -455,7 +455,7 @@ where
         self.0.needs_batch() || self.1.needs_batch()
     }
     #[inline(always)]
-    fn output_activation(&self) -> Option<Activation> {
+    fn output_activation(&self) -> Option<Activation<S>> {
         self.1.output_activation()
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
@@ -840,7 +840,7 @@ impl<S: Scalar, F: Family> Seq<S> for Sequential<S, F> {
     fn needs_batch(&self) -> bool {
         self.layers().iter().any(Layer::needs_batch)
     }
-    fn output_activation(&self) -> Option<Activation> {
+    fn output_activation(&self) -> Option<Activation<S>> {
         self.layers().last().and_then(Layer::activation)
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {

@@ -128,7 +128,7 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
     fn outputs(&self) -> usize {
         D
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         None
     }
     fn params(&self) -> usize {
@@ -321,7 +321,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
     fn outputs(&self) -> usize {
         self.width()
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         None
     }
     fn params(&self) -> usize {

@@ -110,7 +110,7 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
     fn outputs(&self) -> usize {
         2
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         None
     }
     fn params(&self) -> usize {
@@ -257,7 +257,7 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
     fn outputs(&self) -> usize {
         2
     }
-    fn activation(&self) -> Option<Activation> {
+    fn activation(&self) -> Option<Activation<S>> {
         None
     }
     fn params(&self) -> usize {
