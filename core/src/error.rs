@@ -153,7 +153,8 @@ pub enum FormatError {
     },
     /// A section asked for is not stored (the text says which).
     Missing(&'static str),
-    /// A stored weight, statistic or learning rate is NaN, infinite or (a rate) not positive.
+    /// A stored weight, statistic or learning rate is NaN, infinite, or invalid (a negative
+    /// variance, a learning rate that is not positive).
     NonFinite,
 }
 

@@ -8,7 +8,7 @@
 //! bytes. Any network that can be built can be saved and loaded — dense, batch-norm,
 //! dropout, standardisation and whitening layers alike — with the same limits both ways:
 //! saving refuses what loading would refuse (more than [`MAX_DEPTH`] layers, a non-finite
-//! value, hyper-parameters [`Spec::validate`] rejects).
+//! value or a negative variance, hyper-parameters [`Spec::validate`] rejects).
 //!
 //! # Layout (format version 2)
 //! Integers are little-endian; a *scalar* is the IEEE bits of the network's scalar type
@@ -40,7 +40,8 @@
 //! # Loading
 //! Loading is two passes over the bytes. The first checks everything: magic, version,
 //! scalar size, length, CRC, depth, every spec (known kind, valid hyper-parameters,
-//! layers that chain), every value finite, then the target (scalar type, depth, each
+//! layers that chain), every value finite and every stored variance (batch norm's running
+//! variance, a standardisation's variance) non-negative, then the target (scalar type, depth, each
 //! layer's kind, width and activation, the optimizer's name and state length). Only if
 //! all of that passes does the second pass write: the hyper-parameters
 //! ([`Seq::set_specs`](crate::layer::Seq::set_specs): batch norm's momentum and ε,
@@ -322,8 +323,8 @@ impl<L: Net + Fixed<L::Scalar>, M> NetworkType for Network<L, M> {
 /// [`Error::Capacity`] if `buf` is too small (see [`network_len`]), a size exceeds `u32`
 /// or the optimizer's name is longer than [`MAX_NAME`]; [`FormatError::TooDeep`] past
 /// [`MAX_DEPTH`] layers; [`FormatError::InvalidSpec`] for hyper-parameters loading would
-/// refuse; [`FormatError::NonFinite`] for a NaN or infinite value (or a learning rate that
-/// is not positive). Nothing is promised about `buf`'s contents after an error.
+/// refuse; [`FormatError::NonFinite`] for a NaN or infinite value, a negative variance or
+/// a learning rate that is not positive. Nothing is promised about `buf`'s contents after an error.
 pub fn save_network<L: Net, M: Math<L::Scalar>>(
     net: &Network<L, M>,
     extras: &Extras<'_, L::Scalar>,
@@ -612,7 +613,12 @@ fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]
     let mut res: Result<()> = Ok(());
     let mut expected = 0usize;
     let mut layer = 0;
+    // Layers whose state ends in variances (which must not be negative).
+    let mut variances = 0u64;
     src.specs(&mut |spec| {
+        if has_variances(&spec) {
+            variances |= bit(layer);
+        }
         if res.is_ok() {
             res = if validate_at(&spec, S::BYTES).is_err() {
                 Err(FormatError::InvalidSpec { layer }.into())
@@ -626,12 +632,21 @@ fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]
     res?;
     let mut written = 0usize;
     let mut finite = true;
+    let mut layer = 0usize;
     src.values(&mut |a, b, c| {
         for &x in a.iter().chain(b).chain(c) {
             finite &= x.is_finite();
             w.scalar(x);
             written += 1;
         }
+        if variances & bit(layer) != 0 {
+            finite &= c
+                .get(c.len() / 2..)
+                .unwrap_or(&[])
+                .iter()
+                .all(|&v| v >= S::ZERO);
+        }
+        layer += 1;
     });
     if written != expected {
         return Err(Error::ShapeMismatch {
@@ -671,6 +686,42 @@ fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]
     let crc = CRC32.checksum(w.buf.get(..w.pos).unwrap_or(&[]));
     w.u32(crc);
     Ok(len)
+}
+
+/// Layer `layer`'s bit in a mask of at most 64 layers ([`MAX_DEPTH`] is below).
+fn bit(layer: usize) -> u64 {
+    u32::try_from(layer)
+        .ok()
+        .and_then(|l| 1u64.checked_shl(l))
+        .unwrap_or(0)
+}
+
+/// Whether a layer's state is means then variances (batch norm's running statistics, a
+/// standardisation's fitted ones): the variances must not be negative.
+fn has_variances(spec: &Spec) -> bool {
+    matches!(spec.kind(), Kind::BatchNorm | Kind::Standardize)
+}
+
+/// Whether every stored variance (the second half of such a layer's state) is `≥ 0`.
+fn variances_ok(specs: &[u8], values: &[u8], width: usize) -> Result<bool> {
+    let mut r = Reader(specs);
+    let mut v = Reader(values);
+    let mut layer = 0;
+    while !r.0.is_empty() {
+        let spec = read_spec(&mut r, width, layer)?;
+        v.take(spec.params().saturating_mul(width))?;
+        let state = v.take(spec.state().saturating_mul(width))?;
+        if has_variances(&spec) {
+            let mut var = Reader(state.get(state.len() / 2..).unwrap_or(&[]));
+            while !var.0.is_empty() {
+                if var.scalar(width)? < 0.0 {
+                    return Ok(false);
+                }
+            }
+        }
+        layer += 1;
+    }
+    Ok(true)
 }
 
 /// [`Spec::validate`] in the scalar type of `width` bytes.
@@ -866,7 +917,7 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
     }
     let specs = start.get(..start.len() - r.0.len()).unwrap_or(&[]);
     let values = r.take(values.checked_mul(width).ok_or(FormatError::Malformed)?)?;
-    if !all_finite(values, width) {
+    if !all_finite(values, width) || !variances_ok(specs, values, width)? {
         return Err(FormatError::NonFinite.into());
     }
     let progress = Progress {

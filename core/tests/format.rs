@@ -714,3 +714,42 @@ fn a_failed_load_of_every_layer_kind_leaves_the_target_bit_identical() {
     );
     assert_eq!(target, before);
 }
+
+/// A negative variance (batch norm's running variance, a standardisation's variance) is
+/// no state a layer can hold: loading refuses it, and so does saving.
+#[test]
+fn negative_variances_are_refused_both_ways() {
+    let (buf, net, _) = every_saved();
+    let mut specs_len = 16;
+    net.specs(&mut |s| specs_len += format::spec_len(&s, 4));
+    // Layer 1 (standardize, 2 features): its values are mean₀, mean₁, var₀, var₁.
+    let at = specs_len + 4 * 3;
+    let mut bad = buf.clone();
+    let var = f32::from_le_bytes(bad[at..at + 4].try_into().unwrap());
+    assert!(var > 0.0, "{var}");
+    bad[at..at + 4].copy_from_slice(&(-var).to_le_bytes());
+    fix_crc(&mut bad);
+    let mut target = EveryNet::zeroed(Activation::Tanh, Activation::Sigmoid).unwrap();
+    let before = target.clone();
+    assert_eq!(
+        format::load_network(&bad, &mut target, Targets::none()),
+        Err(FormatError::NonFinite.into())
+    );
+    assert_eq!(format::read_info(&bad), Err(FormatError::NonFinite.into()));
+    assert_eq!(target, before);
+    // Saving: a negative running variance of the batch-norm layer (index 3).
+    for index in [1, 3] {
+        let mut neg = net.clone();
+        neg.visit_mut(|l| {
+            if l.index == index {
+                *l.state.last_mut().unwrap() = -1.0;
+            }
+        });
+        let mut out = vec![0u8; buf.len() + 64];
+        assert_eq!(
+            format::save_network(&neg, &Extras::none(), &mut out),
+            Err(FormatError::NonFinite.into()),
+            "layer {index}"
+        );
+    }
+}
