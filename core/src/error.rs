@@ -81,7 +81,8 @@ pub enum FormatError {
         code: u8,
     },
     /// A stored layer's hyper-parameters are refused by its kind
-    /// ([`Spec::validate`](crate::layer::Spec::validate)).
+    /// ([`Spec::validate`](crate::layer::Spec::validate)), or by a network (softmax on a
+    /// hidden layer, a last layer without an activation).
     InvalidSpec {
         /// The layer (0 = first).
         layer: usize,

@@ -40,7 +40,8 @@
 //! # Loading
 //! Loading is two passes over the bytes. The first checks everything: magic, version,
 //! scalar size, length, CRC, depth, every spec (known kind, valid hyper-parameters,
-//! layers that chain), every value finite and every stored variance (batch norm's running
+//! layers that chain, softmax only on the last layer, a last layer with an activation, as
+//! a [`Network`] requires), every value finite and every stored variance (batch norm's running
 //! variance, a standardisation's variance) non-negative, then the target (scalar type, depth, each
 //! layer's kind, width and activation, the optimizer's name and state length). Only if
 //! all of that passes does the second pass write: the hyper-parameters
@@ -903,7 +904,14 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
     let mut prev: Option<usize> = None;
     for layer in 0..depth {
         let spec = read_spec(&mut r, width, layer)?;
-        if validate_at(&spec, width).is_err() {
+        // What a network refuses too: softmax only on the last layer, and a last layer
+        // with an activation (the loss needs it).
+        let last = layer + 1 == depth;
+        let softmax = spec.activation() == Some(Activation::Softmax);
+        if validate_at(&spec, width).is_err()
+            || (softmax && !last)
+            || (last && spec.activation().is_none())
+        {
             return Err(FormatError::InvalidSpec { layer }.into());
         }
         if prev.is_some_and(|p| p != spec.inputs()) {

@@ -255,6 +255,14 @@ fn errors_in_the_bytes_are_named() {
     fix_crc(&mut bad);
     assert_untouched_after(&bad, FormatError::InvalidSpec { layer: 1 }.into());
     let mut bad = buf.clone();
+    bad[16 + 9] = Activation::Softmax.code(); // softmax on a hidden layer: no network
+    fix_crc(&mut bad);
+    assert_untouched_after(&bad, FormatError::InvalidSpec { layer: 0 }.into());
+    assert_eq!(
+        format::read_info(&bad),
+        Err(FormatError::InvalidSpec { layer: 0 }.into())
+    );
+    let mut bad = buf.clone();
     bad[7] = 1; // reserved
     fix_crc(&mut bad);
     assert_untouched_after(&bad, FormatError::Malformed.into());

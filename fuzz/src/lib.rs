@@ -289,11 +289,11 @@ pub fn model_load(data: &[u8]) {
             .map(|s| DynLayer::from_spec(s).expect("read_info validated the specs"))
             .collect();
         let seq = Sequential::new(layers).expect("read_info checked the chain");
+        let mut dynamic = microprop::Network::<_, microprop::Libm>::from_layers(seq)
+            .expect("read_info checked what a network requires");
         if info.scalar_bytes == 4 {
-            if let Ok(mut dynamic) = microprop::Network::<_, microprop::Libm>::from_layers(seq) {
-                format::load_network(data, &mut dynamic, Targets::none())
-                    .expect("a model loads into the network its specs describe");
-            }
+            format::load_network(data, &mut dynamic, Targets::none())
+                .expect("a model loads into the network its specs describe");
         }
     }
 
