@@ -41,9 +41,10 @@
 //! Loading is two passes over the bytes. The first checks everything: magic, version,
 //! scalar size, length, CRC, depth, every spec (known kind, valid hyper-parameters,
 //! layers that chain, softmax only on the last layer, a last layer with an activation, as
-//! a [`Network`] requires), every value finite and every stored variance (batch norm's running
-//! variance, a standardisation's variance) non-negative, then the target (scalar type, depth, each
-//! layer's kind, width and activation, the optimizer's name and state length). Only if
+//! a [`Network`] requires), every value finite and every stored variance (batch norm's
+//! running variance, a standardisation's variance) non-negative, then the target (scalar
+//! type, depth, each layer's kind, width and activation, the optimizer's name and state
+//! length). Only if
 //! all of that passes does the second pass write: the hyper-parameters
 //! ([`Seq::set_specs`](crate::layer::Seq::set_specs): batch norm's momentum and ε,
 //! dropout's `p`, the preprocessing's mode, count and whitening statistics), every
