@@ -86,7 +86,7 @@ pub type Opt = Adam<f32, [f32; 2 * Net::PARAMS]>;
 /// Training samples (two clusters, generated from the seed).
 pub const SAMPLES: usize = 128;
 /// Bytes of one checkpoint's payload: the model with Adam's state.
-pub const PAYLOAD: usize = format::network_len::<Net>(None, Some(2 * Net::PARAMS));
+pub const PAYLOAD: usize = format::network_len::<Net>(Some(2 * Net::PARAMS));
 /// The loss.
 pub const LOSS: Loss = Loss::Mse;
 
@@ -200,13 +200,12 @@ impl<F: NorFlash> Session<F> {
             buf: [0; PAYLOAD],
             done: 0,
         };
+        // The optimizer's whole state, its step count included, is restored with it.
         let targets = Targets {
             optimizer: Some(&mut s.opt),
-            ..Targets::none()
         };
         match s.checkpoints.load(&mut s.model, targets, &mut s.buf) {
             Ok(Some((record, loaded))) => {
-                s.opt.set_steps(loaded.progress.step);
                 s.done = loaded.progress.epoch;
                 sink.event(&ResumeEvent::Resumed {
                     seq: record.seq,
@@ -255,7 +254,6 @@ impl<F: NorFlash> Session<F> {
                 epoch,
                 step: self.opt.steps(),
             },
-            ..Extras::none()
         };
         let record = self.checkpoints.save(&self.model, &extras, &mut self.buf)?;
         self.done = epoch;

@@ -420,9 +420,9 @@ impl<F: NorFlash> Checkpoints<F> {
         Ok(digest.finalize() == crc)
     }
 
-    /// Saves `model` (and `extras`: optimizer state, statistics, progress) as the next
-    /// checkpoint, encoding it in `buf` first (size it with
-    /// [`format::network_len`]).
+    /// Saves `model` (every layer with its parameters and state) and `extras` (optimizer
+    /// state, progress) as the next checkpoint, encoding it in `buf` first (size it with
+    /// [`format::network_len`] or [`format::model_len`]).
     ///
     /// # Errors
     /// [`CheckpointError::Model`] ([`Error::Capacity`] for a small `buf`) or as

@@ -65,12 +65,36 @@ pub enum FormatError {
         /// The version found in the bytes.
         found: u16,
     },
-    /// The stored layer sizes, activations or scalar type differ from the network's.
-    ShapeSignature,
     /// The checksum does not match the contents.
     Checksum,
-    /// The bytes end early or hold a malformed field.
+    /// The bytes end before the length their header states.
+    Truncated,
+    /// A field holds a value no writer produces (an unknown activation or preprocessing
+    /// code, a non-zero reserved byte, layers that do not chain, a length that disagrees
+    /// with the layers).
     Malformed,
+    /// A stored layer has a kind code this build does not know.
+    UnknownKind {
+        /// The layer (0 = first).
+        layer: usize,
+        /// The stored code ([`Kind::code`](crate::layer::Kind::code)).
+        code: u8,
+    },
+    /// A stored layer's hyper-parameters are refused by its kind
+    /// ([`Spec::validate`](crate::layer::Spec::validate)), or by a network (softmax on a
+    /// hidden layer, a last layer without an activation).
+    InvalidSpec {
+        /// The layer (0 = first).
+        layer: usize,
+    },
+    /// The network has more layers than the format's [`MAX_DEPTH`](crate::format::MAX_DEPTH)
+    /// (saving refuses it, loading too).
+    TooDeep {
+        /// The network's (or the stored) layer count.
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The stored scalar size (bytes) differs from the network's.
     ScalarType {
         /// The network's scalar size.
@@ -92,6 +116,15 @@ pub enum FormatError {
         /// The stored layers.
         found: usize,
     },
+    /// A layer's kind differs.
+    LayerKind {
+        /// The layer (0 = first).
+        layer: usize,
+        /// The network's kind code ([`Kind::code`](crate::layer::Kind::code)).
+        expected: u8,
+        /// The stored kind code.
+        found: u8,
+    },
     /// A layer's neuron count differs.
     LayerWidth {
         /// The layer (0 = first).
@@ -110,13 +143,6 @@ pub enum FormatError {
         /// The stored activation code (equal to `expected` when only α differs).
         found: u8,
     },
-    /// The preprocessing statistics have a different number of features.
-    Preprocessing {
-        /// The target's features.
-        expected: usize,
-        /// The stored features.
-        found: usize,
-    },
     /// The stored optimizer has another name.
     Optimizer,
     /// The stored optimizer state has a different length.
@@ -128,7 +154,8 @@ pub enum FormatError {
     },
     /// A section asked for is not stored (the text says which).
     Missing(&'static str),
-    /// A stored weight, statistic or learning rate is NaN, infinite or (a rate) not positive.
+    /// A stored weight, statistic or learning rate is NaN, infinite, or invalid (a negative
+    /// variance, a learning rate that is not positive).
     NonFinite,
 }
 
@@ -169,11 +196,26 @@ impl fmt::Display for FormatError {
             FormatError::UnsupportedVersion { found } => {
                 write!(f, "unsupported format version {found}")
             }
-            FormatError::ShapeSignature => {
-                f.write_str("shape signature differs (layer sizes, activations or scalar type)")
-            }
             FormatError::Checksum => f.write_str("CRC-32 checksum mismatch"),
-            FormatError::Malformed => f.write_str("truncated or malformed bytes"),
+            FormatError::Truncated => f.write_str("truncated: the bytes end early"),
+            FormatError::Malformed => f.write_str("malformed field"),
+            FormatError::UnknownKind { layer, code } => {
+                write!(f, "layer {layer} has unknown kind code {code}")
+            }
+            FormatError::InvalidSpec { layer } => {
+                write!(f, "layer {layer} has invalid hyper-parameters")
+            }
+            FormatError::TooDeep { depth, max } => {
+                write!(f, "{depth} layers: the format holds at most {max}")
+            }
+            FormatError::LayerKind {
+                layer,
+                expected,
+                found,
+            } => write!(
+                f,
+                "layer {layer} kind differs: network has code {expected}, stored code {found}"
+            ),
             FormatError::ScalarType { expected, found } => write!(
                 f,
                 "scalar type differs: network has {expected}-byte scalars, stored {found}-byte"
@@ -200,10 +242,6 @@ impl fmt::Display for FormatError {
             } => write!(
                 f,
                 "layer {layer} activation differs: network has code {expected}, stored code {found} (or its alpha differs)"
-            ),
-            FormatError::Preprocessing { expected, found } => write!(
-                f,
-                "preprocessing features differ: target has {expected}, stored {found}"
             ),
             FormatError::Optimizer => f.write_str("stored optimizer has another name"),
             FormatError::OptimizerState { expected, found } => write!(

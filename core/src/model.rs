@@ -1,7 +1,7 @@
 //! The seam between a network and the code that trains and inspects it.
 
 use crate::{
-    layer::{Grads, LayerMut, LayerRef, Pass},
+    layer::{Grads, LayerMut, LayerRef, Pass, Spec},
     optim::Optimizer,
     Activation, Dataset, Math, Result, Scalar,
 };
@@ -109,6 +109,15 @@ pub trait Model: crate::layer::sealed::Sealed {
     fn visit_layers<'a, F: FnMut(LayerRef<'a, Self::Scalar>)>(&'a self, f: F);
     /// Calls `f` for every layer, mutably.
     fn visit_layers_mut<'a, F: FnMut(LayerMut<'a, Self::Scalar>)>(&'a mut self, f: F);
+    /// Calls `f` with every layer's [`Spec`] (kind, sizes, hyper-parameters), first to
+    /// last: what the model format stores before the numbers.
+    fn specs(&self, f: &mut dyn FnMut(Spec));
+    /// Restores every layer's hyper-parameters from `next`'s specs, first to last (see
+    /// [`Seq::set_specs`](crate::layer::Seq::set_specs)).
+    ///
+    /// # Errors
+    /// As [`Seq::set_specs`](crate::layer::Seq::set_specs).
+    fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<Spec>) -> Result<()>;
 
     /// Sets every gradient to zero.
     fn zero_grads(&mut self) {

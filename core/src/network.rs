@@ -100,6 +100,9 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     pub const DEPTH: usize = L::DEPTH;
     /// Trainable parameters.
     pub const PARAMS: usize = L::PARAMS;
+    /// Non-trainable state scalars (batch norm's running statistics, fitted
+    /// preprocessing), which the model file stores beside the parameters.
+    pub const STATE: usize = L::STATE;
     /// Bytes of the weights value: every layer's parameters and state, plus one
     /// [`Activation`] per dense or batch-norm layer (`size_of::<Activation<S>>()`: 8 bytes
     /// for `f32`, 16 for `f64`) and the hyper-parameters of the others (see each layer
@@ -306,6 +309,26 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     /// The layers.
     pub fn layers(&self) -> &L {
         &self.layers
+    }
+
+    /// Calls `f` with every layer's [`Spec`](crate::layer::Spec), first to last.
+    pub fn specs(&self, f: &mut dyn FnMut(crate::layer::Spec)) {
+        self.layers.specs(f);
+    }
+
+    /// Restores every layer's hyper-parameters from `next`'s specs (see
+    /// [`Seq::set_specs`](crate::layer::Seq::set_specs)); the activations must stay valid
+    /// for a network (softmax only on the last layer), which is checked afterwards.
+    ///
+    /// # Errors
+    /// As [`Seq::set_specs`](crate::layer::Seq::set_specs), and
+    /// [`Error::InvalidHyperParameter`] if the result is not a valid network.
+    pub fn set_specs(
+        &mut self,
+        next: &mut dyn FnMut() -> Option<crate::layer::Spec>,
+    ) -> Result<()> {
+        self.layers.set_specs(next)?;
+        self.check()
     }
 
     /// Calls `f` with every layer's parameters and state, first to last (no training
@@ -660,5 +683,13 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
             ..At::default()
         };
         self.net.layers.visit_mut(Some(&mut self.buf), at, &mut f);
+    }
+
+    fn specs(&self, f: &mut dyn FnMut(crate::layer::Spec)) {
+        self.net.specs(f);
+    }
+
+    fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<crate::layer::Spec>) -> Result<()> {
+        self.net.set_specs(next)
     }
 }

@@ -139,11 +139,12 @@ impl PcaWhitening {
         }
     }
 
-    /// Rebuilds the fitted transform from stored statistics.
+    /// Rebuilds the fitted transform from stored statistics. Statistics of no samples
+    /// (`count` 0, as [`IDENTITY`](Self::IDENTITY) gives) rebuild the identity matrix.
     ///
     /// # Errors
-    /// As [`new`](Self::new) and [`finish`](Self::finish); [`Error::NonFiniteInput`] for
-    /// non-finite statistics.
+    /// As [`new`](Self::new) and [`finish`](Self::finish) (with a `count` of 1);
+    /// [`Error::NonFiniteInput`] for non-finite statistics.
     pub fn from_stats(stats: WhiteningStats) -> Result<Self> {
         if !(f64::all_finite(&stats.mean) && f64::all_finite(&stats.cov)) {
             return Err(Error::NonFiniteInput);
@@ -153,7 +154,11 @@ impl PcaWhitening {
         p.count = stats.count;
         p.mean = stats.mean;
         p.m2 = stats.cov.map(|v| v * n);
-        p.finish()?;
+        // Nothing fitted (the layer's default, `IDENTITY`): the matrix stays the identity,
+        // so every layer that can be built can be saved and loaded back.
+        if stats.count > 0 {
+            p.finish()?;
+        }
         Ok(p)
     }
 

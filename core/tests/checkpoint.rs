@@ -15,7 +15,7 @@ use microprop::{mlp, Error, FormatError, Model, Optimizer};
 use support::flash::{CutFlash, PAGE};
 use support::{bytes, trained, Momentum, Net, HIDDEN, OUTPUT};
 
-const BUF: usize = format::network_len::<Net>(None, Some(Net::PARAMS));
+const BUF: usize = format::network_len::<Net>(Some(Net::PARAMS));
 
 #[test]
 fn resumes_weights_optimizer_state_and_progress() {
@@ -27,8 +27,6 @@ fn resumes_weights_optimizer_state_and_progress() {
     for epochs in 1..=3 {
         let (model, _, opt) = trained(5, epochs);
         let extras = Extras {
-            preprocess: None,
-            whitening: None,
             optimizer: Some(&opt),
             progress: Progress {
                 epoch: epochs as u32,
@@ -48,8 +46,6 @@ fn resumes_weights_optimizer_state_and_progress() {
         .load(
             &mut model,
             Targets {
-                preprocess: None,
-                whitening: None,
                 optimizer: Some(&mut opt2),
             },
             &mut buf,

@@ -13,13 +13,13 @@ mod support;
 
 use microprop::checkpoint::{CheckpointError, Checkpoints};
 use microprop::format::{self, Extras, Progress, Targets};
-use microprop::{Optimizer, Standardizer};
+use microprop::Optimizer;
 use support::flash::{CutFlash, FlashError, PAGE};
 use support::{trained, Momentum, Net, HIDDEN, OUTPUT};
 
 const REGION_START: u32 = 16 * 1024;
 const REGION: u32 = 16 * 1024;
-const BUF: usize = format::network_len::<Net>(Some(()), Some(Net::PARAMS));
+const BUF: usize = format::network_len::<Net>(Some(Net::PARAMS));
 
 type Opt = Momentum<{ Net::PARAMS }>;
 
@@ -27,11 +27,9 @@ type Opt = Momentum<{ Net::PARAMS }>;
 fn payloads(count: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map(|i| {
-            let (model, stats, opt) = trained(11, i + 1);
+            let (model, _, opt) = trained(11, i + 1);
             let mut buf = vec![0u8; BUF];
             let extras = Extras {
-                preprocess: Some(&stats),
-                whitening: None,
                 optimizer: Some(&opt),
                 progress: Progress {
                     epoch: i as u32 + 1,
@@ -53,15 +51,12 @@ fn ring(flash: CutFlash, slot_len: u32) -> Checkpoints<CutFlash> {
 fn boot_and_load(flash: CutFlash, slot_len: u32) -> (Option<Vec<u8>>, Checkpoints<CutFlash>) {
     let mut cp = ring(flash, slot_len);
     let mut model = Net::zeroed(HIDDEN, OUTPUT).unwrap().into_training();
-    let mut stats = Standardizer::<f32, 2>::new(microprop::Preprocess::None);
     let mut opt = Opt::new(1.0, 0.9);
     let mut buf = vec![0u8; BUF];
     let loaded = cp
         .load(
             &mut model,
             Targets {
-                preprocess: Some(&mut stats),
-                whitening: None,
                 optimizer: Some(&mut opt),
             },
             &mut buf,
@@ -69,8 +64,6 @@ fn boot_and_load(flash: CutFlash, slot_len: u32) -> (Option<Vec<u8>>, Checkpoint
         .expect("a reboot never fails to load or to find nothing");
     let bytes = loaded.map(|(_, l)| {
         let extras = Extras {
-            preprocess: Some(&stats),
-            whitening: None,
             optimizer: Some(&opt as &dyn Optimizer<f32>),
             progress: l.progress,
         };
@@ -166,8 +159,8 @@ fn a_torn_word_at_the_cut_never_loads_either() {
 #[test]
 fn wear_each_page_is_erased_once_per_turn_of_the_ring() {
     for (what, payload_len) in [
-        ("weights only", format::network_len::<Net>(None, None)),
-        ("weights + statistics + momentum state", BUF),
+        ("weights only", format::network_len::<Net>(None)),
+        ("weights + momentum state", BUF),
     ] {
         let slot_len = Checkpoints::<CutFlash>::slot_len_for(payload_len) as u32;
         let mut cp = ring(CutFlash::new((REGION_START + REGION) as usize), slot_len);

@@ -20,7 +20,7 @@ type L = <Net as NetLayers>::L;
 type Opt = Adam<f32, [f32; 2 * Net::PARAMS]>;
 const SEED: u64 = 77;
 const EPOCHS: u32 = 6;
-const BUF: usize = format::network_len::<Net>(None, Some(2 * Net::PARAMS));
+const BUF: usize = format::network_len::<Net>(Some(2 * Net::PARAMS));
 
 fn data() -> ([[f32; 2]; 64], [u8; 64]) {
     let mut rng = microprop::rng(SEED);
@@ -82,8 +82,6 @@ fn training_resumed_from_flash_ends_bit_identical_to_an_uninterrupted_run() {
     for e in 0..3 {
         epoch(&mut model, &mut opt, &mut trainer, e);
         let extras = Extras {
-            preprocess: None,
-            whitening: None,
             optimizer: Some(&opt),
             progress: Progress {
                 epoch: e + 1,
@@ -95,7 +93,7 @@ fn training_resumed_from_flash_ends_bit_identical_to_an_uninterrupted_run() {
     let flash = cp.into_inner().reboot();
     // Everything in RAM is lost; only the flash image goes on.
 
-    let resume = |set_steps: bool| {
+    let resume = |keep_steps: bool| {
         let mut cp = Checkpoints::new(flash.clone(), 0, 32 * 1024, slot).unwrap();
         let mut model = Net::zeroed(HIDDEN, OUTPUT).unwrap().into_training();
         let mut opt = adam();
@@ -104,8 +102,6 @@ fn training_resumed_from_flash_ends_bit_identical_to_an_uninterrupted_run() {
             .load(
                 &mut model,
                 Targets {
-                    preprocess: None,
-                    whitening: None,
                     optimizer: Some(&mut opt),
                 },
                 &mut buf,
@@ -113,9 +109,10 @@ fn training_resumed_from_flash_ends_bit_identical_to_an_uninterrupted_run() {
             .unwrap()
             .expect("a checkpoint");
         assert_eq!(loaded.progress.epoch, 3);
-        if set_steps {
-            // Adam's bias correction needs its step count: restore it from the progress.
-            opt.set_steps(loaded.progress.step);
+        // The step count (Adam's bias correction) is part of the saved optimizer state.
+        assert_eq!(opt.steps(), loaded.progress.step);
+        if !keep_steps {
+            opt.set_steps(0);
         }
         let mut trainer = Trainer::new(Loss::Mse, 8).unwrap();
         for e in loaded.progress.epoch..EPOCHS {

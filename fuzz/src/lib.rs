@@ -15,6 +15,7 @@
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use microprop::checkpoint::Checkpoints;
 use microprop::format::{self, Extras, Targets};
+use microprop::layer::{DynLayer, Family, Sequential};
 use microprop::optim::{AdaGradConfig, AdamWConfig, RmsPropConfig};
 use microprop::{mlp, train, Activation, Dataset, Init, Loss, Optimizer, Preprocess};
 use microprop::{AdaGrad, Adam, AdamConfig, AdamW, MomentumConfig, Nesterov, RmsProp};
@@ -27,8 +28,27 @@ pub const HIDDEN: Activation = Activation::LeakyRelu(0.1);
 /// Output activation in the seed files.
 pub const OUTPUT: Activation = Activation::Sigmoid;
 const PARAMS: usize = Net::PARAMS;
+
+/// Run-time layers on the heap (a model's layers built from its stored specs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vecs;
+
+impl Family for Vecs {
+    type Of<T: Clone + core::fmt::Debug + PartialEq> = Vec<T>;
+    fn filled<T: Clone + core::fmt::Debug + PartialEq>(
+        len: usize,
+        value: T,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(vec![value; len])
+    }
+    fn collect<T: Clone + core::fmt::Debug + PartialEq>(
+        items: impl IntoIterator<Item = T>,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(items.into_iter().collect())
+    }
+}
 /// A model buffer with room for statistics and momentum state.
-pub const MODEL_BUF: usize = format::network_len::<Net>(Some(()), Some(PARAMS));
+pub const MODEL_BUF: usize = format::network_len::<Net>(Some(PARAMS));
 
 /// SGD with momentum: an optimizer with state, so that "state unchanged" means something.
 #[derive(Clone, Debug, PartialEq)]
@@ -207,8 +227,6 @@ pub fn model_load(data: &[u8]) {
         l.b.fill(-0.25);
     });
     let before = net.clone();
-    let mut stats = Standardizer::<f32, 2>::new(Preprocess::Mean);
-    let stats_before = stats;
     let mut opt = Momentum {
         lr: 0.5,
         mu: 0.9,
@@ -216,14 +234,11 @@ pub fn model_load(data: &[u8]) {
     };
     let opt_before = opt.clone();
     let targets = Targets {
-        preprocess: Some(&mut stats),
-        whitening: None,
         optimizer: Some(&mut opt),
     };
     match format::load_network(data, &mut net, targets) {
         Err(_) => {
             assert_eq!(net, before, "a refused load changed the network");
-            assert_eq!(stats, stats_before, "a refused load changed the statistics");
             assert_eq!(
                 state_bytes(&opt),
                 state_bytes(&opt_before),
@@ -241,8 +256,6 @@ pub fn model_load(data: &[u8]) {
             // Saving what was loaded and loading that again gives the same thing.
             let mut buf = [0u8; MODEL_BUF];
             let extras = Extras {
-                preprocess: Some(&stats),
-                whitening: None,
                 optimizer: Some(&opt),
                 progress: loaded.progress,
             };
@@ -269,6 +282,20 @@ pub fn model_load(data: &[u8]) {
     }
     if let Ok(info) = format::read_info(data) {
         assert!(info.len <= data.len() && !info.layers.is_empty());
+        // Whatever the specs describe builds as run-time layers, and the bytes load into
+        // them (a network if its last layer can feed a loss), as `predict --load` does.
+        let layers: Vec<DynLayer<f32, Vecs>> = info
+            .layers
+            .iter()
+            .map(|s| DynLayer::from_spec(s).expect("read_info validated the specs"))
+            .collect();
+        let seq = Sequential::new(layers).expect("read_info checked the chain");
+        let mut dynamic = microprop::Network::<_, microprop::Libm>::from_layers(seq)
+            .expect("read_info checked what a network requires");
+        if info.scalar_bytes == 4 {
+            format::load_network(data, &mut dynamic, Targets::none())
+                .expect("a model loads into the network its specs describe");
+        }
     }
 
     // As a flash image of a checkpoint region: the scan and load never panic, never
@@ -557,7 +584,7 @@ pub fn config(data: &[u8]) {
         big(&mut r),
         big(&mut r),
         big(&mut r),
-        Some(big(&mut r)),
+        big(&mut r),
         Some(big(&mut r)),
     );
     let _ = Checkpoints::<RamFlash>::slot_len_for(big(&mut r));

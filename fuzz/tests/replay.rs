@@ -62,17 +62,12 @@ fn seeds_are_current() {
     };
     use microprop::checkpoint::Checkpoints;
     use microprop::format::{self, Extras, Progress};
-    use microprop::{Init, Preprocess, Standardizer};
+    use microprop::Init;
     use microprop_fuzz::{Momentum, Net, RamFlash, HIDDEN, MODEL_BUF, OUTPUT};
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
     let mut rng = microprop::rng(9);
     let net = Net::new(HIDDEN, OUTPUT, Init::HeNormal, 0.01, &mut rng).unwrap();
-    let stats = Standardizer::<f32, 2>::fit(
-        Preprocess::Standardize,
-        &[[0.5, 1.0], [-1.0, 2.0], [0.25, -3.0]],
-    )
-    .unwrap();
     let opt = Momentum {
         lr: 0.05,
         mu: 0.9,
@@ -80,8 +75,6 @@ fn seeds_are_current() {
     };
     let mut buf = [0u8; MODEL_BUF];
     let full = Extras {
-        preprocess: Some(&stats),
-        whitening: None,
         optimizer: Some(&opt),
         progress: Progress { epoch: 3, step: 12 },
     };
@@ -89,6 +82,14 @@ fn seeds_are_current() {
     put(root.join("model_load/full.mprp"), &buf[..n]);
     let n = format::save_network(&net, &Extras::none(), &mut buf).unwrap();
     put(root.join("model_load/weights-only.mprp"), &buf[..n]);
+    // Every layer kind: whitening, standardisation, batch norm (running statistics) and
+    // dropout, as the simulator's `train --batch-norm --dropout P --preprocess …` saves.
+    type Every =
+        microprop::layers![f32; 2 => whiten, standardize, dense 8, batch_norm, dropout, dense 2];
+    let every = Every::new(HIDDEN, OUTPUT, Init::HeNormal, 0.01, &mut rng).unwrap();
+    let mut big = vec![0u8; format::network_len::<Every>(None)];
+    let n = format::save_network(&every, &Extras::none(), &mut big).unwrap();
+    put(root.join("model_load/every-kind.mprp"), &big[..n]);
     let slot = Checkpoints::<RamFlash>::slot_len_for(MODEL_BUF) as u32;
     let mut cp = Checkpoints::new(RamFlash(vec![0xff; 2048]), 0, 2048, slot).unwrap();
     let model = net.clone().into_training();

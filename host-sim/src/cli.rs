@@ -239,15 +239,18 @@ pub enum PreprocessArg {
     Mean,
     /// Subtract the mean, divide by the standard deviation.
     Standardize,
+    /// 2-D PCA whitening: decorrelate the features and scale them to unit variance.
+    Whiten,
 }
 
 impl PreprocessArg {
-    /// The core mode.
-    pub fn preprocess(self) -> Preprocess {
+    /// The core's standardisation mode, for the values a `Standardize` layer fits
+    /// (`None` for raw inputs and for whitening, which is a `Whiten` layer).
+    pub fn standardize(self) -> Option<Preprocess> {
         match self {
-            PreprocessArg::None => Preprocess::None,
-            PreprocessArg::Mean => Preprocess::Mean,
-            PreprocessArg::Standardize => Preprocess::Standardize,
+            PreprocessArg::None | PreprocessArg::Whiten => None,
+            PreprocessArg::Mean => Some(Preprocess::Mean),
+            PreprocessArg::Standardize => Some(Preprocess::Standardize),
         }
     }
 }
@@ -440,7 +443,8 @@ pub struct TrainArgs {
     /// Cluster spread (std), spiral noise, or XOR margin.
     #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
     pub spread: Option<f32>,
-    /// Input preprocessing.
+    /// Input preprocessing: fitted on the training data and made the network's first
+    /// layer (a `Standardize` or `Whiten` layer), so a saved model applies it too.
     #[arg(long, value_enum, default_value_t = PreprocessArg::None)]
     pub preprocess: PreprocessArg,
     /// Batch norm after every hidden dense layer (its activation applied after the
@@ -453,10 +457,15 @@ pub struct TrainArgs {
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
-    /// Save the trained model: weights, preprocessing statistics, optimizer state
-    /// (microprop's model format; `predict --load` and the firmware read it).
+    /// Save the trained model: every layer (preprocessing included) with its parameters
+    /// and state, and the optimizer's state (microprop's model format; `predict --load`
+    /// and the firmware read it).
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// After training, run the trained network in evaluation mode on this input
+    /// (repeatable; `--point 0.5,-1`): the JSON's `predictions`, as `predict` reports them.
+    #[arg(long = "point", value_parser = point, allow_hyphen_values = true)]
+    pub points: Vec<Point>,
     /// Draw the decision boundary over the data (PNG, or SVG by extension).
     #[arg(long)]
     pub plot: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! Owned toy data sets built with the core's generators.
 
-use microprop::{data, Dataset, DefaultRng, Math, Preprocess, Result, Standardizer};
+use microprop::{data, Dataset, DefaultRng, Result};
 
 use crate::cli::DatasetArg;
 
@@ -51,16 +51,6 @@ impl Data {
             DatasetArg::Spirals => data::spirals(rng, spread, &mut x, &mut labels)?,
         }
         Ok(Data { x, labels, classes })
-    }
-
-    /// Fits `mode` on the data and applies it; returns the fitted transform.
-    ///
-    /// # Errors
-    /// Non-finite inputs or no data.
-    pub fn preprocess<M: Math<f32>>(&mut self, mode: Preprocess) -> Result<Standardizer<f32, 2>> {
-        let s = Standardizer::fit(mode, &self.x)?;
-        s.apply_all::<M>(&mut self.x);
-        Ok(s)
     }
 
     /// A borrowed view for the trainer.

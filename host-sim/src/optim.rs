@@ -127,6 +127,12 @@ impl<M: Math<f32>> Optimizer<f32> for AnyOptimizer<M> {
     fn state_mut(&mut self) -> &mut [f32] {
         each!(self, o => o.state_mut())
     }
+    fn steps(&self) -> u32 {
+        each!(self, o => Optimizer::steps(o))
+    }
+    fn set_steps(&mut self, steps: u32) {
+        each!(self, o => Optimizer::set_steps(o, steps))
+    }
     fn begin_step(&mut self, params: usize) -> Result<()> {
         each!(self, o => o.begin_step(params))
     }

@@ -1,8 +1,12 @@
 //! `predict`: loads a model file in microprop's format (written by `train --save` or by
-//! the device) into a run-time shaped network and runs it.
+//! the device) into a run-time network built from the file's layer specs — whatever its
+//! layers: dense, batch norm, dropout, standardisation, whitening — and runs it in
+//! evaluation mode (dropout off, batch norm on its running statistics, the stored
+//! preprocessing applied by the first layer).
 
-use microprop::format::{self, Info, Statistics, Targets};
-use microprop::{Libm, Math, Micromath, Preprocess, Standardizer};
+use microprop::format::{self, Info, Targets};
+use microprop::layer::{DynLayer, Kind, Spec};
+use microprop::{Libm, Math, Micromath};
 use serde_json::json;
 
 use crate::{
@@ -39,74 +43,78 @@ pub fn run(a: &PredictArgs, ctx: &Ctx) -> Res<Output> {
 
 fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res<Output> {
     let file = a.load.display();
-    let mut sizes = vec![info.inputs];
-    sizes.extend(info.layers.iter().map(|l| l.outputs));
-    if info.layers.is_empty() {
-        return usage(format!("--load {file}: no layers"));
-    }
-    let acts: Vec<_> = info.layers.iter().map(|l| l.activation.cast()).collect();
-    let layers = net::dense_layers_with(&sizes, &acts)?;
-    let mut net: HostNetwork<f32, M> = net::network(layers)?;
-    let mut stats = Standardizer::<f32, 2>::new(Preprocess::None);
-    let preprocess: Option<&mut dyn Statistics<f32>> = match info.preprocess {
-        Some(p) if p.dim == 2 => Some(&mut stats),
-        Some(p) => {
-            return usage(format!(
-                "--load {file}: preprocessing of {} features (the simulator's data are 2-D)",
-                p.dim
-            ))
-        }
-        None => None,
-    };
-    let targets = Targets {
-        preprocess,
-        ..Targets::none()
-    };
-    let loaded = format::load_network(bytes, &mut net, targets)
+    let layers = info
+        .layers
+        .iter()
+        .map(DynLayer::from_spec)
+        .collect::<microprop::Result<Vec<_>>>()
         .map_err(|e| format!("--load {file}: {e}"))?;
-    let mut predictions = Vec::new();
+    let mut net: HostNetwork<f32, M> =
+        net::network(layers).map_err(|e| format!("--load {file}: {e}"))?;
+    let loaded = format::load_network(bytes, &mut net, Targets::none())
+        .map_err(|e| format!("--load {file}: {e}"))?;
+    // The dense sizes, input first (what `train --layers` took).
+    let mut sizes = vec![info.inputs];
+    sizes.extend(
+        info.layers
+            .iter()
+            .filter(|l| l.kind() == Kind::Dense)
+            .map(Spec::outputs),
+    );
+    let kinds: Vec<&str> = info.layers.iter().map(|l| l.kind().name()).collect();
+    let activations: Vec<&str> = info
+        .layers
+        .iter()
+        .filter_map(Spec::activation)
+        .map(|a| a.name())
+        .collect();
+    let preprocess = match info.layers.first() {
+        Some(Spec::Standardize { mode, .. }) => mode.name(),
+        Some(Spec::Whiten { .. }) => "whiten",
+        _ => "none",
+    };
+    let batch_norm = info.layers.iter().any(|l| l.kind() == Kind::BatchNorm);
+    let dropout = info.layers.iter().find_map(|l| match *l {
+        Spec::Dropout { p, .. } => Some(p),
+        _ => None,
+    });
+    let hash = stats::hex16(net.weights_hash());
     let mut text = format!(
-        "{file}: {} ({}), {} parameters, preprocessing {}, optimizer {}, epoch {}, step {}\n\
-         weights hash {}\n",
+        "{file}: {} ({}), {} parameters, {} state, preprocessing {preprocess}, optimizer {}, \
+         epoch {}, step {}\nweights hash {hash}\n",
+        kinds.join(", "),
         sizes
             .iter()
             .map(|n| n.to_string())
             .collect::<Vec<_>>()
             .join("-"),
-        info.layers
-            .iter()
-            .map(|l| l.activation.name())
-            .collect::<Vec<_>>()
-            .join(", "),
         info.params,
-        info.preprocess.map_or("none", |p| p.mode.name()),
+        info.state,
         info.optimizer.map_or("none", |o| o.name),
         loaded.progress.epoch,
         loaded.progress.step,
-        stats::hex16(net.weights_hash()),
     );
+    let mut predictions = Vec::new();
     for p in &a.points {
-        let mut x = p.0.clone();
-        if let [x0, x1] = x.as_mut_slice() {
-            let mut xy = [*x0, *x1];
-            stats.apply::<M>(&mut xy);
-            [*x0, *x1] = xy;
-        }
-        let y = net::predict(&net, &x)?;
+        let y = net::predict(&net, &p.0)?;
         text += &format!("{:?} -> {:?}\n", p.0, y);
         predictions.push(json!({ "x": p.0, "y": y }));
     }
     let json = json!({
         "file": file.to_string(),
         "layers": sizes,
-        "activations": info.layers.iter().map(|l| l.activation.name()).collect::<Vec<_>>(),
+        "kinds": kinds,
+        "activations": activations,
         "params": info.params,
+        "state": info.state,
         "bytes": info.len,
-        "preprocess": info.preprocess.map(|p| p.mode.name()),
+        "preprocess": preprocess,
+        "batch_norm": batch_norm,
+        "dropout": dropout,
         "optimizer": info.optimizer.map(|o| o.name),
         "epoch": loaded.progress.epoch,
         "step": loaded.progress.step,
-        "weights_hash": stats::hex16(net.weights_hash()),
+        "weights_hash": hash,
         "predictions": predictions,
     });
     Ok(Output { json, text })

@@ -50,6 +50,7 @@ pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs:
         samples: 200,
         spread: None,
         preprocess: PreprocessArg::None,
+        points: Vec::new(),
         batch_norm: false,
         dropout: None,
         math: MathArg::Libm,

@@ -4,18 +4,20 @@ use std::path::Path;
 use std::time::Instant;
 
 use microprop::format::{self, Extras, Progress};
+use microprop::layer::{DynStandardize, DynWhiten};
 use microprop::{
-    train as core_train, Init, Libm, Loss, Math, Micromath, Model, Optimizer, Standardizer, Trainer,
+    train as core_train, Init, Libm, Loss, Math, Micromath, Model, Optimizer, PcaWhitening,
+    Standardizer, Trainer,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, InitArg, MathArg, TrainArgs},
+    cli::{DatasetArg, InitArg, MathArg, PreprocessArg, TrainArgs},
     ctx::usage,
     data::{default_spread, Data},
-    net::{self, HostNet},
+    net::{self, HostLayer, HostNet},
     optim::AnyOptimizer,
     plot::{self, Figure},
     stats, Ctx, Output, Res,
@@ -52,6 +54,30 @@ pub struct TrainResult {
     pub steps: u32,
     /// Bytes of the model file written by `--save`.
     pub saved_bytes: Option<usize>,
+    /// The trained network's outputs (evaluation mode) for each `--point`.
+    pub predictions: Vec<Vec<f32>>,
+}
+
+/// ε under the square root of a `--preprocess whiten` layer's eigenvalues.
+pub const WHITEN_EPS: f64 = 1e-5;
+
+/// The fitted first layer `--preprocess` asks for, fitted on `xs` (`None` for raw
+/// inputs): a `Standardize` layer (mean, standardize) or a `Whiten` layer (whiten).
+///
+/// # Errors
+/// Non-finite inputs; too few samples or degenerate data for whitening.
+pub fn preprocessing_layer(arg: PreprocessArg, xs: &[[f32; 2]]) -> Res<Option<HostLayer<f32>>> {
+    if arg == PreprocessArg::Whiten {
+        let pca =
+            PcaWhitening::fit(WHITEN_EPS, xs).map_err(|e| format!("--preprocess whiten: {e}"))?;
+        return Ok(Some(DynWhiten::from(pca).into()));
+    }
+    let Some(mode) = arg.standardize() else {
+        return Ok(None);
+    };
+    let s = Standardizer::<f32, 2>::fit(mode, xs)?;
+    let layer = DynStandardize::new(mode, s.count(), s.mean(), &s.variance())?;
+    Ok(Some(layer.into()))
 }
 
 /// The initialiser `--init` and `--init-scale` select.
@@ -157,6 +183,9 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "saved_bytes": res.saved_bytes,
         "batch_norm": a.batch_norm,
         "dropout": a.dropout,
+        "predictions": a.points.iter().zip(&res.predictions)
+            .map(|(p, y)| json!({ "x": p.0, "y": y }))
+            .collect::<Vec<_>>(),
     });
     let mut text = String::new();
     for (i, (l, acc)) in res
@@ -194,6 +223,9 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
     if let (Some(p), Some(n)) = (&a.save, res.saved_bytes) {
         text += &format!("model saved: {} ({n} bytes)\n", p.display());
     }
+    for (p, y) in a.points.iter().zip(&res.predictions) {
+        text += &format!("{:?} -> {:?}\n", p.0, y);
+    }
     Ok(Output { json, text })
 }
 
@@ -204,8 +236,8 @@ fn short(v: &[f64]) -> Vec<String> {
 /// Class-1 probability (or arg-max class / (K−1)) on a grid over the data, for plots.
 pub type Grid = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
 
-/// Trains per the flags with maths backend `M`; returns the result, the (preprocessed)
-/// data and the prediction grid over it.
+/// Trains per the flags with maths backend `M`; returns the result, the data (as
+/// generated: the network's first layer preprocesses it) and the prediction grid over it.
 ///
 /// # Errors
 /// Usage errors for bad flag combinations; training errors.
@@ -213,19 +245,27 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let classes = validate(a)?;
     let mut rng = microprop::rng(a.seed);
     let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
-    let mut data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
-    let stats = data.preprocess::<M>(a.preprocess.preprocess())?;
+    let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+    for p in &a.points {
+        if p.0.len() != 2 {
+            return usage(format!("--point {:?}: the network takes 2 inputs", p.0));
+        }
+    }
+    let first = preprocessing_layer(a.preprocess, &data.x)?;
     let (init, mult) = init_of(a.init, a.init_scale);
     let extras = net::Extras {
         batch_norm: a.batch_norm,
         dropout: a.dropout,
     };
-    let layers = net::layers_with::<f32>(
+    let mut layers = net::layers_with::<f32>(
         &a.layers.0,
         a.activation.activation(),
         a.output.activation(),
         extras,
     )?;
+    if let Some(first) = first {
+        layers.insert(0, first);
+    }
     // Batch norm normalises over the whole batch: the buffers hold one; otherwise the
     // batch is accumulated a row at a time.
     let capacity = if a.batch_norm { a.batch as usize } else { 1 };
@@ -268,16 +308,14 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let grad_norms_final = stats::grad_norms(&mut net, loss, &view)?;
     let steps = trainer.steps();
     let saved_bytes = match &a.save {
-        Some(path) => Some(save_model(
-            path,
-            &net,
-            &stats,
-            &opt,
-            trainer.epochs(),
-            steps,
-        )?),
+        Some(path) => Some(save_model(path, &net, &opt, trainer.epochs(), steps)?),
         None => None,
     };
+    let predictions = a
+        .points
+        .iter()
+        .map(|p| net::predict(net.network(), &p.0))
+        .collect::<microprop::Result<Vec<_>>>()?;
     let grid = predict_grid(&net, &data, loss, 120)?;
     let res = TrainResult {
         accuracy: f64::from(m.accuracy),
@@ -294,33 +332,25 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         ns_per_step: train_ns as f64 / f64::from(steps.max(1)),
         steps,
         saved_bytes,
+        predictions,
     };
     Ok((res, data, grid))
 }
 
-/// Writes the trained network, its input statistics and its optimizer state to `path`
-/// in microprop's model format; returns the bytes written.
+/// Writes the trained network (every layer, its preprocessing included, with its
+/// parameters and state) and its optimizer's state to `path` in microprop's model
+/// format; returns the bytes written.
 fn save_model<M: Math<f32>>(
     path: &Path,
     net: &HostNet<f32, M>,
-    stats: &Standardizer<f32, 2>,
     opt: &AnyOptimizer<M>,
     epoch: u32,
     step: u32,
 ) -> Res<usize> {
-    let len = format::max_len(
-        4,
-        net.depth(),
-        net.params(),
-        Some(2),
-        Some(opt.state().len()),
-    );
-    let mut buf = vec![0u8; len];
+    let mut buf = vec![0u8; format::model_len(net, Some(opt.state().len()))];
     let extras = Extras {
-        preprocess: Some(stats),
         optimizer: Some(opt),
         progress: Progress { epoch, step },
-        ..Extras::none()
     };
     let n = format::save_model(net, &extras, &mut buf)?;
     buf.truncate(n);

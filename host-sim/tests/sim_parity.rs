@@ -227,7 +227,7 @@ fn resume_program_prints_the_simulators_lines_and_resumes_its_flash_images() {
         .expect("net");
         let slot = microprop_app::resume::slot_len::<microprop_sim::resume::RamFlash>() as u32;
         let mut cp = Checkpoints::new(&mut flash, 0, 16 * 1024, slot).expect("region");
-        let mut buf = [0u8; microprop::format::network_len::<Other>(None, None)];
+        let mut buf = [0u8; microprop::format::network_len::<Other>(None)];
         cp.save(
             &net.into_training(),
             &microprop::format::Extras::none(),

@@ -207,7 +207,7 @@ fn garbage_or_another_networks_checkpoint_starts_afresh() {
     {
         let slot = resume::slot_len::<RamFlash>() as u32;
         let mut cp = Checkpoints::new(&mut flash, 0, RamFlash::LEN as u32, slot).unwrap();
-        let mut buf = [0u8; format::network_len::<Other>(None, None)];
+        let mut buf = [0u8; format::network_len::<Other>(None)];
         cp.save(&net.into_training(), &Extras::none(), &mut buf)
             .unwrap();
     }

@@ -88,6 +88,12 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdamW<S, B, 
     fn state(&self) -> &[S] {
         self.moments.state()
     }
+    fn step_count(&self) -> u32 {
+        self.moments.steps()
+    }
+    fn set_step_count(&mut self, steps: u32) {
+        self.moments.set_steps(steps);
+    }
     fn state_mut(&mut self) -> &mut [S] {
         self.moments.state_mut()
     }

@@ -57,6 +57,13 @@ pub trait Optimizer<S: Scalar> {
     fn state_mut(&mut self) -> &mut [S] {
         &mut []
     }
+    /// Steps taken, for optimizers whose update depends on it (Adam's bias correction);
+    /// 0 for the others. Part of the state a checkpoint saves and restores.
+    fn steps(&self) -> u32 {
+        0
+    }
+    /// Sets the step count (restoring a checkpoint); ignored by optimizers without one.
+    fn set_steps(&mut self, _steps: u32) {}
     /// Starts a step over a model with `params` parameters.
     ///
     /// # Errors
@@ -99,6 +106,12 @@ pub trait Rule<S: Scalar> {
     fn state(&self) -> &[S];
     /// The state, flat and writable.
     fn state_mut(&mut self) -> &mut [S];
+    /// Steps taken ([`Optimizer::steps`]); 0 unless the rule counts them.
+    fn step_count(&self) -> u32 {
+        0
+    }
+    /// Sets the step count ([`Optimizer::set_steps`]).
+    fn set_step_count(&mut self, _steps: u32) {}
     /// Starts a step over `params` parameters: checks the state's size, advances counters.
     ///
     /// # Errors
@@ -140,6 +153,12 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
     }
     fn state_mut(&mut self) -> &mut [S] {
         Rule::state_mut(self)
+    }
+    fn steps(&self) -> u32 {
+        self.step_count()
+    }
+    fn set_steps(&mut self, steps: u32) {
+        self.set_step_count(steps);
     }
     fn begin_step(&mut self, params: usize) -> Result<()> {
         self.begin(params)
