@@ -418,7 +418,7 @@ where
     fn default() -> Self {
         Training {
             net: Network {
-                layers: L::default(),
+                layers: L::zeroed_layers(),
                 math: PhantomData,
             },
             buf: L::zeroed_buffers::<B>(),

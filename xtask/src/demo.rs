@@ -11,8 +11,7 @@
 //! * [`check_device`] checks a QEMU run of the demo: exit 0 (the firmware exits 0 only
 //!   when the demo reaches the bar), its log without the platform lines equal to the
 //!   transcript (without the batch-norm net's lines on a core whose image leaves it out,
-//!   the M0), and the stack high-water mark within the core's budget
-//!   ([`stack_budget`]).
+//!   the M0), and the stack high-water mark within [`STACK_BUDGET`].
 //!
 //! A difference names the first differing line with both versions, and says whether
 //! `--bless` is the fix ([`BLESS`]).
@@ -32,24 +31,10 @@ pub const TRANSCRIPT: &str = "firmware/expected/train.log";
 /// The command that rewrites [`TRANSCRIPT`] from the host run.
 pub const BLESS: &str = "cargo xtask test-firmware --bless";
 
-/// The training demo's stack budget on the M0 (README, "On the microcontroller"): 14 KiB,
-/// what the micro:bit's 16 KiB of RAM leaves after static data and a margin.
+/// The training demo's stack budget on every core (README, "On the microcontroller"):
+/// 14 KiB, what the micro:bit's 16 KiB of RAM leaves after static data and a margin.
 /// `memory/microbit-m0.x` makes the link keep at least this much free for the stack.
 pub const STACK_BUDGET: u32 = 14 * 1024;
-
-/// The stack budget of the cores whose demo also trains the batch-norm net: 16 KiB. Its
-/// by-value construction takes an 11 KB frame for a 2.9 KB network (measured, M4F); the
-/// boards these images run on have 128 KiB of RAM or more.
-pub const STACK_BUDGET_BATCH_NORM: u32 = 16 * 1024;
-
-/// The demo's stack budget on `core`.
-pub fn stack_budget(core: &Core) -> u32 {
-    if core.batch_norm {
-        STACK_BUDGET_BATCH_NORM
-    } else {
-        STACK_BUDGET
-    }
-}
 
 /// The firmware's own first line (`firmware/src/bin/train.rs`), not the app's.
 const BOARD_PREFIX: &str = "board: ";
@@ -268,10 +253,8 @@ pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<(
     }
     match stack.map(parse_stack) {
         None => problems.push("no stack high-water line".into()),
-        Some(Some((used, _))) if used > stack_budget(core) => problems.push(format!(
-            "stack high-water mark {used} B exceeds {}'s {} B budget (README)",
-            core.name,
-            stack_budget(core)
+        Some(Some((used, _))) if used > STACK_BUDGET => problems.push(format!(
+            "stack high-water mark {used} B exceeds the {STACK_BUDGET} B budget (README)"
         )),
         Some(Some((used, size))) if used > 0 && used < size => {}
         Some(_) => problems.push(format!(
@@ -562,8 +545,7 @@ mod tests {
 
         let mut deep = good_run(&t);
         let last = deep.lines.len() - 1;
-        let over = stack_budget(&core) + 4;
-        deep.lines[last] = format!("stack high-water mark: {over} of 131048 B");
+        deep.lines[last] = format!("stack high-water mark: {} of 131048 B", STACK_BUDGET + 4);
         let e = check_device(&core, &deep, &expected(&t)).expect_err("stack");
         assert!(e.contains("exceeds"), "{e}");
     }

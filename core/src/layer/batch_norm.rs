@@ -95,6 +95,7 @@ pub struct BatchNormBuffers<S, const W: usize, const B: usize> {
 
 impl<S: Scalar, const W: usize> Default for BatchNorm<S, W> {
     /// γ = 1, β = 0, running mean 0 and variance 1, the default config, identity.
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
         let (momentum, eps) = (S::from_f64(0.1), S::from_f64(1e-5));
         BatchNorm {
@@ -158,6 +159,7 @@ impl<S: Scalar, const W: usize> FixedLayer<S> for BatchNorm<S, W> {
     const STATE: usize = 2 * W;
     const ROW: usize = 3 * W;
     const FIXED: usize = 5 * W + 1;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         BatchNormBuffers {
             gg: [S::ZERO; W],
@@ -169,6 +171,7 @@ impl<S: Scalar, const W: usize> FixedLayer<S> for BatchNorm<S, W> {
             train: S::ZERO,
         }
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, W, B> {
         Rows([[S::ZERO; W]; B])
     }

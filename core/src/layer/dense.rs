@@ -51,6 +51,7 @@ pub struct DenseBuffers<S, const IN: usize, const OUT: usize, const B: usize> {
 
 impl<S: Scalar, const IN: usize, const OUT: usize> Default for Dense<S, IN, OUT> {
     /// All weights zero, identity activation.
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
         Dense {
             w: [[S::ZERO; IN]; OUT],
@@ -236,6 +237,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> FixedLayer<S> for Dense<S, IN
     const STATE: usize = 0;
     const ROW: usize = 2 * OUT;
     const FIXED: usize = IN * OUT + OUT;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         DenseBuffers {
             gw: [[S::ZERO; IN]; OUT],
@@ -244,6 +246,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> FixedLayer<S> for Dense<S, IN
             a: [[S::ZERO; OUT]; B],
         }
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, IN, B> {
         Rows([[S::ZERO; IN]; B])
     }

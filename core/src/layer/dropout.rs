@@ -40,6 +40,7 @@ pub struct DropoutBuffers<S, const W: usize, const B: usize> {
 
 impl<S: Scalar, const W: usize> Default for Dropout<S, W> {
     /// `p = 0.5`.
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
         Dropout { p: S::HALF }
     }
@@ -75,6 +76,7 @@ impl<S: Scalar, const W: usize> FixedLayer<S> for Dropout<S, W> {
     const STATE: usize = 0;
     const ROW: usize = 3 * W;
     const FIXED: usize = 1;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         DropoutBuffers {
             mask: [[S::ONE; W]; B],
@@ -83,6 +85,7 @@ impl<S: Scalar, const W: usize> FixedLayer<S> for Dropout<S, W> {
             train: S::ZERO,
         }
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, W, B> {
         Rows([[S::ZERO; W]; B])
     }

@@ -137,7 +137,7 @@ pub trait Seq<S: Scalar>: Clone + Debug + Sealed {
 }
 
 /// The sizes of a compile-time layer, as constants.
-pub trait FixedLayer<S: Scalar>: Layer<S> {
+pub trait FixedLayer<S: Scalar>: Layer<S> + Default {
     /// `[S; INPUTS]`.
     type In: AsRef<[S]> + AsMut<[S]> + Copy;
     /// `[S; OUTPUTS]`.
@@ -192,6 +192,9 @@ pub trait Fixed<S: Scalar>: Seq<S> {
     const BYTES: usize;
     /// An all-zero output.
     const ZERO_OUT: Self::Out;
+    /// Every layer's default, built in one piece (the tuples' `Default` would build each
+    /// tail apart and move it into place, level by level).
+    fn zeroed_layers() -> Self;
     /// Zeroed buffers for `B` rows.
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B>;
     /// `B` zeroed input rows.
@@ -618,9 +621,15 @@ impl<S: Scalar, A: FixedLayer<S>> Fixed<S> for (A, ()) {
     const UNITS: usize = A::OUTPUTS;
     const BYTES: usize = A::BYTES;
     const ZERO_OUT: Self::Out = A::ZERO_OUT;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
+    fn zeroed_layers() -> Self {
+        (A::default(), ())
+    }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         A::zeroed_buffers::<B>()
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Self::InRows<B> {
         A::zeroed_rows::<B>()
     }
@@ -649,9 +658,15 @@ where
     const UNITS: usize = A::OUTPUTS + T::UNITS;
     const BYTES: usize = A::BYTES + T::BYTES;
     const ZERO_OUT: Self::Out = T::ZERO_OUT;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
+    fn zeroed_layers() -> Self {
+        (A::default(), T::zeroed_layers())
+    }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         (A::zeroed_buffers::<B>(), T::zeroed_buffers::<B>())
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Self::InRows<B> {
         A::zeroed_rows::<B>()
     }

@@ -29,6 +29,7 @@ pub struct StandardizeBuffers<S, const D: usize, const B: usize> {
 
 impl<S: Scalar, const D: usize> Default for Standardize<S, D> {
     /// No transform (mode [`Preprocess::None`]).
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
         Standardize {
             mode: Preprocess::None,
@@ -83,11 +84,13 @@ impl<S: Scalar, const D: usize> FixedLayer<S> for Standardize<S, D> {
     const STATE: usize = 2 * D;
     const ROW: usize = D;
     const FIXED: usize = 0;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         StandardizeBuffers {
             out: [[S::ZERO; D]; B],
         }
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, D, B> {
         Rows([[S::ZERO; D]; B])
     }

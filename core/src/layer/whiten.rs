@@ -35,6 +35,7 @@ impl<S> From<PcaWhitening> for Whiten<S> {
 
 impl<S: Scalar> Default for Whiten<S> {
     /// The identity (nothing fitted).
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
         Whiten::from(PcaWhitening::IDENTITY)
     }
@@ -67,11 +68,13 @@ impl<S: Scalar> FixedLayer<S> for Whiten<S> {
     const STATE: usize = 0;
     const ROW: usize = 2;
     const FIXED: usize = 0;
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
         WhitenBuffers {
             out: [[S::ZERO; 2]; B],
         }
     }
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, 2, B> {
         Rows([[S::ZERO; 2]; B])
     }
