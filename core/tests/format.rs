@@ -12,7 +12,7 @@ mod support;
 
 use microprop::format::{self, Extras, Progress, Targets};
 use microprop::layer::{
-    BatchNorm, BatchNormConfig, Dense, DynDense, DynLayer, Heap, Kind, Seq, Sequential, Spec,
+    BatchNorm, BatchNormConfig, Dense, DynDense, DynLayer, Family, Kind, Seq, Sequential, Spec,
     Standardize, Whiten,
 };
 use microprop::{
@@ -429,7 +429,7 @@ fn save_refuses_what_load_refuses() {
 
     let deep = |depth: usize| {
         let layers = (0..depth).map(|_| DynLayer::from(DynDense::zeroed(1, 1, OUTPUT).unwrap()));
-        Network::<_, Libm>::from_layers(Sequential::<f32, Heap>::new(layers).unwrap()).unwrap()
+        Network::<_, Libm>::from_layers(Sequential::<f32, Vecs>::new(layers).unwrap()).unwrap()
     };
     let max = format::MAX_DEPTH;
     let mut buf = vec![0u8; format::max_len(4, max + 1, 2 * (max + 1), 0, None)];
@@ -470,6 +470,25 @@ fn f64_networks_round_trip() {
 
 // ---------------------------------------------------------------------------------------
 // Every layer kind.
+
+/// A `Vec` storage family for run-time networks in tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Vecs;
+
+impl Family for Vecs {
+    type Of<T: Clone + core::fmt::Debug + PartialEq> = Vec<T>;
+    fn filled<T: Clone + core::fmt::Debug + PartialEq>(
+        len: usize,
+        value: T,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(vec![value; len])
+    }
+    fn collect<T: Clone + core::fmt::Debug + PartialEq>(
+        items: impl IntoIterator<Item = T>,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(items.into_iter().collect())
+    }
+}
 
 type Every = layers![f32; 2 => whiten, standardize, dense 8, batch_norm, dropout, dense 1];
 type EveryNet = Network<<Every as support::NetLayers>::L>;
@@ -620,7 +639,7 @@ fn a_run_time_sequential_built_from_the_stored_specs_loads_and_predicts_the_same
     let (buf, net, _) = every_saved();
     let info = format::read_info(&buf).unwrap();
     let layers = info.layers.iter().map(|s| DynLayer::from_spec(s).unwrap());
-    let seq = Sequential::<f32, Heap>::new(layers).unwrap();
+    let seq = Sequential::<f32, Vecs>::new(layers).unwrap();
     let mut dynamic = Network::<_, Libm>::from_layers(seq).unwrap();
     format::load_network(&buf, &mut dynamic, Targets::none()).unwrap();
     assert_eq!(dynamic.weights_hash(), net.weights_hash());

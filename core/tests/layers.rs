@@ -13,11 +13,30 @@ use microprop::{
     data::Clusters,
     layer::{
         BatchNorm, BatchNormConfig, Dense, Dropout, DynBatchNorm, DynDense, DynDropout, DynLayer,
-        DynStandardize, DynWhiten, Grads, Heap, Net, Pass, Sequential, Standardize, Whiten,
+        DynStandardize, DynWhiten, Family, Grads, Net, Pass, Sequential, Standardize, Whiten,
     },
     layers, train, Activation, Dataset, Error, Init, Libm, Loss, Model, Network, PcaWhitening,
     Preprocess, Sgd, Trainer, Training,
 };
+
+/// The test's run-time storage: `Vec`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Vecs;
+
+impl Family for Vecs {
+    type Of<T: Clone + core::fmt::Debug + PartialEq> = Vec<T>;
+    fn filled<T: Clone + core::fmt::Debug + PartialEq>(
+        len: usize,
+        value: T,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(vec![value; len])
+    }
+    fn collect<T: Clone + core::fmt::Debug + PartialEq>(
+        items: impl IntoIterator<Item = T>,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(items.into_iter().collect())
+    }
+}
 
 const ROWS: usize = 6;
 
@@ -252,7 +271,7 @@ fn every_layer_kind_backpropagates_exactly_inside_a_network() {
     ));
     // The same in a run-time network.
     let (st, wh) = stats();
-    let dynamic = Sequential::<f64, Heap>::new([
+    let dynamic = Sequential::<f64, Vecs>::new([
         DynLayer::from(DynWhiten::from(*wh.whitening())),
         DynDense::zeroed(2, 4, Activation::Identity).unwrap().into(),
         DynBatchNorm::new(4, Activation::Tanh, BatchNormConfig::default())
@@ -273,7 +292,7 @@ fn every_layer_kind_backpropagates_exactly_inside_a_network() {
         "run-time whiten+dense+batch norm+dropout",
         max_error(&mut m, Train),
     ));
-    let std_dyn = Sequential::<f64, Heap>::new([
+    let std_dyn = Sequential::<f64, Vecs>::new([
         DynLayer::from(
             DynStandardize::new(
                 Preprocess::Standardize,
@@ -414,14 +433,14 @@ fn batch_norm_refuses_what_it_cannot_normalise() {
         );
     }
     assert!(
-        DynBatchNorm::<f32, Heap>::new(0, Activation::Tanh, BatchNormConfig::default()).is_err()
+        DynBatchNorm::<f32, Vecs>::new(0, Activation::Tanh, BatchNormConfig::default()).is_err()
     );
     // Softmax on a hidden batch-norm layer; a chain that ends without an activation.
     let mut net = Network::<BnChain, Libm>::from_layers(BnChain::default()).unwrap();
     assert!(net
         .set_activations(Activation::Softmax, Activation::Softmax)
         .is_err());
-    let ends_in_dropout = Sequential::<f64, Heap>::new([
+    let ends_in_dropout = Sequential::<f64, Vecs>::new([
         DynLayer::from(DynDense::zeroed(2, 2, Activation::Tanh).unwrap()),
         DynDropout::new(2, 0.5).unwrap().into(),
     ]);
@@ -429,7 +448,7 @@ fn batch_norm_refuses_what_it_cannot_normalise() {
         ends_in_dropout,
         Err(Error::InvalidHyperParameter(_))
     ));
-    let mismatched = Sequential::<f64, Heap>::new([
+    let mismatched = Sequential::<f64, Vecs>::new([
         DynLayer::from(DynDense::zeroed(2, 3, Activation::Tanh).unwrap()),
         DynBatchNorm::new(4, Activation::Tanh, BatchNormConfig::default())
             .unwrap()
@@ -554,7 +573,7 @@ fn compile_time_and_run_time_networks_are_bit_identical() {
             stats = l.state.to_vec()
         }
     });
-    let dynamic = Sequential::<f32, Heap>::new([
+    let dynamic = Sequential::<f32, Vecs>::new([
         DynLayer::from(
             DynStandardize::new(
                 Preprocess::Standardize,

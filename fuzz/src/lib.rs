@@ -15,7 +15,7 @@
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use microprop::checkpoint::Checkpoints;
 use microprop::format::{self, Extras, Targets};
-use microprop::layer::{DynLayer, Heap, Sequential};
+use microprop::layer::{DynLayer, Family, Sequential};
 use microprop::optim::{AdaGradConfig, AdamWConfig, RmsPropConfig};
 use microprop::{mlp, train, Activation, Dataset, Init, Loss, Optimizer, Preprocess};
 use microprop::{AdaGrad, Adam, AdamConfig, AdamW, MomentumConfig, Nesterov, RmsProp};
@@ -29,6 +29,24 @@ pub const HIDDEN: Activation = Activation::LeakyRelu(0.1);
 pub const OUTPUT: Activation = Activation::Sigmoid;
 const PARAMS: usize = Net::PARAMS;
 
+/// Run-time layers on the heap (a model's layers built from its stored specs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vecs;
+
+impl Family for Vecs {
+    type Of<T: Clone + core::fmt::Debug + PartialEq> = Vec<T>;
+    fn filled<T: Clone + core::fmt::Debug + PartialEq>(
+        len: usize,
+        value: T,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(vec![value; len])
+    }
+    fn collect<T: Clone + core::fmt::Debug + PartialEq>(
+        items: impl IntoIterator<Item = T>,
+    ) -> microprop::Result<Vec<T>> {
+        Ok(items.into_iter().collect())
+    }
+}
 /// A model buffer with room for statistics and momentum state.
 pub const MODEL_BUF: usize = format::network_len::<Net>(Some(PARAMS));
 
@@ -266,7 +284,7 @@ pub fn model_load(data: &[u8]) {
         assert!(info.len <= data.len() && !info.layers.is_empty());
         // Whatever the specs describe builds as run-time layers, and the bytes load into
         // them (a network if its last layer can feed a loss), as `predict --load` does.
-        let layers: Vec<DynLayer<f32, Heap>> = info
+        let layers: Vec<DynLayer<f32, Vecs>> = info
             .layers
             .iter()
             .map(|s| DynLayer::from_spec(s).expect("read_info validated the specs"))

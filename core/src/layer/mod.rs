@@ -45,8 +45,6 @@ pub use dropout::{Dropout, DropoutBuffers, DynDropout, DynDropoutBuffers};
 pub use dynamic::{DynBuffers, DynLayer};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
 pub use standardize::{DynStandardize, DynStandardizeBuffers, Standardize, StandardizeBuffers};
-#[cfg(feature = "alloc")]
-pub use storage::Heap;
 pub use storage::{Bounded, Family};
 pub use whiten::{DynWhiten, DynWhitenBuffers, Whiten, WhitenBuffers};
 

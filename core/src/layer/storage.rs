@@ -1,7 +1,7 @@
 //! Where run-time layers keep their numbers: a storage family.
 //!
 //! A [`Family`] names one growable container for every element type (heapless'
-//! storage-generic pattern): `Vec<T>` on the host (`Heap`, feature `alloc`), a
+//! storage-generic pattern): `Vec<T>` on the host (the simulator's `Heap`), a
 //! [`heapless::Vec<T, N>`] of fixed capacity on a device ([`Bounded<N>`]). Compile-time
 //! layers need none: their arrays are inside the value.
 
@@ -12,7 +12,7 @@ use crate::{Error, Result};
 /// A growable container for any element type, chosen once for a run-time network.
 ///
 /// Implement it for a marker type of your own to keep a network in other storage (the
-/// crate's own [`Bounded`] and `Heap` are the two it ships).
+/// host simulator implements it with `Vec`).
 pub trait Family: Clone + Copy + Debug + PartialEq + Default {
     /// The container of `T`.
     type Of<T: Clone + Debug + PartialEq>: AsRef<[T]> + AsMut<[T]> + Clone + Debug + PartialEq;
@@ -54,26 +54,5 @@ impl<const N: usize> Family for Bounded<N> {
             v.push(item).map_err(|_| Error::Capacity)?;
         }
         Ok(v)
-    }
-}
-
-/// A [`Family`] of `Vec`s: run-time shapes on a host (feature `alloc`; the simulator's
-/// `--layers`, a network built from a model file's specs).
-#[cfg(feature = "alloc")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Heap;
-
-#[cfg(feature = "alloc")]
-impl Family for Heap {
-    type Of<T: Clone + Debug + PartialEq> = alloc::vec::Vec<T>;
-
-    fn filled<T: Clone + Debug + PartialEq>(len: usize, value: T) -> Result<Self::Of<T>> {
-        Ok(alloc::vec![value; len])
-    }
-
-    fn collect<T: Clone + Debug + PartialEq>(
-        items: impl IntoIterator<Item = T>,
-    ) -> Result<Self::Of<T>> {
-        Ok(items.into_iter().collect())
     }
 }
