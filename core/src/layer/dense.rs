@@ -305,20 +305,14 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         IN * OUT + OUT
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
-        if capacity != B || B == 0 {
-            return Err(Error::Capacity);
-        }
-        Ok(<Self as FixedLayer<S>>::zeroed_buffers::<B>())
+        super::fixed_buffers::<S, Self, B>(capacity)
     }
     #[inline(always)]
     fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
         B
     }
     fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Rows<S, IN, B>> {
-        if capacity != B {
-            return Err(Error::Capacity);
-        }
-        Ok(<Self as FixedLayer<S>>::zeroed_rows::<B>())
+        super::fixed_rows::<S, Self, B>(capacity)
     }
     #[inline(always)]
     fn out_row(&self) -> Result<[S; OUT]> {

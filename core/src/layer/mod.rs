@@ -43,6 +43,7 @@ pub use batch_norm::{
 pub use dense::{Dense, DenseBuffers, DynDense, DynDenseBuffers};
 pub use dropout::{Dropout, DropoutBuffers, DynDropout, DynDropoutBuffers};
 pub use dynamic::{DynBuffers, DynLayer};
+pub(crate) use sequence::{fixed_buffers, fixed_rows};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
 pub use standardize::{DynStandardize, DynStandardizeBuffers, Standardize, StandardizeBuffers};
 pub use storage::{Bounded, Family};

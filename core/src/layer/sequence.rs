@@ -164,6 +164,29 @@ pub trait FixedLayer<S: Scalar>: Layer<S> + Default {
     fn zeroed_rows<const B: usize>() -> Self::InRows<B>;
 }
 
+/// A compile-time layer's zeroed buffers: they hold exactly `B ≥ 1` rows, so `capacity`
+/// must be `B` ([`Error::Capacity`] otherwise).
+#[inline(always)]
+pub(crate) fn fixed_buffers<S: Scalar, L: FixedLayer<S>, const B: usize>(
+    capacity: usize,
+) -> Result<L::Buffers<B>> {
+    if capacity != B || B == 0 {
+        return Err(Error::Capacity);
+    }
+    Ok(L::zeroed_buffers::<B>())
+}
+
+/// A compile-time layer's `B` zeroed input rows (`capacity` must be `B`).
+#[inline(always)]
+pub(crate) fn fixed_rows<S: Scalar, L: FixedLayer<S>, const B: usize>(
+    capacity: usize,
+) -> Result<L::InRows<B>> {
+    if capacity != B {
+        return Err(Error::Capacity);
+    }
+    Ok(L::zeroed_rows::<B>())
+}
+
 /// A compile-time sequence: its sizes as constants, its input and output as arrays.
 pub trait Fixed<S: Scalar>: Seq<S> {
     /// `[S; INPUTS]`.

@@ -138,19 +138,13 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
         0
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
-        if capacity != B || B == 0 {
-            return Err(Error::Capacity);
-        }
-        Ok(<Self as FixedLayer<S>>::zeroed_buffers::<B>())
+        super::fixed_buffers::<S, Self, B>(capacity)
     }
     fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
         B
     }
     fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Rows<S, D, B>> {
-        if capacity != B {
-            return Err(Error::Capacity);
-        }
-        Ok(<Self as FixedLayer<S>>::zeroed_rows::<B>())
+        super::fixed_rows::<S, Self, B>(capacity)
     }
     fn out_row(&self) -> Result<[S; D]> {
         Ok([S::ZERO; D])

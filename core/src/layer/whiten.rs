@@ -120,19 +120,13 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
         0
     }
     fn buffers<const B: usize>(&self, capacity: usize) -> Result<Self::Buffers<B>> {
-        if capacity != B || B == 0 {
-            return Err(Error::Capacity);
-        }
-        Ok(<Self as FixedLayer<S>>::zeroed_buffers::<B>())
+        super::fixed_buffers::<S, Self, B>(capacity)
     }
     fn capacity<const B: usize>(_buf: &Self::Buffers<B>) -> usize {
         B
     }
     fn in_rows<const B: usize>(&self, capacity: usize) -> Result<Rows<S, 2, B>> {
-        if capacity != B {
-            return Err(Error::Capacity);
-        }
-        Ok(<Self as FixedLayer<S>>::zeroed_rows::<B>())
+        super::fixed_rows::<S, Self, B>(capacity)
     }
     fn out_row(&self) -> Result<[S; 2]> {
         Ok([S::ZERO; 2])
