@@ -59,7 +59,7 @@ impl Expected {
     /// batch-norm net out ([`Core::batch_norm`]), every line but that net's (its epochs,
     /// gradient norms, hash, the batch-norm finding and its timing).
     fn for_core(&self, core: &Core) -> Expected {
-        if core.batch_norm {
+        if core.batch_norm() {
             return self.clone();
         }
         let name = NetId::DeepBatchNorm.name();
@@ -486,7 +486,7 @@ mod tests {
             ..expected(&t)
         };
         let m0 = CORES.iter().find(|c| c.name == "m0").expect("m0");
-        assert!(!m0.batch_norm && CORES[0].batch_norm);
+        assert!(!m0.batch_norm() && CORES[0].batch_norm());
         let e = all.for_core(m0);
         assert_eq!(e.lines, vec![t[0].clone(), t[2].clone()]);
         assert_eq!(e.timings, 3);

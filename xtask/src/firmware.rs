@@ -25,9 +25,6 @@ pub struct Core {
     pub machine: &'static str,
     /// Instructions per SysTick tick on that machine.
     pub tick: f64,
-    /// Whether its demo image trains the batch-norm net (firmware feature `batch-norm`;
-    /// the M0's 64 KiB of flash has no room for it).
-    pub batch_norm: bool,
     /// The firmware features its demo image is built with, besides the defaults.
     pub demo_features: &'static str,
 }
@@ -39,7 +36,6 @@ pub const CORES: [Core; 3] = [
         target: "thumbv7em-none-eabihf",
         machine: "mps2-an386",
         tick: 40.0,
-        batch_norm: true,
         demo_features: "batch-norm",
     },
     Core {
@@ -47,7 +43,6 @@ pub const CORES: [Core; 3] = [
         target: "thumbv7m-none-eabi",
         machine: "mps2-an385",
         tick: 40.0,
-        batch_norm: true,
         demo_features: "batch-norm",
     },
     Core {
@@ -55,12 +50,17 @@ pub const CORES: [Core; 3] = [
         target: "thumbv6m-none-eabi",
         machine: "microbit",
         tick: 62.5,
-        batch_norm: false,
         demo_features: "compact",
     },
 ];
 
 impl Core {
+    /// Whether its demo image trains the batch-norm net (firmware feature `batch-norm` in
+    /// [`Core::demo_features`]; the M0's 64 KiB of flash has no room for it).
+    pub fn batch_norm(&self) -> bool {
+        self.demo_features.split(',').any(|f| f == "batch-norm")
+    }
+
     /// The core called `name` (`m4f`, `m3`, `m0`).
     pub fn by_name(name: &str) -> Result<Core, String> {
         CORES
