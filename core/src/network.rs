@@ -33,13 +33,20 @@ macro_rules! mlp {
 
 /// Declares a network type of any layer kinds: the scalar, optionally the maths backend,
 /// the input width, then the layers, each taking the width the previous one gives:
-/// `dense N` (N neurons), `batch_norm`, `dropout`, `standardize`, `whiten` (2 features).
+/// `dense N` (N neurons), `batch_norm`, `dropout`, `standardize`, `whiten` (2 features),
+/// and `K * (layers…)`: `K` copies of a block that keeps its width, held in a
+/// [`Repeat`](crate::layer::Repeat) and walked by a loop (the block's code exists once: what
+/// a deep net needs on a small flash; the layers, weights and files are those of the
+/// written-out chain).
 ///
 /// ```
 /// use microprop::{layers, Micromath};
 /// // The notes' deep net with batch norm after every hidden dense layer.
 /// type Deep = layers![f32; 2 => dense 2, batch_norm, dense 2, batch_norm, dense 1];
 /// type Wide = layers![f32, Micromath; 2 => standardize, dense 16, dropout, dense 1];
+/// // Nine (dense 2, batch norm) blocks, one copy of their code.
+/// type Looped = layers![f32; 2 => 9 * (dense 2, batch_norm), dense 1];
+/// assert_eq!(Looped::DEPTH, 19);
 /// assert_eq!(Deep::PARAMS, (2 * 2 + 2) + 2 * 2 + (2 * 2 + 2) + 2 * 2 + (2 + 1));
 /// assert_eq!(Wide::DEPTH, 4);
 /// ```
@@ -55,6 +62,15 @@ macro_rules! mlp {
 #[macro_export]
 macro_rules! layers {
     (@chain $s:ty; $w:tt;) => { () };
+    (@chain $s:ty; $w:tt; $k:literal * ($($block:tt)+), $($rest:tt)+) => {
+        $crate::layer::Then<
+            $crate::layer::Repeat<$crate::layers!(@chain $s; $w; $($block)+), $k>,
+            $crate::layers!(@chain $s; $w; $($rest)+),
+        >
+    };
+    (@chain $s:ty; $w:tt; $k:literal * ($($block:tt)+) $(,)?) => {
+        $crate::layer::Repeat<$crate::layers!(@chain $s; $w; $($block)+), $k>
+    };
     (@chain $s:ty; $w:tt; dense $n:tt $(, $($rest:tt)*)?) => {
         ($crate::layer::Dense<$s, $w, $n>, $crate::layers!(@chain $s; $n; $($($rest)*)?))
     };

@@ -658,3 +658,138 @@ fn batch_norm_lets_the_nine_deep_sigmoid_net_train() {
         );
     }
 }
+
+/// `K * (block)` is the written-out chain walked by a loop: the same gradients (finite
+/// differences, train and eval, with the repeat first, inside and last), and, trained the
+/// same way from the same seed, the same weights, outputs and model file, online and in
+/// batches, over several seeds.
+#[test]
+fn repeated_blocks_are_the_written_out_chain() {
+    use microprop::{
+        format,
+        layer::{Repeat, Then},
+        Mode::Eval,
+        Mode::Train,
+    };
+    type Inside = layers![f64; 2 => dense 3, 2 * (dense 3, batch_norm), dense 2];
+    type First = layers![f64; 2 => 3 * (dense 2, batch_norm), dense 2];
+    type Last = layers![f64; 2 => dense 3, 2 * (batch_norm, dense 3)];
+    // What the macro writes: the repeat inside a tuple chain, followed through `Then`.
+    type Block = (Dense<f64, 3, 3>, (BatchNorm<f64, 3>, ()));
+    type Spelled = (
+        Dense<f64, 2, 3>,
+        Then<Repeat<Block, 2>, (Dense<f64, 3, 2>, ())>,
+    );
+    let _: Network<Spelled, Libm> = Inside::zeroed(Activation::Tanh, Activation::Softmax).unwrap();
+    let act = Activation::Identity;
+    for seed in [31u64, 32, 33] {
+        for mode in [Train, Eval] {
+            let errors = [
+                max_error(
+                    &mut ready(Inside::zeroed(act, act).unwrap().layers().clone(), seed),
+                    mode,
+                ),
+                max_error(
+                    &mut ready(First::zeroed(act, act).unwrap().layers().clone(), seed),
+                    mode,
+                ),
+                max_error(
+                    &mut ready(Last::zeroed(act, act).unwrap().layers().clone(), seed),
+                    mode,
+                ),
+            ];
+            assert!(
+                errors.iter().all(|&e| e < 1e-6),
+                "seed {seed} {mode:?}: {errors:?}"
+            );
+        }
+    }
+
+    type Looped = layers![f32; 2 => 9 * (dense 2, batch_norm), dense 1];
+    type Unrolled = layers![f32; 2 =>
+        dense 2, batch_norm, dense 2, batch_norm, dense 2, batch_norm,
+        dense 2, batch_norm, dense 2, batch_norm, dense 2, batch_norm,
+        dense 2, batch_norm, dense 2, batch_norm, dense 2, batch_norm,
+        dense 1];
+    type LoopedDense = layers![f32; 2 => dense 4, 3 * (dense 4), dense 1];
+    type UnrolledDense = layers![f32; 2 => dense 4, dense 4, dense 4, dense 4, dense 1];
+    assert_eq!(
+        (Looped::DEPTH, Looped::PARAMS, Looped::STATE, Looped::BYTES),
+        (
+            Unrolled::DEPTH,
+            Unrolled::PARAMS,
+            Unrolled::STATE,
+            Unrolled::BYTES
+        )
+    );
+    assert_eq!(Looped::training_bytes(4), Unrolled::training_bytes(4));
+    fn fit<T: Model<Scalar = f32>>(m: &mut T, data: &Dataset<'_, f32>, batch: usize, seed: u64) {
+        let mut t = Trainer::new(Loss::Mse, batch).unwrap();
+        let mut opt = Sgd::new(0.3).unwrap();
+        let mut order = vec![0u16; data.len()];
+        train::fill_order(&mut order).unwrap();
+        let mut rng = microprop::rng(seed);
+        for _ in 0..4 {
+            t.epoch(m, &mut opt, data, &mut order, &mut rng).unwrap();
+        }
+    }
+    fn saved<T: Model<Scalar = f32>>(m: &T) -> Vec<u8> {
+        let mut buf = vec![0u8; format::model_len(m, None)];
+        let n = format::save_model(m, &format::Extras::none(), &mut buf).unwrap();
+        buf.truncate(n);
+        buf
+    }
+    for seed in [1u64, 2, 3] {
+        let mut rng = microprop::rng(seed);
+        let (mut x, mut l) = ([[0.0f32; 2]; 64], [0u8; 64]);
+        Clusters::two(0.7)
+            .generate(&mut rng, &mut x, &mut l)
+            .unwrap();
+        let data = Dataset::new(&x, &l).unwrap();
+        let (act, init) = (Activation::Sigmoid, Init::XavierNormal);
+        let looped = Looped::new(act, act, init, 0.0, &mut microprop::rng(seed)).unwrap();
+        let unrolled = Unrolled::new(act, act, init, 0.0, &mut microprop::rng(seed)).unwrap();
+        assert_eq!(
+            looped.weights_hash(),
+            unrolled.weights_hash(),
+            "seed {seed}: init"
+        );
+        let (mut lm, mut um) = (looped.into_batched::<4>(), unrolled.into_batched::<4>());
+        fit(&mut lm, &data, 4, seed);
+        fit(&mut um, &data, 4, seed);
+        assert_eq!(lm.weights_hash(), um.weights_hash(), "seed {seed}: trained");
+        assert_ne!(
+            lm.weights_hash(),
+            Looped::new(act, act, init, 0.0, &mut microprop::rng(seed))
+                .unwrap()
+                .weights_hash()
+        );
+        let (a, b) = (
+            train::evaluate(&mut lm, Loss::Mse, &data).unwrap(),
+            train::evaluate(&mut um, Loss::Mse, &data).unwrap(),
+        );
+        assert_eq!(a, b, "seed {seed}");
+        assert_eq!(
+            lm.network().predict(&[0.3, -0.2]).unwrap(),
+            um.network().predict(&[0.3, -0.2]).unwrap()
+        );
+        let bytes = saved(&lm);
+        assert_eq!(bytes, saved(&um), "seed {seed}: the same model file");
+        let mut back = Looped::zeroed(act, act).unwrap();
+        format::load_network(&bytes, &mut back, format::Targets::none()).unwrap();
+        assert_eq!(back.weights_hash(), lm.weights_hash());
+
+        // Online (batch 1, the update straight from δ).
+        let dense =
+            |s| LoopedDense::new(Activation::Tanh, act, init, 0.0, &mut microprop::rng(s)).unwrap();
+        let mut lm = dense(seed).into_training();
+        let mut um =
+            UnrolledDense::new(Activation::Tanh, act, init, 0.0, &mut microprop::rng(seed))
+                .unwrap()
+                .into_training();
+        fit(&mut lm, &data, 1, seed);
+        fit(&mut um, &data, 1, seed);
+        assert_eq!(lm.weights_hash(), um.weights_hash(), "seed {seed}: online");
+        assert_ne!(lm.weights_hash(), dense(seed).weights_hash());
+    }
+}

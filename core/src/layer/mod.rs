@@ -32,6 +32,7 @@ mod batch_norm;
 mod dense;
 mod dropout;
 mod dynamic;
+mod repeat;
 mod sequence;
 mod standardize;
 mod storage;
@@ -43,6 +44,7 @@ pub use batch_norm::{
 pub use dense::{Dense, DenseBuffers, DynDense, DynDenseBuffers};
 pub use dropout::{Dropout, DropoutBuffers, DynDropout, DynDropoutBuffers};
 pub use dynamic::{DynBuffers, DynLayer};
+pub use repeat::{Repeat, Then};
 pub(crate) use sequence::{fixed_buffers, fixed_rows};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
 pub use standardize::{DynStandardize, DynStandardizeBuffers, Standardize, StandardizeBuffers};

@@ -222,6 +222,20 @@ pub trait Fixed<S: Scalar>: Seq<S> {
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B>;
     /// `B` zeroed input rows.
     fn zeroed_rows<const B: usize>() -> Self::InRows<B>;
+    /// Backward pass from `∂L/∂output` given as `g` (`n` rows of [`OUTPUTS`](Fixed::OUTPUTS),
+    /// row-major) instead of left in [`head`](Seq::head) by the loss: how a
+    /// [`Repeat`](super::Repeat) or [`Then`](super::Then) hands the gradient from one
+    /// sequence to the one before it without nesting their calls (the stack stays that of one
+    /// block, however many are chained).
+    fn backward_from<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut Self::Buffers<B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+        g: &[S],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -656,6 +670,21 @@ impl<S: Scalar, A: FixedLayer<S>> Fixed<S> for (A, ()) {
     fn zeroed_rows<const B: usize>() -> Self::InRows<B> {
         A::zeroed_rows::<B>()
     }
+    fn backward_from<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut Self::Buffers<B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+        g: &[S],
+    ) {
+        backward_step::<S, M, A, U, B>(&self.0, buf, x, n, up, grads, |_, link| {
+            for (r, row) in g.chunks_exact(A::OUTPUTS.max(1)).take(n).enumerate() {
+                link.receive(r, row);
+            }
+        });
+    }
 }
 
 impl<S, A, T> Fixed<S> for (A, T)
@@ -692,6 +721,20 @@ where
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Self::InRows<B> {
         A::zeroed_rows::<B>()
+    }
+    fn backward_from<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(
+        &self,
+        buf: &mut Self::Buffers<B>,
+        x: &[S],
+        n: usize,
+        up: &mut U,
+        grads: Grads,
+        g: &[S],
+    ) {
+        let (hb, tb) = buf;
+        backward_step::<S, M, A, U, B>(&self.0, hb, x, n, up, grads, |out, link| {
+            self.1.backward_from::<M, _, B>(tb, out, n, link, grads, g);
+        });
     }
 }
 
