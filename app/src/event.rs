@@ -39,17 +39,12 @@ pub enum NetId {
 
 impl NetId {
     /// The nets the demo trains, in training order.
-    #[cfg(feature = "deep-batch-norm")]
     pub const ALL: [NetId; 4] = [
         NetId::Relu,
         NetId::Shallow,
         NetId::Deep,
         NetId::DeepBatchNorm,
     ];
-    /// The nets the demo trains, in training order (this build leaves out the batch-norm
-    /// net: feature `deep-batch-norm`).
-    #[cfg(not(feature = "deep-batch-norm"))]
-    pub const ALL: [NetId; 3] = [NetId::Relu, NetId::Shallow, NetId::Deep];
 
     /// The name used in the log.
     pub const fn name(self) -> &'static str {

@@ -59,7 +59,6 @@ fn relu_net_reaches_95_percent_and_the_led_blinks() {
     assert!(outcome.relu_accuracy.permille() >= 950, "{:?}", outcome);
     assert_eq!(toggles, 7, "three blinks, then on");
     let last = log.last().unwrap();
-    #[cfg(feature = "deep-batch-norm")]
     assert!(outcome.accuracies[3].permille() >= 950, "{:?}", outcome);
     assert_eq!(
         last,
@@ -105,7 +104,6 @@ fn every_net_logs_every_epoch() {
         (NetId::Relu, config.relu.epochs),
         (NetId::Shallow, config.sigmoid.epochs),
         (NetId::Deep, config.sigmoid.epochs),
-        #[cfg(feature = "deep-batch-norm")]
         (NetId::DeepBatchNorm, config.batch_norm.epochs),
     ] {
         let seen: Vec<u16> = log
@@ -160,7 +158,6 @@ fn deep_sigmoid_net_shows_vanishing_gradients() {
 /// and the same net with batch norm after every hidden dense layer learns; batch norm
 /// keeps the first layer's gradient within a few orders of magnitude of the last one's.
 /// Over several seeds, not one chosen because it passes.
-#[cfg(feature = "deep-batch-norm")]
 #[test]
 fn batch_norm_rescues_the_deep_sigmoid_net() {
     for seed in [42, 1, 2, 3, 4] {

@@ -64,12 +64,6 @@ fn firmware_run(bin: &str, target: &str, flash: Option<&Path>) -> Vec<String> {
     let st = Command::new(env!("CARGO"))
         .current_dir(&fw)
         .args(["build", "--release", "--bin", bin, "--target", target])
-        // The demo on these cores trains the batch-norm net too (as `cargo xtask` builds it).
-        .args(if bin == "train" {
-            &["--features", "batch-norm"][..]
-        } else {
-            &[]
-        })
         .status()
         .expect("run cargo");
     assert!(st.success(), "firmware build of {bin} for {target} failed");

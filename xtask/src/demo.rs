@@ -54,28 +54,6 @@ pub struct Expected {
     pub bar: Percent,
 }
 
-impl Expected {
-    /// What `core`'s image must log: everything, or, on a core whose image leaves the
-    /// batch-norm net out ([`Core::batch_norm`]), every line but that net's (its epochs,
-    /// gradient norms, hash, the batch-norm finding and its timing).
-    fn for_core(&self, core: &Core) -> Expected {
-        if core.batch_norm() {
-            return self.clone();
-        }
-        let name = NetId::DeepBatchNorm.name();
-        Expected {
-            lines: self
-                .lines
-                .iter()
-                .filter(|l| !l.contains(name))
-                .cloned()
-                .collect(),
-            timings: self.timings.saturating_sub(1),
-            ..self.clone()
-        }
-    }
-}
-
 /// Runs the demo on the host, checks its verdict against the configuration's bar, and
 /// compares its deterministic lines with [`TRANSCRIPT`] ([`Snapshot::Check`]) or rewrites
 /// the transcript from them ([`Snapshot::Bless`]).
@@ -215,7 +193,6 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
 
 /// Checks the demo's run on `core` under QEMU against `expected` (from [`host`]).
 pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<(), String> {
-    let expected = &expected.for_core(core);
     let mut app: Vec<String> = Vec::new();
     let mut timings = 0;
     let mut stack = None;
@@ -471,26 +448,6 @@ mod tests {
             "weights hash relu-2-16-16-1 14eb8e035db5cd8b"
         ));
         assert!(!is_platform_line("relu-2-16-16-1 trained in many ticks"));
-    }
-
-    #[test]
-    fn a_core_without_the_batch_norm_net_expects_all_but_its_lines() {
-        let bn = NetId::DeepBatchNorm;
-        let t = vec![
-            "weights hash sigmoid-2-9x2-1 00".to_string(),
-            Event::Hash { net: bn, hash: 1 }.to_string(),
-            "result: PASS".to_string(),
-        ];
-        let all = Expected {
-            timings: 4,
-            ..expected(&t)
-        };
-        let m0 = CORES.iter().find(|c| c.name == "m0").expect("m0");
-        assert!(!m0.batch_norm() && CORES[0].batch_norm());
-        let e = all.for_core(m0);
-        assert_eq!(e.lines, vec![t[0].clone(), t[2].clone()]);
-        assert_eq!(e.timings, 3);
-        assert_eq!(all.for_core(&CORES[0]).lines, t);
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub struct Core {
     pub machine: &'static str,
     /// Instructions per SysTick tick on that machine.
     pub tick: f64,
-    /// The firmware features its demo image is built with, besides the defaults.
+    /// The firmware features its demo image is built with, besides the defaults (the M0's
+    /// `compact`: one out-of-line copy of the dense kernels for every shape, so its image
+    /// keeps to 64 KiB of flash).
     pub demo_features: &'static str,
 }
 
@@ -36,14 +38,14 @@ pub const CORES: [Core; 3] = [
         target: "thumbv7em-none-eabihf",
         machine: "mps2-an386",
         tick: 40.0,
-        demo_features: "batch-norm",
+        demo_features: "",
     },
     Core {
         name: "m3",
         target: "thumbv7m-none-eabi",
         machine: "mps2-an385",
         tick: 40.0,
-        demo_features: "batch-norm",
+        demo_features: "",
     },
     Core {
         name: "m0",
@@ -55,12 +57,6 @@ pub const CORES: [Core; 3] = [
 ];
 
 impl Core {
-    /// Whether its demo image trains the batch-norm net (firmware feature `batch-norm` in
-    /// [`Core::demo_features`]; the M0's 64 KiB of flash has no room for it).
-    pub fn batch_norm(&self) -> bool {
-        self.demo_features.split(',').any(|f| f == "batch-norm")
-    }
-
     /// The core called `name` (`m4f`, `m3`, `m0`).
     pub fn by_name(name: &str) -> Result<Core, String> {
         CORES
@@ -114,7 +110,7 @@ impl Image {
         bin: "train-f411",
         target: "thumbv7em-none-eabihf",
         profile: Profile::Release,
-        only_feature: Some("f411,batch-norm"),
+        only_feature: Some("f411"),
         features: "",
     };
 

@@ -2,7 +2,7 @@
 //! low). The clock comes from the internal 16 MHz oscillator through the PLL (100 MHz), so
 //! the image also runs on a Nucleo-F411RE (whose user LED is on PA5: it will not blink).
 //! Logs over defmt-RTT; flash and watch with
-//! `cargo run --release --no-default-features --features f411,batch-norm --bin train-f411`
+//! `cargo run --release --no-default-features --features f411 --bin train-f411`
 //! (runner: `probe-rs run --chip STM32F411CEUx`, see README.md).
 #![no_std]
 #![no_main]
