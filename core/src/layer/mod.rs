@@ -45,7 +45,7 @@ pub use dense::{Dense, DenseBuffers, DynDense, DynDenseBuffers};
 pub use dropout::{Dropout, DropoutBuffers, DynDropout, DynDropoutBuffers};
 pub use dynamic::{DynBuffers, DynLayer};
 pub use repeat::{Repeat, Then};
-pub(crate) use sequence::{fixed_buffers, fixed_rows};
+pub(crate) use sequence::{fixed_buffers, fixed_capacity, fixed_rows};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
 pub use standardize::{DynStandardize, DynStandardizeBuffers, Standardize, StandardizeBuffers};
 pub use storage::{Bounded, Family};

@@ -164,15 +164,22 @@ pub trait FixedLayer<S: Scalar>: Layer<S> + Default {
     fn zeroed_rows<const B: usize>() -> Self::InRows<B>;
 }
 
-/// A compile-time layer's zeroed buffers: they hold exactly `B ≥ 1` rows, so `capacity`
-/// must be `B` ([`Error::Capacity`] otherwise).
+/// Compile-time buffers hold exactly `B ≥ 1` rows, so `capacity` must be `B`
+/// ([`Error::Capacity`] otherwise).
+#[inline(always)]
+pub(crate) fn fixed_capacity<const B: usize>(capacity: usize) -> Result<()> {
+    if capacity != B || B == 0 {
+        return Err(Error::Capacity);
+    }
+    Ok(())
+}
+
+/// A compile-time layer's zeroed buffers (`capacity` must be `B`: [`fixed_capacity`]).
 #[inline(always)]
 pub(crate) fn fixed_buffers<S: Scalar, L: FixedLayer<S>, const B: usize>(
     capacity: usize,
 ) -> Result<L::Buffers<B>> {
-    if capacity != B || B == 0 {
-        return Err(Error::Capacity);
-    }
+    fixed_capacity::<B>(capacity)?;
     Ok(L::zeroed_buffers::<B>())
 }
 
