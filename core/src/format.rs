@@ -71,9 +71,8 @@ use core::fmt;
 
 use crc::{Crc, CRC_32_ISO_HDLC};
 
-use crate::layer::{BatchNormConfig, Fixed, Kind, Net, Spec};
-use crate::whitening::WhiteningStats;
-use crate::{Activation, Error, FormatError, Math, Model, Network, Optimizer, Preprocess};
+use crate::layer::{Fixed, Kind, Net, Spec};
+use crate::{Activation, Error, FormatError, Math, Model, Network, Optimizer};
 use crate::{Result, Scalar};
 
 /// The first four bytes of every model.
@@ -88,7 +87,7 @@ pub const MAX_NAME: usize = 16;
 /// Bytes of the fixed header.
 pub const HEADER_LEN: usize = 16;
 /// Bytes of the widest layer spec, its kind code included (a whitening layer's).
-pub const MAX_SPEC_LEN: usize = 1 + 4 + 6 * 8;
+pub const MAX_SPEC_LEN: usize = Spec::MAX_LEN;
 
 const PROGRESS_LEN: usize = 8;
 const CRC_LEN: usize = 4;
@@ -227,13 +226,7 @@ pub struct Info<'a> {
 
 /// Bytes of one layer's spec, kind code included, for scalars of `scalar_bytes`.
 pub const fn spec_len(spec: &Spec, scalar_bytes: usize) -> usize {
-    1 + match spec {
-        Spec::Dense { .. } => 4 + 4 + 1 + scalar_bytes,
-        Spec::BatchNorm { .. } => 4 + 1 + 3 * scalar_bytes,
-        Spec::Dropout { .. } => 4 + scalar_bytes,
-        Spec::Standardize { .. } => 4 + 1 + 4,
-        Spec::Whiten { .. } => 4 + 6 * 8,
-    }
+    spec.encoded_len(scalar_bytes)
 }
 
 /// Bytes to reserve for one model: `depth` layers (each counted at [`MAX_SPEC_LEN`]),
@@ -484,7 +477,7 @@ impl<T: Model + ?Sized> Sink<T::Scalar> for ModelTarget<&mut T> {
 // Encoding.
 
 /// Writes into a buffer; remembers (instead of failing at once) that it ran out.
-struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     buf: &'a mut [u8],
     pos: usize,
     full: bool,
@@ -499,93 +492,29 @@ impl Writer<'_> {
         }
         self.pos = end;
     }
-    fn u8(&mut self, x: u8) {
+    pub(crate) fn u8(&mut self, x: u8) {
         self.bytes(&[x]);
     }
-    fn u32(&mut self, x: u32) {
+    pub(crate) fn u32(&mut self, x: u32) {
         self.bytes(&x.to_le_bytes());
     }
-    fn f64(&mut self, x: f64) {
+    pub(crate) fn f64(&mut self, x: f64) {
         self.bytes(&x.to_le_bytes());
     }
-    fn scalar<S: Scalar>(&mut self, x: S) {
+    pub(crate) fn scalar<S: Scalar>(&mut self, x: S) {
         let bits = x.to_bits_u64().to_le_bytes();
         self.bytes(bits.get(..S::BYTES).unwrap_or(&bits));
     }
     /// An activation: its code, then α in the file's scalar type.
-    fn activation<S: Scalar>(&mut self, act: Activation<f64>) {
+    pub(crate) fn activation<S: Scalar>(&mut self, act: Activation<f64>) {
         self.u8(act.code());
         self.scalar(S::from_f64(act.alpha()));
     }
 }
 
-fn count(n: usize) -> Result<u32> {
+/// A size as the file's `u32` ([`Error::Capacity`] past it).
+pub(crate) fn count(n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::Capacity)
-}
-
-fn mode_code(mode: Preprocess) -> u8 {
-    match mode {
-        Preprocess::None => 0,
-        Preprocess::Mean => 1,
-        Preprocess::Standardize => 2,
-    }
-}
-
-fn mode_from_code(code: u8) -> Option<Preprocess> {
-    match code {
-        0 => Some(Preprocess::None),
-        1 => Some(Preprocess::Mean),
-        2 => Some(Preprocess::Standardize),
-        _ => None,
-    }
-}
-
-fn write_spec<S: Scalar>(w: &mut Writer<'_>, spec: &Spec) -> Result<()> {
-    w.u8(spec.kind().code());
-    match *spec {
-        Spec::Dense {
-            inputs,
-            outputs,
-            activation,
-        } => {
-            w.u32(count(inputs)?);
-            w.u32(count(outputs)?);
-            w.activation::<S>(activation);
-        }
-        Spec::BatchNorm {
-            width,
-            activation,
-            config,
-        } => {
-            w.u32(count(width)?);
-            w.activation::<S>(activation);
-            w.scalar(S::from_f64(config.momentum));
-            w.scalar(S::from_f64(config.eps));
-        }
-        Spec::Dropout { width, p } => {
-            w.u32(count(width)?);
-            w.scalar(S::from_f64(p));
-        }
-        Spec::Standardize {
-            width,
-            mode,
-            count: n,
-        } => {
-            w.u32(count(width)?);
-            w.u8(mode_code(mode));
-            w.u32(n);
-        }
-        Spec::Whiten { stats } => {
-            w.u32(stats.count);
-            stats
-                .mean
-                .iter()
-                .chain(&stats.cov)
-                .chain(core::iter::once(&stats.eps))
-                .for_each(|&x| w.f64(x));
-        }
-    }
-    Ok(())
 }
 
 fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]) -> Result<usize> {
@@ -626,7 +555,7 @@ fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]
             res = if validate_at(&spec, S::BYTES).is_err() {
                 Err(FormatError::InvalidSpec { layer }.into())
             } else {
-                write_spec::<S>(&mut w, &spec)
+                spec.write::<S>(&mut w)
             };
             expected = expected.saturating_add(spec.params().saturating_add(spec.state()));
         }
@@ -702,7 +631,7 @@ fn bit(layer: usize) -> u64 {
 /// Whether a layer's state is means then variances (batch norm's running statistics, a
 /// standardisation's fitted ones): the variances must not be negative.
 fn has_variances(spec: &Spec) -> bool {
-    matches!(spec.kind(), Kind::BatchNorm | Kind::Standardize)
+    spec.variances()
 }
 
 /// Whether every stored variance (the second half of such a layer's state) is `≥ 0`.
@@ -740,7 +669,7 @@ fn validate_at(spec: &Spec, width: usize) -> Result<()> {
 // Decoding.
 
 /// Reads from the checked body; running out means the fields disagree with the lengths.
-struct Reader<'a>(&'a [u8]);
+pub(crate) struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -756,23 +685,23 @@ impl<'a> Reader<'a> {
         a.copy_from_slice(self.take(N)?);
         Ok(a)
     }
-    fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(u8::from_le_bytes(self.array()?))
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
-    fn usize(&mut self) -> Result<usize> {
+    pub(crate) fn usize(&mut self) -> Result<usize> {
         usize::try_from(self.u32()?).map_err(|_| FormatError::Malformed.into())
     }
     fn f32(&mut self) -> Result<f32> {
         Ok(f32::from_le_bytes(self.array()?))
     }
-    fn f64(&mut self) -> Result<f64> {
+    pub(crate) fn f64(&mut self) -> Result<f64> {
         Ok(f64::from_le_bytes(self.array()?))
     }
     /// A scalar of `width` bytes, widened.
-    fn scalar(&mut self, width: usize) -> Result<f64> {
+    pub(crate) fn scalar(&mut self, width: usize) -> Result<f64> {
         if width == 4 {
             self.f32().map(f64::from)
         } else {
@@ -780,7 +709,7 @@ impl<'a> Reader<'a> {
         }
     }
     /// An activation: its code, then α of `width` bytes.
-    fn activation(&mut self, width: usize) -> Result<Activation<f64>> {
+    pub(crate) fn activation(&mut self, width: usize) -> Result<Activation<f64>> {
         let code = self.u8()?;
         let alpha = self.scalar(width)?;
         Activation::from_code(code, alpha).ok_or_else(|| FormatError::Malformed.into())
@@ -790,38 +719,7 @@ impl<'a> Reader<'a> {
 fn read_spec(r: &mut Reader<'_>, width: usize, layer: usize) -> Result<Spec> {
     let code = r.u8()?;
     let kind = Kind::from_code(code).ok_or(FormatError::UnknownKind { layer, code })?;
-    Ok(match kind {
-        Kind::Dense => Spec::Dense {
-            inputs: r.usize()?,
-            outputs: r.usize()?,
-            activation: r.activation(width)?,
-        },
-        Kind::BatchNorm => Spec::BatchNorm {
-            width: r.usize()?,
-            activation: r.activation(width)?,
-            config: BatchNormConfig {
-                momentum: r.scalar(width)?,
-                eps: r.scalar(width)?,
-            },
-        },
-        Kind::Dropout => Spec::Dropout {
-            width: r.usize()?,
-            p: r.scalar(width)?,
-        },
-        Kind::Standardize => Spec::Standardize {
-            width: r.usize()?,
-            mode: mode_from_code(r.u8()?).ok_or(FormatError::Malformed)?,
-            count: r.u32()?,
-        },
-        Kind::Whiten => Spec::Whiten {
-            stats: WhiteningStats {
-                count: r.u32()?,
-                mean: [r.f64()?, r.f64()?],
-                cov: [r.f64()?, r.f64()?, r.f64()?],
-                eps: r.f64()?,
-            },
-        },
-    })
+    Spec::read(kind, r, width)
 }
 
 /// The sections of checked bytes.

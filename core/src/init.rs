@@ -95,9 +95,10 @@ impl Init {
         }
     }
 
-    /// Initialises one layer of a network: a dense layer's weights by `self` (fan-in its
-    /// inputs, fan-out its outputs) and its biases to `bias`; batch norm's γ to 1 and β to
-    /// 0; other kinds have no parameters.
+    /// Initialises one layer of a network as its kind's [`Params`](crate::layer::Params)
+    /// say: weights (a dense layer's) by `self` (fan-in its inputs, fan-out its outputs) and
+    /// biases to `bias`; a scale and shift (batch norm's γ, β) to 1 and 0; nothing for kinds
+    /// without parameters.
     #[inline(never)]
     pub fn layer<S: Scalar, R: RngCore + ?Sized>(
         self,
@@ -105,16 +106,16 @@ impl Init {
         bias: f32,
         rng: &mut R,
     ) {
-        match l.kind {
-            crate::layer::Kind::Dense => {
+        match l.kind.params() {
+            crate::layer::Params::Weights => {
                 self.fill(l.w, l.inputs, l.outputs, rng);
                 l.b.fill(S::from_f32(bias));
             }
-            crate::layer::Kind::BatchNorm => {
+            crate::layer::Params::Affine => {
                 l.w.fill(S::ONE);
                 l.b.fill(S::ZERO);
             }
-            _ => {}
+            crate::layer::Params::None => {}
         }
     }
 }

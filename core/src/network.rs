@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    layer::{At, Fixed, Grads, InputGrad, Kind, LayerMut, LayerRef, Net, Nowhere, Pass, Receive},
+    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass, Receive},
     Activation, Dataset, Error, Libm, Math, Model, Optimizer, Result, Scalar,
 };
 
@@ -275,7 +275,7 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
         let last = self.layers.depth() - 1;
         let mut before: Option<&mut Activation<L::Scalar>> = None;
         self.visit_mut(|l| {
-            if l.kind == Kind::BatchNorm {
+            if l.kind.normalizes() {
                 if let Some(prev) = before.take() {
                     *prev = Activation::Identity;
                 }

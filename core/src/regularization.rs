@@ -6,14 +6,14 @@
 //! Dropout sits between layers: it is a layer kind,
 //! [`layer::Dropout`](crate::layer::Dropout).
 
-use crate::{layer::Kind, Error, Model, Result, Scalar};
+use crate::{layer::Params, Error, Model, Result, Scalar};
 
 /// `½ λ Σ w²` over every dense weight of `model` (biases and batch norm's γ, β are not
 /// penalised, as in CS231n).
 pub fn l2_penalty<T: Model>(model: &T, lambda: f64) -> f64 {
     let mut ss = 0.0f64;
     model.visit_layers(|l| {
-        if l.kind == Kind::Dense {
+        if l.kind.params() == Params::Weights {
             for &w in l.w.iter() {
                 let w = w.to_f64();
                 ss += w * w;
@@ -27,7 +27,7 @@ pub fn l2_penalty<T: Model>(model: &T, lambda: f64) -> f64 {
 /// then that of `mean loss + ½ λ Σ w²`.
 pub fn add_l2_gradient<T: Model>(model: &mut T, lambda: T::Scalar) {
     model.visit_layers_mut(|l| {
-        if l.kind == Kind::Dense {
+        if l.kind.params() == Params::Weights {
             for (g, &w) in l.gw.iter_mut().zip(l.w.iter()) {
                 *g += lambda * w;
             }

@@ -69,13 +69,13 @@ fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res
         .map(|a| a.name())
         .collect();
     let preprocess = match info.layers.first() {
-        Some(Spec::Standardize { mode, .. }) => mode.name(),
-        Some(Spec::Whiten { .. }) => "whiten",
+        Some(Spec::Standardize(microprop::layer::StandardizeSpec { mode, .. })) => mode.name(),
+        Some(Spec::Whiten(_)) => "whiten",
         _ => "none",
     };
     let batch_norm = info.layers.iter().any(|l| l.kind() == Kind::BatchNorm);
     let dropout = info.layers.iter().find_map(|l| match *l {
-        Spec::Dropout { p, .. } => Some(p),
+        Spec::Dropout(microprop::layer::DropoutSpec { p, .. }) => Some(p),
         _ => None,
     });
     let hash = stats::hex16(net.weights_hash());

@@ -159,7 +159,7 @@ fn a_stored_whitening_is_applied_by_predict() {
     // the network on raw inputs gives other outputs, on whitened inputs the same ones.
     let bytes = std::fs::read(&file).unwrap();
     let info = format::read_info(&bytes).unwrap();
-    let Spec::Whiten { stats } = info.layers[0] else {
+    let Spec::Whiten(microprop::layer::WhitenSpec { stats }) = info.layers[0] else {
         panic!("first layer {:?}", info.layers[0]);
     };
     let layers: Vec<HostLayer<f32>> = info

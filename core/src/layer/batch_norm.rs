@@ -25,6 +25,67 @@ use super::{
     LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{kernel, Activation, Error, Math, Result, Scalar};
+use crate::format::{count, Reader, Writer};
+use super::{DynLayer, KindSpec};
+
+/// A batch-norm layer's spec: its width, activation, momentum and ε.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BatchNormSpec {
+    /// Units.
+    pub width: usize,
+    /// Activation applied after the normalisation (α widened).
+    pub activation: Activation<f64>,
+    /// Momentum and ε, as stored (in the network's scalar type, widened).
+    pub config: BatchNormConfig,
+}
+
+impl KindSpec for BatchNormSpec {
+    const NAME: &'static str = "batch-norm";
+    const PARAMS: super::Params = super::Params::Affine;
+    const NORMALIZES: bool = true;
+    const FIXED_BYTES: usize = 4 + 1;
+    const SCALARS: usize = 3;
+    fn inputs(&self) -> usize {
+        self.width
+    }
+    fn activation(&self) -> Option<Activation<f64>> {
+        Some(self.activation)
+    }
+    fn params(&self) -> usize {
+        self.width.saturating_mul(2)
+    }
+    fn state(&self) -> usize {
+        self.width.saturating_mul(2)
+    }
+    fn variances(&self) -> bool {
+        true
+    }
+    fn check<S: Scalar>(&self) -> Result<()> {
+        self.config.validate::<S>().map(|_| ())
+    }
+    fn write<S: Scalar>(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(count(self.width)?);
+        w.activation::<S>(self.activation);
+        w.scalar(S::from_f64(self.config.momentum));
+        w.scalar(S::from_f64(self.config.eps));
+        Ok(())
+    }
+    fn read(r: &mut Reader<'_>, width: usize) -> Result<Self> {
+        Ok(BatchNormSpec {
+            width: r.usize()?,
+            activation: r.activation(width)?,
+            config: BatchNormConfig {
+                momentum: r.scalar(width)?,
+                eps: r.scalar(width)?,
+            },
+        })
+    }
+    fn build<S: Scalar, F: Family>(&self) -> Result<DynLayer<S, F>> {
+        Ok(DynBatchNorm::new(self.width, self.activation.cast(), self.config)?.into())
+    }
+}
+
 
 /// Momentum and ε of a batch-norm layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -188,22 +249,22 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
         Kind::BatchNorm
     }
     fn spec(&self) -> Spec {
-        Spec::BatchNorm {
+        Spec::BatchNorm(BatchNormSpec {
             width: W,
             activation: self.act.cast(),
             config: BatchNormConfig {
                 momentum: self.momentum.to_f64(),
                 eps: self.eps.to_f64(),
             },
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::BatchNorm {
+            Spec::BatchNorm(BatchNormSpec {
                 width,
                 activation,
                 config,
-            } if width == W => {
+            }) if width == W => {
                 let act = super::checked_activation(activation.cast())?;
                 (self.momentum, self.eps) = config.validate::<S>()?;
                 self.act = act;
@@ -462,22 +523,22 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
         Kind::BatchNorm
     }
     fn spec(&self) -> Spec {
-        Spec::BatchNorm {
+        Spec::BatchNorm(BatchNormSpec {
             width: self.width(),
             activation: self.act.cast(),
             config: BatchNormConfig {
                 momentum: self.momentum.to_f64(),
                 eps: self.eps.to_f64(),
             },
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::BatchNorm {
+            Spec::BatchNorm(BatchNormSpec {
                 width,
                 activation,
                 config,
-            } if width == self.width() => {
+            }) if width == self.width() => {
                 let act = super::checked_activation(activation.cast())?;
                 (self.momentum, self.eps) = config.validate::<S>()?;
                 self.act = act;

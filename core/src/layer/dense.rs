@@ -13,6 +13,58 @@ use super::{
     OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
+use crate::format::{count, Reader, Writer};
+use super::{DynLayer, KindSpec};
+
+/// A dense layer's spec: its sizes and activation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DenseSpec {
+    /// Inputs.
+    pub inputs: usize,
+    /// Neurons.
+    pub outputs: usize,
+    /// Activation (with its α, in the network's scalar type, widened).
+    pub activation: Activation<f64>,
+}
+
+impl KindSpec for DenseSpec {
+    const NAME: &'static str = "dense";
+    const PARAMS: super::Params = super::Params::Weights;
+    const FIXED_BYTES: usize = 4 + 4 + 1;
+    const SCALARS: usize = 1;
+    fn inputs(&self) -> usize {
+        self.inputs
+    }
+    fn outputs(&self) -> usize {
+        self.outputs
+    }
+    fn activation(&self) -> Option<Activation<f64>> {
+        Some(self.activation)
+    }
+    fn params(&self) -> usize {
+        self.inputs
+            .saturating_mul(self.outputs)
+            .saturating_add(self.outputs)
+    }
+    fn write<S: Scalar>(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(count(self.inputs)?);
+        w.u32(count(self.outputs)?);
+        w.activation::<S>(self.activation);
+        Ok(())
+    }
+    fn read(r: &mut Reader<'_>, width: usize) -> Result<Self> {
+        Ok(DenseSpec {
+            inputs: r.usize()?,
+            outputs: r.usize()?,
+            activation: r.activation(width)?,
+        })
+    }
+    fn build<S: Scalar, F: Family>(&self) -> Result<DynLayer<S, F>> {
+        Ok(DynDense::zeroed(self.inputs, self.outputs, self.activation.cast())?.into())
+    }
+}
+
 
 /// A dense layer with `IN` inputs and `OUT` neurons, its weights in the value.
 ///
@@ -268,19 +320,19 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         Kind::Dense
     }
     fn spec(&self) -> Spec {
-        Spec::Dense {
+        Spec::Dense(DenseSpec {
             inputs: IN,
             outputs: OUT,
             activation: self.act.cast(),
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Dense {
+            Spec::Dense(DenseSpec {
                 inputs,
                 outputs,
                 activation,
-            } if inputs == IN && outputs == OUT => {
+            }) if inputs == IN && outputs == OUT => {
                 self.act = super::checked_activation(activation.cast())?;
                 Ok(())
             }
@@ -509,19 +561,19 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
         Kind::Dense
     }
     fn spec(&self) -> Spec {
-        Spec::Dense {
+        Spec::Dense(DenseSpec {
             inputs: self.inputs,
             outputs: self.outputs(),
             activation: self.act.cast(),
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Dense {
+            Spec::Dense(DenseSpec {
                 inputs,
                 outputs,
                 activation,
-            } if inputs == self.inputs && outputs == self.outputs() => {
+            }) if inputs == self.inputs && outputs == self.outputs() => {
                 self.act = super::checked_activation(activation.cast())?;
                 Ok(())
             }

@@ -8,6 +8,52 @@ use super::{
     OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{Activation, Error, Math, Result, Scalar};
+use crate::format::{count, Reader, Writer};
+use super::{DynLayer, KindSpec};
+
+/// A dropout layer's spec: its width and drop probability.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DropoutSpec {
+    /// Units.
+    pub width: usize,
+    /// Drop probability, as stored (widened).
+    pub p: f64,
+}
+
+impl KindSpec for DropoutSpec {
+    const NAME: &'static str = "dropout";
+    const FIXED_BYTES: usize = 4;
+    const SCALARS: usize = 1;
+    fn inputs(&self) -> usize {
+        self.width
+    }
+    fn check<S: Scalar>(&self) -> Result<()> {
+        let s = S::from_f64(self.p);
+        if s.is_finite() && s >= S::ZERO && s < S::ONE {
+            Ok(())
+        } else {
+            Err(Error::InvalidHyperParameter(
+                "dropout probability must be in [0, 1)",
+            ))
+        }
+    }
+    fn write<S: Scalar>(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(count(self.width)?);
+        w.scalar(S::from_f64(self.p));
+        Ok(())
+    }
+    fn read(r: &mut Reader<'_>, width: usize) -> Result<Self> {
+        Ok(DropoutSpec {
+            width: r.usize()?,
+            p: r.scalar(width)?,
+        })
+    }
+    fn build<S: Scalar, F: Family>(&self) -> Result<DynLayer<S, F>> {
+        Ok(DynDropout::new(self.width, self.p)?.into())
+    }
+}
+
 
 /// Checks a drop probability in the scalar type: finite and in `[0, 1)`.
 fn check_p<S: Scalar>(p: f64) -> Result<S> {
@@ -102,14 +148,14 @@ impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {
         Kind::Dropout
     }
     fn spec(&self) -> Spec {
-        Spec::Dropout {
+        Spec::Dropout(DropoutSpec {
             width: W,
             p: self.p.to_f64(),
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Dropout { width, p } if width == W => {
+            Spec::Dropout(DropoutSpec { width, p }) if width == W => {
                 self.p = check_p(p)?;
                 Ok(())
             }
@@ -275,14 +321,14 @@ impl<S: Scalar, F: Family> Layer<S> for DynDropout<S, F> {
         Kind::Dropout
     }
     fn spec(&self) -> Spec {
-        Spec::Dropout {
+        Spec::Dropout(DropoutSpec {
             width: self.width,
             p: self.p.to_f64(),
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Dropout { width, p } if width == self.width => {
+            Spec::Dropout(DropoutSpec { width, p }) if width == self.width => {
                 self.p = check_p(p)?;
                 Ok(())
             }

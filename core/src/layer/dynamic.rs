@@ -1,8 +1,8 @@
 //! Run-time layers: any layer kind, sizes chosen at run time, for a [`Sequential`].
 //!
 //! [`DynLayer`] is one enum over the run-time container of every kind; its [`Layer`]
-//! implementation forwards each call to the kind. Registering a kind is one line of the
-//! `kinds!` list at the bottom of this file.
+//! implementation forwards each call to the kind. Its variants come from the registry of
+//! kinds (`registered_kinds!` in `layer/mod.rs`).
 //!
 //! [`Sequential`]: super::Sequential
 
@@ -10,7 +10,7 @@ use super::{At, Family, Grads, Kind, Layer, LayerMut, LayerRef, Pass, Receive, S
 use crate::{optim::Optimizer, Activation, Math, Result, Scalar};
 
 macro_rules! kinds {
-    ($($kind:ident($layer:ident, $buffers:ident)),+ $(,)?) => {
+    ($($file:ident: $kind:ident($spec:ident; $fixed:ident, $fixed_bufs:ident; $layer:ident, $buffers:ident)),+ $(,)?) => {
         /// A run-time layer of any kind.
         #[derive(Clone, Debug, PartialEq)]
         pub enum DynLayer<S: Scalar, F: Family> {
@@ -98,13 +98,7 @@ macro_rules! kinds {
     };
 }
 
-kinds! {
-    Dense(DynDense, DynDenseBuffers),
-    BatchNorm(DynBatchNorm, DynBatchNormBuffers),
-    Dropout(DynDropout, DynDropoutBuffers),
-    Standardize(DynStandardize, DynStandardizeBuffers),
-    Whiten(DynWhiten, DynWhitenBuffers),
-}
+registered_kinds!(kinds);
 
 impl<S: Scalar, F: Family> DynLayer<S, F> {
     /// A layer of `spec` with its numbers zeroed (weights 0; batch norm γ = 1, β = 0,
@@ -116,27 +110,7 @@ impl<S: Scalar, F: Family> DynLayer<S, F> {
     /// size or a value the kind refuses; [`Error::Capacity`](crate::Error::Capacity) if the
     /// storage cannot hold the layer.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
-        Ok(match *spec {
-            Spec::Dense {
-                inputs,
-                outputs,
-                activation,
-            } => super::DynDense::zeroed(inputs, outputs, activation.cast())?.into(),
-            Spec::BatchNorm {
-                width,
-                activation,
-                config,
-            } => super::DynBatchNorm::new(width, activation.cast(), config)?.into(),
-            Spec::Dropout { width, p } => super::DynDropout::new(width, p)?.into(),
-            Spec::Standardize { width, mode, count } => {
-                let mean = F::filled(width, S::ZERO)?;
-                let var = F::filled(width, S::ONE)?;
-                super::DynStandardize::new(mode, count, mean.as_ref(), var.as_ref())?.into()
-            }
-            Spec::Whiten { stats } => {
-                super::DynWhiten::from(crate::PcaWhitening::from_stats(stats)?).into()
-            }
-        })
+        spec.build::<S, F>()
     }
 }
 

@@ -28,28 +28,49 @@
 //! hands `∂L/∂x` row by row to the layer before it through [`Receive`]; that layer turns it
 //! into its own δ ([`Layer::receive`]) and stores it where its backward pass will read it.
 
-mod batch_norm;
-mod dense;
-mod dropout;
+/// The registry of layer kinds, one line each, in the order of their stable codes in the
+/// model format (a kind's code is its position): the kind's file, its [`Kind`] variant, and
+/// its types — the spec, the compile-time layer and buffers, the run-time layer and
+/// buffers. Everything else about a kind (its arithmetic, its spec's sizes, checks and
+/// bytes, how a run-time layer is made from it) is in its file; `$then!` receives the list.
+macro_rules! registered_kinds {
+    ($then:ident) => {
+        $then! {
+            dense: Dense(DenseSpec; Dense, DenseBuffers; DynDense, DynDenseBuffers),
+            batch_norm: BatchNorm(BatchNormSpec; BatchNorm, BatchNormBuffers; DynBatchNorm, DynBatchNormBuffers),
+            dropout: Dropout(DropoutSpec; Dropout, DropoutBuffers; DynDropout, DynDropoutBuffers),
+            standardize: Standardize(StandardizeSpec; Standardize, StandardizeBuffers; DynStandardize, DynStandardizeBuffers),
+            whiten: Whiten(WhitenSpec; Whiten, WhitenBuffers; DynWhiten, DynWhitenBuffers),
+        }
+    };
+}
+
+/// Each kind's module and its public types.
+macro_rules! kind_modules {
+    ($($file:ident: $kind:ident($spec:ident; $layer:ident, $bufs:ident; $dyn:ident, $dynbufs:ident)),+ $(,)?) => {
+        $(
+            mod $file;
+            pub use $file::{$spec, $layer, $bufs, $dyn, $dynbufs};
+        )+
+    };
+}
+
+registered_kinds!(kind_modules);
+
 mod dynamic;
+mod kinds;
 mod repeat;
 mod sequence;
-mod standardize;
 mod storage;
-mod whiten;
 
-pub use batch_norm::{
-    BatchNorm, BatchNormBuffers, BatchNormConfig, DynBatchNorm, DynBatchNormBuffers,
-};
-pub use dense::{Dense, DenseBuffers, DynDense, DynDenseBuffers};
-pub use dropout::{Dropout, DropoutBuffers, DynDropout, DynDropoutBuffers};
+pub use batch_norm::BatchNormConfig;
 pub use dynamic::{DynBuffers, DynLayer};
+pub(crate) use kinds::KindSpec;
+pub use kinds::{Kind, Params, Spec};
 pub use repeat::{Repeat, Then};
 pub(crate) use sequence::{fixed_buffers, fixed_capacity, fixed_rows};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
-pub use standardize::{DynStandardize, DynStandardizeBuffers, Standardize, StandardizeBuffers};
 pub use storage::{Bounded, Family};
-pub use whiten::{DynWhiten, DynWhitenBuffers, Whiten, WhitenBuffers};
 
 use core::fmt::Debug;
 
@@ -60,51 +81,6 @@ use crate::{optim::Optimizer, Activation, Math, Result, Scalar};
 pub(crate) mod sealed {
     /// Only the crate's layer kinds and sequences implement the layer traits.
     pub trait Sealed {}
-}
-
-/// The layer kinds, with their stable codes in the model format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Kind {
-    /// Fully connected: `a = f(W x + b)`.
-    Dense,
-    /// Batch normalisation over the batch, then an activation.
-    BatchNorm,
-    /// Inverted dropout.
-    Dropout,
-    /// Fitted mean subtraction / standardisation (a model's first layer).
-    Standardize,
-    /// Fitted 2-D PCA whitening (a model's first layer).
-    Whiten,
-}
-
-impl Kind {
-    /// Every kind, in code order.
-    pub const ALL: [Kind; 5] = [
-        Kind::Dense,
-        Kind::BatchNorm,
-        Kind::Dropout,
-        Kind::Standardize,
-        Kind::Whiten,
-    ];
-    /// The stable code stored in model files (its index in [`Kind::ALL`]).
-    pub fn code(self) -> u8 {
-        Kind::ALL.iter().position(|&k| k == self).unwrap_or(0) as u8
-    }
-    /// The kind with code `code`.
-    pub fn from_code(code: u8) -> Option<Kind> {
-        Kind::ALL.get(usize::from(code)).copied()
-    }
-    /// A short stable name (`"dense"`, `"batch-norm"`, …).
-    pub const fn name(self) -> &'static str {
-        match self {
-            Kind::Dense => "dense",
-            Kind::BatchNorm => "batch-norm",
-            Kind::Dropout => "dropout",
-            Kind::Standardize => "standardize",
-            Kind::Whiten => "whiten",
-        }
-    }
 }
 
 /// Training or inference: dropout and batch norm behave differently in each.
@@ -686,141 +662,6 @@ impl<S, const N: usize, const B: usize> AsRef<[S]> for Rows<S, N, B> {
 impl<S, const N: usize, const B: usize> AsMut<[S]> for Rows<S, N, B> {
     fn as_mut(&mut self) -> &mut [S] {
         self.0.as_flattened_mut()
-    }
-}
-
-/// Everything that defines a layer except its numbers: kind, sizes and hyper-parameters
-/// (what a model file stores before the values, and what a run-time layer is made from:
-/// [`DynLayer::from_spec`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Spec {
-    /// A dense layer.
-    Dense {
-        /// Inputs.
-        inputs: usize,
-        /// Neurons.
-        outputs: usize,
-        /// Activation (with its α, in the network's scalar type, widened).
-        activation: Activation<f64>,
-    },
-    /// Batch norm over `width` units.
-    BatchNorm {
-        /// Units.
-        width: usize,
-        /// Activation applied after the normalisation (α widened).
-        activation: Activation<f64>,
-        /// Momentum and ε, as stored (in the network's scalar type, widened).
-        config: BatchNormConfig,
-    },
-    /// Dropout over `width` units.
-    Dropout {
-        /// Units.
-        width: usize,
-        /// Drop probability, as stored (widened).
-        p: f64,
-    },
-    /// Fitted standardisation of `width` features.
-    Standardize {
-        /// Features.
-        width: usize,
-        /// The transform.
-        mode: crate::Preprocess,
-        /// Samples the statistics were fitted on.
-        count: u32,
-    },
-    /// Fitted 2-D PCA whitening (its statistics are part of the spec: they are `f64`).
-    Whiten {
-        /// The fitted statistics.
-        stats: crate::whitening::WhiteningStats,
-    },
-}
-
-impl Spec {
-    /// The kind.
-    pub fn kind(&self) -> Kind {
-        match self {
-            Spec::Dense { .. } => Kind::Dense,
-            Spec::BatchNorm { .. } => Kind::BatchNorm,
-            Spec::Dropout { .. } => Kind::Dropout,
-            Spec::Standardize { .. } => Kind::Standardize,
-            Spec::Whiten { .. } => Kind::Whiten,
-        }
-    }
-    /// Inputs.
-    pub fn inputs(&self) -> usize {
-        match *self {
-            Spec::Dense { inputs, .. } => inputs,
-            Spec::BatchNorm { width, .. }
-            | Spec::Dropout { width, .. }
-            | Spec::Standardize { width, .. } => width,
-            Spec::Whiten { .. } => 2,
-        }
-    }
-    /// Outputs.
-    pub fn outputs(&self) -> usize {
-        match *self {
-            Spec::Dense { outputs, .. } => outputs,
-            other => other.inputs(),
-        }
-    }
-    /// The activation, for kinds that have one.
-    pub fn activation(&self) -> Option<Activation<f64>> {
-        match *self {
-            Spec::Dense { activation, .. } | Spec::BatchNorm { activation, .. } => Some(activation),
-            _ => None,
-        }
-    }
-    /// Trainable parameters of a layer of this spec.
-    pub fn params(&self) -> usize {
-        match *self {
-            Spec::Dense {
-                inputs, outputs, ..
-            } => inputs.saturating_mul(outputs).saturating_add(outputs),
-            Spec::BatchNorm { width, .. } => width.saturating_mul(2),
-            _ => 0,
-        }
-    }
-    /// Checks the hyper-parameters as a layer of scalar type `S` would accept them in
-    /// [`Layer::set_spec`] (finite α, batch norm's config, dropout's `p`, whitening
-    /// statistics that define a transform), and that sizes are non-zero.
-    ///
-    /// # Errors
-    /// [`Error::InvalidHyperParameter`](crate::Error::InvalidHyperParameter) or
-    /// [`Error::NonFiniteInput`](crate::Error::NonFiniteInput) naming what is wrong.
-    pub fn validate<S: Scalar>(&self) -> Result<()> {
-        if self.inputs() == 0 || self.outputs() == 0 {
-            return Err(crate::Error::InvalidHyperParameter(
-                "layer sizes must be > 0",
-            ));
-        }
-        if let Some(act) = self.activation() {
-            checked_activation(act.cast::<S>())?;
-        }
-        match *self {
-            Spec::BatchNorm { config, .. } => config.validate::<S>().map(|_| ()),
-            Spec::Dropout { p, .. } => {
-                let s = S::from_f64(p);
-                if s.is_finite() && s >= S::ZERO && s < S::ONE {
-                    Ok(())
-                } else {
-                    Err(crate::Error::InvalidHyperParameter(
-                        "dropout probability must be in [0, 1)",
-                    ))
-                }
-            }
-            Spec::Whiten { stats } => crate::PcaWhitening::from_stats(stats).map(|_| ()),
-            _ => Ok(()),
-        }
-    }
-    /// Non-trainable state scalars (running statistics, fitted mean and variance).
-    pub fn state(&self) -> usize {
-        match *self {
-            Spec::BatchNorm { width, .. } | Spec::Standardize { width, .. } => {
-                width.saturating_mul(2)
-            }
-            _ => 0,
-        }
     }
 }
 

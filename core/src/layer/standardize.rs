@@ -11,6 +11,73 @@ use super::{
     PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
+use crate::format::{count, Reader, Writer};
+use super::{DynLayer, KindSpec};
+
+/// A standardisation layer's spec: its width, transform and sample count (its fitted
+/// statistics are its state).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StandardizeSpec {
+    /// Features.
+    pub width: usize,
+    /// The transform.
+    pub mode: Preprocess,
+    /// Samples the statistics were fitted on.
+    pub count: u32,
+}
+
+impl StandardizeSpec {
+    fn mode_code(mode: Preprocess) -> u8 {
+        match mode {
+            Preprocess::None => 0,
+            Preprocess::Mean => 1,
+            Preprocess::Standardize => 2,
+        }
+    }
+    fn mode_from_code(code: u8) -> Result<Preprocess> {
+        match code {
+            0 => Ok(Preprocess::None),
+            1 => Ok(Preprocess::Mean),
+            2 => Ok(Preprocess::Standardize),
+            _ => Err(crate::FormatError::Malformed.into()),
+        }
+    }
+}
+
+impl KindSpec for StandardizeSpec {
+    const NAME: &'static str = "standardize";
+    const FIXED_BYTES: usize = 4 + 1 + 4;
+    const SCALARS: usize = 0;
+    fn inputs(&self) -> usize {
+        self.width
+    }
+    fn state(&self) -> usize {
+        self.width.saturating_mul(2)
+    }
+    fn variances(&self) -> bool {
+        true
+    }
+    fn write<S: Scalar>(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.u32(count(self.width)?);
+        w.u8(Self::mode_code(self.mode));
+        w.u32(self.count);
+        Ok(())
+    }
+    fn read(r: &mut Reader<'_>, _width: usize) -> Result<Self> {
+        Ok(StandardizeSpec {
+            width: r.usize()?,
+            mode: Self::mode_from_code(r.u8()?)?,
+            count: r.u32()?,
+        })
+    }
+    fn build<S: Scalar, F: Family>(&self) -> Result<DynLayer<S, F>> {
+        let mean = F::filled(self.width, S::ZERO)?;
+        let var = F::filled(self.width, S::ONE)?;
+        Ok(DynStandardize::new(self.mode, self.count, mean.as_ref(), var.as_ref())?.into())
+    }
+}
+
 
 /// A standardisation layer over `D` features: its mode, fitted mean and variance.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -107,15 +174,15 @@ impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {
         Kind::Standardize
     }
     fn spec(&self) -> Spec {
-        Spec::Standardize {
+        Spec::Standardize(StandardizeSpec {
             width: D,
             mode: self.mode,
             count: self.count,
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Standardize { width, mode, count } if width == D => {
+            Spec::Standardize(StandardizeSpec { width, mode, count }) if width == D => {
                 (self.mode, self.count) = (mode, count);
                 Ok(())
             }
@@ -294,15 +361,15 @@ impl<S: Scalar, F: Family> Layer<S> for DynStandardize<S, F> {
         Kind::Standardize
     }
     fn spec(&self) -> Spec {
-        Spec::Standardize {
+        Spec::Standardize(StandardizeSpec {
             width: self.width(),
             mode: self.mode,
             count: self.count,
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Standardize { width, mode, count } if width == self.width() => {
+            Spec::Standardize(StandardizeSpec { width, mode, count }) if width == self.width() => {
                 (self.mode, self.count) = (mode, count);
                 Ok(())
             }

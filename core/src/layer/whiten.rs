@@ -9,6 +9,53 @@ use super::{
     PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
+use crate::format::{Reader, Writer};
+use super::{DynLayer, KindSpec};
+
+/// A whitening layer's spec: its fitted statistics (they are `f64`, and they are the
+/// whole transform).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WhitenSpec {
+    /// The fitted statistics.
+    pub stats: crate::whitening::WhiteningStats,
+}
+
+impl KindSpec for WhitenSpec {
+    const NAME: &'static str = "whiten";
+    const FIXED_BYTES: usize = 4 + 6 * 8;
+    const SCALARS: usize = 0;
+    fn inputs(&self) -> usize {
+        2
+    }
+    fn check<S: Scalar>(&self) -> Result<()> {
+        PcaWhitening::from_stats(self.stats).map(|_| ())
+    }
+    fn write<S: Scalar>(&self, w: &mut Writer<'_>) -> Result<()> {
+        let s = &self.stats;
+        w.u32(s.count);
+        s.mean
+            .iter()
+            .chain(&s.cov)
+            .chain(core::iter::once(&s.eps))
+            .for_each(|&x| w.f64(x));
+        Ok(())
+    }
+    fn read(r: &mut Reader<'_>, _width: usize) -> Result<Self> {
+        Ok(WhitenSpec {
+            stats: crate::whitening::WhiteningStats {
+                count: r.u32()?,
+                mean: [r.f64()?, r.f64()?],
+                cov: [r.f64()?, r.f64()?, r.f64()?],
+                eps: r.f64()?,
+            },
+        })
+    }
+    fn build<S: Scalar, F: Family>(&self) -> Result<DynLayer<S, F>> {
+        Ok(DynWhiten::from(PcaWhitening::from_stats(self.stats)?).into())
+    }
+}
+
 
 /// A 2-D whitening layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -91,13 +138,13 @@ impl<S: Scalar> Layer<S> for Whiten<S> {
         Kind::Whiten
     }
     fn spec(&self) -> Spec {
-        Spec::Whiten {
+        Spec::Whiten(WhitenSpec {
             stats: self.pca.stats(),
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Whiten { stats } => {
+            Spec::Whiten(WhitenSpec { stats }) => {
                 self.pca = PcaWhitening::from_stats(stats)?;
                 Ok(())
             }
@@ -232,13 +279,13 @@ impl<S: Scalar, F: Family> Layer<S> for DynWhiten<S, F> {
         Kind::Whiten
     }
     fn spec(&self) -> Spec {
-        Spec::Whiten {
+        Spec::Whiten(WhitenSpec {
             stats: self.pca.stats(),
-        }
+        })
     }
     fn set_spec(&mut self, spec: &Spec) -> Result<()> {
         match *spec {
-            Spec::Whiten { stats } => {
+            Spec::Whiten(WhitenSpec { stats }) => {
                 self.pca = PcaWhitening::from_stats(stats)?;
                 Ok(())
             }
