@@ -34,6 +34,7 @@ impl<E: NorFlashError> From<CheckpointError<E>> for Error {
                 CheckpointError::TooLarge { len, capacity }
             }
             CheckpointError::Verify => CheckpointError::Verify,
+            CheckpointError::NoSuchSlot(slot) => CheckpointError::NoSuchSlot(slot),
         })
     }
 }

@@ -73,6 +73,8 @@ pub enum CheckpointError<E> {
     },
     /// Reading back a freshly written record did not match: the record was not committed.
     Verify,
+    /// A [`Record`] passed in does not name a slot of this ring (`slot ≥ slots()`).
+    NoSuchSlot(u32),
 }
 
 impl<E> From<Error> for CheckpointError<E> {
@@ -91,6 +93,7 @@ impl<E: core::fmt::Debug> core::fmt::Display for CheckpointError<E> {
                 write!(f, "checkpoint of {len} bytes exceeds {capacity}")
             }
             CheckpointError::Verify => f.write_str("written record read back differently"),
+            CheckpointError::NoSuchSlot(slot) => write!(f, "no slot {slot} in the checkpoint ring"),
         }
     }
 }
@@ -169,7 +172,12 @@ impl<F: NorFlash> Checkpoints<F> {
                 "start and slot length must be whole erase pages",
             ));
         }
-        if (start as usize).saturating_add(len as usize) > flash.capacity() {
+        let Some(end) = start.checked_add(len) else {
+            return Err(CheckpointError::Layout(
+                "region must end below 4 GiB (flash addresses are u32)",
+            ));
+        };
+        if end as usize > flash.capacity() {
             return Err(CheckpointError::Layout("region exceeds the flash"));
         }
         let slots = len / slot_len;
@@ -232,8 +240,11 @@ impl<F: NorFlash> Checkpoints<F> {
         Ok(best)
     }
 
+    /// The first address of `slot < slots` (inside the region, which ends below 4 GiB:
+    /// checked by [`Checkpoints::new`]; saturating, so a wrong slot cannot wrap around).
     fn slot_addr(&self, slot: u32) -> u32 {
-        self.start + slot * self.slot_len
+        self.start
+            .saturating_add(slot.saturating_mul(self.slot_len))
     }
 
     fn read(&mut self, addr: u32, buf: &mut [u8]) -> Res<(), F> {
@@ -286,8 +297,19 @@ impl<F: NorFlash> Checkpoints<F> {
     /// Reads `record`'s payload into `buf`; returns the payload.
     ///
     /// # Errors
-    /// [`CheckpointError::TooLarge`] if `buf` is too small, [`CheckpointError::Flash`].
+    /// [`CheckpointError::NoSuchSlot`] if `record.slot` is not a slot of the ring,
+    /// [`CheckpointError::TooLarge`] if `record.len` exceeds a slot or `buf` is too small,
+    /// [`CheckpointError::Flash`].
     pub fn read_record<'b>(&mut self, record: Record, buf: &'b mut [u8]) -> Res<&'b [u8], F> {
+        if record.slot >= self.slots {
+            return Err(CheckpointError::NoSuchSlot(record.slot));
+        }
+        if record.len > self.capacity() {
+            return Err(CheckpointError::TooLarge {
+                len: record.len,
+                capacity: self.capacity(),
+            });
+        }
         let padded = round_up(record.len, F::READ_SIZE);
         let capacity = buf.len();
         let out = buf.get_mut(..padded).ok_or(CheckpointError::TooLarge {

@@ -172,3 +172,71 @@ fn bad_layouts_and_oversized_payloads_are_refused() {
     let mut out = vec![0u8; PAGE];
     assert_eq!(cp.read_record(r, &mut out).unwrap(), &fits[..]);
 }
+
+/// A flash of 4 GiB that stores nothing: for layouts at the top of the address space.
+struct FourGiB;
+
+impl embedded_storage::nor_flash::ErrorType for FourGiB {
+    type Error = embedded_storage::nor_flash::NorFlashErrorKind;
+}
+
+impl embedded_storage::nor_flash::ReadNorFlash for FourGiB {
+    const READ_SIZE: usize = 1;
+    fn read(&mut self, _offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        bytes.fill(0xff);
+        Ok(())
+    }
+    fn capacity(&self) -> usize {
+        1 << 32
+    }
+}
+
+impl embedded_storage::nor_flash::NorFlash for FourGiB {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = PAGE;
+    fn erase(&mut self, _from: u32, _to: u32) -> Result<(), Self::Error> {
+        Ok(())
+    }
+    fn write(&mut self, _offset: u32, _bytes: &[u8]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Issue 10: a region ending at 4 GiB made `base + slot_len` overflow (a panic in debug
+/// builds, an erase at a wrapped address in release); a caller's `Record` naming a slot
+/// far outside the ring multiplied with overflow. Both are refused with named errors.
+#[test]
+fn no_layout_or_record_reaches_an_overflowing_address() {
+    let p = PAGE as u32;
+    let top = (1u64 << 32) - 8 * u64::from(p);
+    assert!(matches!(
+        Checkpoints::new(FourGiB, top as u32, 8 * p, p),
+        Err(CheckpointError::Layout(_))
+    ));
+    // Just below the top is fine.
+    let mut cp = Checkpoints::new(FourGiB, top as u32 - p, 8 * p, p).unwrap();
+    assert_eq!(cp.newest().unwrap(), None);
+
+    let mut cp = Checkpoints::new(CutFlash::new(16 * 1024), 0, 16 * 1024, p).unwrap();
+    let mut buf = vec![0u8; 64];
+    for slot in [cp.slots(), 5_000_000, u32::MAX] {
+        let r = Record {
+            seq: 1,
+            slot,
+            len: 8,
+        };
+        assert!(
+            matches!(cp.read_record(r, &mut buf), Err(CheckpointError::NoSuchSlot(s)) if s == slot),
+            "slot {slot}"
+        );
+    }
+    let r = Record {
+        seq: 1,
+        slot: 0,
+        len: usize::MAX,
+    };
+    assert!(matches!(
+        cp.read_record(r, &mut buf),
+        Err(CheckpointError::TooLarge { .. })
+    ));
+}
