@@ -943,6 +943,9 @@ fn check<S: Scalar>(file: &File<'_>, sink: &dyn Sink<S>, targets: &Targets<'_, S
         if opt.name() != stored.name {
             return Err(FormatError::Optimizer.into());
         }
+        if opt.check_learning_rate(S::from_f64(stored.lr)).is_err() {
+            return Err(FormatError::NonFinite.into());
+        }
         let found = stored.state.len() / file.width;
         if opt.state().len() != found {
             return Err(FormatError::OptimizerState {
@@ -980,7 +983,8 @@ fn decode_into<S: Scalar>(
         }
     });
     if let (Some(opt), Some(stored)) = (targets.optimizer, &file.optimizer) {
-        opt.set_learning_rate(S::from_f64(stored.lr));
+        // Checked by `check`: cannot be refused here.
+        opt.set_learning_rate(S::from_f64(stored.lr))?;
         opt.set_steps(stored.steps);
         let mut r = Reader(stored.state);
         for x in opt.state_mut() {

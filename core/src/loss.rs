@@ -124,7 +124,7 @@ impl Loss {
             Loss::CrossEntropy => {
                 let max = z.iter().fold(S::ZERO - S::MAX, |m, &v| m.max_of(v));
                 let sum = z.iter().fold(S::ZERO, |s, &v| s + M::exp(v - max));
-                let lse = max + M::ln(sum);
+                let ln_sum = M::ln(sum);
                 let inv = S::ONE / sum;
                 let mut loss = S::ZERO;
                 for ((z, &a), &y) in z.iter_mut().zip(a).zip(y) {
@@ -133,7 +133,7 @@ impl Loss {
                     } else {
                         M::exp(*z - max) * inv
                     };
-                    loss += y * (lse - *z);
+                    loss += cross_entropy_term(y, *z, max, ln_sum);
                     *z = p - y;
                 }
                 loss
@@ -158,10 +158,10 @@ impl Loss {
             Loss::CrossEntropy => {
                 let max = z.iter().fold(S::ZERO - S::MAX, |m, &v| m.max_of(v));
                 let sum = z.iter().fold(S::ZERO, |s, &v| s + M::exp(v - max));
-                let lse = max + M::ln(sum);
-                z.iter()
-                    .zip(y)
-                    .fold(S::ZERO, |s, (&z, &y)| s + y * (lse - z))
+                let ln_sum = M::ln(sum);
+                z.iter().zip(y).fold(S::ZERO, |s, (&z, &y)| {
+                    s + cross_entropy_term(y, z, max, ln_sum)
+                })
             }
         }
     }
@@ -179,6 +179,19 @@ impl Loss {
         } else {
             argmax(a)
         }
+    }
+}
+
+/// One class's term of softmax cross-entropy, `y · (logsumexp(z) − z)`, as
+/// `y · ((max − z) + ln Σ)`: `max − z` is exact where `max + ln Σ` would round to the ulp of
+/// `max`, and a class with `y = 0` adds nothing (its `max − z` may overflow: `0 · ∞` would be
+/// NaN for finite logits).
+#[inline(always)]
+fn cross_entropy_term<S: Scalar>(y: S, z: S, max: S, ln_sum: S) -> S {
+    if y == S::ZERO {
+        S::ZERO
+    } else {
+        y * ((max - z) + ln_sum)
     }
 }
 

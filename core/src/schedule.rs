@@ -144,9 +144,13 @@ impl Schedule {
         }
     }
 
-    /// Sets `opt`'s rate for step `step`.
-    pub fn apply<S: Scalar, O: Optimizer<S> + ?Sized>(&self, opt: &mut O, step: u32) {
-        opt.set_learning_rate(S::from_f64(self.lr(step)));
+    /// Sets `opt`'s rate for step `step` (in `S`: a rate that is finite in `f64` may not
+    /// be in `f32`).
+    ///
+    /// # Errors
+    /// As [`Optimizer::set_learning_rate`] (the rate is unchanged then).
+    pub fn apply<S: Scalar, O: Optimizer<S> + ?Sized>(&self, opt: &mut O, step: u32) -> Result<()> {
+        opt.set_learning_rate(S::from_f64(self.lr(step)))
     }
 
     /// One epoch as [`Trainer::epoch`], setting `opt`'s rate before every step from the
@@ -169,7 +173,7 @@ impl Schedule {
 
 /// A schedule sets the learning rate before every step of [`Trainer::epoch_with`].
 impl<S: Scalar> StepHook<S> for &Schedule {
-    fn before(&mut self, opt: &mut dyn SetLearningRate<S>, step: u32) {
-        opt.set_lr(S::from_f64(self.lr(step)));
+    fn before(&mut self, opt: &mut dyn SetLearningRate<S>, step: u32) -> Result<()> {
+        opt.set_lr(S::from_f64(self.lr(step)))
     }
 }

@@ -426,7 +426,7 @@ impl Trainer {
                 continue;
             }
             let (epoch, step) = (self.epochs, self.steps);
-            hook.before(opt, step);
+            hook.before(opt, step)?;
             let result = self.step(model, opt, data, batch, rng);
             let l = hook.after(result, epoch, step)?;
             sum += l * T::Scalar::from_usize(batch.len());
@@ -443,7 +443,13 @@ impl Trainer {
 pub trait StepHook<S: Scalar> {
     /// Before optimizer step `step` (counted from the start of training): e.g. set the
     /// learning rate.
-    fn before(&mut self, _opt: &mut dyn SetLearningRate<S>, _step: u32) {}
+    ///
+    /// # Errors
+    /// Whatever the hook decides (a learning rate the optimizer refuses); the step is then
+    /// not taken.
+    fn before(&mut self, _opt: &mut dyn SetLearningRate<S>, _step: u32) -> Result<()> {
+        Ok(())
+    }
     /// After the step, with its result (the batch's mean loss): may turn it into an error.
     ///
     /// # Errors
@@ -456,9 +462,9 @@ pub trait StepHook<S: Scalar> {
 impl<S: Scalar> StepHook<S> for () {}
 
 impl<S: Scalar, A: StepHook<S>, B: StepHook<S>> StepHook<S> for (A, B) {
-    fn before(&mut self, opt: &mut dyn SetLearningRate<S>, step: u32) {
-        self.0.before(opt, step);
-        self.1.before(opt, step);
+    fn before(&mut self, opt: &mut dyn SetLearningRate<S>, step: u32) -> Result<()> {
+        self.0.before(opt, step)?;
+        self.1.before(opt, step)
     }
     fn after(&mut self, result: Result<S>, epoch: u32, step: u32) -> Result<S> {
         let result = self.0.after(result, epoch, step);
@@ -468,13 +474,16 @@ impl<S: Scalar, A: StepHook<S>, B: StepHook<S>> StepHook<S> for (A, B) {
 
 /// The part of an optimizer a [`StepHook`] may touch: its learning rate.
 pub trait SetLearningRate<S> {
-    /// Sets the learning rate.
-    fn set_lr(&mut self, lr: S);
+    /// Sets the learning rate ([`Optimizer::set_learning_rate`]).
+    ///
+    /// # Errors
+    /// As [`Optimizer::set_learning_rate`].
+    fn set_lr(&mut self, lr: S) -> Result<()>;
 }
 
 impl<S: Scalar, O: Optimizer<S>> SetLearningRate<S> for O {
-    fn set_lr(&mut self, lr: S) {
-        self.set_learning_rate(lr);
+    fn set_lr(&mut self, lr: S) -> Result<()> {
+        self.set_learning_rate(lr)
     }
 }
 

@@ -65,7 +65,7 @@ fn schedules_give_the_hand_computed_rates() {
     assert!((10..300).all(|t| w.lr(t + 1) <= w.lr(t)));
     // Applying sets the optimizer's rate.
     let mut opt = Sgd::new(1.0f32).unwrap();
-    w.apply(&mut opt, 4);
+    w.apply(&mut opt, 4).unwrap();
     assert_eq!(opt.learning_rate(), 0.05f32);
     // Per-step scheduling inside an epoch: after 2 epochs of 4 steps the rate is the one
     // of step 7, and training with a schedule differs from training without.

@@ -68,8 +68,10 @@ impl Optimizer<f32> for Momentum {
     fn learning_rate(&self) -> f32 {
         self.lr
     }
-    fn set_learning_rate(&mut self, lr: f32) {
+    fn set_learning_rate(&mut self, lr: f32) -> microprop::Result<()> {
+        self.check_learning_rate(lr)?;
         self.lr = lr;
+        Ok(())
     }
     fn state_len(&self) -> usize {
         PARAMS

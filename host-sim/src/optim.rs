@@ -115,7 +115,10 @@ impl<M: Math<f32>> Optimizer<f32> for AnyOptimizer<M> {
     fn learning_rate(&self) -> f32 {
         each!(self, o => o.learning_rate())
     }
-    fn set_learning_rate(&mut self, lr: f32) {
+    fn check_learning_rate(&self, lr: f32) -> microprop::Result<()> {
+        each!(self, o => o.check_learning_rate(lr))
+    }
+    fn set_learning_rate(&mut self, lr: f32) -> microprop::Result<()> {
         each!(self, o => o.set_learning_rate(lr))
     }
     fn state_len(&self) -> usize {

@@ -82,12 +82,18 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Moments<S, B> {
         self.steps
     }
 
-    /// Sets the step count (restoring a checkpoint): recomputes β₁ᵗ, β₂ᵗ.
+    /// Sets the step count (restoring a checkpoint): recomputes β₁ᵗ, β₂ᵗ by the same
+    /// multiplications the steps made (bit for bit what an uninterrupted run has), stopping
+    /// once both are 0 (β < 1: at most ~1.1e5 multiplications in f32, ~7.5e5 in f64,
+    /// whatever `steps` is).
     pub(crate) fn set_steps(&mut self, steps: u32) {
         self.steps = steps;
         self.pow1 = S::ONE;
         self.pow2 = S::ONE;
         for _ in 0..steps {
+            if self.pow1 == S::ZERO && self.pow2 == S::ZERO {
+                break;
+            }
             self.pow1 *= self.cfg.beta1;
             self.pow2 *= self.cfg.beta2;
         }

@@ -25,6 +25,18 @@ impl<S: Scalar> Default for AdamWConfig<S> {
     }
 }
 
+/// The decay of one step, `η · λ`, must be at most 1.
+fn decay_ok<S: Scalar>(lr: S, wd: S) -> Result<()> {
+    let decay = lr * wd;
+    if decay.is_finite() && decay <= S::ONE {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperParameter(
+            "weight decay times learning rate must be <= 1",
+        ))
+    }
+}
+
 /// AdamW (Loshchilov & Hutter, 2019): Adam whose weight decay is applied to the weights
 /// directly instead of through the gradient (so the adaptive scaling does not weaken it):
 /// `w ← w − η (m̂ / (√v̂ + ε) + λ w)`, with `m̂`, `v̂` as in [`Adam`](super::Adam).
@@ -46,7 +58,8 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
     ///
     /// # Errors
     /// As [`AdamConfig::validate`], and
-    /// [`Error::InvalidHyperParameter`] for a negative or non-finite λ.
+    /// [`Error::InvalidHyperParameter`] for a negative or non-finite λ, or a decay `η · λ`
+    /// above 1 (a step would flip the weights' signs, or grow them).
     pub fn new(cfg: AdamWConfig<S>, state: B) -> Result<Self> {
         let wd = cfg.weight_decay;
         if !(wd.is_finite() && wd >= S::ZERO) {
@@ -54,6 +67,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
                 "weight decay must be finite and >= 0",
             ));
         }
+        decay_ok(cfg.adam.lr, wd)?;
         Ok(AdamW {
             moments: Moments::new(cfg.adam, state)?,
             weight_decay: wd,
@@ -84,6 +98,9 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdamW<S, B, 
     }
     fn set_lr(&mut self, lr: S) {
         self.moments.cfg.lr = lr;
+    }
+    fn check_lr(&self, lr: S) -> Result<()> {
+        decay_ok(lr, self.weight_decay)
     }
     fn state(&self) -> &[S] {
         self.moments.state()

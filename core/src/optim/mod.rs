@@ -37,14 +37,38 @@ pub use sgd::Sgd;
 
 use crate::{Error, Result, Scalar};
 
+/// A learning rate every optimizer takes: finite and `> 0` (in the network's scalar type).
+pub(crate) fn positive_rate<S: Scalar>(lr: S) -> Result<()> {
+    if lr.is_finite() && lr > S::ZERO {
+        Ok(())
+    } else {
+        Err(Error::InvalidHyperParameter(
+            "learning rate must be finite and > 0",
+        ))
+    }
+}
+
 /// An optimizer.
 pub trait Optimizer<S: Scalar> {
     /// A short stable name (`"sgd"`, `"adam"`, …).
     fn name(&self) -> &'static str;
     /// The current learning rate.
     fn learning_rate(&self) -> S;
-    /// Sets the learning rate (schedules call this between steps).
-    fn set_learning_rate(&mut self, lr: S);
+    /// Whether the optimizer takes `lr` as its learning rate: finite and `> 0` in `S` (the
+    /// default), and whatever the optimizer adds (AdamW: `lr · λ ≤ 1`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] naming what is wrong.
+    fn check_learning_rate(&self, lr: S) -> Result<()> {
+        positive_rate(lr)
+    }
+    /// Sets the learning rate (schedules call this between steps), if
+    /// [`check_learning_rate`](Optimizer::check_learning_rate) takes it.
+    ///
+    /// # Errors
+    /// As [`check_learning_rate`](Optimizer::check_learning_rate); the rate is unchanged
+    /// then.
+    fn set_learning_rate(&mut self, lr: S) -> Result<()>;
     /// Scalars of optimizer state (0 for plain SGD).
     fn state_len(&self) -> usize {
         0
@@ -100,8 +124,15 @@ pub trait Rule<S: Scalar> {
     const NAME: &'static str;
     /// The current learning rate.
     fn lr(&self) -> S;
-    /// Sets the learning rate.
+    /// Sets the learning rate (checked by [`Rule::check_lr`] and finite, `> 0`).
     fn set_lr(&mut self, lr: S);
+    /// The rule's own check of a new learning rate (the default: none).
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] naming what is wrong.
+    fn check_lr(&self, _lr: S) -> Result<()> {
+        Ok(())
+    }
     /// The state, flat (slot `k` of parameter `i` at `k · params + i`).
     fn state(&self) -> &[S];
     /// The state, flat and writable.
@@ -142,8 +173,14 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
     fn learning_rate(&self) -> S {
         self.lr()
     }
-    fn set_learning_rate(&mut self, lr: S) {
+    fn check_learning_rate(&self, lr: S) -> Result<()> {
+        positive_rate(lr)?;
+        self.check_lr(lr)
+    }
+    fn set_learning_rate(&mut self, lr: S) -> Result<()> {
+        self.check_learning_rate(lr)?;
         self.set_lr(lr);
+        Ok(())
     }
     fn state_len(&self) -> usize {
         Rule::state(self).len()
