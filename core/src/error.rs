@@ -18,6 +18,9 @@ pub enum Error {
     NonFiniteTarget,
     /// The loss or a gradient became NaN or infinite during a step: the update was refused.
     NonFiniteGradient,
+    /// Inference on a finite input overflowed: a layer's output became NaN or ±∞ (a later
+    /// ReLU would have turned a NaN into a plausible 0).
+    NonFiniteOutput,
     /// A slice had the wrong length.
     ShapeMismatch {
         /// The length that was required.
@@ -180,6 +183,9 @@ impl fmt::Display for Error {
             Error::LossMismatch => f.write_str("the loss does not fit the output activation"),
             Error::EmptyData => f.write_str("empty data set or zero batch size"),
             Error::BatchTooSmall => f.write_str("batch statistics need at least two samples"),
+            Error::NonFiniteOutput => {
+                f.write_str("a layer's output overflowed to NaN or infinity for a finite input")
+            }
             Error::Diverged { epoch, step } => {
                 write!(f, "training diverged at epoch {epoch}, step {step}")
             }

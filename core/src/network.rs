@@ -149,7 +149,8 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     /// Runs the network: the output layer's activations for input `x`.
     ///
     /// # Errors
-    /// [`Error::NonFiniteInput`] if `x` holds NaN or ±∞.
+    /// [`Error::NonFiniteInput`] if `x` holds NaN or ±∞, [`Error::NonFiniteOutput`] if a
+    /// layer's output overflows for it.
     pub fn predict(&self, x: &L::In) -> Result<L::Out> {
         let mut out = L::ZERO_OUT;
         self.predict_slice(x.as_ref(), out.as_mut())?;
@@ -311,7 +312,9 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
     /// [`outputs`](crate::layer::Seq::outputs) values.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] for wrong lengths, [`Error::NonFiniteInput`] for NaN/±∞.
+    /// [`Error::ShapeMismatch`] for wrong lengths, [`Error::NonFiniteInput`] for NaN/±∞,
+    /// [`Error::NonFiniteOutput`] if a layer's output overflows (`out` is then
+    /// unspecified).
     #[inline]
     pub fn predict_slice(&self, x: &[L::Scalar], out: &mut [L::Scalar]) -> Result<()> {
         check_len(self.layers.inputs(), x.len())?;
@@ -319,7 +322,8 @@ impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
         if !L::Scalar::all_finite(x) {
             return Err(Error::NonFiniteInput);
         }
-        self.layers.infer::<M>(x, out)
+        self.layers.infer::<M>(x, out)?;
+        crate::layer::finite_output(out)
     }
 
     /// The layers.

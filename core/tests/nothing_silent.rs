@@ -219,3 +219,31 @@ fn learning_rates_are_checked_in_the_scalar_type() {
     assert_eq!(adamw.learning_rate(), 1e-3);
     adamw.set_learning_rate(0.01).unwrap();
 }
+
+/// Issue 10: inference on a finite input that overflows inside the network answered `[inf]`
+/// (identity output), or — where a ReLU turned the NaN of `∞ − ∞` into 0 — a plausible 0.5.
+/// Both are [`Error::NonFiniteOutput`](microprop::Error::NonFiniteOutput).
+#[test]
+fn inference_that_overflows_is_an_error_not_a_plausible_answer() {
+    use microprop::Error;
+    let mut identity =
+        <mlp![f32; 2, 1]>::zeroed(Activation::Identity, Activation::Identity).unwrap();
+    identity.visit_mut(|l| l.w.fill(1.0));
+    assert_eq!(identity.predict(&[1.0, 2.0]).unwrap(), [3.0]);
+    assert_eq!(identity.predict(&[3e38, 3e38]), Err(Error::NonFiniteOutput));
+
+    let mut relu = <mlp![f32; 2, 2, 2, 1]>::zeroed(Activation::Relu, Activation::Sigmoid).unwrap();
+    relu.visit_mut(|l| match l.index {
+        // Both hidden units overflow to +∞, then +∞ − ∞ = NaN, which ReLU maps to 0.
+        0 => l.w.fill(1.0),
+        1 => l.w.copy_from_slice(&[1.0, -1.0, 1.0, -1.0]),
+        _ => l.w.fill(1.0),
+    });
+    assert!(relu.predict(&[0.5, 0.5]).unwrap()[0].is_finite());
+    assert_eq!(relu.predict(&[3e38, 3e38]), Err(Error::NonFiniteOutput));
+    let mut out = [0.0f32];
+    assert_eq!(
+        relu.predict_slice(&[3e38, 3e38], &mut out),
+        Err(Error::NonFiniteOutput)
+    );
+}

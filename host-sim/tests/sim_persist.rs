@@ -259,3 +259,30 @@ fn a_corrupt_truncated_or_old_file_is_refused_with_the_reason() {
     std::fs::write(&file, [b'M', b'P', b'R', b'P', 1, 4, 2, 3, 16, 4]).unwrap();
     refused("unsupported format version 1");
 }
+
+/// Issue 10: `predict` at a finite point where the network overflows printed `[inf]` (JSON
+/// `null`) or, through a ReLU, a plausible number; now it is an error naming the overflow,
+/// and a point that does not overflow still answers.
+#[test]
+fn predict_refuses_a_point_where_the_network_overflows() {
+    let dir = scratch("persist-overflow");
+    let file = dir.join("model.mprp");
+    let file_s = file.to_str().unwrap();
+    json(&[
+        "train",
+        "--layers",
+        "2,8,8,1",
+        "--activation",
+        "relu",
+        "--epochs",
+        "2",
+        "--save",
+        file_s,
+    ]);
+    let out = sim(&["predict", "--load", file_s, "--point", "3e38,-3e38"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("overflowed"), "{stderr}");
+    let fine = json(&["predict", "--load", file_s, "--point", "0.5,0.5"]);
+    assert!(fine["predictions"][0]["y"][0].as_f64().unwrap().is_finite());
+}

@@ -68,7 +68,7 @@ pub use dynamic::{DynBuffers, DynLayer};
 pub(crate) use kinds::KindSpec;
 pub use kinds::{Kind, Params, Spec};
 pub use repeat::{Repeat, Then};
-pub(crate) use sequence::{fixed_buffers, fixed_capacity, fixed_rows};
+pub(crate) use sequence::{finite_output, fixed_buffers, fixed_capacity, fixed_rows};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
 pub use storage::{Bounded, Family};
 

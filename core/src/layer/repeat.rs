@@ -23,8 +23,8 @@
 //! flash (the cost benchmark's N3 is written out); repeat its blocks where flash is short.
 
 use super::{
-    fixed_capacity, sealed::Sealed, At, Erased, Fixed, Grads, InputGrad, LayerMut, LayerRef,
-    OfScalar, Pass, Receive, Seq, Spec,
+    finite_output, fixed_capacity, sealed::Sealed, At, Erased, Fixed, Grads, InputGrad, LayerMut,
+    LayerRef, OfScalar, Pass, Receive, Seq, Spec,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -261,6 +261,7 @@ where
                 block.infer::<M>(cur.as_ref(), next.as_mut())?;
                 core::mem::swap(&mut cur, &mut next);
             }
+            finite_output(cur.as_ref())?;
         }
         last.infer::<M>(if init.is_empty() { x } else { cur.as_ref() }, out)
     }
@@ -438,6 +439,7 @@ where
     fn infer<M: Math<S>>(&self, x: &[S], out: &mut [S]) -> Result<()> {
         let mut mid = P::ZERO_OUT;
         self.0.infer::<M>(x, mid.as_mut())?;
+        finite_output(mid.as_ref())?;
         self.1.infer::<M>(mid.as_ref(), out)
     }
     fn backward<M: Math<S>, U: Receive<S> + ?Sized, const B: usize>(

@@ -312,7 +312,18 @@ fn infer_step<S: Scalar, M: Math<S>, H: Layer<S>>(
 ) -> Result<()> {
     let mut mid = head.out_row()?;
     head.infer::<M>(x, mid.as_mut())?;
+    finite_output(mid.as_ref())?;
     rest(mid.as_ref())
+}
+
+/// A layer's output in inference must be finite ([`Error::NonFiniteOutput`]).
+#[inline]
+pub(crate) fn finite_output<S: Scalar>(out: &[S]) -> Result<()> {
+    if S::all_finite(out) {
+        Ok(())
+    } else {
+        Err(Error::NonFiniteOutput)
+    }
 }
 
 #[inline]
