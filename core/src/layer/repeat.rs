@@ -371,6 +371,40 @@ where
     }
 }
 
+/// The backward pass of a [`Then`]: `T`'s from the loss's δ in its head (`g` `None`) or
+/// from `g`, its input gradient gathered in a scratch of `B` rows, then `P`'s from that.
+fn then_backward<S, M, P, T, U, const B: usize>(
+    then: &Then<P, T>,
+    buf: &mut (P::Buffers<B>, T::Buffers<B>),
+    x: &[S],
+    n: usize,
+    up: &mut U,
+    grads: Grads,
+    g: Option<&[S]>,
+) where
+    S: Scalar,
+    M: Math<S>,
+    P: Fixed<S>,
+    T: Fixed<S> + Seq<S, Input = P::Output>,
+    U: Receive<S> + ?Sized,
+{
+    let (pb, tb) = buf;
+    let mut delta = T::zeroed_rows::<B>();
+    let mut gather = InputGrad {
+        grad: delta.as_mut(),
+        width: T::INPUTS,
+    };
+    let input = then.0.output(pb);
+    match g {
+        None => then.1.backward::<M, _, B>(tb, input, n, &mut gather, grads),
+        Some(g) => then
+            .1
+            .backward_from::<M, _, B>(tb, input, n, &mut gather, grads, g),
+    }
+    then.0
+        .backward_from::<M, U, B>(pb, x, n, up, grads, delta.as_ref());
+}
+
 impl<S, P, T> Seq<S> for Then<P, T>
 where
     S: Scalar,
@@ -450,16 +484,7 @@ where
         up: &mut U,
         grads: Grads,
     ) {
-        let (pb, tb) = buf;
-        let mut delta = T::zeroed_rows::<B>();
-        let mut gather = InputGrad {
-            grad: delta.as_mut(),
-            width: T::INPUTS,
-        };
-        self.1
-            .backward::<M, _, B>(tb, self.0.output(pb), n, &mut gather, grads);
-        self.0
-            .backward_from::<M, U, B>(pb, x, n, up, grads, delta.as_ref());
+        then_backward::<S, M, P, T, U, B>(self, buf, x, n, up, grads, None);
     }
     fn update_online<O: Optimizer<S>, const B: usize>(
         &mut self,
@@ -490,10 +515,7 @@ where
         at: At,
         f: &mut dyn FnMut(LayerRef<'a, S>),
     ) {
-        let (pb, tb) = match buf {
-            Some((p, t)) => (Some(p), Some(t)),
-            None => (None, None),
-        };
+        let (pb, tb) = buf.map(|(p, t)| (p, t)).unzip();
         self.0.visit(pb, at, f);
         self.1.visit(tb, after(&self.0, at), f);
     }
@@ -503,10 +525,7 @@ where
         at: At,
         f: &mut dyn FnMut(LayerMut<'a, S>),
     ) {
-        let (pb, tb) = match buf {
-            Some((p, t)) => (Some(p), Some(t)),
-            None => (None, None),
-        };
+        let (pb, tb) = buf.map(|(p, t)| (p, t)).unzip();
         let next = after(&self.0, at);
         self.0.visit_mut(pb, at, f);
         self.1.visit_mut(tb, next, f);
@@ -554,15 +573,6 @@ where
         grads: Grads,
         g: &[S],
     ) {
-        let (pb, tb) = buf;
-        let mut delta = T::zeroed_rows::<B>();
-        let mut gather = InputGrad {
-            grad: delta.as_mut(),
-            width: T::INPUTS,
-        };
-        self.1
-            .backward_from::<M, _, B>(tb, self.0.output(pb), n, &mut gather, grads, g);
-        self.0
-            .backward_from::<M, U, B>(pb, x, n, up, grads, delta.as_ref());
+        then_backward::<S, M, P, T, U, B>(self, buf, x, n, up, grads, Some(g));
     }
 }

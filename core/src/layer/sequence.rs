@@ -639,10 +639,7 @@ where
         at: At,
         f: &mut dyn FnMut(LayerRef<'a, S>),
     ) {
-        let (hb, tb) = match buf {
-            Some((h, t)) => (Some(h), Some(t)),
-            None => (None, None),
-        };
+        let (hb, tb) = buf.map(|(h, t)| (h, t)).unzip();
         f(self.0.view(hb, at));
         self.1.visit(tb, next_at(&self.0, at), f);
     }
@@ -652,10 +649,7 @@ where
         at: At,
         f: &mut dyn FnMut(LayerMut<'a, S>),
     ) {
-        let (hb, tb) = match buf {
-            Some((h, t)) => (Some(h), Some(t)),
-            None => (None, None),
-        };
+        let (hb, tb) = buf.map(|(h, t)| (h, t)).unzip();
         let next = next_at(&self.0, at);
         f(self.0.view_mut(hb, at));
         self.1.visit_mut(tb, next, f);
