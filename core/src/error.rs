@@ -18,6 +18,11 @@ pub enum Error {
     NonFiniteTarget,
     /// The loss or a gradient became NaN or infinite during a step: the update was refused.
     NonFiniteGradient,
+    /// The step's update would overflow: a weight, a bias, an optimizer-state value or a
+    /// running statistic would become NaN or ±∞ although the gradients are finite (a
+    /// learning rate too large for the weights, a squared gradient beyond the scalar's
+    /// range). The step was refused: nothing changed.
+    NonFiniteUpdate,
     /// Inference on a finite input overflowed: a layer's output became NaN or ±∞ (a later
     /// ReLU would have turned a NaN into a plausible 0).
     NonFiniteOutput,
@@ -170,6 +175,9 @@ impl fmt::Display for Error {
             Error::NonFiniteGradient => {
                 f.write_str("the loss or a gradient became non-finite; the step was refused")
             }
+            Error::NonFiniteUpdate => f.write_str(
+                "the update would make a weight or optimizer value non-finite; the step was refused",
+            ),
             Error::ShapeMismatch { expected, found } => {
                 write!(
                     f,

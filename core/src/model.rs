@@ -88,13 +88,15 @@ pub trait Model: crate::layer::sealed::Sealed {
         grads: Grads,
     ) -> Result<()>;
     /// One online step (one row) after a forward pass whose output δ the loss has written:
-    /// back-propagates, checks that every update is finite, and only then updates through
-    /// `opt`, applying each dense layer's outer-product gradient without storing it
+    /// back-propagates, checks that every gradient is finite and that `opt`
+    /// [accepts](Optimizer::accepts) every update, and only then updates through `opt`,
+    /// applying each dense layer's outer-product gradient without storing it
     /// (bit-identical to storing it and calling [`Model::apply_update`]).
     ///
     /// # Errors
-    /// [`Error::NonFiniteGradient`](crate::Error::NonFiniteGradient) (nothing changed) or
-    /// the optimizer's shape error.
+    /// [`Error::NonFiniteGradient`](crate::Error::NonFiniteGradient),
+    /// [`Error::NonFiniteUpdate`](crate::Error::NonFiniteUpdate) (nothing changed) or the
+    /// optimizer's shape error.
     fn online_step<O: Optimizer<Self::Scalar>>(
         &mut self,
         opt: &mut O,
@@ -103,6 +105,8 @@ pub trait Model: crate::layer::sealed::Sealed {
     /// After an accepted training step: moves batch norm's running statistics by the last
     /// training pass's.
     fn commit(&mut self);
+    /// Whether [`commit`](Model::commit) would leave every running statistic finite.
+    fn commit_finite(&self) -> bool;
     /// Calls `f` for every layer, first to last, with parameters, state, gradients and
     /// the cache of the last pass: the one walk over parameters (optimizers, the format,
     /// the diagnostics and the initialisers all use it).
@@ -144,6 +148,21 @@ pub trait Model: crate::layer::sealed::Sealed {
             opt.update(l.offset, l.w, l.gw);
             opt.update(l.offset + l.w.len(), l.b, l.gb);
         });
+    }
+
+    /// Whether `opt` [accepts](Optimizer::accepts) the update of every parameter block from
+    /// the gradients in the model (what [`apply_update`](Model::apply_update) would do
+    /// next): every weight, bias and optimizer-state value stays finite. Reads only.
+    fn accepts_update<O: Optimizer<Self::Scalar>>(&self, opt: &O) -> bool
+    where
+        Self: Sized,
+    {
+        let (params, mut ok) = (self.params(), true);
+        self.visit_layers(|l| {
+            ok &= opt.accepts(params, l.offset, l.w, l.gw);
+            ok &= opt.accepts(params, l.offset + l.w.len(), l.b, l.gb);
+        });
+        ok
     }
 
     /// Whether every gradient is finite.

@@ -677,16 +677,22 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
             &mut Nowhere,
             Grads::Skip,
         );
-        if !self.net.layers.online_finite(&self.buf, x) {
-            return Err(Error::NonFiniteGradient);
+        let params = self.net.layers.params();
+        let (layers, buf) = (&self.net.layers, &self.buf);
+        if !layers.online_accepts(buf, x, opt, params, 0) || !layers.commit_finite(buf, 1) {
+            return Err(Error::NonFiniteUpdate);
         }
-        opt.begin_step(self.net.layers.params())?;
+        opt.begin_step(params)?;
         self.net.layers.update_online(&self.buf, x, opt, 0);
         Ok(())
     }
 
     fn commit(&mut self) {
         self.net.layers.commit(&self.buf, self.rows as usize);
+    }
+
+    fn commit_finite(&self) -> bool {
+        self.net.layers.commit_finite(&self.buf, self.rows as usize)
     }
 
     fn visit_layers<'a, F: FnMut(LayerRef<'a, L::Scalar>)>(&'a self, mut f: F) {

@@ -63,6 +63,9 @@ pub trait Scalar:
     /// Whether every value of the slice is finite. Branch-free over the exponent bits, so
     /// it vectorises: batched steps run it over every gradient before updating.
     fn all_finite(xs: &[Self]) -> bool;
+    /// Whether every `|x|` of the slice is below `limit` (NaN is not). Branch-free over the
+    /// bits, so it vectorises: the cheap half of a step's finiteness check.
+    fn all_abs_below(xs: &[Self], limit: Self) -> bool;
 
     /// The larger of two values; `self` when they compare equal or `other` is NaN.
     #[inline(always)]
@@ -124,6 +127,17 @@ macro_rules! impl_scalar {
                 // them (rather than stopping at the first) lets the loop vectorise.
                 let bad = xs.iter().fold(0 as $bits, |n, x| {
                     n + <$bits>::from((x.to_bits() & EXP) == EXP)
+                });
+                bad == 0
+            }
+            #[inline]
+            fn all_abs_below(xs: &[Self], limit: Self) -> bool {
+                // For non-negative floats (and NaN, whose bits are above ∞'s) the order of
+                // the bits is the order of the values.
+                const ABS: $bits = !(1 << (<$bits>::BITS - 1));
+                let limit = limit.to_bits() & ABS;
+                let bad = xs.iter().fold(0 as $bits, |n, x| {
+                    n + <$bits>::from((x.to_bits() & ABS) >= limit)
                 });
                 bad == 0
             }

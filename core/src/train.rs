@@ -363,6 +363,9 @@ impl Trainer {
         if !loss.is_finite() || !model.grads_finite() {
             return Err(Error::NonFiniteGradient);
         }
+        if !model.accepts_update(opt) || !model.commit_finite() {
+            return Err(Error::NonFiniteUpdate);
+        }
         opt.begin_step(model.params())?;
         model.apply_update(opt);
         model.commit();

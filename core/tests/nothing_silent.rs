@@ -247,3 +247,279 @@ fn inference_that_overflows_is_an_error_not_a_plausible_answer() {
         Err(Error::NonFiniteOutput)
     );
 }
+
+/// Every weight, bias, running statistic and optimizer-state value of `model` and `opt`.
+fn everything<T: Model<Scalar = f32>>(model: &T, opt: &dyn Optimizer<f32>) -> Vec<u32> {
+    let mut all = Vec::new();
+    model.visit_layers(|l| {
+        all.extend(l.w.iter().chain(l.b).chain(l.state).map(|v| v.to_bits()));
+    });
+    all.extend(opt.state().iter().map(|v| v.to_bits()));
+    all
+}
+
+/// The oracle of a training step: `Ok` leaves every value finite; an error leaves every
+/// value bit-identical. Returns whether the step was accepted.
+fn step_keeps_the_oracle<T: Model<Scalar = f32>, O: Optimizer<f32>>(
+    model: &mut T,
+    opt: &mut O,
+    trainer: &mut Trainer,
+    data: &Dataset<'_, f32>,
+    indices: &[u16],
+    what: &str,
+) -> Result<f32, microprop::Error> {
+    let before = everything(model, opt);
+    let result = trainer.step(model, opt, data, indices, &mut microprop::rng(1));
+    let after = everything(model, opt);
+    match result {
+        Ok(loss) => assert!(
+            after.iter().all(|&b| f32::from_bits(b).is_finite()) && loss.is_finite(),
+            "{what}: an accepted step left a non-finite value"
+        ),
+        Err(e) => assert_eq!(before, after, "{what}: refused ({e}) but changed"),
+    }
+    result
+}
+
+/// Issue 10's reproduction: a 2→1 identity net, MSE, x = (10, 10), label 1, SGD with
+/// η = 1e38 returned `Ok(0.5)` with weights `[inf, inf, 1e38]`, online and in a batch of
+/// two. The gradients are finite; the update is not.
+#[test]
+fn a_step_whose_update_overflows_is_refused_with_nothing_changed() {
+    use microprop::{Error, Sgd};
+    let x = [[10.0f32, 10.0], [10.0, 10.0]];
+    let data = Dataset::new(&x, &[1, 1]).unwrap();
+    for batch in [1usize, 2] {
+        let net = <mlp![f32; 2, 1]>::zeroed(Activation::Identity, Activation::Identity).unwrap();
+        let mut model = net.into_training();
+        let mut trainer = Trainer::new(Loss::Mse, batch).unwrap();
+        let mut opt = Sgd::new(1e38).unwrap();
+        let idx = &[0u16, 1][..batch];
+        let what = format!("batch {batch}");
+        let result = step_keeps_the_oracle(&mut model, &mut opt, &mut trainer, &data, idx, &what);
+        assert_eq!(result, Err(Error::NonFiniteUpdate), "{what}");
+        assert_eq!(trainer.steps(), 0, "{what}: a refused step is not counted");
+        // A rate the weights can take is accepted from the same state.
+        opt.set_learning_rate(0.001).unwrap();
+        assert_eq!(
+            step_keeps_the_oracle(&mut model, &mut opt, &mut trainer, &data, idx, &what),
+            Ok(0.5)
+        );
+    }
+}
+
+/// Squared gradients beyond f32's range (inputs ~1e20): Adam, AdaGrad and RMSProp used to
+/// accept the step with `inf` in their second moments, which froze the weight for good and
+/// made the model file unloadable. Now the step is refused, and a smaller input trains.
+#[test]
+fn second_moments_that_would_overflow_refuse_the_step() {
+    use microprop::{AdaGrad, AdaGradConfig, Error, RmsProp, RmsPropConfig};
+    fn run<O: Optimizer<f32>>(mut opt: O, name: &str) {
+        for (scale, batch) in [(1e20f32, 1usize), (1e20, 2), (3e19, 1)] {
+            let x = [[scale, -scale], [scale, scale]];
+            let data = Dataset::new(&x, &[1, 0]).unwrap();
+            let net =
+                <mlp![f32; 2, 1]>::zeroed(Activation::Identity, Activation::Identity).unwrap();
+            let mut model = net.into_training();
+            let mut trainer = Trainer::new(Loss::Mse, batch).unwrap();
+            let idx = &[0u16, 1][..batch];
+            let what = format!("{name}, x ~ {scale:e}, batch {batch}");
+            let result =
+                step_keeps_the_oracle(&mut model, &mut opt, &mut trainer, &data, idx, &what);
+            assert_eq!(result, Err(Error::NonFiniteUpdate), "{what}");
+        }
+        let x = [[1e3f32, -1e3], [1e3, 1e3]];
+        let data = Dataset::new(&x, &[1, 0]).unwrap();
+        let net = <mlp![f32; 2, 1]>::zeroed(Activation::Identity, Activation::Identity).unwrap();
+        let mut model = net.into_training();
+        let mut trainer = Trainer::new(Loss::Mse, 2).unwrap();
+        let result =
+            step_keeps_the_oracle(&mut model, &mut opt, &mut trainer, &data, &[0, 1], name);
+        assert!(result.is_ok(), "{name}: {result:?}");
+    }
+    let p = <mlp![f32; 2, 1]>::PARAMS;
+    run(adam(p), "adam");
+    run(
+        AdaGrad::<f32, _>::new(AdaGradConfig::default(), vec![0.0; p]).unwrap(),
+        "adagrad",
+    );
+    run(
+        RmsProp::<f32, _>::new(RmsPropConfig::default(), vec![0.0; p]).unwrap(),
+        "rmsprop",
+    );
+}
+
+/// Batch norm's running variance of inputs ~1e20 is beyond f32's range (the simulator's
+/// `train --spread 1e20` saved it as `inf`, and the file did not load): the step is refused.
+#[test]
+fn running_statistics_that_would_overflow_refuse_the_step() {
+    use microprop::{layers, Error, Sgd};
+    type Bn = layers![f32; 2 => batch_norm, dense 1];
+    let x = [[1e20f32, -1e20], [-1e20, 1e20], [3e19, 0.0], [0.0, 1.0]];
+    let data = Dataset::new(&x, &[1, 0, 1, 0]).unwrap();
+    let net = Bn::new(
+        Activation::Identity,
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.0,
+        &mut microprop::rng(2),
+    )
+    .unwrap();
+    let mut model = net.into_batched::<4>();
+    let mut trainer = Trainer::new(Loss::Mse, 4).unwrap();
+    let mut opt = Sgd::new(0.1).unwrap();
+    let result = step_keeps_the_oracle(
+        &mut model,
+        &mut opt,
+        &mut trainer,
+        &data,
+        &[0, 1, 2, 3],
+        "batch norm at 1e20",
+    );
+    assert_eq!(result, Err(Error::NonFiniteUpdate));
+    // The same net on data it can hold trains.
+    let x = [[1e3f32, -1e3], [-1e3, 1e3], [3e2, 0.0], [0.0, 1.0]];
+    let data = Dataset::new(&x, &[1, 0, 1, 0]).unwrap();
+    let result = step_keeps_the_oracle(
+        &mut model,
+        &mut opt,
+        &mut trainer,
+        &data,
+        &[0, 1, 2, 3],
+        "1e3",
+    );
+    assert!(result.is_ok(), "{result:?}");
+}
+
+/// The oracle over a sweep of every optimizer, input scales from 1 to 3e38 and learning
+/// rates from 1e-3 to 1e38, online and in batches, a hidden layer included: whatever the
+/// outcome, an accepted step leaves everything finite and a refused one changes nothing.
+/// Some steps of each optimizer must be refused and some accepted, or the sweep proves
+/// nothing.
+#[test]
+fn no_step_of_any_optimizer_is_accepted_with_a_non_finite_result() {
+    use microprop::{
+        AdaGrad, AdaGradConfig, AdamW, AdamWConfig, Momentum, MomentumConfig, Nesterov, RmsProp,
+        RmsPropConfig, Sgd,
+    };
+    type Net = mlp![f32; 2, 4, 1];
+    const P: usize = Net::PARAMS;
+    fn sweep<O: Optimizer<f32>>(name: &str, make: impl Fn(f32) -> O) {
+        let (mut accepted, mut refused) = (0u32, 0u32);
+        for lr in [1e-3f32, 1.0, 1e20, 1e38] {
+            for scale in [1.0f32, 1e10, 1e19, 1e30, 3e38] {
+                for (batch, seed) in [(1usize, 3u64), (2, 4), (4, 5)] {
+                    let mut rng = microprop::rng(seed);
+                    let (mut x, mut l) = ([[0.0f32; 2]; 8], [0u8; 8]);
+                    Clusters::two(0.7)
+                        .generate(&mut rng, &mut x, &mut l)
+                        .unwrap();
+                    let x = x.map(|r| r.map(|v| v * scale));
+                    let data = Dataset::new(&x, &l).unwrap();
+                    let net = Net::new(
+                        Activation::LeakyRelu(0.1),
+                        Activation::Identity,
+                        Init::XavierNormal,
+                        0.0,
+                        &mut rng,
+                    )
+                    .unwrap();
+                    let mut model = net.into_training();
+                    let mut trainer = Trainer::new(Loss::Mse, batch).unwrap();
+                    let mut opt = make(lr);
+                    for s in 0..4 {
+                        let idx: Vec<u16> =
+                            (0..batch).map(|i| ((s * batch + i) % 8) as u16).collect();
+                        let what = format!("{name} lr {lr:e} x ~ {scale:e} batch {batch} step {s}");
+                        let before = everything(&model, &opt);
+                        let result = trainer.step(&mut model, &mut opt, &data, &idx, &mut rng);
+                        let after = everything(&model, &opt);
+                        match result {
+                            Ok(_) => {
+                                accepted += 1;
+                                assert!(
+                                    after.iter().all(|&b| f32::from_bits(b).is_finite()),
+                                    "{what}: accepted with a non-finite value"
+                                );
+                            }
+                            Err(e) => {
+                                refused += 1;
+                                assert_eq!(before, after, "{what}: refused ({e}) but changed");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            accepted > 0 && refused > 0,
+            "{name}: {accepted} accepted, {refused} refused"
+        );
+    }
+    let m = |lr| MomentumConfig { lr, momentum: 0.9 };
+    let a = |lr| AdamConfig {
+        lr,
+        ..AdamConfig::default()
+    };
+    sweep("sgd", |lr| Sgd::new(lr).unwrap());
+    sweep("momentum", |lr| Momentum::new(m(lr), vec![0.0; P]).unwrap());
+    sweep("nesterov", |lr| Nesterov::new(m(lr), vec![0.0; P]).unwrap());
+    sweep("adagrad", |lr| {
+        let c = AdaGradConfig {
+            lr,
+            ..AdaGradConfig::default()
+        };
+        AdaGrad::<f32, _>::new(c, vec![0.0; P]).unwrap()
+    });
+    sweep("rmsprop", |lr| {
+        let c = RmsPropConfig {
+            lr,
+            ..RmsPropConfig::default()
+        };
+        RmsProp::<f32, _>::new(c, vec![0.0; P]).unwrap()
+    });
+    sweep("adam", |lr| {
+        Adam::<f32, _>::new(a(lr), vec![0.0; 2 * P]).unwrap()
+    });
+    sweep("adamw", |lr| {
+        let c = AdamWConfig {
+            adam: a(lr),
+            weight_decay: 0.5 / lr.max(1.0),
+        };
+        AdamW::<f32, _>::new(c, vec![0.0; 2 * P]).unwrap()
+    });
+}
+
+/// SGD's online check answers exactly at the edge of the range, where its cheap bound
+/// gives up: a weight at 0.9 · MAX takes a step that keeps it finite, and is refused one
+/// that does not.
+#[test]
+fn sgd_accepts_exactly_at_the_edge_of_the_range() {
+    use microprop::Sgd;
+    let opt = Sgd::new(1.0f32).unwrap();
+    let big = 0.9 * f32::MAX;
+    let w = [big, 1.0, -big, 2.0];
+    // g = δ_o · x_i; w − g per element.
+    for (delta, x, ok) in [
+        ([1.0f32, 1.0], [1.0f32, 1.0], true),
+        ([-1e38, 1.0], [1.0, 1.0], false),
+        ([1.0, 1e38], [1.0, 1.0], false),
+        ([1.0, -1e38], [1.0, 0.0], true),
+        ([f32::NAN, 0.0], [1.0, 1.0], false),
+    ] {
+        let exact = w.chunks(2).zip(delta).all(|(row, d)| {
+            row.iter()
+                .zip(x)
+                .all(|(&w, x)| (w - 1.0 * (d * x)).is_finite())
+        });
+        assert_eq!(exact, ok, "{delta:?} {x:?}");
+        assert_eq!(
+            opt.accepts_outer(4, 0, &w, &delta, &x),
+            ok,
+            "{delta:?} {x:?}"
+        );
+    }
+    let small = [0.5f32, -0.25, 3.0, 1e-3];
+    assert!(opt.accepts_outer(4, 0, &small, &[1.0, -2.0], &[0.5, 0.25]));
+    assert!(!opt.accepts_outer(4, 0, &small, &[3e38, -2.0], &[2.0, 0.25]));
+}

@@ -61,6 +61,14 @@ pub struct Momentum {
     pub v: [f32; PARAMS],
 }
 
+impl Momentum {
+    /// One parameter's step: `(w, v)` after `v ← μ v + g`, `w ← w − η v`.
+    fn next(&self, w: f32, g: f32, v: f32) -> (f32, f32) {
+        let v = self.mu * v + g;
+        (w - self.lr * v, v)
+    }
+}
+
 impl Optimizer<f32> for Momentum {
     fn name(&self) -> &'static str {
         "momentum-test"
@@ -93,11 +101,20 @@ impl Optimizer<f32> for Momentum {
         }
     }
     fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32]) {
+        let this = self.clone();
         let v = &mut self.v[offset..offset + params.len()];
         for ((w, g), v) in params.iter_mut().zip(grads).zip(v) {
-            *v = self.mu * *v + *g;
-            *w -= self.lr * *v;
+            (*w, *v) = this.next(*w, *g, *v);
         }
+    }
+    fn accepts(&self, _params: usize, offset: usize, block: &[f32], grads: &[f32]) -> bool {
+        let Some(v) = self.v.get(offset..offset + block.len()) else {
+            return true;
+        };
+        block.iter().zip(grads).zip(v).all(|((&w, &g), &v)| {
+            let (w, v) = self.next(w, g, v);
+            w.is_finite() && v.is_finite()
+        })
     }
 }
 
@@ -398,6 +415,17 @@ pub fn train_step(data: &[u8]) {
             AnyOpt::AdamW(o) => trainer.step(&mut model, o, &dataset, &idx, &mut rng),
         }
         .is_err();
+        if !refused {
+            let finite = |bits: &[u32]| bits.iter().all(|&b| f32::from_bits(b).is_finite());
+            assert!(
+                finite(&weight_bytes(&model)),
+                "an accepted step left a non-finite weight"
+            );
+            assert!(
+                opt.dyn_ref().state().iter().all(|v| v.is_finite()),
+                "an accepted step left a non-finite optimizer value"
+            );
+        }
         if refused {
             assert_eq!(
                 weight_bytes(&model),

@@ -145,4 +145,17 @@ impl<M: Math<f32>> Optimizer<f32> for AnyOptimizer<M> {
     fn update_outer(&mut self, offset: usize, w: &mut [f32], delta: &[f32], x: &[f32]) {
         each!(self, o => o.update_outer(offset, w, delta, x))
     }
+    fn accepts(&self, params: usize, offset: usize, block: &[f32], grads: &[f32]) -> bool {
+        each!(self, o => Optimizer::accepts(o, params, offset, block, grads))
+    }
+    fn accepts_outer(
+        &self,
+        params: usize,
+        offset: usize,
+        w: &[f32],
+        delta: &[f32],
+        x: &[f32],
+    ) -> bool {
+        each!(self, o => Optimizer::accepts_outer(o, params, offset, w, delta, x))
+    }
 }

@@ -393,6 +393,11 @@ impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {
             rows,
         );
     }
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        let [mu, var, _] = &buf.batch;
+        let stats = self.stats.as_flattened();
+        commit_finite(stats, self.momentum, mu, var, buf.train, rows)
+    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
@@ -679,6 +684,10 @@ impl<S: Scalar, F: Family> Layer<S> for DynBatchNorm<S, F> {
         let (mu, var) = (buf.mu.as_ref(), buf.var.as_ref());
         commit(self.stats.as_mut(), self.momentum, mu, var, buf.train, rows);
     }
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        let (mu, var) = (buf.mu.as_ref(), buf.var.as_ref());
+        commit_finite(self.stats.as_ref(), self.momentum, mu, var, buf.train, rows)
+    }
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
@@ -902,20 +911,43 @@ fn backward<S: Scalar>(
     }
 }
 
+/// The Bessel correction `n / (n − 1)` of a training pass over `rows` rows; `None` if the
+/// pass moves no running statistic (eval mode, or one row).
+fn bessel<S: Scalar>(train: S, rows: usize) -> Option<S> {
+    (train > S::ZERO && rows >= 2)
+        .then(|| S::from_usize(rows) / S::from_usize(rows.saturating_sub(1)))
+}
+
+/// A running statistic `r` moved by momentum `m` toward the batch's `batch`.
+#[inline(always)]
+fn mix<S: Scalar>(m: S, r: S, batch: S) -> S {
+    (S::ONE - m) * r + m * batch
+}
+
 /// Moves the running statistics by the batch's, after an accepted training step.
 #[inline(never)]
 fn commit<S: Scalar>(running: &mut [S], m: S, mu: &[S], var: &[S], train: S, rows: usize) {
-    if train <= S::ZERO || rows < 2 {
+    let Some(bessel) = bessel(train, rows) else {
         return;
-    }
-    let nn = S::from_usize(rows);
-    let bessel = nn / S::from_usize(rows - 1);
+    };
     let half = running.len() / 2;
     let (mean_r, var_r) = running.split_at_mut(half);
     for (r, &mu) in mean_r.iter_mut().zip(mu) {
-        *r = (S::ONE - m) * *r + m * mu;
+        *r = mix(m, *r, mu);
     }
     for (r, &v) in var_r.iter_mut().zip(var) {
-        *r = (S::ONE - m) * *r + m * (v * bessel);
+        *r = mix(m, *r, v * bessel);
     }
+}
+
+/// Whether [`commit`] would leave every running statistic finite (a batch variance beyond
+/// the scalar's range, from inputs ~1e20 in f32, would not).
+fn commit_finite<S: Scalar>(running: &[S], m: S, mu: &[S], var: &[S], train: S, rows: usize) -> bool {
+    let Some(bessel) = bessel(train, rows) else {
+        return true;
+    };
+    let (mean_r, var_r) = running.split_at(running.len() / 2);
+    let means = mean_r.iter().zip(mu).map(|(&r, &mu)| mix(m, r, mu));
+    let vars = var_r.iter().zip(var).map(|(&r, &v)| mix(m, r, v * bessel));
+    means.chain(vars).fold(true, |ok, s| ok & s.is_finite())
 }

@@ -453,9 +453,18 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
     }
 
     #[inline(always)]
-    fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool {
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
         match (buf.z.first(), x.first_chunk::<IN>()) {
-            (Some(delta), Some(x)) => online_finite(delta, x),
+            (Some(delta), Some(x)) => {
+                online_accepts(self.w.as_flattened(), &self.b, delta, x, opt, params, offset)
+            }
             _ => false,
         }
     }
@@ -708,9 +717,18 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
         );
     }
 
-    fn online_finite<const B: usize>(buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        let (outputs, inputs) = (buf.gb.as_ref().len(), buf.scratch.as_ref().len());
-        online_finite(rows(buf.z.as_ref(), outputs, 1), rows(x, inputs, 1))
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        let (outputs, inputs) = (self.outputs(), self.inputs());
+        let (delta, x) = (rows(buf.z.as_ref(), outputs, 1), rows(x, inputs, 1));
+        let (w, b) = (self.w.as_ref(), self.b.as_ref());
+        online_accepts(w, b, delta, x, opt, params, offset)
     }
 
     fn view<'a, const B: usize>(
@@ -873,8 +891,19 @@ fn update_online<S: Scalar, O: Optimizer<S>>(
     opt.update(offset + w.len(), b, delta);
 }
 
-/// Whether every product `δ_o · x_i` of the online update is finite.
+/// Whether row 0's online update of [`update_online`] would keep every value finite: `opt`
+/// accepts the weights' and the biases' updates (an exact answer, which a non-finite
+/// product `δ_o · x_i` cannot pass).
 #[inline(always)]
-fn online_finite<S: Scalar>(delta: &[S], x: &[S]) -> bool {
-    kernel::outer_is_finite(delta, x)
+fn online_accepts<S: Scalar, O: Optimizer<S>>(
+    w: &[S],
+    b: &[S],
+    delta: &[S],
+    x: &[S],
+    opt: &O,
+    params: usize,
+    offset: usize,
+) -> bool {
+    opt.accepts_outer(params, offset, w, delta, x)
+        && opt.accepts(params, offset + w.len(), b, delta)
 }

@@ -219,8 +219,18 @@ impl<S: Scalar, F: Family> Layer<S> for DynLayer<S, F> {
     ) {
         each_with!(self, buf, l, b => l.update_online::<O, B>(b, x, opt, offset), ())
     }
-    fn online_finite<const B: usize>(buf: &DynBuffers<S, F>, x: &[S]) -> bool {
-        each_buf!(buf, b, T => T::<S, F>::online_finite::<B>(b, x))
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &DynBuffers<S, F>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        each_with!(self, buf, l, b => l.online_accepts::<O, B>(b, x, opt, params, offset), false)
+    }
+    fn commit_finite<const B: usize>(&self, buf: &DynBuffers<S, F>, rows: usize) -> bool {
+        each_with!(self, buf, l, b => l.commit_finite::<B>(b, rows), false)
     }
     fn view<'a, const B: usize>(
         &'a self,

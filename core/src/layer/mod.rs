@@ -619,9 +619,23 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
     /// After an accepted training step whose forward pass ran in [`Mode::Train`]: moves
     /// the layer's running statistics by the batch's (batch norm); nothing for other kinds.
     fn commit<const B: usize>(&mut self, _buf: &Self::Buffers<B>, _rows: usize) {}
-    /// Whether the online update of [`update_online`](Layer::update_online) is finite (the
-    /// default, for kinds that make none: `true`).
-    fn online_finite<const B: usize>(_buf: &Self::Buffers<B>, _x: &[S]) -> bool {
+    /// Whether the online update of [`update_online`](Layer::update_online) would leave
+    /// every parameter and optimizer-state value finite: its products `δ_o · x_i` are
+    /// finite and `opt` [accepts](Optimizer::accepts) them (`params`: the model's parameter
+    /// count). Reads only. The default, for kinds that make no online update: `true`.
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &O,
+        _params: usize,
+        _offset: usize,
+    ) -> bool {
+        true
+    }
+    /// Whether [`commit`](Layer::commit) would leave the running statistics finite (the
+    /// default, for kinds without any: `true`).
+    fn commit_finite<const B: usize>(&self, _buf: &Self::Buffers<B>, _rows: usize) -> bool {
         true
     }
     /// The layer's parameters, state and (with `buf`) gradients and cache of the first

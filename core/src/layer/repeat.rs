@@ -284,14 +284,25 @@ where
     ) {
         update_blocks(&mut self.0, buf, x, opt, offset);
     }
-    fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        let mut input = x;
-        let mut ok = true;
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        let (mut input, mut offset, mut ok) = (x, offset, true);
         for (block, b) in self.0.iter().zip(buf) {
-            ok &= block.online_finite(b, input);
+            ok &= block.online_accepts(b, input, opt, params, offset);
             input = block.output(b);
+            offset = offset.saturating_add(block.params());
         }
         ok
+    }
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        let blocks = self.0.iter().zip(buf);
+        blocks.fold(true, |ok, (block, b)| ok & block.commit_finite(b, rows))
     }
     fn specs(&self, f: &mut dyn FnMut(Spec)) {
         self.0.iter().for_each(|block| block.specs(f));
@@ -498,8 +509,22 @@ where
         self.1
             .update_online(&buf.1, self.0.output(&buf.0), opt, next);
     }
-    fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        self.0.online_finite(&buf.0, x) & self.1.online_finite(&buf.1, self.0.output(&buf.0))
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        let next = offset.saturating_add(self.0.params());
+        let head = self.0.online_accepts(&buf.0, x, opt, params, offset);
+        head & self
+            .1
+            .online_accepts(&buf.1, self.0.output(&buf.0), opt, params, next)
+    }
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        self.0.commit_finite(&buf.0, rows) & self.1.commit_finite(&buf.1, rows)
     }
     fn specs(&self, f: &mut dyn FnMut(Spec)) {
         self.0.specs(f);

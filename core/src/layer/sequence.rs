@@ -107,8 +107,18 @@ pub trait Seq<S: Scalar>: Clone + Debug + Sealed {
         opt: &mut O,
         offset: usize,
     );
-    /// Whether every layer's online update is finite.
-    fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool;
+    /// Whether every layer's online update would leave every value finite (see
+    /// [`Layer::online_accepts`]; `offset`: the first layer's first flat parameter index).
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool;
+    /// Whether [`commit`](Seq::commit) would leave every running statistic finite.
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool;
     /// Calls `f` for every layer, first to last.
     /// Calls `f` with every layer's [`Spec`], first to last.
     fn specs(&self, f: &mut dyn FnMut(Spec));
@@ -452,8 +462,19 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
         );
     }
     #[inline(always)]
-    fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        A::online_finite(buf, x)
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        self.0.online_accepts(buf, x, opt, params, offset)
+    }
+    #[inline(always)]
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        self.0.commit_finite(buf, rows)
     }
     fn specs(&self, f: &mut dyn FnMut(Spec)) {
         f(self.0.spec());
@@ -621,8 +642,23 @@ where
         );
     }
     #[inline(always)]
-    fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        A::online_finite(&buf.0, x) & self.1.online_finite(&buf.1, A::output(&buf.0))
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        let next = offset + self.0.params();
+        let head = self.0.online_accepts(&buf.0, x, opt, params, offset);
+        head & self
+            .1
+            .online_accepts(&buf.1, A::output(&buf.0), opt, params, next)
+    }
+    #[inline(always)]
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        self.0.commit_finite(&buf.0, rows) & self.1.commit_finite(&buf.1, rows)
     }
     fn specs(&self, f: &mut dyn FnMut(Spec)) {
         f(self.0.spec());
@@ -1010,14 +1046,25 @@ impl<S: Scalar, F: Family> Seq<S> for Sequential<S, F> {
     ) {
         update_rec(self.layers.as_mut(), buf.layers.as_ref(), x, opt, offset);
     }
-    fn online_finite<const B: usize>(&self, buf: &Self::Buffers<B>, x: &[S]) -> bool {
-        let mut input = x;
-        let mut ok = true;
-        for b in buf.layers.as_ref() {
-            ok &= DynLayer::<S, F>::online_finite::<1>(b, input);
+    fn online_accepts<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+        params: usize,
+        offset: usize,
+    ) -> bool {
+        let (mut input, mut offset, mut ok) = (x, offset, true);
+        for (l, b) in self.layers().iter().zip(buf.layers.as_ref()) {
+            ok &= l.online_accepts::<O, 1>(b, input, opt, params, offset);
             input = DynLayer::<S, F>::output::<1>(b);
+            offset = offset.saturating_add(l.params());
         }
         ok
+    }
+    fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
+        let layers = self.layers().iter().zip(buf.layers.as_ref());
+        layers.fold(true, |ok, (l, b)| ok & l.commit_finite::<1>(b, rows))
     }
     fn specs(&self, f: &mut dyn FnMut(Spec)) {
         self.layers().iter().for_each(|l| f(l.spec()));

@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, check_unit, Rule};
+use super::{block, block_ref, check_eps, check_lr, check_state, check_unit, finite, Rule};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`Adam`].
@@ -112,9 +112,47 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Moments<S, B> {
         self.steps = self.steps.saturating_add(1);
         self.pow1 *= self.cfg.beta1;
         self.pow2 *= self.cfg.beta2;
-        self.c1 = S::ONE / (S::ONE - self.pow1);
-        self.c2 = S::ONE / (S::ONE - self.pow2);
+        (self.c1, self.c2) = self.corrections(self.pow1, self.pow2);
         Ok(())
+    }
+
+    /// `1 / (1 − β₁ᵗ)` and `1 / (1 − β₂ᵗ)` from β₁ᵗ, β₂ᵗ.
+    #[inline(always)]
+    fn corrections(&self, pow1: S, pow2: S) -> (S, S) {
+        (S::ONE / (S::ONE - pow1), S::ONE / (S::ONE - pow2))
+    }
+
+    /// Whether the next step's [`update`](Self::update) keeps the block finite (see
+    /// [`Rule::accepts`]): the bias corrections the next [`begin_step`](Self::begin_step)
+    /// will compute, then every parameter's step.
+    pub(crate) fn accepts<M: Math<S>>(
+        &self,
+        params: usize,
+        offset: usize,
+        block_of: &[S],
+        grads: impl Iterator<Item = S>,
+        decay: S,
+    ) -> bool {
+        let c = self.corrections(self.pow1 * self.cfg.beta1, self.pow2 * self.cfg.beta2);
+        let Some((ms, vs)) = self.state.as_ref().split_at_checked(params) else {
+            return true;
+        };
+        let len = block_of.len();
+        let (Some(m), Some(v)) = (
+            block_ref(ms, params, 0, offset, len),
+            block_ref(vs, params, 0, offset, len),
+        ) else {
+            return true;
+        };
+        let moments = m.iter().zip(v);
+        block_of
+            .iter()
+            .zip(grads)
+            .zip(moments)
+            .fold(true, |ok, ((&w, g), (&m, &v))| {
+                let (w, m, v) = next::<S, M>(self.cfg, c, decay, (w, g, m, v));
+                ok & finite([w, m, v])
+            })
     }
 
     /// `w ← w − η (m̂ / (√v̂ + ε) + λ w)`; λ = 0 is Adam.
@@ -125,14 +163,9 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Moments<S, B> {
         grads: impl Iterator<Item = S>,
         decay: S,
     ) {
-        let AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-        } = self.cfg;
-        let (c1, c2) = (self.c1, self.c2);
+        let c = (self.c1, self.c2);
         let (n, len) = (self.params, params.len());
+        let cfg = self.cfg;
         let state = self.state.as_mut();
         let Some((ms, vs)) = state.split_at_mut_checked(n) else {
             return;
@@ -142,13 +175,31 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Moments<S, B> {
             return;
         };
         for (((w, g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v) {
-            *m = beta1 * *m + (S::ONE - beta1) * g;
-            *v = beta2 * *v + (S::ONE - beta2) * (g * g);
-            let m_hat = *m * c1;
-            let v_hat = *v * c2;
-            *w -= lr * (m_hat / (M::sqrt(v_hat) + eps) + decay * *w);
+            (*w, *m, *v) = next::<S, M>(cfg, c, decay, (*w, g, *m, *v));
         }
     }
+}
+
+/// One parameter's step from `(w, g, m, v)`: `(w, m, v)` after the moments' updates and
+/// `w ← w − η (m̂ / (√v̂ + ε) + λ w)`, with the bias corrections `c`.
+#[inline(always)]
+fn next<S: Scalar, M: Math<S>>(
+    cfg: AdamConfig<S>,
+    c: (S, S),
+    decay: S,
+    (w, g, m, v): (S, S, S, S),
+) -> (S, S, S) {
+    let AdamConfig {
+        lr,
+        beta1,
+        beta2,
+        eps,
+    } = cfg;
+    let m = beta1 * m + (S::ONE - beta1) * g;
+    let v = beta2 * v + (S::ONE - beta2) * (g * g);
+    let m_hat = m * c.0;
+    let v_hat = v * c.1;
+    (w - lr * (m_hat / (M::sqrt(v_hat) + eps) + decay * w), m, v)
 }
 
 /// Adam (Kingma & Ba, 2015) with bias correction:
@@ -217,5 +268,15 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for Adam<S, B, M
     }
     fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         self.moments.update::<M>(offset, params, grads, S::ZERO);
+    }
+    fn accepts(
+        &self,
+        params: usize,
+        offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool {
+        self.moments
+            .accepts::<M>(params, offset, block, grads, S::ZERO)
     }
 }

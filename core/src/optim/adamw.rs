@@ -121,4 +121,14 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdamW<S, B, 
         self.moments
             .update::<M>(offset, params, grads, self.weight_decay);
     }
+    fn accepts(
+        &self,
+        params: usize,
+        offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool {
+        self.moments
+            .accepts::<M>(params, offset, block, grads, self.weight_decay)
+    }
 }

@@ -96,6 +96,31 @@ pub trait Optimizer<S: Scalar> {
     /// Updates one block of parameters from its (mean) gradients; `offset` is the block's
     /// first index in the flat parameter order.
     fn update(&mut self, offset: usize, params: &mut [S], grads: &[S]);
+    /// Whether the next step — [`begin_step`](Self::begin_step)`(params)`, then
+    /// [`update`](Self::update)`(offset, block, grads)` — would leave every value of the
+    /// block and of its optimizer state finite. Reads only: the trainer asks it for every
+    /// block before it changes anything, and refuses the whole step
+    /// ([`Error::NonFiniteUpdate`]) if any block says no, so a refused step leaves the
+    /// weights and the state bit-identical. An implementation must evaluate the very
+    /// arithmetic of `update` (a bound is not enough: an accepted step must never produce
+    /// ±∞ or NaN); it may answer `true` for a state buffer that does not fit `params`, which
+    /// [`begin_step`](Self::begin_step) then refuses.
+    fn accepts(&self, params: usize, offset: usize, block: &[S], grads: &[S]) -> bool;
+    /// [`accepts`](Self::accepts) for the outer-product gradient of
+    /// [`update_outer`](Self::update_outer). The default asks `accepts` one element at a
+    /// time, exactly as the default `update_outer` updates.
+    fn accepts_outer(&self, params: usize, offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {
+        let n = x.len().max(1);
+        let mut index = offset;
+        let mut ok = true;
+        for (row, &d) in w.chunks_exact(n).zip(delta) {
+            for (p, &x) in row.iter().zip(x) {
+                ok &= self.accepts(params, index, core::slice::from_ref(p), &[d * x]);
+                index += 1;
+            }
+        }
+        ok
+    }
 
     /// Updates a layer's weights (`delta.len()` rows of `x.len()`) whose gradient is the
     /// outer product `δ xᵀ` — one sample, online training — without materialising it.
@@ -150,6 +175,31 @@ pub trait Rule<S: Scalar> {
     fn begin(&mut self, params: usize) -> Result<()>;
     /// Updates one block of parameters (first flat index `offset`) from its gradients.
     fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>);
+    /// Whether the next step's [`apply`](Rule::apply) on this block (before
+    /// [`begin`](Rule::begin)`(params)` was called for it) leaves every parameter and state
+    /// value finite: [`Optimizer::accepts`]. Write the rule's arithmetic once, as a function
+    /// of one parameter, and call it from both.
+    fn accepts(
+        &self,
+        params: usize,
+        offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool;
+
+    /// [`Optimizer::accepts`]: [`Rule::accepts`] on `grads`. Override only to fuse the loop,
+    /// with the same answer.
+    #[inline]
+    fn accepts_slice(&self, params: usize, offset: usize, block: &[S], grads: &[S]) -> bool {
+        self.accepts(params, offset, block, grads.iter().copied())
+    }
+
+    /// [`Optimizer::accepts_outer`]: [`Rule::accepts`] on `δ_o · x_i`. Override only to
+    /// fuse the loop, with the same answer.
+    #[inline]
+    fn accepts_outer(&self, params: usize, offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {
+        self.accepts(params, offset, w, outer(delta, x))
+    }
 
     /// [`Optimizer::update`]: [`Rule::apply`] on `grads`. Override only to fuse the loop,
     /// with bit-identical results.
@@ -208,6 +258,14 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
     fn update_outer(&mut self, offset: usize, w: &mut [S], delta: &[S], x: &[S]) {
         self.apply_outer(offset, w, delta, x);
     }
+    #[inline]
+    fn accepts(&self, params: usize, offset: usize, block: &[S], grads: &[S]) -> bool {
+        self.accepts_slice(params, offset, block, grads)
+    }
+    #[inline]
+    fn accepts_outer(&self, params: usize, offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {
+        Rule::accepts_outer(self, params, offset, w, delta, x)
+    }
 }
 
 /// Checks a learning rate: finite and positive.
@@ -265,6 +323,68 @@ pub(crate) fn block<S>(
 ) -> Option<&mut [S]> {
     let start = slot.checked_mul(params)?.checked_add(offset)?;
     state.get_mut(start..start.checked_add(len)?)
+}
+
+/// A block's slot `slot`, read-only (see [`block`]).
+pub(crate) fn block_ref<S>(
+    state: &[S],
+    params: usize,
+    slot: usize,
+    offset: usize,
+    len: usize,
+) -> Option<&[S]> {
+    let start = slot.checked_mul(params)?.checked_add(offset)?;
+    state.get(start..start.checked_add(len)?)
+}
+
+/// [`Rule::apply`] for a rule with one slot of state per parameter whose step is
+/// `(w, s) ← next(w, g, s)`: every parameter of the block and its slot.
+#[inline(always)]
+pub(crate) fn apply_one_slot<S: Scalar>(
+    state: &mut [S],
+    params: usize,
+    offset: usize,
+    block_of: &mut [S],
+    grads: impl Iterator<Item = S>,
+    next: impl Fn(S, S, S) -> (S, S),
+) {
+    if let Some(slots) = block(state, params, 0, offset, block_of.len()) {
+        for ((w, g), s) in block_of.iter_mut().zip(grads).zip(slots) {
+            (*w, *s) = next(*w, g, *s);
+        }
+    }
+}
+
+/// [`Rule::accepts`] for the rules of [`apply_one_slot`]: whether `next` keeps every
+/// parameter and slot of the block finite (`true` for a state that does not fit
+/// `params`: [`Rule::begin`] refuses it).
+#[inline(always)]
+pub(crate) fn accepts_one_slot<S: Scalar>(
+    state: &[S],
+    params: usize,
+    offset: usize,
+    block_of: &[S],
+    grads: impl Iterator<Item = S>,
+    next: impl Fn(S, S, S) -> (S, S),
+) -> bool {
+    let Some(slots) = block_ref(state, params, 0, offset, block_of.len()) else {
+        return true;
+    };
+    block_of
+        .iter()
+        .zip(grads)
+        .zip(slots)
+        .fold(true, |ok, ((&w, g), &s)| {
+            let (w, s) = next(w, g, s);
+            ok & finite([w, s])
+        })
+}
+
+/// Whether every value is finite, without stopping early (so the loops that call it stay
+/// branch-free).
+#[inline(always)]
+pub(crate) fn finite<S: Scalar, const N: usize>(values: [S; N]) -> bool {
+    values.iter().fold(true, |ok, v| ok & v.is_finite())
 }
 
 /// The gradient `g[o][i] = δ_o · x_i` of a dense layer's weights, row by row: what

@@ -1,6 +1,6 @@
 //! SGD with momentum (the "heavy ball").
 
-use super::{block, check_lr, check_state, check_unit, Rule};
+use super::{accepts_one_slot, apply_one_slot, check_lr, check_state, check_unit, Rule};
 use crate::{Result, Scalar};
 
 /// Hyper-parameters of [`Momentum`] and [`Nesterov`](super::Nesterov).
@@ -68,17 +68,13 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Momentum<S, B> {
     pub fn config(&self) -> MomentumConfig<S> {
         self.cfg
     }
+}
 
-    /// `v ← μ v − η g`, `w ← w + v` for one block of scaled gradients.
-    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
-        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
-        if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
-            for ((w, g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
-                *v = mu * *v - lr * g;
-                *w += *v;
-            }
-        }
-    }
+/// One parameter's step: `(w, v)` after `v ← μ v − η g`, `w ← w + v`.
+#[inline(always)]
+fn next<S: Scalar>(cfg: MomentumConfig<S>, w: S, g: S, v: S) -> (S, S) {
+    let v = cfg.momentum * v - cfg.lr * g;
+    (w + v, v)
 }
 
 impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Rule<S> for Momentum<S, B> {
@@ -101,6 +97,21 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Rule<S> for Momentum<S, B> {
         Ok(())
     }
     fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
-        self.apply_block(offset, params, grads);
+        let cfg = self.cfg;
+        let state = self.v.as_mut();
+        apply_one_slot(state, self.params, offset, params, grads, |w, g, v| {
+            next(cfg, w, g, v)
+        });
+    }
+    fn accepts(
+        &self,
+        params: usize,
+        offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool {
+        accepts_one_slot(self.v.as_ref(), params, offset, block, grads, |w, g, v| {
+            next(self.cfg, w, g, v)
+        })
     }
 }

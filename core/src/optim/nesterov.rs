@@ -1,6 +1,6 @@
 //! Nesterov accelerated gradient.
 
-use super::{block, check_state, MomentumConfig, Rule};
+use super::{accepts_one_slot, apply_one_slot, check_state, MomentumConfig, Rule};
 use crate::{Result, Scalar};
 
 /// Nesterov momentum in the form CS231n gives (the look-ahead rewritten so the gradient
@@ -36,18 +36,14 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Nesterov<S, B> {
     pub fn config(&self) -> MomentumConfig<S> {
         self.cfg
     }
+}
 
-    /// One block of scaled gradients.
-    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
-        let (lr, mu) = (self.cfg.lr, self.cfg.momentum);
-        if let Some(v) = block(self.v.as_mut(), self.params, 0, offset, params.len()) {
-            for ((w, g), v) in params.iter_mut().zip(grads).zip(v.iter_mut()) {
-                let prev = *v;
-                *v = mu * prev - lr * g;
-                *w += (S::ONE + mu) * *v - mu * prev;
-            }
-        }
-    }
+/// One parameter's step: `(w, v')` after `v' ← μ v − η g`, `w ← w + (1 + μ) v' − μ v`.
+#[inline(always)]
+fn next<S: Scalar>(cfg: MomentumConfig<S>, w: S, g: S, v: S) -> (S, S) {
+    let mu = cfg.momentum;
+    let next = mu * v - cfg.lr * g;
+    (w + ((S::ONE + mu) * next - mu * v), next)
 }
 
 impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Rule<S> for Nesterov<S, B> {
@@ -70,6 +66,21 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>> Rule<S> for Nesterov<S, B> {
         Ok(())
     }
     fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
-        self.apply_block(offset, params, grads);
+        let cfg = self.cfg;
+        let state = self.v.as_mut();
+        apply_one_slot(state, self.params, offset, params, grads, |w, g, s| {
+            next(cfg, w, g, s)
+        });
+    }
+    fn accepts(
+        &self,
+        params: usize,
+        offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool {
+        accepts_one_slot(self.v.as_ref(), params, offset, block, grads, |w, g, s| {
+            next(self.cfg, w, g, s)
+        })
     }
 }

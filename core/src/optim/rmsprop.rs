@@ -2,7 +2,7 @@
 
 use core::marker::PhantomData;
 
-use super::{block, check_eps, check_lr, check_state, check_unit, Rule};
+use super::{accepts_one_slot, apply_one_slot, check_eps, check_lr, check_state, check_unit, Rule};
 use crate::{Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`RmsProp`].
@@ -75,17 +75,14 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> RmsProp<S, B, M> {
     pub fn config(&self) -> RmsPropConfig<S> {
         self.cfg
     }
+}
 
-    /// One block of scaled gradients.
-    fn apply_block(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
-        let (lr, rho, eps) = (self.cfg.lr, self.cfg.decay, self.cfg.eps);
-        if let Some(c) = block(self.cache.as_mut(), self.params, 0, offset, params.len()) {
-            for ((w, g), c) in params.iter_mut().zip(grads).zip(c.iter_mut()) {
-                *c = rho * *c + (S::ONE - rho) * (g * g);
-                *w -= lr * g / (M::sqrt(*c) + eps);
-            }
-        }
-    }
+/// One parameter's step: `(w, c)` after `c ← ρ c + (1 − ρ) g²`, `w ← w − η g / (√c + ε)`.
+#[inline(always)]
+fn next<S: Scalar, M: Math<S>>(cfg: RmsPropConfig<S>, w: S, g: S, c: S) -> (S, S) {
+    let rho = cfg.decay;
+    let c = rho * c + (S::ONE - rho) * (g * g);
+    (w - cfg.lr * g / (M::sqrt(c) + cfg.eps), c)
 }
 
 impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for RmsProp<S, B, M> {
@@ -108,6 +105,26 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for RmsProp<S, B
         Ok(())
     }
     fn apply(&mut self, offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
-        self.apply_block(offset, params, grads);
+        let cfg = self.cfg;
+        let state = self.cache.as_mut();
+        apply_one_slot(state, self.params, offset, params, grads, |w, g, s| {
+            next::<S, M>(cfg, w, g, s)
+        });
+    }
+    fn accepts(
+        &self,
+        params: usize,
+        offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool {
+        accepts_one_slot(
+            self.cache.as_ref(),
+            params,
+            offset,
+            block,
+            grads,
+            |w, g, s| next::<S, M>(self.cfg, w, g, s),
+        )
     }
 }

@@ -53,6 +53,50 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
             *p += step * g;
         }
     }
+    fn accepts(
+        &self,
+        _params: usize,
+        _offset: usize,
+        block: &[S],
+        grads: impl Iterator<Item = S>,
+    ) -> bool {
+        let step = -self.lr;
+        block
+            .iter()
+            .zip(grads)
+            .fold(true, |ok, (&w, g)| ok & (w + step * g).is_finite())
+    }
+    /// [`Rule::accepts`] over a slice, counting non-finite results so the loop vectorises.
+    #[inline]
+    fn accepts_slice(&self, _params: usize, _offset: usize, block: &[S], grads: &[S]) -> bool {
+        let step = -self.lr;
+        let bad = block.iter().zip(grads).fold(0u32, |n, (&w, &g)| {
+            n + u32::from(!(w + step * g).is_finite())
+        });
+        bad == 0
+    }
+    /// [`Rule::accepts_slice`] on `g = δ_o · x_i`, row by row, without storing `g`; first
+    /// the cheap sufficient test (the online step's hot path): every `|w| < MAX/4` and
+    /// `η · Σ|δ| · Σ|x| < MAX/4` bound `|w − η δ_o x_i|` below `MAX` (the factor 2 left
+    /// over covers every rounding), so only a step near the range's end pays for the exact
+    /// test, which evaluates every update.
+    #[inline]
+    fn accepts_outer(&self, _params: usize, _offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {
+        let quarter = S::MAX * S::from_f64(0.25);
+        let bound = self.lr * crate::kernel::sum_abs(delta) * crate::kernel::sum_abs(x);
+        if bound < quarter && S::all_abs_below(w, quarter) {
+            return true;
+        }
+        let step = -self.lr;
+        let n = x.len().max(1);
+        let mut bad = 0u32;
+        for (row, &d) in w.chunks_exact(n).zip(delta) {
+            bad += row.iter().zip(x).fold(0u32, |n, (&w, &x)| {
+                n + u32::from(!(w + step * (d * x)).is_finite())
+            });
+        }
+        bad == 0
+    }
     /// `w += (−η) · g`: one multiply-add per weight.
     #[inline]
     fn apply_slice(&mut self, _offset: usize, params: &mut [S], grads: &[S]) {

@@ -24,6 +24,12 @@ impl<const P: usize> Momentum<P> {
             v: [0.0; P],
         }
     }
+
+    /// One parameter's step: `(w, v)` after `v ← μ v + g`, `w ← w − η v`.
+    fn next(&self, w: f32, g: f32, v: f32) -> (f32, f32) {
+        let v = self.mu * v + g;
+        (w - self.lr * v, v)
+    }
 }
 
 impl<const P: usize> Optimizer<f32> for Momentum<P> {
@@ -58,11 +64,20 @@ impl<const P: usize> Optimizer<f32> for Momentum<P> {
         }
     }
     fn update(&mut self, offset: usize, params: &mut [f32], grads: &[f32]) {
+        let this = self.clone();
         let v = &mut self.v[offset..offset + params.len()];
         for ((w, g), v) in params.iter_mut().zip(grads).zip(v) {
-            *v = self.mu * *v + *g;
-            *w -= self.lr * *v;
+            (*w, *v) = this.next(*w, *g, *v);
         }
+    }
+    fn accepts(&self, _params: usize, offset: usize, block: &[f32], grads: &[f32]) -> bool {
+        let Some(v) = self.v.get(offset..offset + block.len()) else {
+            return true;
+        };
+        block.iter().zip(grads).zip(v).all(|((&w, &g), &v)| {
+            let (w, v) = self.next(w, g, v);
+            w.is_finite() && v.is_finite()
+        })
     }
 }
 
