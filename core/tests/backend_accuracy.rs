@@ -279,3 +279,52 @@ fn softmax_is_stable() {
         }
     }
 }
+
+/// ELU near 0 is relatively accurate (`α·expm1(z)`, not `α·(e^z − 1)`, which is 0 for
+/// `|z| < 3·10⁻⁸` in f32 and keeps only ~6·10⁻⁸ of absolute accuracy above that), and its
+/// derivative far out is `α·e^z` from `z`, not `a + α` (which rounds to 0 in f32 once `a`
+/// is within half an ulp of −α, at z ≈ −17).
+#[test]
+fn elu_is_relatively_accurate_near_zero_and_far_out() {
+    fn check<M: Math<f32>>(tol_f: f64, tol_d: f64) {
+        for alpha in [1.0f32, 0.7] {
+            let elu = Activation::Elu(alpha);
+            let alpha64 = f64::from(alpha);
+            assert_eq!(elu.forward::<M>(-1e-30), -1e-30 * alpha, "{}", M::NAME);
+            let mut zs: Vec<f32> = (-300..=0)
+                .map(|k| -(10f64.powf(f64::from(k) / 10.0) as f32))
+                .collect();
+            zs.extend([-20.0, -30.0, -50.0, -80.0]);
+            for z in zs {
+                let a = elu.forward::<M>(z);
+                let d = elu.derivative::<M>(z, a);
+                let want = alpha64 * libm::expm1(f64::from(z));
+                let want_d = alpha64 * libm::exp(f64::from(z));
+                let rel = |got: f32, want: f64| ((f64::from(got) - want) / want).abs();
+                assert!(
+                    rel(a, want) <= tol_f,
+                    "{} ELU({alpha})({z:e}) = {a:e}, want {want:e}",
+                    M::NAME
+                );
+                assert!(
+                    d > 0.0 && rel(d, want_d) <= tol_d,
+                    "{} ELU'({alpha})({z:e}) = {d:e}, want {want_d:e}",
+                    M::NAME
+                );
+            }
+        }
+        // The case: ELU'(−20) = e^−20 ≈ 2.06·10⁻⁹, not 0.
+        let d =
+            Activation::Elu(1.0).derivative::<M>(-20.0, Activation::Elu(1.0).forward::<M>(-20.0));
+        assert!(
+            ((f64::from(d) - (-20f64).exp()) / (-20f64).exp()).abs() <= tol_d,
+            "{}: ELU'(−20) = {d:e}",
+            M::NAME
+        );
+    }
+    // Libm: expm1f and expf are within 1 ulp, times α (one more rounding).
+    check::<Libm>(2.4e-7, 2.4e-7);
+    // Micromath: its exp is within 2.4·10⁻³ relative (table above), and exp_m1 is exact to
+    // 2 ulp near 0 (`exp_m1_is_relatively_accurate_near_zero`).
+    check::<Micromath>(2.5e-3, 2.5e-3);
+}
