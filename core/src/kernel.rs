@@ -172,16 +172,6 @@ pub fn through_derivative<S: Scalar, M: Math<S>>(
     act.delta::<M>(z, a, g);
 }
 
-/// Whether the online update `W −= η δ xᵀ` of a layer is safe: every product `δ_o · x_i`
-/// is finite. Checked through `(Σ|δ|) · (Σ|x|)`, which bounds every product and turns NaN
-/// or ±∞ anywhere into a non-finite result: one add per element instead of a finiteness
-/// test and a maximum (conservative only for sums beyond ~10³⁸, where training has
-/// diverged anyway).
-#[inline]
-pub fn outer_is_finite<S: Scalar>(delta: &[S], x: &[S]) -> bool {
-    (sum_abs(delta) * sum_abs(x)).is_finite()
-}
-
 /// `Σ |v|`, in order.
 #[inline]
 pub fn sum_abs<S: Scalar>(v: &[S]) -> S {

@@ -88,13 +88,12 @@ pub trait Model: crate::layer::sealed::Sealed {
         grads: Grads,
     ) -> Result<()>;
     /// One online step (one row) after a forward pass whose output δ the loss has written:
-    /// back-propagates, checks that every gradient is finite and that `opt`
-    /// [accepts](Optimizer::accepts) every update, and only then updates through `opt`,
-    /// applying each dense layer's outer-product gradient without storing it
-    /// (bit-identical to storing it and calling [`Model::apply_update`]).
+    /// back-propagates, checks that `opt` [accepts](Optimizer::accepts) every update (which
+    /// a non-finite gradient cannot pass), and only then updates through `opt`, applying
+    /// each dense layer's outer-product gradient without storing it (bit-identical to
+    /// storing it and calling [`Model::apply_update`]).
     ///
     /// # Errors
-    /// [`Error::NonFiniteGradient`](crate::Error::NonFiniteGradient),
     /// [`Error::NonFiniteUpdate`](crate::Error::NonFiniteUpdate) (nothing changed) or the
     /// optimizer's shape error.
     fn online_step<O: Optimizer<Self::Scalar>>(

@@ -294,8 +294,11 @@ impl Trainer {
     /// [`Error::ShapeMismatch`]), a loss that does not fit the output
     /// ([`Error::LossMismatch`]), a batch that batch norm cannot use
     /// ([`Error::BatchTooSmall`], [`Error::Capacity`] beyond the model's capacity), or a
-    /// non-finite loss or gradient ([`Error::NonFiniteGradient`]). On error the weights,
-    /// the optimizer state and the running statistics are unchanged.
+    /// non-finite loss or gradient ([`Error::NonFiniteGradient`]; online, a gradient
+    /// product that overflows is [`Error::NonFiniteUpdate`]), or an update that would make a
+    /// weight, an optimizer-state value or a running statistic non-finite
+    /// ([`Error::NonFiniteUpdate`]). On error the weights, the optimizer state and the
+    /// running statistics are unchanged; after `Ok` every one of them is finite.
     pub fn step<T: Model, O: Optimizer<T::Scalar>, R: RngCore + ?Sized>(
         &mut self,
         model: &mut T,
@@ -349,11 +352,13 @@ impl Trainer {
         Ok(mean)
     }
 
-    /// Applies the (mean) gradients in the model if `loss` and every gradient are finite,
-    /// then commits the step (batch norm's running statistics).
+    /// Applies the (mean) gradients in the model if `loss` and every gradient are finite
+    /// and the optimizer [accepts](Optimizer::accepts) every block's update, then commits
+    /// the step (batch norm's running statistics, if they stay finite).
     ///
     /// # Errors
-    /// [`Error::NonFiniteGradient`] (nothing applied) or the optimizer's shape error.
+    /// [`Error::NonFiniteGradient`], [`Error::NonFiniteUpdate`] (nothing applied) or the
+    /// optimizer's shape error.
     pub fn apply<T: Model, O: Optimizer<T::Scalar>>(
         &mut self,
         model: &mut T,

@@ -620,9 +620,10 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
     /// the layer's running statistics by the batch's (batch norm); nothing for other kinds.
     fn commit<const B: usize>(&mut self, _buf: &Self::Buffers<B>, _rows: usize) {}
     /// Whether the online update of [`update_online`](Layer::update_online) would leave
-    /// every parameter and optimizer-state value finite: its products `δ_o · x_i` are
-    /// finite and `opt` [accepts](Optimizer::accepts) them (`params`: the model's parameter
-    /// count). Reads only. The default, for kinds that make no online update: `true`.
+    /// every parameter and optimizer-state value finite: `opt`
+    /// [accepts](Optimizer::accepts) the update of every block (`params`: the model's
+    /// parameter count). Reads only. The default, for kinds that make no online update:
+    /// `true`.
     fn online_accepts<O: Optimizer<S>, const B: usize>(
         &self,
         _buf: &Self::Buffers<B>,
