@@ -129,9 +129,10 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     /// `(FIXED + B · (ROW + INPUTS) + 1) · size_of::<S>()`, where `FIXED` is every layer's
     /// gradients (and per-unit statistics), `ROW` every layer's cache per row (for dense
     /// layers `z` and `a`: `2 · outputs`), `B · INPUTS` gathers a batch's inputs, and the
-    /// last scalar's worth holds the row count of the last pass (a `u32`, padded).
+    /// last two scalars' worth hold the row count of the last pass (a `u32`, padded) and
+    /// the bound on the weights that online steps keep ([`Training::weight_bound`]).
     pub const fn training_bytes(batch: usize) -> usize {
-        (L::FIXED + batch * (L::ROW + L::INPUTS) + 1) * <L::Scalar as Scalar>::BYTES
+        (L::FIXED + batch * (L::ROW + L::INPUTS) + 2) * <L::Scalar as Scalar>::BYTES
     }
 
     /// Bytes of the training buffers for online and per-sample training
@@ -171,6 +172,7 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
             buf: L::zeroed_buffers::<B>(),
             input: L::zeroed_rows::<B>(),
             rows: 0,
+            bound: L::Scalar::MAX,
         }
     }
 }
@@ -425,6 +427,10 @@ pub struct Training<L: Net, M = Libm, const B: usize = 1> {
     buf: L::Buffers<B>,
     input: L::InRows<B>,
     rows: u32,
+    /// An upper bound of every parameter's magnitude, kept by online steps whose optimizer
+    /// has a [`max_step`](Optimizer::max_step), so that they can prove their update finite
+    /// without reading every weight; `MAX` (unknown) after anything else wrote parameters.
+    bound: L::Scalar,
 }
 
 impl<L, M, const B: usize> Default for Training<L, M, B>
@@ -444,6 +450,7 @@ where
             buf: L::zeroed_buffers::<B>(),
             input: L::zeroed_rows::<B>(),
             rows: 0,
+            bound: L::Scalar::MAX,
         }
     }
 }
@@ -466,6 +473,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Training<L, M, B> {
             buf,
             input,
             rows: 0,
+            bound: L::Scalar::MAX,
         })
     }
     /// The weights.
@@ -474,7 +482,49 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Training<L, M, B> {
     }
     /// The weights, mutably.
     pub fn network_mut(&mut self) -> &mut Network<L, M> {
+        self.bound = L::Scalar::MAX;
         &mut self.net
+    }
+
+    /// The bound on every weight's and bias's magnitude that online steps keep to prove
+    /// their updates finite without evaluating them (see [`Optimizer::max_step`]); `None`
+    /// until an online step has measured the weights, and again after anything else wrote
+    /// them ([`network_mut`](Self::network_mut), [`Model::visit_layers_mut`], a load).
+    pub fn weight_bound(&self) -> Option<L::Scalar> {
+        (self.bound < L::Scalar::MAX).then_some(self.bound)
+    }
+
+    /// The bound on every parameter's magnitude after this online step, if it proves the
+    /// step finite: `bound` is known, every layer bounds its move
+    /// ([`Layer::online_step_bound`](crate::layer::Layer::online_step_bound)), and
+    /// `bound + 2 · Σ moves` stays below `MAX / 4`. The factor 2 and the final `1 + 2⁻²⁰`
+    /// cover every rounding of the products, the sums and the update. `None`: check the
+    /// step exactly.
+    fn online_bound<O: Optimizer<L::Scalar>>(&self, opt: &O, x: &[L::Scalar]) -> Option<L::Scalar> {
+        let quarter = L::Scalar::MAX * L::Scalar::from_f64(0.25);
+        if self.bound >= quarter {
+            return None;
+        }
+        let step = self.net.layers.online_step_bound(&self.buf, x, opt)?;
+        let next = (self.bound + step + step) * L::Scalar::from_f64(1.0 + 1.0 / 1_048_576.0);
+        (next < quarter).then_some(next)
+    }
+
+    /// The largest parameter magnitude (`MAX` if one is not finite).
+    fn max_abs(&self) -> L::Scalar {
+        let mut max = L::Scalar::ZERO;
+        let mut finite = true;
+        self.visit_layers(|l| {
+            finite &= L::Scalar::all_finite(l.w) & L::Scalar::all_finite(l.b);
+            for &v in l.w.iter().chain(l.b) {
+                max = max.max_of(v.abs());
+            }
+        });
+        if finite {
+            max
+        } else {
+            L::Scalar::MAX
+        }
     }
     /// Drops the training buffers and returns the weights.
     pub fn into_network(self) -> Network<L, M> {
@@ -678,12 +728,22 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
             Grads::Skip,
         );
         let params = self.net.layers.params();
-        let (layers, buf) = (&self.net.layers, &self.buf);
-        if !layers.online_accepts(buf, x, opt, params, 0) || !layers.commit_finite(buf, 1) {
-            return Err(Error::NonFiniteUpdate);
+        // The cheap proof first; without it, every update is evaluated before any is made.
+        let proven = self.online_bound(opt, x);
+        if proven.is_none() {
+            let (layers, buf) = (&self.net.layers, &self.buf);
+            if !layers.online_accepts(buf, x, opt, params, 0) || !layers.commit_finite(buf, 1) {
+                return Err(Error::NonFiniteUpdate);
+            }
         }
         opt.begin_step(params)?;
         self.net.layers.update_online(&self.buf, x, opt, 0);
+        self.bound = match proven {
+            Some(bound) => bound,
+            // Measured once, for the next steps to prove themselves from.
+            None if opt.max_step(L::Scalar::ONE).is_some() => self.max_abs(),
+            None => L::Scalar::MAX,
+        };
         Ok(())
     }
 
@@ -704,6 +764,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     }
 
     fn visit_layers_mut<'a, F: FnMut(LayerMut<'a, L::Scalar>)>(&'a mut self, mut f: F) {
+        self.bound = L::Scalar::MAX;
         let at = At {
             rows: self.rows as usize,
             ..At::default()
@@ -716,6 +777,7 @@ impl<L: Net, M: Math<L::Scalar>, const B: usize> Model for Training<L, M, B> {
     }
 
     fn set_specs(&mut self, next: &mut dyn FnMut() -> Option<crate::layer::Spec>) -> Result<()> {
+        self.bound = L::Scalar::MAX;
         self.net.set_specs(next)
     }
 }

@@ -41,15 +41,16 @@ fn memory_is_exactly_the_documented_formula() {
                 size_of::<Activation<f32>>()
             };
             let weights = $params * $scalar + $depth * act;
-            // Gradients, z and a of every unit, the gathered input row, the row count.
-            let training = ($params + 2 * $units + 2 + 1) * $scalar;
+            // Gradients, z and a of every unit, the gathered input row, the row count and
+            // the online steps' bound on the weights.
+            let training = ($params + 2 * $units + 2 + 2) * $scalar;
             assert_eq!(size_of::<Network<L>>(), weights, "weights");
             assert_eq!(size_of::<Training<L>>(), weights + training, "training");
             assert_eq!(<$n>::BYTES, weights);
             assert_eq!(<$n>::TRAINING_BYTES, training);
             assert_eq!(<$n>::PARAMS, $params);
             // Batches of 8: eight rows of z, a and inputs.
-            let batched = ($params + 8 * (2 * $units + 2) + 1) * $scalar;
+            let batched = ($params + 8 * (2 * $units + 2) + 2) * $scalar;
             assert_eq!(
                 size_of::<Training<L, microprop::Libm, 8>>(),
                 weights + batched
@@ -64,15 +65,15 @@ fn memory_is_exactly_the_documented_formula() {
     check!(N3, 9 * (2 * 2 + 2) + 2 + 1, 19, 10, 4);
     check!(Demo, 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1, 33, 3, 4);
     check!(Deep64, 9 * 6 + 3, 19, 10, 8);
-    // N1 trains in 684 bytes: 260 B of parameters, 16 B of activation tags, 408 B of
-    // gradients, cache, input row and row count (README table).
-    assert_eq!(size_of::<Training<<N1 as Chain>::L>>(), 684);
+    // N1 trains in 688 bytes: 260 B of parameters, 16 B of activation tags, 412 B of
+    // gradients, cache, input row, row count and weight bound (README table).
+    assert_eq!(size_of::<Training<<N1 as Chain>::L>>(), 688);
     // An optimizer's state, sized from the same constant, is counted too: Adam keeps two
     // scalars per parameter.
     type Adam = microprop::optim::Adam<f32, [f32; 2 * N1::PARAMS]>;
     let state = size_of::<[f32; 2 * N1::PARAMS]>();
-    assert_eq!(N1::bytes_to_train(Adam::SLOTS, 1), 684 + state);
-    assert_eq!(N1::bytes_to_train(0, 1), 684);
+    assert_eq!(N1::bytes_to_train(Adam::SLOTS, 1), 688 + state);
+    assert_eq!(N1::bytes_to_train(0, 1), 688);
 }
 
 fn clusters(seed: u64, spread: f32) -> ([[f32; 2]; 400], [u8; 400]) {

@@ -523,3 +523,81 @@ fn sgd_accepts_exactly_at_the_edge_of_the_range() {
     assert!(opt.accepts_outer(4, 0, &small, &[1.0, -2.0], &[0.5, 0.25]));
     assert!(!opt.accepts_outer(4, 0, &small, &[3e38, -2.0], &[2.0, 0.25]));
 }
+
+/// Online SGD steps prove themselves finite from a bound on the weights that the model
+/// keeps between steps instead of evaluating every update. The bound must hold after every
+/// step (over seeds, nets, learning rates up to where steps are refused), and anything that
+/// writes the weights other than a step must drop it.
+#[test]
+fn the_online_weight_bound_holds_and_every_other_write_drops_it() {
+    use microprop::{format, Sgd};
+    type Net = mlp![f32; 2, 8, 8, 1];
+    fn max_abs<T: Model<Scalar = f32>>(m: &T) -> f32 {
+        let mut max = 0.0f32;
+        m.visit_layers(|l| l.w.iter().chain(l.b).for_each(|v| max = max.max(v.abs())));
+        max
+    }
+    let (mut proven, mut refused) = (0u32, 0u32);
+    for (seed, lr, scale) in [
+        (1u64, 0.01f32, 1.0f32),
+        (2, 0.3, 1.0),
+        (3, 1e-12, 1e6),
+        (4, 1e30, 1e4),
+    ] {
+        let mut rng = microprop::rng(seed);
+        let (mut x, mut l) = ([[0.0f32; 2]; 64], [0u8; 64]);
+        Clusters::two(0.7)
+            .generate(&mut rng, &mut x, &mut l)
+            .unwrap();
+        let x = x.map(|r| r.map(|v| v * scale));
+        let data = Dataset::new(&x, &l).unwrap();
+        let net = Net::new(
+            Activation::LeakyRelu(0.1),
+            Activation::Identity,
+            Init::XavierNormal,
+            0.0,
+            &mut rng,
+        )
+        .unwrap();
+        let mut model = net.into_training();
+        assert_eq!(model.weight_bound(), None);
+        let mut trainer = Trainer::new(Loss::Mse, 1).unwrap();
+        let mut opt = Sgd::new(lr).unwrap();
+        for i in 0..500u16 {
+            let what = format!("seed {seed} lr {lr:e} step {i}");
+            let r =
+                step_keeps_the_oracle(&mut model, &mut opt, &mut trainer, &data, &[i % 64], &what);
+            match (r, model.weight_bound()) {
+                (Ok(_), Some(bound)) => {
+                    proven += 1;
+                    assert!(
+                        bound >= max_abs(&model),
+                        "{what}: {bound} < {}",
+                        max_abs(&model)
+                    );
+                }
+                (Ok(_), None) => panic!("{what}: an accepted SGD step measures the weights"),
+                (Err(_), _) => refused += 1,
+            }
+        }
+        // Every other way in to the weights drops the bound.
+        model.network_mut();
+        assert_eq!(model.weight_bound(), None, "network_mut");
+        trainer
+            .step(&mut model, &mut opt, &data, &[0], &mut rng)
+            .ok();
+        model.visit_layers_mut(|_| {});
+        assert_eq!(model.weight_bound(), None, "visit_layers_mut");
+        trainer
+            .step(&mut model, &mut opt, &data, &[1], &mut rng)
+            .ok();
+        let mut buf = vec![0u8; format::model_len(&model, None)];
+        let n = format::save_model(&model, &format::Extras::none(), &mut buf).unwrap();
+        format::load_model(&buf[..n], &mut model, format::Targets::none()).unwrap();
+        assert_eq!(model.weight_bound(), None, "load");
+    }
+    assert!(
+        proven > 1000 && refused > 0,
+        "{proven} proven, {refused} refused"
+    );
+}

@@ -145,6 +145,9 @@ impl<M: Math<f32>> Optimizer<f32> for AnyOptimizer<M> {
     fn update_outer(&mut self, offset: usize, w: &mut [f32], delta: &[f32], x: &[f32]) {
         each!(self, o => o.update_outer(offset, w, delta, x))
     }
+    fn max_step(&self, grad_bound: f32) -> Option<f32> {
+        each!(self, o => Optimizer::max_step(o, grad_bound))
+    }
     fn accepts(&self, params: usize, offset: usize, block: &[f32], grads: &[f32]) -> bool {
         each!(self, o => Optimizer::accepts(o, params, offset, block, grads))
     }

@@ -469,6 +469,16 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         }
     }
 
+    #[inline(always)]
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        online_step_bound(buf.z.first()?, x.first_chunk::<IN>()?, opt)
+    }
+
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
@@ -731,6 +741,16 @@ impl<S: Scalar, F: Family> Layer<S> for DynDense<S, F> {
         online_accepts(w, b, delta, x, opt, params, offset)
     }
 
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        let (outputs, inputs) = (self.outputs(), self.inputs());
+        online_step_bound(rows(buf.z.as_ref(), outputs, 1), rows(x, inputs, 1), opt)
+    }
+
     fn view<'a, const B: usize>(
         &'a self,
         buf: Option<&'a Self::Buffers<B>>,
@@ -889,6 +909,17 @@ fn update_online<S: Scalar, O: Optimizer<S>>(
     let (delta, x) = (rows(delta, outputs, 1), rows(x, inputs, 1));
     opt.update_outer(offset, w, delta, x);
     opt.update(offset + w.len(), b, delta);
+}
+
+/// How far row 0's online update of [`update_online`] moves a weight or bias at most:
+/// `|δ_o x_i| ≤ Σ|δ| · Σ|x|` and `|δ_o| ≤ Σ|δ|`, through `opt`'s
+/// [`max_step`](Optimizer::max_step).
+#[inline(always)]
+fn online_step_bound<S: Scalar, O: Optimizer<S>>(delta: &[S], x: &[S], opt: &O) -> Option<S> {
+    let sx = kernel::sum_abs(x);
+    // At least 1, for the biases; NaN stays NaN (and fails the proof).
+    let sx = if sx < S::ONE { S::ONE } else { sx };
+    opt.max_step(kernel::sum_abs(delta) * sx)
 }
 
 /// Whether row 0's online update of [`update_online`] would keep every value finite: `opt`

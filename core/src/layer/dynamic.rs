@@ -229,6 +229,14 @@ impl<S: Scalar, F: Family> Layer<S> for DynLayer<S, F> {
     ) -> bool {
         each_with!(self, buf, l, b => l.online_accepts::<O, B>(b, x, opt, params, offset), false)
     }
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &DynBuffers<S, F>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        each_with!(self, buf, l, b => l.online_step_bound::<O, B>(b, x, opt), None)
+    }
     fn commit_finite<const B: usize>(&self, buf: &DynBuffers<S, F>, rows: usize) -> bool {
         each_with!(self, buf, l, b => l.commit_finite::<B>(b, rows), false)
     }

@@ -634,6 +634,18 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
     ) -> bool {
         true
     }
+    /// An upper bound of how far [`update_online`](Layer::update_online) moves any of the
+    /// layer's parameters, from its gradients' bound and `opt`'s
+    /// [`max_step`](Optimizer::max_step); `None` if it cannot be bounded so (the step is
+    /// then checked exactly). The default, for kinds that make no online update: `Some(0)`.
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        _buf: &Self::Buffers<B>,
+        _x: &[S],
+        _opt: &O,
+    ) -> Option<S> {
+        Some(S::ZERO)
+    }
     /// Whether [`commit`](Layer::commit) would leave the running statistics finite (the
     /// default, for kinds without any: `true`).
     fn commit_finite<const B: usize>(&self, _buf: &Self::Buffers<B>, _rows: usize) -> bool {

@@ -300,6 +300,19 @@ where
         }
         ok
     }
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        let (mut input, mut step) = (x, S::ZERO);
+        for (block, b) in self.0.iter().zip(buf) {
+            step += block.online_step_bound(b, input, opt)?;
+            input = block.output(b);
+        }
+        Some(step)
+    }
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
         let blocks = self.0.iter().zip(buf);
         blocks.fold(true, |ok, (block, b)| ok & block.commit_finite(b, rows))
@@ -522,6 +535,18 @@ where
         head & self
             .1
             .online_accepts(&buf.1, self.0.output(&buf.0), opt, params, next)
+    }
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        let head = self.0.online_step_bound(&buf.0, x, opt)?;
+        let tail = self
+            .1
+            .online_step_bound(&buf.1, self.0.output(&buf.0), opt)?;
+        Some(head + tail)
     }
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
         self.0.commit_finite(&buf.0, rows) & self.1.commit_finite(&buf.1, rows)

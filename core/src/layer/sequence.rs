@@ -117,6 +117,14 @@ pub trait Seq<S: Scalar>: Clone + Debug + Sealed {
         params: usize,
         offset: usize,
     ) -> bool;
+    /// The sum of the layers' [`Layer::online_step_bound`]s (`None` if one has none): a bound
+    /// of every layer's move that, unlike a maximum, keeps a NaN.
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S>;
     /// Whether [`commit`](Seq::commit) would leave every running statistic finite.
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool;
     /// Calls `f` for every layer, first to last.
@@ -473,6 +481,15 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
         self.0.online_accepts(buf, x, opt, params, offset)
     }
     #[inline(always)]
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        self.0.online_step_bound(buf, x, opt)
+    }
+    #[inline(always)]
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
         self.0.commit_finite(buf, rows)
     }
@@ -655,6 +672,17 @@ where
         head & self
             .1
             .online_accepts(&buf.1, A::output(&buf.0), opt, params, next)
+    }
+    #[inline(always)]
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        let head = self.0.online_step_bound(&buf.0, x, opt)?;
+        let tail = self.1.online_step_bound(&buf.1, A::output(&buf.0), opt)?;
+        Some(head + tail)
     }
     #[inline(always)]
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
@@ -1061,6 +1089,19 @@ impl<S: Scalar, F: Family> Seq<S> for Sequential<S, F> {
             offset = offset.saturating_add(l.params());
         }
         ok
+    }
+    fn online_step_bound<O: Optimizer<S>, const B: usize>(
+        &self,
+        buf: &Self::Buffers<B>,
+        x: &[S],
+        opt: &O,
+    ) -> Option<S> {
+        let (mut input, mut step) = (x, S::ZERO);
+        for (l, b) in self.layers().iter().zip(buf.layers.as_ref()) {
+            step += l.online_step_bound::<O, 1>(b, input, opt)?;
+            input = DynLayer::<S, F>::output::<1>(b);
+        }
+        Some(step)
     }
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
         let layers = self.layers().iter().zip(buf.layers.as_ref());

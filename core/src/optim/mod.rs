@@ -106,6 +106,14 @@ pub trait Optimizer<S: Scalar> {
     /// ±∞ or NaN); it may answer `true` for a state buffer that does not fit `params`, which
     /// [`begin_step`](Self::begin_step) then refuses.
     fn accepts(&self, params: usize, offset: usize, block: &[S], grads: &[S]) -> bool;
+    /// For a rule whose step depends on the gradient alone (no state): an upper bound of
+    /// `|Δw|` for any gradient with `|g| ≤ grad_bound`, up to a relative 2⁻²⁰ of rounding
+    /// (SGD: `η · grad_bound`). Online steps use it to prove their update finite from a
+    /// bound on the weights, without evaluating it ([`accepts_outer`](Self::accepts_outer)).
+    /// The default, `None`, for every rule with state: each step is checked exactly.
+    fn max_step(&self, _grad_bound: S) -> Option<S> {
+        None
+    }
     /// [`accepts`](Self::accepts) for the outer-product gradient of
     /// [`update_outer`](Self::update_outer). The default asks `accepts` one element at a
     /// time, exactly as the default `update_outer` updates.
@@ -187,6 +195,11 @@ pub trait Rule<S: Scalar> {
         grads: impl Iterator<Item = S>,
     ) -> bool;
 
+    /// [`Optimizer::max_step`] (the default: `None`).
+    fn max_step(&self, _grad_bound: S) -> Option<S> {
+        None
+    }
+
     /// [`Optimizer::accepts`]: [`Rule::accepts`] on `grads`. Override only to fuse the loop,
     /// with the same answer.
     #[inline]
@@ -261,6 +274,10 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
     #[inline]
     fn accepts(&self, params: usize, offset: usize, block: &[S], grads: &[S]) -> bool {
         self.accepts_slice(params, offset, block, grads)
+    }
+    #[inline]
+    fn max_step(&self, grad_bound: S) -> Option<S> {
+        Rule::max_step(self, grad_bound)
     }
     #[inline]
     fn accepts_outer(&self, params: usize, offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {

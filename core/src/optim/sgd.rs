@@ -75,18 +75,14 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
         });
         bad == 0
     }
-    /// [`Rule::accepts_slice`] on `g = δ_o · x_i`, row by row, without storing `g`; first
-    /// the cheap sufficient test (the online step's hot path): every `|w| < MAX/4` and
-    /// `η · Σ|δ| · Σ|x| < MAX/4` bound `|w − η δ_o x_i|` below `MAX` (the factor 2 left
-    /// over covers every rounding), so only a step near the range's end pays for the exact
-    /// test, which evaluates every update.
+    /// `η · |g|`: SGD's step is the gradient's alone.
+    #[inline]
+    fn max_step(&self, grad_bound: S) -> Option<S> {
+        Some(self.lr * grad_bound)
+    }
+    /// [`Rule::accepts_slice`] on `g = δ_o · x_i`, row by row, without storing `g`.
     #[inline]
     fn accepts_outer(&self, _params: usize, _offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {
-        let quarter = S::MAX * S::from_f64(0.25);
-        let bound = self.lr * crate::kernel::sum_abs(delta) * crate::kernel::sum_abs(x);
-        if bound < quarter && S::all_abs_below(w, quarter) {
-            return true;
-        }
         let step = -self.lr;
         let n = x.len().max(1);
         let mut bad = 0u32;
