@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::{
     cli::ActivationsArgs,
+    ctx::{failure, ErrorKind},
     plot::{self, Figure, Lines},
     Ctx, Output, Res,
 };
@@ -111,7 +112,8 @@ pub fn read_mcu(dir: &Path) -> Res<Vec<Value>> {
     for core in CORES {
         let p = dir.join(format!("{core}.json"));
         if p.exists() {
-            let text = std::fs::read_to_string(&p)?;
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| failure(ErrorKind::Io, format!("{}: {e}", p.display())))?;
             let v: Value = serde_json::from_str(&text)
                 .map_err(|e| format!("{}: not a bench-mcu table: {e}", p.display()))?;
             out.push(v);

@@ -6,11 +6,25 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use microprop::{Activation, Loss, Preprocess};
 
+/// The help's closing text: exit codes and the `--json` error object (the contract of
+/// [`ErrorKind`](crate::ErrorKind)).
+pub const AFTER_HELP: &str = "\
+Exit codes: 0 success; 2 usage error (a flag's value or a combination of flags refused \
+before any work); 1 any other failure.
+With --json a failure prints exactly one JSON object on stdout, \
+{\"error\": {\"kind\": KIND, \"message\": TEXT}}, and the message on stderr. KIND is one of: \
+usage (exit 2: the command line), io (a file or stdout could not be read or written), \
+model (a model file or checkpoint is refused), compute (the core refused or failed a \
+computation: a non-finite loss, an overflowing output), plot (a figure could not be \
+drawn or written), check (the run finished but failed its check; the object also has \
+the command's keys), internal (a bug).";
+
 /// The microprop host simulator.
 #[derive(Debug, Parser)]
-#[command(name = "microprop-sim", version, about, long_about = None)]
+#[command(name = "microprop-sim", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Print exactly one JSON object on stdout and nothing else.
+    /// Print exactly one JSON object on stdout and nothing else (on failure:
+    /// `{"error": {"kind", "message"}}`, see below).
     #[arg(long, global = true)]
     pub json: bool,
     /// The command.

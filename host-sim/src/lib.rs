@@ -29,7 +29,7 @@ pub mod train;
 pub mod vanishing;
 pub mod zigzag;
 
-pub use ctx::{Ctx, Output, UsageError};
+pub use ctx::{Ctx, ErrorKind, Failure, Output, UsageError};
 pub use net::{Heap, HostLayer, HostLayers, HostNet, HostNetwork};
 
 /// The error type of the commands: anything displayable.

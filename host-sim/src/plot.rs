@@ -9,7 +9,10 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::Res;
+use crate::{
+    ctx::{failure, ErrorKind},
+    Res,
+};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static FONT_ONCE: Once = Once::new();
@@ -33,13 +36,23 @@ pub trait Figure {
 }
 
 /// Renders `fig` to `path`: SVG for `.svg`, PNG otherwise.
+///
+/// # Errors
+/// [`ErrorKind::Io`] if the file's directory cannot be made; [`ErrorKind::Plot`] if the
+/// figure cannot be drawn, encoded or written. Both name the file.
 pub fn save(fig: &impl Figure, path: &Path) -> Res<()> {
     init_fonts();
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| failure(ErrorKind::Io, format!("{}: {e}", dir.display())))?;
         }
     }
+    render(fig, path).map_err(|e| failure(ErrorKind::Plot, format!("{}: {e}", path.display())))
+}
+
+/// Draws `fig` into `path` with the backend its extension selects.
+fn render(fig: &impl Figure, path: &Path) -> Res<()> {
     let size = fig.size();
     let is_svg = path
         .extension()

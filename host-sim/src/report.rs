@@ -20,6 +20,7 @@ use crate::{
         DatasetArg, DeadReluArgs, DemoArgs, HiddenAct, InitArg, LandscapeArgs, LossArg, MathArg,
         OptimizerArg, OutputAct, PreprocessArg, ReportArgs, Sizes, TrainArgs, ZigzagArgs,
     },
+    ctx::{failure, ErrorKind},
     dead_relu, gradcheck, init_stats, landscape,
     plot::{self, Figure, Lines},
     train, vanishing, zigzag, Ctx, Output, Res,
@@ -79,7 +80,7 @@ fn fmt_opt(v: Option<u32>) -> String {
 pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     let out = &a.out;
     std::fs::create_dir_all(out)
-        .map_err(|e| format!("cannot create the report directory {}: {e}", out.display()))?;
+        .map_err(|e| failure(ErrorKind::Io, format!("--out {}: {e}", out.display())))?;
     let q = a.quick;
     let mut sections = Vec::new();
     let mut all = serde_json::Map::new();
@@ -523,18 +524,24 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
           p.setAttribute('data-loaded', ok); p.setAttribute('data-failed', bad);\n\
           p.textContent = 'image check: ' + ok + ' loaded, ' + bad + ' failed';\n\
         });\n</script>\n</body></html>\n";
-    std::fs::write(out.join("index.html"), &html)?;
+    write_file(&out.join("index.html"), html.as_bytes())?;
     let images: Vec<String> = sections.iter().flat_map(|s| s.images.clone()).collect();
     let report = json!({ "out": out, "images": images, "results": all });
-    std::fs::write(
-        out.join("report.json"),
-        serde_json::to_string_pretty(&report)?,
+    write_file(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     let mut text = format!("report written to {}\n", out.join("index.html").display());
     for s in &sections {
         let _ = writeln!(text, "- {}: {}", s.title, s.images.join(", "));
     }
     Ok(Output { json: report, text })
+}
+
+/// Writes `bytes` to `path`; an error names the file.
+fn write_file(path: &Path, bytes: &[u8]) -> Res<()> {
+    std::fs::write(path, bytes)
+        .map_err(|e| failure(ErrorKind::Io, format!("{}: {e}", path.display())))
 }
 
 struct LinesFigure<'a>(Lines<'a>);

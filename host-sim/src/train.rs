@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::{
     cli::{DatasetArg, InitArg, MathArg, PreprocessArg, TrainArgs},
-    ctx::usage,
+    ctx::{failure, usage, ErrorKind},
     data::{default_spread, Data},
     net::{self, HostLayer, HostNet},
     optim::AnyOptimizer,
@@ -68,8 +68,10 @@ pub const WHITEN_EPS: f64 = 1e-5;
 /// Non-finite inputs; too few samples or degenerate data for whitening.
 pub fn preprocessing_layer(arg: PreprocessArg, xs: &[[f32; 2]]) -> Res<Option<HostLayer<f32>>> {
     if arg == PreprocessArg::Whiten {
-        let pca =
-            PcaWhitening::fit(WHITEN_EPS, xs).map_err(|e| format!("--preprocess whiten: {e}"))?;
+        let pca = match PcaWhitening::fit(WHITEN_EPS, xs) {
+            Ok(pca) => pca,
+            Err(e) => return usage(format!("--preprocess whiten: {e}")),
+        };
         return Ok(Some(DynWhiten::from(pca).into()));
     }
     let Some(mode) = arg.standardize() else {
@@ -293,7 +295,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         let t = Instant::now();
         trainer
             .epoch(&mut net, &mut opt, &view, &mut order, &mut rng)
-            .map_err(|err| format!("epoch {e}: {err}"))?;
+            .map_err(|err| failure(ErrorKind::of_core(&err), format!("epoch {e}: {err}")))?;
         train_ns += t.elapsed().as_nanos();
         let m = core_train::evaluate(&mut net, loss, &view)?;
         loss_per_epoch.push(f64::from(m.loss));
@@ -354,7 +356,8 @@ fn save_model<M: Math<f32>>(
     };
     let n = format::save_model(net, &extras, &mut buf)?;
     buf.truncate(n);
-    std::fs::write(path, &buf).map_err(|e| format!("--save {}: {e}", path.display()))?;
+    std::fs::write(path, &buf)
+        .map_err(|e| failure(ErrorKind::Io, format!("--save {}: {e}", path.display())))?;
     Ok(n)
 }
 
