@@ -3,6 +3,8 @@
 //! JSON object, `{"error": {"kind": "<kind>", "message": "<message>"}}`, on stdout (and
 //! the message on stderr), and exits 2 for `usage`, 1 for every other kind.
 
+use std::io::Write as _;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -219,6 +221,23 @@ pub fn error_json(
         }
         _ => serde_json::json!({ "error": error }),
     }
+}
+
+/// The first failed write of [`print_line`].
+static STDOUT_ERROR: OnceLock<String> = OnceLock::new();
+
+/// Prints `line` and a newline on stdout now (the text-mode log of `demo` and `resume`,
+/// line by line as the firmware prints it). A failed write does not stop the run; it is
+/// remembered ([`stdout_error`]) and the process fails at the end.
+pub fn print_line(line: &str) {
+    if let Err(e) = writeln!(std::io::stdout(), "{line}") {
+        let _ = STDOUT_ERROR.set(e.to_string());
+    }
+}
+
+/// The first write to stdout by [`print_line`] that failed, if any.
+pub fn stdout_error() -> Option<&'static str> {
+    STDOUT_ERROR.get().map(String::as_str)
 }
 
 /// What a command produces: the JSON object for `--json`, and the text otherwise.

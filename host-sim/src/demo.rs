@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::{
     cli::DemoArgs,
-    ctx::{check_failed, failure, ErrorKind},
+    ctx::{check_failed, failure, print_line, ErrorKind},
     stats::hex16,
     Ctx, Output, Res,
 };
@@ -99,8 +99,7 @@ impl Sink for Lines {
     fn event(&mut self, e: &Event) {
         let line = e.to_string();
         if self.print {
-            use std::io::Write;
-            let _ = writeln!(std::io::stdout(), "{line}");
+            print_line(&line);
         }
         if let Event::Hash { net, hash } = *e {
             self.hashes.push((net, hash));

@@ -3,7 +3,8 @@
 //! Exit codes: 0 on success, 2 for a usage error (clap's and the commands' own checks of
 //! the values, all made before any work), 1 for every other failure. With `--json` a
 //! failure prints exactly one JSON object on stdout, `{"error": {"kind", "message"}}`
-//! (kinds: [`ErrorKind`]), and its message on stderr.
+//! (kinds: [`ErrorKind`]), and its message on stderr. Output that cannot be written to
+//! stdout is a failure too (exit 1, the reason on stderr).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use clap::{CommandFactory, Parser};
 use microprop_sim::{
     activations, bench,
     cli::{Cli, Command},
-    ctx::{error_json, ErrorKind, Failure},
+    ctx::{error_json, stdout_error, ErrorKind, Failure},
     dead_relu, demo, gradcheck, init_stats, landscape, predict, report, resume, train, vanishing,
     zigzag, Ctx,
 };
@@ -38,34 +39,38 @@ fn main() -> ExitCode {
         Command::Activations(a) => activations::run(a, &ctx),
         Command::Report(a) => report::run(a, &ctx),
     };
-    match result {
+    let code = match result {
         Ok(out) => {
-            if ctx.json {
+            let printed = if ctx.json {
                 match serde_json::to_string(&out.json) {
                     Ok(s) => print(&format!("{s}\n")),
                     Err(e) => {
-                        let message = format!("cannot encode JSON: {e}");
-                        eprintln!("error: {message}");
+                        eprintln!("error: cannot encode JSON: {e}");
                         return ExitCode::from(ErrorKind::Internal.exit_code());
                     }
                 }
             } else {
-                print(&out.text);
+                print(&out.text)
+            };
+            if printed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(ErrorKind::Io.exit_code())
             }
-            ExitCode::SUCCESS
         }
         Err(e) => {
             let kind = ErrorKind::of(e.as_ref());
             let message = e.to_string();
             // A failed check still reports what it measured.
             let output = e.downcast_ref::<Failure>().and_then(|f| f.output.as_ref());
+            // The error's own exit code stands even if this does not get out.
             if ctx.json {
-                print(&format!(
+                let _ = print(&format!(
                     "{}\n",
                     error_json(kind, &message, output.map(|o| &o.json))
                 ));
             } else if let Some(o) = output {
-                print(&o.text);
+                let _ = print(&o.text);
             }
             if kind == ErrorKind::Usage {
                 // Same shape as clap's own errors.
@@ -77,13 +82,28 @@ fn main() -> ExitCode {
             }
             ExitCode::from(kind.exit_code())
         }
+    };
+    // A line the command printed as it ran (demo's, resume's log) that did not get out.
+    if let Some(e) = stdout_error() {
+        if code == ExitCode::SUCCESS {
+            eprintln!("error: cannot write to stdout: {e}");
+            return ExitCode::from(ErrorKind::Io.exit_code());
+        }
     }
+    code
 }
 
-/// Writes `s` to stdout.
-fn print(s: &str) {
+/// Writes `s` to stdout and flushes it; a failure (a full disk, a closed pipe) is reported
+/// on stderr and returns `false`: the run's output did not get out, so it failed.
+fn print(s: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|()| out.flush());
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            false
+        }
+    }
 }
 
 /// Whether the command line asks for `--json` (looked up in the raw arguments: clap
@@ -111,7 +131,7 @@ fn clap_message(e: &clap::Error) -> String {
 /// error object; returns clap's exit code (2 for errors, 0 for help and version).
 fn clap_error(e: &clap::Error) -> ExitCode {
     if e.use_stderr() && json_requested() {
-        print(&format!(
+        let _ = print(&format!(
             "{}\n",
             error_json(ErrorKind::Usage, &clap_message(e), None)
         ));

@@ -10,8 +10,6 @@
 //! `firmware/tools/power-cut.sh`), and the next invocation resumes from it. When a boot
 //! finishes training, its result is compared with an uninterrupted run on a fresh flash.
 
-use std::io::Write as _;
-
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use microprop_app::resume::{self, Config, Outcome, Session};
 use microprop_app::{Error as AppError, ResumeEvent, Sink};
@@ -19,7 +17,7 @@ use serde_json::json;
 
 use crate::{
     cli::ResumeArgs,
-    ctx::{check_failed, fail, failure, usage, ErrorKind},
+    ctx::{check_failed, fail, failure, print_line, usage, ErrorKind},
     stats::hex16,
     Ctx, Output, Res,
 };
@@ -203,7 +201,7 @@ impl Sink<ResumeEvent> for Lines<'_> {
     fn event(&mut self, e: &ResumeEvent) {
         let line = e.to_string();
         if self.print {
-            let _ = writeln!(std::io::stdout(), "{line}");
+            print_line(&line);
         }
         match *e {
             ResumeEvent::Resumed { seq, epoch, .. } => {
@@ -253,7 +251,7 @@ pub fn boot(config: &Config, flash: &mut RamFlash, cut: Option<Cut>, print: bool
 
 fn say(print: bool, line: &str) {
     if print {
-        let _ = writeln!(std::io::stdout(), "sim: {line}");
+        print_line(&format!("sim: {line}"));
     }
 }
 

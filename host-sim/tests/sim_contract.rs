@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::process::{Command, Stdio};
+
 use common::{json, scratch, sim};
 
 /// The one JSON object of a failed `--json` run: its `error.kind` and `error.message`.
@@ -90,4 +92,34 @@ fn run_time_failures_under_json_name_their_kind_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let (kind, message) = json_error(&out);
     assert_eq!(kind, "compute", "{message}");
+}
+/// Runs the binary with stdout on `/dev/full` (every write fails with ENOSPC).
+fn to_dev_full(args: &[&str]) -> std::process::Output {
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    Command::new(env!("CARGO_BIN_EXE_microprop-sim"))
+        .args(args)
+        .stdout(Stdio::from(full))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run microprop-sim")
+}
+
+#[test]
+fn a_failed_write_to_stdout_is_a_failure() {
+    for args in [
+        &["train", "--epochs", "1", "--json"][..],
+        &["train", "--epochs", "1"],
+        &["zigzag", "--max-steps", "10"],
+        // demo prints its lines as they come.
+        &["demo", "--no-delay"],
+        &["demo", "--no-delay", "--json"],
+    ] {
+        let out = to_dev_full(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?} on /dev/full: {err}");
+        assert!(err.contains("stdout"), "{args:?}: {err}");
+    }
 }
