@@ -480,7 +480,7 @@ pub struct TrainArgs {
     /// (repeatable; `--point 0.5,-1`): the JSON's `predictions`, as `predict` reports them.
     #[arg(long = "point", value_parser = point, allow_hyphen_values = true)]
     pub points: Vec<Point>,
-    /// Draw the decision boundary over the data (PNG, or SVG by extension).
+    /// Draw the decision boundary over the data into this file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -532,7 +532,7 @@ pub struct VanishingArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Plot file (PNG or SVG).
+    /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -562,7 +562,7 @@ pub struct LandscapeArgs {
     /// Seed.
     #[arg(long, default_value_t = 3)]
     pub seed: u64,
-    /// Plot file; both `.png` and `.svg` are written.
+    /// Plot file; its extension is replaced: both `.png` and `.svg` are written.
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -582,7 +582,7 @@ pub struct ZigzagArgs {
     /// Seed.
     #[arg(long, default_value_t = 5)]
     pub seed: u64,
-    /// Plot file.
+    /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -602,7 +602,7 @@ pub struct InitArgs {
     /// Seed.
     #[arg(long, default_value_t = 11)]
     pub seed: u64,
-    /// Plot file (std per layer; histograms go to `<stem>-tanh` and `<stem>-relu`).
+    /// Plot file (std per layer; histograms go to `<stem>-tanh` and `<stem>-relu`; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -626,7 +626,7 @@ pub struct DeadReluArgs {
     /// Seeds averaged per bias.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub seeds: u32,
-    /// Plot file.
+    /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -643,7 +643,7 @@ pub struct ActivationsArgs {
     /// Timing repetitions (the fastest is kept).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub reps: u32,
-    /// Plot file (functions; costs go to `<stem>-cost`, MCU to `<stem>-mcu`).
+    /// Plot file (functions; costs go to `<stem>-cost`, MCU to `<stem>-mcu`; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }

@@ -132,6 +132,9 @@ pub fn save(r: &[Run], path: &std::path::Path) -> Res<()> {
 
 /// `microprop-sim init`.
 pub fn run(a: &InitArgs, ctx: &Ctx) -> Res<Output> {
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
     let r = runs(
         a.width as usize,
         a.layers as usize,

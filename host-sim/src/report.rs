@@ -78,6 +78,15 @@ fn fmt_opt(v: Option<u32>) -> String {
 
 /// `microprop-sim report`.
 pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
+    // The tables are read before any work (a bad --mcu is a usage error).
+    let mcu_dir = a.mcu.clone().or_else(|| {
+        let p = Path::new("target/bench-mcu");
+        p.is_dir().then(|| p.to_path_buf())
+    });
+    let mcu = match &mcu_dir {
+        Some(d) => activations::read_mcu(d)?,
+        None => Vec::new(),
+    };
     let out = &a.out;
     std::fs::create_dir_all(out)
         .map_err(|e| failure(ErrorKind::Io, format!("--out {}: {e}", out.display())))?;
@@ -373,14 +382,6 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     );
 
     // 8. Activations and their cost.
-    let mcu_dir = a.mcu.clone().or_else(|| {
-        let p = Path::new("target/bench-mcu");
-        p.is_dir().then(|| p.to_path_buf())
-    });
-    let mcu = match &mcu_dir {
-        Some(d) => activations::read_mcu(d)?,
-        None => Vec::new(),
-    };
     let host = activations::host_costs(4096, if q { 5 } else { 30 }, ctx);
     activations::save(&host, &mcu, &out.join("activations.png"))?;
     let hc = |act: &str, b: &str| {

@@ -266,6 +266,12 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 
 /// `microprop-sim resume`.
 pub fn run(a: &ResumeArgs, ctx: &Ctx) -> Res<Output> {
+    if let Some(n) = a.cut_after_epoch.filter(|&n| n > a.epochs) {
+        return usage(format!(
+            "--cut-after-epoch {n}: the run has {} epochs (--epochs)",
+            a.epochs
+        ));
+    }
     let config = Config {
         seed: a.seed,
         epochs: a.epochs,

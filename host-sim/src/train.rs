@@ -92,8 +92,63 @@ pub fn init_of(init: InitArg, scale: Option<f32>) -> (Init, f32) {
     }
 }
 
-/// Checks the combination of flags clap cannot check alone.
+/// Inputs of every data set (`--dataset`): two features.
+pub const FEATURES: usize = 2;
+
+/// Checks a file that a run writes at its end (`--save`) before any work: its directory
+/// exists and it is not itself a directory.
+///
+/// # Errors
+/// A usage error naming `flag` and the path.
+pub fn check_output_file(flag: &str, path: &Path) -> Res<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.is_dir() || path.file_name().is_none() {
+        return usage(format!(
+            "{flag} {}: is a directory, not a file",
+            path.display()
+        ));
+    }
+    if !dir.is_dir() {
+        return usage(format!(
+            "{flag} {}: no such directory {}",
+            path.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every flag, alone and in combination, before any work (the values clap cannot
+/// check alone); returns the data's classes.
 fn validate(a: &TrainArgs) -> Res<usize> {
+    let inputs = a.layers.0.first().copied().unwrap_or(0);
+    if inputs != FEATURES {
+        return usage(format!(
+            "--layers {}: the input layer has {inputs} unit(s) but the {:?} data has \
+             {FEATURES} features (start the list with {FEATURES})",
+            sizes_str(&a.layers.0),
+            format!("{:?}", a.dataset).to_lowercase()
+        ));
+    }
+    for p in &a.points {
+        if p.0.len() != FEATURES {
+            return usage(format!(
+                "--point {:?}: the network takes {FEATURES} inputs",
+                p.0
+            ));
+        }
+    }
+    // The rate as the run's optimizer takes it, in f32 (and AdamW's η·λ ≤ 1).
+    AnyOptimizer::<Libm>::new(a.optimizer, a.lr, 0)?;
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
+    if let Some(p) = &a.save {
+        check_output_file("--save", p)?;
+    }
     let classes = match a.dataset {
         DatasetArg::Clusters => a.classes as usize,
         _ if a.classes != 2 => {
@@ -231,6 +286,15 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
     Ok(Output { json, text })
 }
 
+/// `2-16-16-1`... as `--layers` spells it: `2,16,16,1`.
+fn sizes_str(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn short(v: &[f64]) -> Vec<String> {
     v.iter().map(|x| format!("{x:.2e}")).collect()
 }
@@ -248,10 +312,11 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
     let mut rng = microprop::rng(a.seed);
     let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
     let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
-    for p in &a.points {
-        if p.0.len() != 2 {
-            return usage(format!("--point {:?}: the network takes 2 inputs", p.0));
-        }
+    if !data.is_finite() {
+        return usage(format!(
+            "--spread {spread:e}: the {} data overflows f32",
+            format!("{:?}", a.dataset).to_lowercase()
+        ));
     }
     let first = preprocessing_layer(a.preprocess, &data.x)?;
     let (init, mult) = init_of(a.init, a.init_scale);
@@ -278,6 +343,12 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
                 l.w.iter_mut().for_each(|w| *w *= mult);
             }
         });
+    }
+    if !net::weights_finite(&net) {
+        return usage(format!(
+            "--init-scale {}: the initial weights overflow f32",
+            a.init_scale.unwrap_or(mult)
+        ));
     }
     let loss: Loss = a.loss.loss();
     let view = data.view()?;

@@ -59,6 +59,9 @@ pub fn first_over_last(norms: &[f64]) -> f64 {
 
 /// `microprop-sim vanishing`.
 pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
     let mut norms = Map::new();
     let mut ratios = Map::new();
     let mut inits = Map::new();

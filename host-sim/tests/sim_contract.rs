@@ -32,6 +32,153 @@ fn json_error(out: &std::process::Output) -> (String, String) {
     (kind, message)
 }
 
+/// Asserts that `args` is a usage error naming `flag`: exit 2, the message on stderr (and,
+/// with `--json`, as `{"error": {"kind": "usage", …}}` on stdout), no panic.
+fn assert_usage(args: &[&str], flag: &str) {
+    let out = sim(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(
+        err.contains(flag),
+        "{args:?}: the message does not name {flag}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let out = sim(&with_json);
+    assert_eq!(out.status.code(), Some(2), "{with_json:?}");
+    let (kind, message) = json_error(&out);
+    assert_eq!(kind, "usage", "{with_json:?}: {message}");
+    assert!(message.contains(flag), "{with_json:?}: {message}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(flag),
+        "{with_json:?}: stderr lacks the message: {err}"
+    );
+}
+
+#[test]
+fn train_layers_must_take_the_datas_two_features() {
+    assert_usage(&["train", "--layers", "3,4,1"], "--layers");
+    assert_usage(&["train", "--layers", "1,1"], "--layers");
+    assert_usage(&["dead-relu", "--layers", "3,4,1"], "--layers");
+}
+
+#[test]
+fn values_unusable_in_f32_are_usage_errors() {
+    // 3e38 is a finite f32, but the normalised step lr / mean‖x‖² is not.
+    assert_usage(&["zigzag", "--lr", "3e38"], "--lr");
+    for lr in ["nan", "-1", "0", "inf", "1e39", "1e-50"] {
+        assert_usage(&["zigzag", &format!("--lr={lr}")], "--lr");
+        assert_usage(&["train", &format!("--lr={lr}")], "--lr");
+        assert_usage(&["landscape", &format!("--lr={lr}")], "--lr");
+        assert_usage(&["dead-relu", &format!("--lr={lr}")], "--lr");
+    }
+    // AdamW's decay η·λ must stay ≤ 1 (λ = 0.01): the core's check, before training.
+    assert_usage(&["train", "--optimizer", "adamw", "--lr", "1000"], "--lr");
+    // Values that overflow f32 once used: found before training.
+    assert_usage(&["train", "--init-scale", "3e38"], "--init-scale");
+    assert_usage(
+        &["train", "--init", "normal", "--init-scale", "3e38"],
+        "--init-scale",
+    );
+    assert_usage(&["train", "--spread", "3e38"], "--spread");
+    assert_usage(
+        &["landscape", "--spread", "3e38", "--grid", "3"],
+        "--spread",
+    );
+    assert_usage(
+        &["landscape", "--init-scale", "3e38", "--grid", "3"],
+        "--init-scale",
+    );
+    // A cut after an epoch the run never reaches.
+    assert_usage(
+        &["resume", "--epochs", "5", "--cut-after-epoch", "6"],
+        "--cut-after-epoch",
+    );
+    // A rate that is usable still runs.
+    let v = json(&["zigzag", "--lr", "0.5", "--max-steps", "10"]);
+    assert_eq!(v["lr"], 0.5);
+}
+
+#[test]
+fn a_plot_without_a_known_image_extension_is_refused_before_training() {
+    let d = scratch("contract-plot");
+    let model = d.join("m.mprp");
+    let foo = d.join("foo");
+    let m = model.to_str().unwrap();
+    let f = foo.to_str().unwrap();
+    // `--save` is written after training and before the plot: no file, no training.
+    assert_usage(&["train", "--plot", f, "--save", m], "--plot");
+    assert!(!model.exists(), "train trained before refusing --plot");
+    assert!(!foo.exists());
+    let bmp_less = d.join("x.pdf");
+    let p = bmp_less.to_str().unwrap();
+    for cmd in [
+        &["zigzag", "--plot", f][..],
+        &["vanishing", "--plot", p],
+        &["init", "--plot", f],
+        &["dead-relu", "--plot", f],
+        &["activations", "--plot", p],
+    ] {
+        assert_usage(cmd, "--plot");
+    }
+    // A directory is not a file to draw into.
+    assert_usage(&["zigzag", "--plot", d.to_str().unwrap()], "--plot");
+    // The extensions the encoders write are accepted, in any case.
+    let jpg = d.join("b.JPG");
+    json(&[
+        "zigzag",
+        "--max-steps",
+        "10",
+        "--plot",
+        jpg.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read(&jpg).unwrap().starts_with(&[0xff, 0xd8]));
+}
+
+#[test]
+fn train_save_into_a_missing_directory_is_refused_before_training() {
+    let d = scratch("contract-save-dir");
+    let m = d.join("no-such-dir").join("m.mprp");
+    assert_usage(&["train", "--save", m.to_str().unwrap()], "--save");
+}
+
+#[test]
+fn mcu_tables_are_checked_before_any_work() {
+    let d = scratch("contract-mcu");
+    let mcu = d.join("mcu");
+    std::fs::create_dir_all(&mcu).unwrap();
+    let out = d.join("site");
+    // A --mcu directory that does not exist, or a table that is not JSON, is refused
+    // before the experiments run.
+    assert_usage(
+        &[
+            "report",
+            "--out",
+            out.to_str().unwrap(),
+            "--mcu",
+            "/no/such/dir",
+        ],
+        "--mcu",
+    );
+    std::fs::write(mcu.join("m4f.json"), "not json").unwrap();
+    assert_usage(
+        &[
+            "report",
+            "--out",
+            out.to_str().unwrap(),
+            "--mcu",
+            mcu.to_str().unwrap(),
+        ],
+        "--mcu",
+    );
+    assert!(!out.exists(), "report ran before refusing --mcu");
+    assert_usage(&["activations", "--mcu", "/no/such/dir"], "--mcu");
+    assert_usage(&["activations", "--mcu", mcu.to_str().unwrap()], "--mcu");
+}
+
 #[test]
 fn clap_errors_under_json_are_one_json_object_too() {
     for args in [
