@@ -10,7 +10,7 @@ use crate::{
     cli::{DatasetArg, DeadReluArgs},
     ctx::usage,
     data::Data,
-    net,
+    limits, net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -28,8 +28,9 @@ pub struct Sweep {
     pub accuracy: Vec<f64>,
 }
 
-/// Checks the flags before any work: a net the two-cluster data and MSE fit, a rate SGD
-/// takes in f32, a plot file with an image extension.
+/// Checks the flags before any work: a net the two-cluster data and MSE fit, within the
+/// model format's depth and the memory budget ([`limits`]), a rate SGD takes in f32, a
+/// plot file with an image extension.
 ///
 /// # Errors
 /// A usage error naming the flag.
@@ -56,6 +57,12 @@ pub fn validate(a: &DeadReluArgs) -> Res<()> {
             "--layers: {outputs} outputs for 2 classes (use 1 output, or 2)"
         ));
     }
+    let specs = limits::dense_specs(sizes, Activation::Relu, Activation::Sigmoid);
+    limits::check_depth("--layers", &specs)?;
+    // One net at a time, one row at a time, plain SGD; 200 samples.
+    limits::Footprint::of(&specs, 1)
+        .plus(200 * (2 * 4 + 1 + 2))
+        .check("--layers")?;
     if let Err(e) = Sgd::new(a.lr) {
         return usage(format!("--lr {}: {e}", a.lr));
     }

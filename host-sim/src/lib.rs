@@ -18,6 +18,7 @@ pub mod demo;
 pub mod gradcheck;
 pub mod init_stats;
 pub mod landscape;
+pub mod limits;
 pub mod net;
 pub mod optim;
 pub mod plot;

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::{
     cli::{MathArg, PredictArgs},
     ctx::{failure, usage, ErrorKind},
+    limits,
     net::{self, HostNetwork},
     stats, Ctx, Output, Res,
 };
@@ -29,6 +30,13 @@ pub fn run(a: &PredictArgs, ctx: &Ctx) -> Res<Output> {
             "--load {file}: the model computes in f64; the simulator runs f32 models"
         ));
     }
+    // The network built from the file holds its parameters and state.
+    let scalars = (info.params as u64).saturating_add(info.state as u64);
+    limits::check_bytes(
+        "--load",
+        &format!("{} parameters and state", scalars),
+        scalars * 4,
+    )?;
     for p in &a.points {
         if p.0.len() != info.inputs {
             return usage(format!(

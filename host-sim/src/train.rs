@@ -4,19 +4,23 @@ use std::path::Path;
 use std::time::Instant;
 
 use microprop::format::{self, Extras, Progress};
-use microprop::layer::{DynStandardize, DynWhiten};
+use microprop::layer::{
+    BatchNormConfig, BatchNormSpec, DenseSpec, DropoutSpec, DynStandardize, DynWhiten, Spec,
+    StandardizeSpec, WhitenSpec,
+};
 use microprop::{
-    train as core_train, Init, Libm, Loss, Math, Micromath, Model, Optimizer, PcaWhitening,
-    Standardizer, Trainer,
+    train as core_train, Activation, Init, Libm, Loss, Math, Micromath, Model, Optimizer,
+    PcaWhitening, Preprocess, Standardizer, Trainer,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, InitArg, MathArg, PreprocessArg, TrainArgs},
+    cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, TrainArgs},
     ctx::{failure, usage, ErrorKind},
     data::{default_spread, Data},
+    limits::{self, Footprint},
     net::{self, HostLayer, HostNet},
     optim::AnyOptimizer,
     plot::{self, Figure},
@@ -121,6 +125,80 @@ pub fn check_output_file(flag: &str, path: &Path) -> Res<()> {
     Ok(())
 }
 
+/// The layers `--layers`, `--preprocess`, `--batch-norm` and `--dropout` make, as specs
+/// (the preprocessing layer's fitted values left at their defaults): what the run builds,
+/// before it is built.
+pub fn specs(a: &TrainArgs) -> Vec<Spec> {
+    let sizes = &a.layers.0;
+    let mut specs = Vec::with_capacity(3 * sizes.len() + 1);
+    match a.preprocess {
+        PreprocessArg::None => {}
+        PreprocessArg::Whiten => specs.push(Spec::Whiten(WhitenSpec {
+            stats: microprop::whitening::WhiteningStats::default(),
+        })),
+        PreprocessArg::Mean | PreprocessArg::Standardize => {
+            specs.push(Spec::Standardize(StandardizeSpec {
+                width: sizes.first().copied().unwrap_or(FEATURES),
+                mode: a.preprocess.standardize().unwrap_or(Preprocess::None),
+                count: a.samples,
+            }));
+        }
+    }
+    let hidden = a.activation.activation();
+    let dense = limits::dense_specs(sizes, hidden, a.output.activation());
+    let last = dense.len().saturating_sub(1);
+    for (i, d) in dense.into_iter().enumerate() {
+        let width = d.outputs();
+        if i == last {
+            specs.push(d);
+            break;
+        }
+        if a.batch_norm {
+            specs.push(Spec::Dense(DenseSpec {
+                inputs: d.inputs(),
+                outputs: width,
+                activation: Activation::Identity,
+            }));
+            specs.push(Spec::BatchNorm(BatchNormSpec {
+                width,
+                activation: hidden.cast(),
+                config: BatchNormConfig::default(),
+            }));
+        } else {
+            specs.push(d);
+        }
+        if let Some(p) = a.dropout {
+            specs.push(Spec::Dropout(DropoutSpec { width, p }));
+        }
+    }
+    specs
+}
+
+/// What the run holds in memory, from the flags alone: the network of [`specs`] with
+/// buffers for one batch (batch norm) or one row, the optimizer's state, the data, and
+/// the model file `--save` writes.
+pub fn plan(a: &TrainArgs) -> Footprint {
+    let specs = specs(a);
+    let capacity = if a.batch_norm { a.batch as usize } else { 1 };
+    let slots = match a.optimizer {
+        OptimizerArg::Sgd => 0,
+        OptimizerArg::Momentum
+        | OptimizerArg::Nesterov
+        | OptimizerArg::Adagrad
+        | OptimizerArg::Rmsprop => 1,
+        OptimizerArg::Adam | OptimizerArg::Adamw => 2,
+    };
+    let f = Footprint::of(&specs, capacity).with_optimizer(slots);
+    // Inputs, label and shuffling index per sample.
+    let data = u64::from(a.samples) * (FEATURES as u64 * 4 + 1 + 2);
+    let file = if a.save.is_some() {
+        f.weight_bytes + f.optimizer_bytes + (specs.len() * format::MAX_SPEC_LEN) as u64
+    } else {
+        0
+    };
+    f.plus(data + file)
+}
+
 /// Checks every flag, alone and in combination, before any work (the values clap cannot
 /// check alone); returns the data's classes.
 fn validate(a: &TrainArgs) -> Res<usize> {
@@ -149,6 +227,9 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     if let Some(p) = &a.save {
         check_output_file("--save", p)?;
     }
+    let flags = layer_flags(a);
+    limits::check_depth(&flags, &specs(a))?;
+    plan(a).check(&flags)?;
     let classes = match a.dataset {
         DatasetArg::Clusters => a.classes as usize,
         _ if a.classes != 2 => {
@@ -284,6 +365,29 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         text += &format!("{:?} -> {:?}\n", p.0, y);
     }
     Ok(Output { json, text })
+}
+
+/// The flags that shape the network, as a message names them (`--layers` with
+/// `--batch-norm` …).
+fn layer_flags(a: &TrainArgs) -> String {
+    let mut extras = Vec::new();
+    if a.preprocess != PreprocessArg::None {
+        extras.push(format!("--preprocess {:?}", a.preprocess).to_lowercase());
+    }
+    if a.batch_norm {
+        extras.push("--batch-norm".to_string());
+    }
+    if a.dropout.is_some() {
+        extras.push("--dropout".to_string());
+    }
+    if a.optimizer != OptimizerArg::Sgd {
+        extras.push(format!("--optimizer {:?}", a.optimizer).to_lowercase());
+    }
+    if extras.is_empty() {
+        "--layers".to_string()
+    } else {
+        format!("--layers with {}", extras.join(", "))
+    }
 }
 
 /// `2-16-16-1`... as `--layers` spells it: `2,16,16,1`.

@@ -58,6 +58,15 @@ fn assert_usage(args: &[&str], flag: &str) {
     );
 }
 
+/// `2,w,w,…,w,1` with `n` hidden layers of width `w`.
+fn hidden(n: usize, w: usize) -> String {
+    let mut s = String::from("2");
+    for _ in 0..n {
+        s += &format!(",{w}");
+    }
+    s + ",1"
+}
+
 #[test]
 fn train_layers_must_take_the_datas_two_features() {
     assert_usage(&["train", "--layers", "3,4,1"], "--layers");
@@ -269,4 +278,92 @@ fn a_failed_write_to_stdout_is_a_failure() {
         assert_eq!(out.status.code(), Some(1), "{args:?} on /dev/full: {err}");
         assert!(err.contains("stdout"), "{args:?}: {err}");
     }
+}
+#[test]
+fn absurd_sizes_are_refused_up_front_with_the_budget() {
+    // The net: hundreds of 4096-wide layers.
+    let huge = hidden(300, 4096);
+    assert_usage(&["train", "--layers", &huge], "--layers");
+    // Within the format's depth, but gigabytes of weights.
+    let wide = hidden(30, 4096);
+    assert_usage(&["train", "--layers", &wide], "1 GiB");
+    // Adam's two moments count too (the same net with SGD is within the budget:
+    // `sim_contract_api.rs`).
+    let six = hidden(6, 4096);
+    assert_usage(
+        &[
+            "train",
+            "--layers",
+            &six,
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.01",
+        ],
+        "1 GiB",
+    );
+    json(&[
+        "train",
+        "--layers",
+        &hidden(2, 1024),
+        "--epochs",
+        "1",
+        "--samples",
+        "8",
+    ]);
+    assert_usage(&["dead-relu", "--layers", &wide], "1 GiB");
+    // init keeps every layer's activations for every sample.
+    assert_usage(
+        &[
+            "init",
+            "--width",
+            "2048",
+            "--layers",
+            "64",
+            "--samples",
+            "100000",
+        ],
+        "1 GiB",
+    );
+    // The budget is stated in the help.
+    let out = sim(&["train", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("1 GiB"), "{help}");
+}
+
+#[test]
+fn train_refuses_a_depth_the_model_format_cannot_load() {
+    let max = microprop::format::MAX_DEPTH;
+    let d = scratch("contract-depth");
+    let file = d.join("d.mprp");
+    let f = file.to_str().unwrap();
+    // One dense layer too many: refused before training, naming the limit, no file.
+    let too_deep = hidden(max, 8);
+    assert_usage(&["train", "--layers", &too_deep, "--save", f], "--layers");
+    let out = sim(&["train", "--layers", &too_deep, "--save", f]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&max.to_string()));
+    assert!(!file.exists(), "the refused run wrote {f}");
+    // Batch norm, dropout and preprocessing are layers of the file too.
+    let half = hidden(max / 2, 8);
+    assert_usage(&["train", "--layers", &half, "--batch-norm"], "--layers");
+    assert_usage(
+        &[
+            "train",
+            "--layers",
+            &hidden(max - 1, 8),
+            "--preprocess",
+            "mean",
+        ],
+        "--layers",
+    );
+    assert_usage(&["dead-relu", "--layers", &too_deep], "--layers");
+    // At exactly the limit the model saves and loads.
+    let at_limit = hidden(max - 1, 8);
+    let trained = json(&[
+        "train", "--layers", &at_limit, "--epochs", "1", "--save", f, "--point", "1,1",
+    ]);
+    let p = json(&["predict", "--load", f, "--point", "1,1"]);
+    assert_eq!(p["weights_hash"], trained["weights_hash"]);
+    assert_eq!(p["kinds"].as_array().unwrap().len(), max);
+    assert_eq!(p["predictions"], trained["predictions"]);
 }
