@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::{
     cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, TrainArgs},
-    ctx::{failure, usage, ErrorKind},
+    ctx::{fail, failure, usage, ErrorKind},
     data::{default_spread, Data},
     limits::{self, Footprint},
     net::{self, HostLayer, HostNet},
@@ -281,11 +281,11 @@ fn validate(a: &TrainArgs) -> Res<usize> {
 
 /// `microprop-sim train`.
 pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
-    let (res, data, net_pred) = match a.math {
+    let (res, data, grid) = match a.math {
         MathArg::Libm => train_with::<Libm>(a, ctx)?,
         MathArg::Micromath => train_with::<Micromath>(a, ctx)?,
     };
-    if let Some(path) = &a.plot {
+    if let (Some(path), Some(grid)) = (&a.plot, grid) {
         let fig = Boundary {
             title: format!(
                 "{} {} ({}): accuracy {:.1} %",
@@ -300,7 +300,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
                 res.accuracy * 100.0
             ),
             data: &data,
-            grid: net_pred,
+            grid,
         };
         plot::save(&fig, path)?;
     }
@@ -318,6 +318,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "ns_per_step": res.ns_per_step,
         "steps": res.steps,
         "saved": a.save.as_ref().map(|p| p.display().to_string()),
+        "plot": a.plot.as_ref().map(|p| p.display().to_string()),
         "saved_bytes": res.saved_bytes,
         "batch_norm": a.batch_norm,
         "dropout": a.dropout,
@@ -406,12 +407,20 @@ fn short(v: &[f64]) -> Vec<String> {
 /// Class-1 probability (or arg-max class / (K−1)) on a grid over the data, for plots.
 pub type Grid = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
 
+/// Points per axis of the decision-boundary grid (`GRID²` forward passes).
+pub const GRID: usize = 120;
+
 /// Trains per the flags with maths backend `M`; returns the result, the data (as
-/// generated: the network's first layer preprocesses it) and the prediction grid over it.
+/// generated: the network's first layer preprocesses it) and, when `--plot` asks for the
+/// figure, the prediction grid over it (`GRID × GRID` forward passes: for a wide net far
+/// more than the training, so never computed for nothing).
 ///
 /// # Errors
 /// Usage errors for bad flag combinations; training errors.
-pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, Data, Grid)> {
+pub fn train_with<M: Math<f32>>(
+    a: &TrainArgs,
+    ctx: &Ctx,
+) -> Res<(TrainResult, Data, Option<Grid>)> {
     let classes = validate(a)?;
     let mut rng = microprop::rng(a.seed);
     let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
@@ -493,7 +502,10 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         .iter()
         .map(|p| net::predict(net.network(), &p.0))
         .collect::<microprop::Result<Vec<_>>>()?;
-    let grid = predict_grid(&net, &data, loss, 120)?;
+    let grid = match a.plot {
+        Some(_) => Some(predict_grid(&net, &data, loss, GRID)?),
+        None => None,
+    };
     let res = TrainResult {
         accuracy: f64::from(m.accuracy),
         final_loss: f64::from(m.loss),
@@ -654,6 +666,9 @@ pub fn save_boundary(a: &TrainArgs, path: &Path, ctx: &Ctx) -> Res<TrainResult> 
     let (res, data, grid) = match a.math {
         MathArg::Libm => train_with::<Libm>(&a, ctx)?,
         MathArg::Micromath => train_with::<Micromath>(&a, ctx)?,
+    };
+    let Some(grid) = grid else {
+        return fail(ErrorKind::Internal, "train: --plot computed no grid");
     };
     let fig = Boundary {
         title: format!(

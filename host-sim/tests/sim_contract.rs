@@ -367,3 +367,24 @@ fn train_refuses_a_depth_the_model_format_cannot_load() {
     assert_eq!(p["kinds"].as_array().unwrap().len(), max);
     assert_eq!(p["predictions"], trained["predictions"]);
 }
+#[test]
+fn train_without_plot_computes_no_decision_boundary_grid() {
+    // A 2-4096-4096-1 net on one sample: the grid alone is 14 400 forward passes of 16.8 M
+    // multiply-adds (over 2 minutes on the development machine); the run without it takes
+    // well under a second. The bound can only be missed if the grid is computed.
+    let t = std::time::Instant::now();
+    let v = json(&[
+        "train",
+        "--layers",
+        "2,4096,4096,1",
+        "--samples",
+        "1",
+        "--batch",
+        "1",
+        "--epochs",
+        "1",
+    ]);
+    let secs = t.elapsed().as_secs_f64();
+    assert!(secs < 10.0, "train without --plot took {secs:.1} s");
+    assert!(v["plot"].is_null(), "{v}");
+}

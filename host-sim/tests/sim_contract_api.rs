@@ -1,5 +1,7 @@
 //! The simulator's contract through the library: the memory budget counts what a `train`
-//! run allocates.
+//! run allocates, and the decision-boundary grid is computed only for `--plot`.
+
+mod common;
 
 use microprop::Activation;
 use microprop_sim::cli::{DatasetArg, HiddenAct, OptimizerArg, PreprocessArg, Sizes, TrainArgs};
@@ -40,4 +42,19 @@ fn the_budget_tells_sgd_from_adam_on_the_same_net() {
     assert!(train::plan(&a).total_bytes() <= limits::MAX_BYTES);
     a.optimizer = OptimizerArg::Adam;
     assert!(train::plan(&a).total_bytes() > limits::MAX_BYTES);
+}
+
+#[test]
+fn the_decision_boundary_grid_is_computed_only_for_plot() {
+    let mut a = base(&[2, 4, 1]);
+    let ctx = Ctx::default();
+    let (_, _, grid) = train::train_with::<microprop::Libm>(&a, &ctx).unwrap();
+    assert!(grid.is_none(), "a grid was computed without --plot");
+    a.plot = Some(common::scratch("contract-grid").join("b.png"));
+    let (_, _, grid) = train::train_with::<microprop::Libm>(&a, &ctx).unwrap();
+    let (xs, ys, v) = grid.expect("--plot computes the grid");
+    assert_eq!(
+        (xs.len(), ys.len(), v.len()),
+        (train::GRID, train::GRID, train::GRID)
+    );
 }
