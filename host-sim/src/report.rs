@@ -66,10 +66,21 @@ struct Section {
     text: String,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// `s` as HTML text or attribute value: `&`, `<`, `>`, `"` and `'` escaped. Everything
+/// the page quotes from outside the simulator (the `--mcu` tables' values) goes through it.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn fmt_opt(v: Option<u32>) -> String {
@@ -418,7 +429,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             };
             parts.push(format!(
                 "{}: sigmoid {:.0} (libm) vs {:.0} (micromath), ReLU {:.0} instructions per element",
-                t["core"].as_str().unwrap_or("?"),
+                esc(t["core"].as_str().unwrap_or("?")),
                 get("sigmoid", "libm"),
                 get("sigmoid", "micromath"),
                 get("relu", "libm")
@@ -556,5 +567,20 @@ impl Figure for LinesFigure<'_> {
         DB::ErrorType: 'static,
     {
         self.0.draw(root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn html_special_characters_are_escaped() {
+        assert_eq!(
+            esc("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(esc("a&b\"'"), "a&amp;b&quot;&#39;");
+        assert_eq!(esc("m4f, σ′ ≤ 0.25"), "m4f, σ′ ≤ 0.25");
     }
 }

@@ -388,3 +388,38 @@ fn train_without_plot_computes_no_decision_boundary_grid() {
     assert!(secs < 10.0, "train without --plot took {secs:.1} s");
     assert!(v["plot"].is_null(), "{v}");
 }
+
+#[test]
+fn report_escapes_the_values_of_mcu_tables() {
+    let d = scratch("contract-report");
+    let mcu = d.join("mcu");
+    std::fs::create_dir_all(&mcu).unwrap();
+    std::fs::write(
+        mcu.join("m3.json"),
+        r#"{"core":"<script>alert(1)</script>","activations":[
+            {"activation":"sigmoid","backend":"libm","forward_instructions_per_element":1400.0}]}"#,
+    )
+    .unwrap();
+    std::fs::write(mcu.join("m0.json"), r#"{"core":"a&b\"'","activations":[]}"#).unwrap();
+    let out = d.join("site");
+    let run = sim(&[
+        "report",
+        "--quick",
+        "--out",
+        out.to_str().unwrap(),
+        "--mcu",
+        mcu.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "unescaped value in the page"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("a&amp;b&quot;&#39;"), "{html}");
+}
