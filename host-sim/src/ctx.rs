@@ -248,3 +248,48 @@ pub struct Output {
     /// Readable text (ends with a newline).
     pub text: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_error_object_has_the_contract_keys() {
+        let v = error_json(ErrorKind::Io, "--load m: gone", None);
+        assert_eq!(
+            v,
+            json!({"error": {"kind": "io", "message": "--load m: gone"}})
+        );
+        // A failed check keeps the command's keys beside the error.
+        let out = json!({"passed": false, "lines": ["a"]});
+        let v = error_json(ErrorKind::Check, "missed", Some(&out));
+        assert_eq!(v["passed"], false);
+        assert_eq!(v["error"], json!({"kind": "check", "message": "missed"}));
+    }
+
+    #[test]
+    fn kinds_have_stable_names_and_exit_codes() {
+        let names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(
+            names,
+            ["usage", "io", "model", "compute", "plot", "check", "internal"]
+        );
+        for k in ErrorKind::ALL {
+            assert_eq!(k.exit_code(), if k == ErrorKind::Usage { 2 } else { 1 });
+        }
+        let io = std::io::Error::other("x");
+        assert_eq!(ErrorKind::of(&io), ErrorKind::Io);
+        assert_eq!(ErrorKind::of(&UsageError("x".into())), ErrorKind::Usage);
+        assert_eq!(
+            ErrorKind::of(&microprop::Error::NonFiniteOutput),
+            ErrorKind::Compute
+        );
+        let format = microprop::Error::Format(microprop::FormatError::Checksum);
+        assert_eq!(ErrorKind::of(&format), ErrorKind::Model);
+        assert_eq!(
+            ErrorKind::of(&microprop::FormatError::Truncated),
+            ErrorKind::Model
+        );
+    }
+}

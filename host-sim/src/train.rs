@@ -205,7 +205,7 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     let inputs = a.layers.0.first().copied().unwrap_or(0);
     if inputs != FEATURES {
         return usage(format!(
-            "--layers {}: the input layer has {inputs} unit(s) but the {:?} data has \
+            "--layers {}: the input layer has {inputs} unit(s) but the {} data has \
              {FEATURES} features (start the list with {FEATURES})",
             sizes_str(&a.layers.0),
             format!("{:?}", a.dataset).to_lowercase()
@@ -227,9 +227,8 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     if let Some(p) = &a.save {
         check_output_file("--save", p)?;
     }
-    let flags = layer_flags(a);
-    limits::check_depth(&flags, &specs(a))?;
-    plan(a).check(&flags)?;
+    limits::check_depth(&layer_flags(a, false), &specs(a))?;
+    plan(a).check(&layer_flags(a, true))?;
     let classes = match a.dataset {
         DatasetArg::Clusters => a.classes as usize,
         _ if a.classes != 2 => {
@@ -368,9 +367,9 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
     Ok(Output { json, text })
 }
 
-/// The flags that shape the network, as a message names them (`--layers` with
-/// `--batch-norm` …).
-fn layer_flags(a: &TrainArgs) -> String {
+/// The flags that shape the network (and, with `optimizer`, its memory), as a message
+/// names them: `--layers with --batch-norm, …`.
+fn layer_flags(a: &TrainArgs, optimizer: bool) -> String {
     let mut extras = Vec::new();
     if a.preprocess != PreprocessArg::None {
         extras.push(format!("--preprocess {:?}", a.preprocess).to_lowercase());
@@ -381,7 +380,7 @@ fn layer_flags(a: &TrainArgs) -> String {
     if a.dropout.is_some() {
         extras.push("--dropout".to_string());
     }
-    if a.optimizer != OptimizerArg::Sgd {
+    if optimizer && a.optimizer != OptimizerArg::Sgd {
         extras.push(format!("--optimizer {:?}", a.optimizer).to_lowercase());
     }
     if extras.is_empty() {
