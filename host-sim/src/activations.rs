@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::{
     cli::ActivationsArgs,
+    ctx::{failure, usage, ErrorKind},
     plot::{self, Figure, Lines},
     Ctx, Output, Res,
 };
@@ -102,19 +103,34 @@ pub fn host_costs(elements: usize, reps: u32, ctx: &Ctx) -> Vec<HostCost> {
     out
 }
 
-/// Reads `<dir>/<core>.json` for each core that has one.
+/// Reads `<dir>/<core>.json` for each core that has one (the tables of `--mcu DIR`,
+/// read before any work).
 ///
 /// # Errors
-/// A file that exists but is not JSON.
+/// A usage error naming `--mcu` if `dir` is not a directory or a table is not a JSON
+/// object; an I/O error if a table cannot be read.
 pub fn read_mcu(dir: &Path) -> Res<Vec<Value>> {
+    if !dir.is_dir() {
+        return usage(format!("--mcu {}: no such directory", dir.display()));
+    }
     let mut out = Vec::new();
     for core in CORES {
         let p = dir.join(format!("{core}.json"));
         if p.exists() {
-            let text = std::fs::read_to_string(&p)?;
-            let v: Value = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: not a bench-mcu table: {e}", p.display()))?;
-            out.push(v);
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| failure(ErrorKind::Io, format!("--mcu {}: {e}", p.display())))?;
+            match serde_json::from_str::<Value>(&text) {
+                Ok(v) if v.is_object() => out.push(v),
+                Ok(_) => {
+                    return usage(format!(
+                        "--mcu {}: not a bench-mcu table (not a JSON object)",
+                        p.display()
+                    ))
+                }
+                Err(e) => {
+                    return usage(format!("--mcu {}: not a bench-mcu table: {e}", p.display()))
+                }
+            }
         }
     }
     Ok(out)
@@ -306,16 +322,14 @@ impl Figure for FunctionsFigure {
 
 /// `microprop-sim activations`.
 pub fn run(a: &ActivationsArgs, ctx: &Ctx) -> Res<Output> {
-    let host = host_costs(a.elements as usize, a.reps, ctx);
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
     let mcu = match &a.mcu {
-        Some(dir) => {
-            if !dir.is_dir() {
-                return crate::ctx::usage(format!("--mcu {}: no such directory", dir.display()));
-            }
-            read_mcu(dir)?
-        }
+        Some(dir) => read_mcu(dir)?,
         None => Vec::new(),
     };
+    let host = host_costs(a.elements as usize, a.reps, ctx);
     let mut text = format!(
         "host cost per element ({} inputs over [{}, {}], fastest of {} runs) and max |error| vs f64\n\
          {:<11} {:<9} {:>9} {:>9} {:>11} {:>11}\n",

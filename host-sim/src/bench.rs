@@ -11,7 +11,11 @@ use microprop_app::bench::{self, Meter};
 use microprop_app::{BenchEvent, Cycles, Sink};
 use serde_json::json;
 
-use crate::{cli::BenchArgs, Ctx, Output, Res};
+use crate::{
+    cli::BenchArgs,
+    ctx::{failure, ErrorKind},
+    Ctx, Output, Res,
+};
 
 /// The host clock as the benchmark's counter: nanoseconds since start, wrapping at 32
 /// bits. No markers (nothing counts instructions here).
@@ -58,7 +62,8 @@ pub fn fastest(runs: u32) -> Res<Vec<BenchEvent>> {
     let mut best: Option<Vec<BenchEvent>> = None;
     for _ in 0..runs.max(1) {
         let mut log = Record::default();
-        bench::run(&mut HostClock::new(), &mut log).map_err(|e| format!("bench: {e}"))?;
+        bench::run(&mut HostClock::new(), &mut log)
+            .map_err(|e| failure(ErrorKind::of_app(&e), format!("bench: {e}")))?;
         let Some(best) = &mut best else {
             best = Some(log.0);
             continue;

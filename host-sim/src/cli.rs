@@ -6,11 +6,28 @@ use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use microprop::{Activation, Loss, Preprocess};
 
+/// The help's closing text: exit codes and the `--json` error object (the contract of
+/// [`ErrorKind`](crate::ErrorKind)).
+pub const AFTER_HELP: &str = "\
+Limits: a run's weights, gradients, optimizer state, buffers and data must fit the \
+simulator's budget of 1 GiB, and a network built from --layers has at most 32 layers \
+(the model format's limit); both are checked before any work, as usage errors.
+Exit codes: 0 success; 2 usage error (a flag's value or a combination of flags refused \
+before any work); 1 any other failure.
+With --json a failure prints exactly one JSON object on stdout, \
+{\"error\": {\"kind\": KIND, \"message\": TEXT}}, and the message on stderr. KIND is one of: \
+usage (exit 2: the command line), io (a file or stdout could not be read or written), \
+model (a model file or checkpoint is refused), compute (the core refused or failed a \
+computation: a non-finite loss, an overflowing output), plot (a figure could not be \
+drawn or written), check (the run finished but failed its check; the object also has \
+the command's keys), internal (a bug).";
+
 /// The microprop host simulator.
 #[derive(Debug, Parser)]
-#[command(name = "microprop-sim", version, about, long_about = None)]
+#[command(name = "microprop-sim", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Print exactly one JSON object on stdout and nothing else.
+    /// Print exactly one JSON object on stdout and nothing else (on failure:
+    /// `{"error": {"kind", "message"}}`, see below).
     #[arg(long, global = true)]
     pub json: bool,
     /// The command.
@@ -393,7 +410,11 @@ pub struct BenchArgs {
 /// `train`.
 #[derive(Debug, Args, Clone)]
 pub struct TrainArgs {
-    /// Layer sizes, input first: 2,16,16,1.
+    /// Layer sizes, input first: 2,16,16,1. The input is the data's 2 features; each size
+    /// 1 to 4096. Limits, checked before any work: at most 32 layers in all (batch norm,
+    /// dropout and preprocessing layers count; the model format's limit, so that every
+    /// net trained can be saved and loaded), and the run's weights, gradients, optimizer
+    /// state, buffers and data within the simulator's budget of 1 GiB.
     #[arg(long, value_parser = layer_list, default_value = "2,16,16,1")]
     pub layers: Sizes,
     /// Hidden activation.
@@ -466,7 +487,7 @@ pub struct TrainArgs {
     /// (repeatable; `--point 0.5,-1`): the JSON's `predictions`, as `predict` reports them.
     #[arg(long = "point", value_parser = point, allow_hyphen_values = true)]
     pub points: Vec<Point>,
-    /// Draw the decision boundary over the data (PNG, or SVG by extension).
+    /// Draw the decision boundary over the data into this file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -518,7 +539,7 @@ pub struct VanishingArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Plot file (PNG or SVG).
+    /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -548,7 +569,7 @@ pub struct LandscapeArgs {
     /// Seed.
     #[arg(long, default_value_t = 3)]
     pub seed: u64,
-    /// Plot file; both `.png` and `.svg` are written.
+    /// Plot file; its extension is replaced: both `.png` and `.svg` are written.
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -568,7 +589,7 @@ pub struct ZigzagArgs {
     /// Seed.
     #[arg(long, default_value_t = 5)]
     pub seed: u64,
-    /// Plot file.
+    /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -582,13 +603,15 @@ pub struct InitArgs {
     /// Layers.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub layers: u32,
-    /// Input samples (standard normal).
+    /// Input samples (standard normal). Every layer's activations for every sample are
+    /// kept: width × layers × samples × 8 bytes, with the net, within the simulator's
+    /// budget of 1 GiB.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub samples: u32,
     /// Seed.
     #[arg(long, default_value_t = 11)]
     pub seed: u64,
-    /// Plot file (std per layer; histograms go to `<stem>-tanh` and `<stem>-relu`).
+    /// Plot file (std per layer; histograms go to `<stem>-tanh` and `<stem>-relu`; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -600,7 +623,9 @@ pub struct DeadReluArgs {
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true,
           default_value = "-0.5,-0.2,-0.1,-0.01,0,0.01,0.1,0.2,0.5", value_parser = finite_f32)]
     pub bias: Vec<f32>,
-    /// Layer sizes (ReLU hidden layers, sigmoid output).
+    /// Layer sizes (ReLU hidden layers, sigmoid output), input first (2 features). At most
+    /// 32 layers, and each net's weights, gradients and buffers within the simulator's
+    /// budget of 1 GiB.
     #[arg(long, value_parser = layer_list, default_value = "2,32,32,1")]
     pub layers: Sizes,
     /// Training epochs after initialisation.
@@ -612,7 +637,7 @@ pub struct DeadReluArgs {
     /// Seeds averaged per bias.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub seeds: u32,
-    /// Plot file.
+    /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -629,7 +654,7 @@ pub struct ActivationsArgs {
     /// Timing repetitions (the fastest is kept).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub reps: u32,
-    /// Plot file (functions; costs go to `<stem>-cost`, MCU to `<stem>-mcu`).
+    /// Plot file (functions; costs go to `<stem>-cost`, MCU to `<stem>-mcu`; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -646,4 +671,35 @@ pub struct ReportArgs {
     /// Smaller grids and fewer epochs (for tests).
     #[arg(long)]
     pub quick: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The limits the help states are the ones the checks apply.
+    #[test]
+    fn the_help_states_the_limits_in_force() {
+        assert_eq!(crate::limits::BUDGET, "1 GiB");
+        assert_eq!(crate::limits::MAX_DEPTH, 32);
+        let mut cmd = Cli::command();
+        let top = cmd.render_long_help().to_string();
+        assert!(top.contains("budget of 1 GiB") && top.contains("at most 32 layers"));
+        for sub in ["train", "dead-relu"] {
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(
+                help.contains("1 GiB") && help.contains("32 layers"),
+                "{sub}: {help}"
+            );
+        }
+        // Every error kind is in the help.
+        for kind in crate::ErrorKind::ALL {
+            assert!(AFTER_HELP.contains(&format!("{kind} (")), "{kind}");
+        }
+    }
 }

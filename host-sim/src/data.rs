@@ -53,6 +53,11 @@ impl Data {
         Ok(Data { x, labels, classes })
     }
 
+    /// Whether every input is finite (a spread past f32's range is not).
+    pub fn is_finite(&self) -> bool {
+        self.x.iter().flatten().all(|v| v.is_finite())
+    }
+
     /// A borrowed view for the trainer.
     ///
     /// # Errors

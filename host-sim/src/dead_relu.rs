@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::{
     cli::{DatasetArg, DeadReluArgs},
+    ctx::usage,
     data::Data,
-    net,
+    limits, net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -27,11 +28,56 @@ pub struct Sweep {
     pub accuracy: Vec<f64>,
 }
 
+/// Checks the flags before any work: a net the two-cluster data and MSE fit, within the
+/// model format's depth and the memory budget ([`limits`]), a rate SGD takes in f32, a
+/// plot file with an image extension.
+///
+/// # Errors
+/// A usage error naming the flag.
+pub fn validate(a: &DeadReluArgs) -> Res<()> {
+    let sizes = &a.layers.0;
+    if sizes.len() < 3 {
+        return usage("--layers: give at least one hidden layer, e.g. 2,32,32,1");
+    }
+    if sizes[0] != crate::train::FEATURES {
+        return usage(format!(
+            "--layers: the input layer has {} unit(s) but the two-cluster data has {} features",
+            sizes[0],
+            crate::train::FEATURES
+        ));
+    }
+    let outputs = sizes[sizes.len() - 1];
+    if let Err(e) = Loss::Mse.check(Activation::<f32>::Sigmoid, outputs) {
+        return usage(format!(
+            "--layers: {outputs} sigmoid output(s) do not fit the MSE loss on 2 classes: {e}"
+        ));
+    }
+    if outputs > 2 {
+        return usage(format!(
+            "--layers: {outputs} outputs for 2 classes (use 1 output, or 2)"
+        ));
+    }
+    let specs = limits::dense_specs(sizes, Activation::Relu, Activation::Sigmoid);
+    limits::check_depth("--layers", &specs)?;
+    // One net at a time, one row at a time, plain SGD; 200 samples.
+    limits::Footprint::of(&specs, 1)
+        .plus(200 * (2 * 4 + 1 + 2))
+        .check("--layers")?;
+    if let Err(e) = Sgd::new(a.lr) {
+        return usage(format!("--lr {}: {e}", a.lr));
+    }
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
+    Ok(())
+}
+
 /// Runs the sweep.
 ///
 /// # Errors
-/// Core errors.
+/// Usage errors ([`validate`]); core errors.
 pub fn sweep(a: &DeadReluArgs, ctx: &Ctx) -> Res<Sweep> {
+    validate(a)?;
     let mut s = Sweep::default();
     let pb = ctx.progress((a.bias.len() as u64) * u64::from(a.seeds), "dead-relu");
     for &b in &a.bias {
@@ -82,9 +128,7 @@ pub fn save(s: &Sweep, path: &std::path::Path, epochs: u32, lr: f32) -> Res<()> 
 
 /// `microprop-sim dead-relu`.
 pub fn run(a: &DeadReluArgs, ctx: &Ctx) -> Res<Output> {
-    if a.layers.0.len() < 3 {
-        return crate::ctx::usage("--layers: give at least one hidden layer, e.g. 2,32,32,1");
-    }
+    validate(a)?;
     let s = sweep(a, ctx)?;
     if let Some(p) = &a.plot {
         save(&s, p, a.epochs, a.lr)?;

@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 use microprop_app::{run as app_run, Board, Config, Cycles, Event, NetId, Sink};
 use serde_json::json;
 
-use crate::{cli::DemoArgs, stats::hex16, Ctx, Output, Res};
+use crate::{
+    cli::DemoArgs,
+    ctx::{check_failed, failure, print_line, ErrorKind},
+    stats::hex16,
+    Ctx, Output, Res,
+};
 
 /// A simulated LED: remembers its state and counts switches.
 #[derive(Debug, Default)]
@@ -94,8 +99,7 @@ impl Sink for Lines {
     fn event(&mut self, e: &Event) {
         let line = e.to_string();
         if self.print {
-            use std::io::Write;
-            let _ = writeln!(std::io::stdout(), "{line}");
+            print_line(&line);
         }
         if let Event::Hash { net, hash } = *e {
             self.hashes.push((net, hash));
@@ -124,7 +128,8 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Res<Output> {
         hashes: Vec::new(),
     };
     let t = Instant::now();
-    let outcome = app_run(&config, &mut board, &mut sink).map_err(|e| format!("demo: {e:?}"))?;
+    let outcome = app_run(&config, &mut board, &mut sink)
+        .map_err(|e| failure(ErrorKind::of_app(&e), format!("demo: {e}")))?;
     let wall = t.elapsed();
     let hashes: serde_json::Map<String, serde_json::Value> = sink
         .hashes
@@ -157,14 +162,12 @@ pub fn run(a: &DemoArgs, ctx: &Ctx) -> Res<Output> {
     );
     if outcome.passed {
         Ok(Output { json, text })
-    } else if ctx.json {
-        // The JSON still tells the whole story; the exit code says it failed.
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout(), "{json}");
-        Err("demo: the ReLU net or the batch-norm net missed its accuracy bar".into())
     } else {
-        use std::io::Write;
-        let _ = write!(std::io::stdout(), "{text}");
-        Err("demo: the ReLU net or the batch-norm net missed its accuracy bar".into())
+        // The output still tells the whole story; the error's kind and the exit code say
+        // it failed.
+        check_failed(
+            "demo: the ReLU net or the batch-norm net missed its accuracy bar",
+            Output { json, text },
+        )
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Map};
 
 use crate::{
     cli::InitArgs,
-    net,
+    limits, net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -44,6 +44,17 @@ pub struct Run {
     pub hist: Vec<Vec<u32>>,
     /// Range of the histogram.
     pub range: (f64, f64),
+}
+
+/// What [`runs`] holds at once: one net of `layers` square layers of `width` (one row of
+/// buffers), the inputs (f32) and every layer's activations for every sample (f64).
+pub fn plan(width: usize, layers: usize, samples: usize) -> limits::Footprint {
+    let sizes = vec![width; layers + 1];
+    let specs = limits::dense_specs(&sizes, Activation::Tanh, Activation::Tanh);
+    let cells = (samples as u64).saturating_mul(width as u64);
+    limits::Footprint::of(&specs, 1)
+        .plus(cells.saturating_mul(4))
+        .plus(cells.saturating_mul(layers as u64).saturating_mul(8))
 }
 
 /// Runs every net × initialiser.
@@ -132,6 +143,11 @@ pub fn save(r: &[Run], path: &std::path::Path) -> Res<()> {
 
 /// `microprop-sim init`.
 pub fn run(a: &InitArgs, ctx: &Ctx) -> Res<Output> {
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
+    plan(a.width as usize, a.layers as usize, a.samples as usize)
+        .check("--width, --layers and --samples")?;
     let r = runs(
         a.width as usize,
         a.layers as usize,

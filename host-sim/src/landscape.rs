@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::{
     cli::LandscapeArgs,
+    ctx::usage,
     net,
     plot::{self, Figure, Heatmap},
     Ctx, Output, Res,
@@ -98,6 +99,9 @@ fn surface_attempt(
     let mut x = vec![[0.0f32; 2]; n];
     let mut labels = vec![0u8; n];
     Clusters::two(spread).generate(&mut rng, &mut x, &mut labels)?;
+    if !x.iter().flatten().all(|v| v.is_finite()) {
+        return usage(format!("--spread {spread:e}: the data overflows f32"));
+    }
     let data = Dataset::new(&x, &labels)?;
     let mut sizes = vec![2];
     sizes.extend(std::iter::repeat_n(2, hidden));
@@ -110,6 +114,11 @@ fn surface_attempt(
         0.0,
         &mut rng,
     )?;
+    if !net::weights_finite(&net) {
+        return usage(format!(
+            "--init-scale: initial weights drawn from {init:?} overflow f32"
+        ));
+    }
     let mut opt = Sgd::new(lr)?;
     let mut trainer = Trainer::new(Loss::Mse, 8)?;
     let mut order = vec![0u16; n];
@@ -222,6 +231,10 @@ pub fn save(s: &[Surface; 2], path: &Path) -> Res<()> {
 
 /// `microprop-sim landscape`.
 pub fn run(a: &LandscapeArgs, ctx: &Ctx) -> Res<Output> {
+    // Its extension is replaced: `.png` and `.svg` are written.
+    if let Some(p) = &a.plot {
+        plot::check_not_dir("--plot", p)?;
+    }
     let s = both(a, ctx)?;
     if let Some(p) = &a.plot {
         save(&s, p)?;

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod gradcheck;
 pub mod init_stats;
 pub mod landscape;
+pub mod limits;
 pub mod net;
 pub mod optim;
 pub mod plot;
@@ -29,7 +30,7 @@ pub mod train;
 pub mod vanishing;
 pub mod zigzag;
 
-pub use ctx::{Ctx, Output, UsageError};
+pub use ctx::{Ctx, ErrorKind, Failure, Output, UsageError};
 pub use net::{Heap, HostLayer, HostLayers, HostNet, HostNetwork};
 
 /// The error type of the commands: anything displayable.

@@ -196,6 +196,16 @@ pub fn training_bytes<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> usize {
     (grads + net.capacity() * rows + 1) * S::BYTES
 }
 
+/// Whether every weight and bias of the network is finite (an initialiser scaled past
+/// the scalar type's range is not).
+pub fn weights_finite<T: microprop::Model>(net: &T) -> bool {
+    let mut ok = true;
+    net.visit_layers(|l| {
+        ok &= l.w.iter().chain(l.b.iter()).all(|v| v.is_finite());
+    });
+    ok
+}
+
 /// The first layer's weights, copied (the landscape and zig-zag experiments sweep them).
 pub fn first_weights<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> Vec<S> {
     use microprop::Model;

@@ -104,7 +104,10 @@ impl<M: Math<f32>> AnyOptimizer<M> {
                 .map(AnyOptimizer::AdamW)
             }
         };
-        made.map_err(|e| Box::new(UsageError(format!("--optimizer/--lr: {e}"))) as _)
+        made.map_err(|e| {
+            let name = format!("{which:?}").to_lowercase();
+            Box::new(UsageError(format!("--lr {lr} (--optimizer {name}): {e}"))) as _
+        })
     }
 }
 

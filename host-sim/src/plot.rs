@@ -9,7 +9,10 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::Res;
+use crate::{
+    ctx::{failure, usage, ErrorKind},
+    Res,
+};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static FONT_ONCE: Once = Once::new();
@@ -32,14 +35,66 @@ pub trait Figure {
         DB::ErrorType: 'static;
 }
 
-/// Renders `fig` to `path`: SVG for `.svg`, PNG otherwise.
+/// The file extensions [`save`] writes, matched without regard to case: SVG, and the
+/// bitmap encoders plotters is built with (PNG, JPEG, BMP).
+pub const EXTENSIONS: [&str; 5] = ["png", "svg", "jpg", "jpeg", "bmp"];
+
+/// Checks a plot file named by `flag` before any work: it has one of the
+/// [`EXTENSIONS`] and is not a directory.
+///
+/// # Errors
+/// A usage error naming `flag`, the path and the extensions known.
+pub fn check_path(flag: &str, path: &Path) -> Res<()> {
+    check_not_dir(flag, path)?;
+    let known = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|k| k.eq_ignore_ascii_case(e)));
+    if known {
+        Ok(())
+    } else {
+        usage(format!(
+            "{flag} {}: no known image extension (one of {})",
+            path.display(),
+            EXTENSIONS.join(", ")
+        ))
+    }
+}
+
+/// Checks that the file named by `flag` is not an existing directory (for a plot whose
+/// extension is chosen by the command, like `landscape`'s `.png` and `.svg`).
+///
+/// # Errors
+/// A usage error naming `flag` and the path.
+pub fn check_not_dir(flag: &str, path: &Path) -> Res<()> {
+    if path.is_dir() || path.file_name().is_none() {
+        return usage(format!(
+            "{flag} {}: is a directory, not a file",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Renders `fig` to `path`: SVG for `.svg`, the bitmap format of its extension otherwise
+/// ([`EXTENSIONS`]; PNG without one).
+///
+/// # Errors
+/// [`ErrorKind::Io`] if the file's directory cannot be made; [`ErrorKind::Plot`] if the
+/// figure cannot be drawn, encoded or written. Both name the file.
 pub fn save(fig: &impl Figure, path: &Path) -> Res<()> {
     init_fonts();
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| failure(ErrorKind::Io, format!("{}: {e}", dir.display())))?;
         }
     }
+    render(fig, path).map_err(|e| failure(ErrorKind::Plot, format!("{}: {e}", path.display())))
+}
+
+/// Draws `fig` into `path` with the backend its extension selects.
+fn render(fig: &impl Figure, path: &Path) -> Res<()> {
     let size = fig.size();
     let is_svg = path
         .extension()
@@ -327,5 +382,43 @@ impl Lines<'_> {
                 .draw()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Blank;
+
+    impl Figure for Blank {
+        fn size(&self) -> (u32, u32) {
+            (40, 30)
+        }
+        fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
+        where
+            DB::ErrorType: 'static,
+        {
+            root.fill(&BLUE)?;
+            Ok(())
+        }
+    }
+
+    /// Every extension [`check_path`] accepts is one [`save`] can write.
+    #[test]
+    fn every_known_extension_is_written() {
+        let dir = std::env::temp_dir().join(format!("microprop-plot-{}", std::process::id()));
+        for ext in EXTENSIONS {
+            for name in [format!("f.{ext}"), format!("f.{}", ext.to_uppercase())] {
+                let path = dir.join(name);
+                check_path("--plot", &path).unwrap();
+                save(&Blank, &path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert!(std::fs::metadata(&path).unwrap().len() > 0);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        for bad in ["foo", "f.pdf", "f.", "f.png.txt"] {
+            assert!(check_path("--plot", Path::new(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -11,7 +11,8 @@ use serde_json::json;
 
 use crate::{
     cli::{MathArg, PredictArgs},
-    ctx::usage,
+    ctx::{failure, usage, ErrorKind},
+    limits,
     net::{self, HostNetwork},
     stats, Ctx, Output, Res,
 };
@@ -20,13 +21,22 @@ use crate::{
 pub fn run(a: &PredictArgs, ctx: &Ctx) -> Res<Output> {
     let _ = ctx;
     let file = a.load.display();
-    let bytes = std::fs::read(&a.load).map_err(|e| format!("--load {file}: {e}"))?;
-    let info = format::read_info(&bytes).map_err(|e| format!("--load {file}: {e}"))?;
+    let bytes = std::fs::read(&a.load)
+        .map_err(|e| failure(ErrorKind::Io, format!("--load {file}: {e}")))?;
+    let info = format::read_info(&bytes)
+        .map_err(|e| failure(ErrorKind::Model, format!("--load {file}: {e}")))?;
     if info.scalar_bytes != 4 {
         return usage(format!(
             "--load {file}: the model computes in f64; the simulator runs f32 models"
         ));
     }
+    // The network built from the file holds its parameters and state.
+    let scalars = (info.params as u64).saturating_add(info.state as u64);
+    limits::check_bytes(
+        "--load",
+        &format!("{} parameters and state", scalars),
+        scalars * 4,
+    )?;
     for p in &a.points {
         if p.0.len() != info.inputs {
             return usage(format!(
@@ -43,16 +53,17 @@ pub fn run(a: &PredictArgs, ctx: &Ctx) -> Res<Output> {
 
 fn run_with<M: Math<f32>>(a: &PredictArgs, info: &Info<'_>, bytes: &[u8]) -> Res<Output> {
     let file = a.load.display();
+    // The file is read: whatever the core refuses now is the model's.
+    let model_error =
+        |e: microprop::Error| failure(ErrorKind::Model, format!("--load {file}: {e}"));
     let layers = info
         .layers
         .iter()
         .map(DynLayer::from_spec)
         .collect::<microprop::Result<Vec<_>>>()
-        .map_err(|e| format!("--load {file}: {e}"))?;
-    let mut net: HostNetwork<f32, M> =
-        net::network(layers).map_err(|e| format!("--load {file}: {e}"))?;
-    let loaded = format::load_network(bytes, &mut net, Targets::none())
-        .map_err(|e| format!("--load {file}: {e}"))?;
+        .map_err(model_error)?;
+    let mut net: HostNetwork<f32, M> = net::network(layers).map_err(model_error)?;
+    let loaded = format::load_network(bytes, &mut net, Targets::none()).map_err(model_error)?;
     // The dense sizes, input first (what `train --layers` took).
     let mut sizes = vec![info.inputs];
     sizes.extend(

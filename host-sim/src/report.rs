@@ -20,6 +20,7 @@ use crate::{
         DatasetArg, DeadReluArgs, DemoArgs, HiddenAct, InitArg, LandscapeArgs, LossArg, MathArg,
         OptimizerArg, OutputAct, PreprocessArg, ReportArgs, Sizes, TrainArgs, ZigzagArgs,
     },
+    ctx::{failure, ErrorKind},
     dead_relu, gradcheck, init_stats, landscape,
     plot::{self, Figure, Lines},
     train, vanishing, zigzag, Ctx, Output, Res,
@@ -65,10 +66,21 @@ struct Section {
     text: String,
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// `s` as HTML text or attribute value: `&`, `<`, `>`, `"` and `'` escaped. Everything
+/// the page quotes from outside the simulator (the `--mcu` tables' values) goes through it.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn fmt_opt(v: Option<u32>) -> String {
@@ -77,9 +89,18 @@ fn fmt_opt(v: Option<u32>) -> String {
 
 /// `microprop-sim report`.
 pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
+    // The tables are read before any work (a bad --mcu is a usage error).
+    let mcu_dir = a.mcu.clone().or_else(|| {
+        let p = Path::new("target/bench-mcu");
+        p.is_dir().then(|| p.to_path_buf())
+    });
+    let mcu = match &mcu_dir {
+        Some(d) => activations::read_mcu(d)?,
+        None => Vec::new(),
+    };
     let out = &a.out;
     std::fs::create_dir_all(out)
-        .map_err(|e| format!("cannot create the report directory {}: {e}", out.display()))?;
+        .map_err(|e| failure(ErrorKind::Io, format!("--out {}: {e}", out.display())))?;
     let q = a.quick;
     let mut sections = Vec::new();
     let mut all = serde_json::Map::new();
@@ -372,14 +393,6 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     );
 
     // 8. Activations and their cost.
-    let mcu_dir = a.mcu.clone().or_else(|| {
-        let p = Path::new("target/bench-mcu");
-        p.is_dir().then(|| p.to_path_buf())
-    });
-    let mcu = match &mcu_dir {
-        Some(d) => activations::read_mcu(d)?,
-        None => Vec::new(),
-    };
     let host = activations::host_costs(4096, if q { 5 } else { 30 }, ctx);
     activations::save(&host, &mcu, &out.join("activations.png"))?;
     let hc = |act: &str, b: &str| {
@@ -416,7 +429,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             };
             parts.push(format!(
                 "{}: sigmoid {:.0} (libm) vs {:.0} (micromath), ReLU {:.0} instructions per element",
-                t["core"].as_str().unwrap_or("?"),
+                esc(t["core"].as_str().unwrap_or("?")),
                 get("sigmoid", "libm"),
                 get("sigmoid", "micromath"),
                 get("relu", "libm")
@@ -523,18 +536,24 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
           p.setAttribute('data-loaded', ok); p.setAttribute('data-failed', bad);\n\
           p.textContent = 'image check: ' + ok + ' loaded, ' + bad + ' failed';\n\
         });\n</script>\n</body></html>\n";
-    std::fs::write(out.join("index.html"), &html)?;
+    write_file(&out.join("index.html"), html.as_bytes())?;
     let images: Vec<String> = sections.iter().flat_map(|s| s.images.clone()).collect();
     let report = json!({ "out": out, "images": images, "results": all });
-    std::fs::write(
-        out.join("report.json"),
-        serde_json::to_string_pretty(&report)?,
+    write_file(
+        &out.join("report.json"),
+        serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     let mut text = format!("report written to {}\n", out.join("index.html").display());
     for s in &sections {
         let _ = writeln!(text, "- {}: {}", s.title, s.images.join(", "));
     }
     Ok(Output { json: report, text })
+}
+
+/// Writes `bytes` to `path`; an error names the file.
+fn write_file(path: &Path, bytes: &[u8]) -> Res<()> {
+    std::fs::write(path, bytes)
+        .map_err(|e| failure(ErrorKind::Io, format!("{}: {e}", path.display())))
 }
 
 struct LinesFigure<'a>(Lines<'a>);
@@ -548,5 +567,20 @@ impl Figure for LinesFigure<'_> {
         DB::ErrorType: 'static,
     {
         self.0.draw(root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn html_special_characters_are_escaped() {
+        assert_eq!(
+            esc("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(esc("a&b\"'"), "a&amp;b&quot;&#39;");
+        assert_eq!(esc("m4f, σ′ ≤ 0.25"), "m4f, σ′ ≤ 0.25");
     }
 }

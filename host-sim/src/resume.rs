@@ -10,14 +10,17 @@
 //! `firmware/tools/power-cut.sh`), and the next invocation resumes from it. When a boot
 //! finishes training, its result is compared with an uninterrupted run on a fresh flash.
 
-use std::io::Write as _;
-
 use embedded_storage::nor_flash::{ErrorType, NorFlash, NorFlashErrorKind, ReadNorFlash};
 use microprop_app::resume::{self, Config, Outcome, Session};
 use microprop_app::{Error as AppError, ResumeEvent, Sink};
 use serde_json::json;
 
-use crate::{cli::ResumeArgs, ctx::usage, stats::hex16, Ctx, Output, Res};
+use crate::{
+    cli::ResumeArgs,
+    ctx::{check_failed, fail, failure, print_line, usage, ErrorKind},
+    stats::hex16,
+    Ctx, Output, Res,
+};
 
 /// RAM with the NOR semantics and geometry of the firmware's flash region: erase sets
 /// 0xFF in 1 KiB pages, a 4-byte write only clears bits. It can lose power after a given
@@ -198,7 +201,7 @@ impl Sink<ResumeEvent> for Lines<'_> {
     fn event(&mut self, e: &ResumeEvent) {
         let line = e.to_string();
         if self.print {
-            let _ = writeln!(std::io::stdout(), "{line}");
+            print_line(&line);
         }
         match *e {
             ResumeEvent::Resumed { seq, epoch, .. } => {
@@ -241,14 +244,14 @@ pub fn boot(config: &Config, flash: &mut RamFlash, cut: Option<Cut>, print: bool
         Ok(Some(outcome)) => out.outcome = Some(outcome),
         Ok(None) => out.cut = cut,
         Err(_) if flash.is_cut() => out.cut = cut,
-        Err(e) => return Err(format!("resume: {e}").into()),
+        Err(e) => return fail(ErrorKind::of_app(&e), format!("resume: {e}")),
     }
     Ok(out)
 }
 
 fn say(print: bool, line: &str) {
     if print {
-        let _ = writeln!(std::io::stdout(), "sim: {line}");
+        print_line(&format!("sim: {line}"));
     }
 }
 
@@ -263,6 +266,12 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
 
 /// `microprop-sim resume`.
 pub fn run(a: &ResumeArgs, ctx: &Ctx) -> Res<Output> {
+    if let Some(n) = a.cut_after_epoch.filter(|&n| n > a.epochs) {
+        return usage(format!(
+            "--cut-after-epoch {n}: the run has {} epochs (--epochs)",
+            a.epochs
+        ));
+    }
     let config = Config {
         seed: a.seed,
         epochs: a.epochs,
@@ -276,7 +285,8 @@ pub fn run(a: &ResumeArgs, ctx: &Ctx) -> Res<Output> {
     let print = !ctx.json;
     let (mut flash, from) = match &a.flash {
         Some(p) if p.exists() => {
-            let bytes = std::fs::read(p).map_err(|e| format!("--flash {}: {e}", p.display()))?;
+            let bytes = std::fs::read(p)
+                .map_err(|e| failure(ErrorKind::Io, format!("--flash {}: {e}", p.display())))?;
             let flash = RamFlash::from_bytes(bytes)
                 .or_else(|e| usage(format!("--flash {}: {e}", p.display())))?;
             (flash, format!("the flash in {}", p.display()))
@@ -310,14 +320,19 @@ pub fn run(a: &ResumeArgs, ctx: &Ctx) -> Res<Output> {
         boots.push(boot(&config, &mut flash, None, print)?);
     }
     if let Some(p) = &a.flash {
-        std::fs::write(p, flash.bytes()).map_err(|e| format!("--flash {}: {e}", p.display()))?;
+        std::fs::write(p, flash.bytes())
+            .map_err(|e| failure(ErrorKind::Io, format!("--flash {}: {e}", p.display())))?;
         say(print, &format!("flash saved to {}", p.display()));
     }
     let last = boots.last().and_then(|b| b.outcome);
     let reference = match last {
         Some(_) => Some(
-            resume::run(&config, RamFlash::erased(), &mut Quiet)
-                .map_err(|e| format!("resume (uninterrupted run): {e}"))?,
+            resume::run(&config, RamFlash::erased(), &mut Quiet).map_err(|e| {
+                failure(
+                    ErrorKind::of_app(&e),
+                    format!("resume (uninterrupted run): {e}"),
+                )
+            })?,
         ),
         None => None,
     };
@@ -356,16 +371,17 @@ pub fn run(a: &ResumeArgs, ctx: &Ctx) -> Res<Output> {
         "uninterrupted": reference.as_ref().map(outcome_json),
         "same_as_uninterrupted": same,
     });
-    if same == Some(false) {
-        if ctx.json {
-            let _ = writeln!(std::io::stdout(), "{json}");
-        }
-        return Err("resume: the resumed run ended differently from the uninterrupted one".into());
-    }
-    Ok(Output {
+    let output = Output {
         json,
         text: String::new(),
-    })
+    };
+    if same == Some(false) {
+        return check_failed(
+            "resume: the resumed run ended differently from the uninterrupted one",
+            output,
+        );
+    }
+    Ok(output)
 }
 
 /// Drops the events (the uninterrupted reference run).

@@ -4,19 +4,23 @@ use std::path::Path;
 use std::time::Instant;
 
 use microprop::format::{self, Extras, Progress};
-use microprop::layer::{DynStandardize, DynWhiten};
+use microprop::layer::{
+    BatchNormConfig, BatchNormSpec, DenseSpec, DropoutSpec, DynStandardize, DynWhiten, Spec,
+    StandardizeSpec, WhitenSpec,
+};
 use microprop::{
-    train as core_train, Init, Libm, Loss, Math, Micromath, Model, Optimizer, PcaWhitening,
-    Standardizer, Trainer,
+    train as core_train, Activation, Init, Libm, Loss, Math, Micromath, Model, Optimizer,
+    PcaWhitening, Preprocess, Standardizer, Trainer,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, InitArg, MathArg, PreprocessArg, TrainArgs},
-    ctx::usage,
+    cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, TrainArgs},
+    ctx::{fail, failure, usage, ErrorKind},
     data::{default_spread, Data},
+    limits::{self, Footprint},
     net::{self, HostLayer, HostNet},
     optim::AnyOptimizer,
     plot::{self, Figure},
@@ -68,8 +72,10 @@ pub const WHITEN_EPS: f64 = 1e-5;
 /// Non-finite inputs; too few samples or degenerate data for whitening.
 pub fn preprocessing_layer(arg: PreprocessArg, xs: &[[f32; 2]]) -> Res<Option<HostLayer<f32>>> {
     if arg == PreprocessArg::Whiten {
-        let pca =
-            PcaWhitening::fit(WHITEN_EPS, xs).map_err(|e| format!("--preprocess whiten: {e}"))?;
+        let pca = match PcaWhitening::fit(WHITEN_EPS, xs) {
+            Ok(pca) => pca,
+            Err(e) => return usage(format!("--preprocess whiten: {e}")),
+        };
         return Ok(Some(DynWhiten::from(pca).into()));
     }
     let Some(mode) = arg.standardize() else {
@@ -90,8 +96,139 @@ pub fn init_of(init: InitArg, scale: Option<f32>) -> (Init, f32) {
     }
 }
 
-/// Checks the combination of flags clap cannot check alone.
+/// Inputs of every data set (`--dataset`): two features.
+pub const FEATURES: usize = 2;
+
+/// Checks a file that a run writes at its end (`--save`) before any work: its directory
+/// exists and it is not itself a directory.
+///
+/// # Errors
+/// A usage error naming `flag` and the path.
+pub fn check_output_file(flag: &str, path: &Path) -> Res<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.is_dir() || path.file_name().is_none() {
+        return usage(format!(
+            "{flag} {}: is a directory, not a file",
+            path.display()
+        ));
+    }
+    if !dir.is_dir() {
+        return usage(format!(
+            "{flag} {}: no such directory {}",
+            path.display(),
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The layers `--layers`, `--preprocess`, `--batch-norm` and `--dropout` make, as specs
+/// (the preprocessing layer's fitted values left at their defaults): what the run builds,
+/// before it is built.
+pub fn specs(a: &TrainArgs) -> Vec<Spec> {
+    let sizes = &a.layers.0;
+    let mut specs = Vec::with_capacity(3 * sizes.len() + 1);
+    match a.preprocess {
+        PreprocessArg::None => {}
+        PreprocessArg::Whiten => specs.push(Spec::Whiten(WhitenSpec {
+            stats: microprop::whitening::WhiteningStats::default(),
+        })),
+        PreprocessArg::Mean | PreprocessArg::Standardize => {
+            specs.push(Spec::Standardize(StandardizeSpec {
+                width: sizes.first().copied().unwrap_or(FEATURES),
+                mode: a.preprocess.standardize().unwrap_or(Preprocess::None),
+                count: a.samples,
+            }));
+        }
+    }
+    let hidden = a.activation.activation();
+    let dense = limits::dense_specs(sizes, hidden, a.output.activation());
+    let last = dense.len().saturating_sub(1);
+    for (i, d) in dense.into_iter().enumerate() {
+        let width = d.outputs();
+        if i == last {
+            specs.push(d);
+            break;
+        }
+        if a.batch_norm {
+            specs.push(Spec::Dense(DenseSpec {
+                inputs: d.inputs(),
+                outputs: width,
+                activation: Activation::Identity,
+            }));
+            specs.push(Spec::BatchNorm(BatchNormSpec {
+                width,
+                activation: hidden.cast(),
+                config: BatchNormConfig::default(),
+            }));
+        } else {
+            specs.push(d);
+        }
+        if let Some(p) = a.dropout {
+            specs.push(Spec::Dropout(DropoutSpec { width, p }));
+        }
+    }
+    specs
+}
+
+/// What the run holds in memory, from the flags alone: the network of [`specs`] with
+/// buffers for one batch (batch norm) or one row, the optimizer's state, the data, and
+/// the model file `--save` writes.
+pub fn plan(a: &TrainArgs) -> Footprint {
+    let specs = specs(a);
+    let capacity = if a.batch_norm { a.batch as usize } else { 1 };
+    let slots = match a.optimizer {
+        OptimizerArg::Sgd => 0,
+        OptimizerArg::Momentum
+        | OptimizerArg::Nesterov
+        | OptimizerArg::Adagrad
+        | OptimizerArg::Rmsprop => 1,
+        OptimizerArg::Adam | OptimizerArg::Adamw => 2,
+    };
+    let f = Footprint::of(&specs, capacity).with_optimizer(slots);
+    // Inputs, label and shuffling index per sample.
+    let data = u64::from(a.samples) * (FEATURES as u64 * 4 + 1 + 2);
+    let file = if a.save.is_some() {
+        f.weight_bytes + f.optimizer_bytes + (specs.len() * format::MAX_SPEC_LEN) as u64
+    } else {
+        0
+    };
+    f.plus(data + file)
+}
+
+/// Checks every flag, alone and in combination, before any work (the values clap cannot
+/// check alone); returns the data's classes.
 fn validate(a: &TrainArgs) -> Res<usize> {
+    let inputs = a.layers.0.first().copied().unwrap_or(0);
+    if inputs != FEATURES {
+        return usage(format!(
+            "--layers {}: the input layer has {inputs} unit(s) but the {} data has \
+             {FEATURES} features (start the list with {FEATURES})",
+            sizes_str(&a.layers.0),
+            format!("{:?}", a.dataset).to_lowercase()
+        ));
+    }
+    for p in &a.points {
+        if p.0.len() != FEATURES {
+            return usage(format!(
+                "--point {:?}: the network takes {FEATURES} inputs",
+                p.0
+            ));
+        }
+    }
+    // The rate as the run's optimizer takes it, in f32 (and AdamW's η·λ ≤ 1).
+    AnyOptimizer::<Libm>::new(a.optimizer, a.lr, 0)?;
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
+    if let Some(p) = &a.save {
+        check_output_file("--save", p)?;
+    }
+    limits::check_depth(&layer_flags(a, false), &specs(a))?;
+    plan(a).check(&layer_flags(a, true))?;
     let classes = match a.dataset {
         DatasetArg::Clusters => a.classes as usize,
         _ if a.classes != 2 => {
@@ -143,11 +280,11 @@ fn validate(a: &TrainArgs) -> Res<usize> {
 
 /// `microprop-sim train`.
 pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
-    let (res, data, net_pred) = match a.math {
+    let (res, data, grid) = match a.math {
         MathArg::Libm => train_with::<Libm>(a, ctx)?,
         MathArg::Micromath => train_with::<Micromath>(a, ctx)?,
     };
-    if let Some(path) = &a.plot {
+    if let (Some(path), Some(grid)) = (&a.plot, grid) {
         let fig = Boundary {
             title: format!(
                 "{} {} ({}): accuracy {:.1} %",
@@ -162,7 +299,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
                 res.accuracy * 100.0
             ),
             data: &data,
-            grid: net_pred,
+            grid,
         };
         plot::save(&fig, path)?;
     }
@@ -180,6 +317,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "ns_per_step": res.ns_per_step,
         "steps": res.steps,
         "saved": a.save.as_ref().map(|p| p.display().to_string()),
+        "plot": a.plot.as_ref().map(|p| p.display().to_string()),
         "saved_bytes": res.saved_bytes,
         "batch_norm": a.batch_norm,
         "dropout": a.dropout,
@@ -229,6 +367,38 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
     Ok(Output { json, text })
 }
 
+/// The flags that shape the network (and, with `optimizer`, its memory), as a message
+/// names them: `--layers with --batch-norm, …`.
+fn layer_flags(a: &TrainArgs, optimizer: bool) -> String {
+    let mut extras = Vec::new();
+    if a.preprocess != PreprocessArg::None {
+        extras.push(format!("--preprocess {:?}", a.preprocess).to_lowercase());
+    }
+    if a.batch_norm {
+        extras.push("--batch-norm".to_string());
+    }
+    if a.dropout.is_some() {
+        extras.push("--dropout".to_string());
+    }
+    if optimizer && a.optimizer != OptimizerArg::Sgd {
+        extras.push(format!("--optimizer {:?}", a.optimizer).to_lowercase());
+    }
+    if extras.is_empty() {
+        "--layers".to_string()
+    } else {
+        format!("--layers with {}", extras.join(", "))
+    }
+}
+
+/// `2-16-16-1`... as `--layers` spells it: `2,16,16,1`.
+fn sizes_str(sizes: &[usize]) -> String {
+    sizes
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn short(v: &[f64]) -> Vec<String> {
     v.iter().map(|x| format!("{x:.2e}")).collect()
 }
@@ -236,20 +406,29 @@ fn short(v: &[f64]) -> Vec<String> {
 /// Class-1 probability (or arg-max class / (K−1)) on a grid over the data, for plots.
 pub type Grid = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
 
+/// Points per axis of the decision-boundary grid (`GRID²` forward passes).
+pub const GRID: usize = 120;
+
 /// Trains per the flags with maths backend `M`; returns the result, the data (as
-/// generated: the network's first layer preprocesses it) and the prediction grid over it.
+/// generated: the network's first layer preprocesses it) and, when `--plot` asks for the
+/// figure, the prediction grid over it (`GRID × GRID` forward passes: for a wide net far
+/// more than the training, so never computed for nothing).
 ///
 /// # Errors
 /// Usage errors for bad flag combinations; training errors.
-pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, Data, Grid)> {
+pub fn train_with<M: Math<f32>>(
+    a: &TrainArgs,
+    ctx: &Ctx,
+) -> Res<(TrainResult, Data, Option<Grid>)> {
     let classes = validate(a)?;
     let mut rng = microprop::rng(a.seed);
     let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
     let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
-    for p in &a.points {
-        if p.0.len() != 2 {
-            return usage(format!("--point {:?}: the network takes 2 inputs", p.0));
-        }
+    if !data.is_finite() {
+        return usage(format!(
+            "--spread {spread:e}: the {} data overflows f32",
+            format!("{:?}", a.dataset).to_lowercase()
+        ));
     }
     let first = preprocessing_layer(a.preprocess, &data.x)?;
     let (init, mult) = init_of(a.init, a.init_scale);
@@ -277,6 +456,12 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
             }
         });
     }
+    if !net::weights_finite(&net) {
+        return usage(format!(
+            "--init-scale {}: the initial weights overflow f32",
+            a.init_scale.unwrap_or(mult)
+        ));
+    }
     let loss: Loss = a.loss.loss();
     let view = data.view()?;
     let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
@@ -293,7 +478,7 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         let t = Instant::now();
         trainer
             .epoch(&mut net, &mut opt, &view, &mut order, &mut rng)
-            .map_err(|err| format!("epoch {e}: {err}"))?;
+            .map_err(|err| failure(ErrorKind::of_core(&err), format!("epoch {e}: {err}")))?;
         train_ns += t.elapsed().as_nanos();
         let m = core_train::evaluate(&mut net, loss, &view)?;
         loss_per_epoch.push(f64::from(m.loss));
@@ -316,7 +501,10 @@ pub fn train_with<M: Math<f32>>(a: &TrainArgs, ctx: &Ctx) -> Res<(TrainResult, D
         .iter()
         .map(|p| net::predict(net.network(), &p.0))
         .collect::<microprop::Result<Vec<_>>>()?;
-    let grid = predict_grid(&net, &data, loss, 120)?;
+    let grid = match a.plot {
+        Some(_) => Some(predict_grid(&net, &data, loss, GRID)?),
+        None => None,
+    };
     let res = TrainResult {
         accuracy: f64::from(m.accuracy),
         final_loss: f64::from(m.loss),
@@ -354,7 +542,8 @@ fn save_model<M: Math<f32>>(
     };
     let n = format::save_model(net, &extras, &mut buf)?;
     buf.truncate(n);
-    std::fs::write(path, &buf).map_err(|e| format!("--save {}: {e}", path.display()))?;
+    std::fs::write(path, &buf)
+        .map_err(|e| failure(ErrorKind::Io, format!("--save {}: {e}", path.display())))?;
     Ok(n)
 }
 
@@ -476,6 +665,9 @@ pub fn save_boundary(a: &TrainArgs, path: &Path, ctx: &Ctx) -> Res<TrainResult> 
     let (res, data, grid) = match a.math {
         MathArg::Libm => train_with::<Libm>(&a, ctx)?,
         MathArg::Micromath => train_with::<Micromath>(&a, ctx)?,
+    };
+    let Some(grid) = grid else {
+        return fail(ErrorKind::Internal, "train: --plot computed no grid");
     };
     let fig = Boundary {
         title: format!(

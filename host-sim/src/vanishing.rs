@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     cli::{HiddenAct, VanishingArgs},
-    net,
+    limits, net,
     plot::{self, Figure, Lines},
     stats, Ctx, Output, Res,
 };
@@ -59,6 +59,16 @@ pub fn first_over_last(norms: &[f64]) -> f64 {
 
 /// `microprop-sim vanishing`.
 pub fn run(a: &VanishingArgs, _ctx: &Ctx) -> Res<Output> {
+    if let Some(p) = &a.plot {
+        plot::check_path("--plot", p)?;
+    }
+    let mut sizes = vec![2];
+    sizes.extend(std::iter::repeat_n(a.width as usize, a.depth as usize));
+    sizes.push(1);
+    let specs = limits::dense_specs(&sizes, Activation::Relu, Activation::Sigmoid);
+    limits::Footprint::of(&specs, 1)
+        .plus(u64::from(a.samples) * (2 * 4 + 1))
+        .check("--depth and --width")?;
     let mut norms = Map::new();
     let mut ratios = Map::new();
     let mut inits = Map::new();

@@ -23,6 +23,7 @@ use serde_json::json;
 
 use crate::{
     cli::ZigzagArgs,
+    ctx::usage,
     net,
     plot::{self, Figure},
     Ctx, Output, Res,
@@ -47,10 +48,23 @@ pub struct Path {
     pub final_distance: f64,
 }
 
+/// The SGD step of inputs `xs` for the normalised learning rate `lr`: `lr / mean ‖x‖²`,
+/// in the f32 the run steps with (the same rate relative to each input set's scale, so
+/// that the two paths differ only in the directions their inputs allow).
+pub fn step_of(xs: &[[f32; 2]], lr: f32) -> f32 {
+    let mean_sq = xs
+        .iter()
+        .map(|x| f64::from(x[0] * x[0] + x[1] * x[1]))
+        .sum::<f64>()
+        / xs.len().max(1) as f64;
+    (f64::from(lr) / mean_sq.max(1e-12)) as f32
+}
+
 /// Runs SGD on `xs` (already transformed) from the origin.
 ///
 /// # Errors
-/// Core errors.
+/// A usage error if the step [`step_of`] `lr` is not a learning rate SGD takes in f32;
+/// core errors.
 pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol: f64) -> Res<Path> {
     let mut rng = microprop::rng(0);
     let mut net = net::dense::<f32, Libm>(
@@ -61,15 +75,7 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
         0.0,
         &mut rng,
     )?;
-    // Normalised step: the same learning rate relative to each input set's scale, so that
-    // the two paths differ only in the directions their inputs allow.
-    let mean_sq = xs
-        .iter()
-        .map(|x| f64::from(x[0] * x[0] + x[1] * x[1]))
-        .sum::<f64>()
-        / xs.len().max(1) as f64;
-    let step = (f64::from(lr) / mean_sq.max(1e-12)) as f32;
-    let mut opt = Sgd::new(step)?;
+    let mut opt = sgd_of(name, xs, lr)?;
     let wstar = [OPTIMUM[0] as f32, OPTIMUM[1] as f32];
     let mut points = vec![(0.0, 0.0)];
     // The core's zig-zag diagnosis: do the neuron's two weight gradients share a sign?
@@ -115,11 +121,26 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
     })
 }
 
-/// Both paths: inputs uniform in [0, 1]² (all positive), then the same inputs minus
-/// their mean.
+/// SGD with the step [`step_of`] `xs` and `lr`.
 ///
 /// # Errors
-/// Core errors.
+/// A usage error naming `--lr` if the step is not a rate SGD takes in f32 (an `lr` that
+/// is a finite f32 may still overflow once divided by a small mean ‖x‖²).
+fn sgd_of(name: &str, xs: &[[f32; 2]], lr: f32) -> Res<Sgd<f32>> {
+    let step = step_of(xs, lr);
+    Sgd::new(step).or_else(|e| {
+        usage(format!(
+            "--lr {lr:e}: the {name} inputs' step lr / mean ‖x‖² = {step} is not a usable f32 \
+             learning rate: {e}"
+        ))
+    })
+}
+
+/// Both paths: inputs uniform in [0, 1]² (all positive), then the same inputs minus
+/// their mean. Both steps are checked before either path runs.
+///
+/// # Errors
+/// A usage error for an `lr` whose step is not a usable f32 rate; core errors.
 pub fn both(lr: f32, max_steps: usize, tol: f64, seed: u64) -> Res<[Path; 2]> {
     let mut rng = microprop::rng(seed);
     let n = 256;
@@ -134,6 +155,8 @@ pub fn both(lr: f32, max_steps: usize, tol: f64, seed: u64) -> Res<[Path; 2]> {
     let s = microprop::Standardizer::fit(microprop::Preprocess::Mean, &xs)?;
     let mut centred = xs.clone();
     s.apply_all::<Libm>(&mut centred);
+    sgd_of("positive", &xs, lr)?;
+    sgd_of("zero_centred", &centred, lr)?;
     Ok([
         path("positive", &xs, lr, max_steps, tol)?,
         path("zero_centred", &centred, lr, max_steps, tol)?,
@@ -142,6 +165,9 @@ pub fn both(lr: f32, max_steps: usize, tol: f64, seed: u64) -> Res<[Path; 2]> {
 
 /// `microprop-sim zigzag`.
 pub fn run(a: &ZigzagArgs, _ctx: &Ctx) -> Res<Output> {
+    if let Some(file) = &a.plot {
+        plot::check_path("--plot", file)?;
+    }
     let p = both(a.lr, a.max_steps as usize, f64::from(a.tolerance), a.seed)?;
     if let Some(file) = &a.plot {
         plot::save(&ZigzagFigure { p: &p }, file)?;

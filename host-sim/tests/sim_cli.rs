@@ -519,7 +519,18 @@ fn bad_flags_exit_2_with_a_message_and_no_panic() {
             assert_eq!(out.status.code(), Some(2), "{a:?}: {err}");
             assert!(err.contains("error"), "{a:?}: no message: {err}");
             assert!(!err.contains("panicked"), "{a:?} panicked: {err}");
-            assert!(out.stdout.is_empty(), "{a:?} printed to stdout");
+            if json {
+                // One JSON object: the error, of kind "usage".
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let v: serde_json::Value =
+                    serde_json::from_str(stdout.trim_end()).unwrap_or_else(|e| {
+                        panic!("{a:?}: stdout is not one JSON object ({e}): {stdout}")
+                    });
+                assert_eq!(v["error"]["kind"], "usage", "{a:?}: {v}");
+                assert!(v["error"]["message"].is_string(), "{a:?}: {v}");
+            } else {
+                assert!(out.stdout.is_empty(), "{a:?} printed to stdout");
+            }
         }
     }
 }
