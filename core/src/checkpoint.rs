@@ -16,7 +16,10 @@
 //! | 32 + `len` rounded up to the write size | 4 (or the write size) | commit marker, written only after the rest was read back and verified |
 //!
 //! On start the slots are scanned; a record counts only if its magic, length, commit
-//! marker and CRC are all right, and the one with the highest sequence number wins. The
+//! marker and CRC are all right, and the one with the highest sequence number wins. Every
+//! read is tried up to [`READ_TRIES`] times; a slot that still cannot be read (an ECC
+//! error where a write was cut, on STM32 L4/G4/H7/U5) holds no record, and the next
+//! checkpoint may go there (erasing it clears the error). The
 //! slot being rewritten is never the one holding the newest complete record, so a reset
 //! during the erase or any write leaves that record intact: the device resumes from it.
 //! A slot torn by a reset has no commit marker (or a wrong CRC) and is ignored, then
@@ -49,6 +52,8 @@ pub const HEADER: usize = 32;
 pub const MAX_SLOTS: usize = 64;
 /// The largest write or read unit supported.
 pub const MAX_UNIT: usize = 32;
+/// How many times a read is tried before its error counts.
+pub const READ_TRIES: usize = 3;
 
 const CHUNK: usize = 64;
 
@@ -214,30 +219,31 @@ impl<F: NorFlash> Checkpoints<F> {
     }
 
     /// The newest complete record (scans the slots the first time, and after a failed
-    /// write).
+    /// write). A slot that cannot be read (after [`READ_TRIES`] tries) holds no record.
     ///
     /// # Errors
-    /// [`CheckpointError::Flash`] if reading fails.
+    /// None: read errors make a slot count as empty. (It stays a `Result` for callers
+    /// written when read errors were passed up.)
     pub fn newest(&mut self) -> Res<Option<Record>, F> {
         if let Some(n) = self.newest {
             return Ok(n);
         }
-        let n = self.newest_below(u32::MAX)?;
+        let n = self.newest_below(u32::MAX);
         self.newest = Some(n);
         Ok(n)
     }
 
     /// The complete record with the highest sequence number below `bound`.
-    fn newest_below(&mut self, bound: u32) -> Res<Option<Record>, F> {
+    fn newest_below(&mut self, bound: u32) -> Option<Record> {
         let mut best: Option<Record> = None;
         for slot in 0..self.slots {
-            if let Some(r) = self.check_slot(slot)? {
+            if let Some(r) = self.check_slot(slot) {
                 if r.seq < bound && best.is_none_or(|b| r.seq > b.seq) {
                     best = Some(r);
                 }
             }
         }
-        Ok(best)
+        best
     }
 
     /// The first address of `slot < slots` (inside the region, which ends below 4 GiB:
@@ -247,15 +253,24 @@ impl<F: NorFlash> Checkpoints<F> {
             .saturating_add(slot.saturating_mul(self.slot_len))
     }
 
+    /// Reads, trying up to [`READ_TRIES`] times.
     fn read(&mut self, addr: u32, buf: &mut [u8]) -> Res<(), F> {
-        self.flash.read(addr, buf).map_err(CheckpointError::Flash)
+        let mut result = self.flash.read(addr, buf);
+        for _ in 1..READ_TRIES {
+            if result.is_ok() {
+                break;
+            }
+            result = self.flash.read(addr, buf);
+        }
+        result.map_err(CheckpointError::Flash)
     }
 
     /// The record in `slot` if it is complete: magic, length, commit marker and CRC.
-    fn check_slot(&mut self, slot: u32) -> Res<Option<Record>, F> {
+    /// Anything else, a slot that cannot be read included, is no record.
+    fn check_slot(&mut self, slot: u32) -> Option<Record> {
         let base = self.slot_addr(slot);
         let mut header = [0u8; HEADER];
-        self.read(base, &mut header)?;
+        self.read(base, &mut header).ok()?;
         let word = |i: usize| -> u32 {
             let mut w = [0u8; 4];
             if let Some(b) = header.get(i..i + 4) {
@@ -264,18 +279,18 @@ impl<F: NorFlash> Checkpoints<F> {
             u32::from_le_bytes(w)
         };
         if header.get(..4) != Some(&RECORD_MAGIC[..]) {
-            return Ok(None);
+            return None;
         }
         let (seq, len, crc) = (word(4), word(8) as usize, word(12));
         if len > self.capacity() {
-            return Ok(None);
+            return None;
         }
         let commit_at = base + (HEADER + round_up(len, F::WRITE_SIZE)) as u32;
         let mut commit = [0u8; MAX_UNIT];
         let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
-        self.read(commit_at, commit)?;
+        self.read(commit_at, commit).ok()?;
         if !is_commit(commit) {
-            return Ok(None);
+            return None;
         }
         let mut digest = CRC32.digest();
         digest.update(&seq.to_le_bytes());
@@ -287,11 +302,11 @@ impl<F: NorFlash> Checkpoints<F> {
             // Reads must be whole read units: read the rounded length.
             let rn = round_up(n, F::READ_SIZE).min(CHUNK);
             let buf = chunk.get_mut(..rn).unwrap_or(&mut []);
-            self.read(base + (HEADER + at) as u32, buf)?;
+            self.read(base + (HEADER + at) as u32, buf).ok()?;
             digest.update(buf.get(..n).unwrap_or(&[]));
             at += n;
         }
-        Ok((digest.finalize() == crc).then_some(Record { seq, slot, len }))
+        (digest.finalize() == crc).then_some(Record { seq, slot, len })
     }
 
     /// Reads `record`'s payload into `buf`; returns the payload.
@@ -299,7 +314,7 @@ impl<F: NorFlash> Checkpoints<F> {
     /// # Errors
     /// [`CheckpointError::NoSuchSlot`] if `record.slot` is not a slot of the ring,
     /// [`CheckpointError::TooLarge`] if `record.len` exceeds a slot or `buf` is too small,
-    /// [`CheckpointError::Flash`].
+    /// [`CheckpointError::Flash`] if a read fails [`READ_TRIES`] times.
     pub fn read_record<'b>(&mut self, record: Record, buf: &'b mut [u8]) -> Res<&'b [u8], F> {
         if record.slot >= self.slots {
             return Err(CheckpointError::NoSuchSlot(record.slot));
@@ -464,9 +479,11 @@ impl<F: NorFlash> Checkpoints<F> {
     /// (a fresh or wiped region) — start training afresh.
     ///
     /// # Errors
-    /// [`CheckpointError::Model`] with the newest checkpoint's error if none of them loads
-    /// (for example after a firmware update changed the network's shape): the model is
-    /// unchanged. [`CheckpointError::Flash`], [`CheckpointError::TooLarge`].
+    /// The error of the newest record that did not load, if none of them loads:
+    /// [`CheckpointError::Model`] (for example after a firmware update changed the
+    /// network's shape), or [`CheckpointError::Flash`] if its payload could not be read
+    /// ([`READ_TRIES`] times); the model is unchanged. [`CheckpointError::TooLarge`] for
+    /// a small `buf`.
     pub fn load<T: Model + ?Sized>(
         &mut self,
         model: &mut T,
@@ -475,18 +492,20 @@ impl<F: NorFlash> Checkpoints<F> {
     ) -> Res<Option<(Record, Loaded)>, F> {
         let mut bound = u32::MAX;
         let mut first_err = None;
-        while let Some(r) = self.newest_below(bound)? {
-            let payload = self.read_record(r, buf)?;
-            match format::load_model(payload, model, targets.reborrow()) {
-                Ok(loaded) => return Ok(Some((r, loaded))),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
+        while let Some(r) = self.newest_below(bound) {
             bound = r.seq;
+            let err = match self.read_record(r, buf) {
+                Ok(payload) => match format::load_model(payload, model, targets.reborrow()) {
+                    Ok(loaded) => return Ok(Some((r, loaded))),
+                    Err(e) => CheckpointError::Model(e),
+                },
+                Err(e @ CheckpointError::TooLarge { .. }) => return Err(e),
+                Err(e) => e,
+            };
+            first_err.get_or_insert(err);
         }
         match first_err {
-            Some(e) => Err(CheckpointError::Model(e)),
+            Some(e) => Err(e),
             None => Ok(None),
         }
     }

@@ -1,0 +1,228 @@
+//! Realistic NOR-flash faults (issue 10), each with a stated outcome: ECC errors where a
+//! program or erase was interrupted, transient read errors, a record that cannot be read.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use embedded_storage::nor_flash::NorFlash;
+use microprop::checkpoint::{CheckpointError, Checkpoints, Record, HEADER};
+use microprop::format::{self, Extras, Progress, Targets};
+use support::flash::{CutFlash, Flaky, FlashError, WORD};
+use support::{trained, Net, HIDDEN, OUTPUT};
+
+/// The region starts above 0 so that an address computed from the slot alone shows.
+const START: u32 = 4 * 1024;
+/// Weights only: 1,535 bytes, so a slot is two 1 KiB pages.
+const BUF: usize = format::network_len::<Net>(None);
+
+type Cp = Checkpoints<CutFlash>;
+type CpError = CheckpointError<FlashError>;
+
+fn slot_len() -> u32 {
+    Cp::slot_len_for(BUF) as u32
+}
+
+fn flash(slots: u32) -> CutFlash {
+    CutFlash::new((START + slots * slot_len()) as usize)
+}
+
+fn ring(flash: CutFlash, slots: u32) -> Cp {
+    Checkpoints::new(flash, START, slots * slot_len(), slot_len()).unwrap()
+}
+
+/// Encoded checkpoints (weights and progress) of a model trained a little further each
+/// time: all different, all loadable.
+fn payloads(count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            let (model, _, _) = trained(23, i + 1);
+            let extras = Extras {
+                optimizer: None,
+                progress: Progress {
+                    epoch: i as u32 + 1,
+                    step: 7,
+                },
+            };
+            let mut buf = vec![0u8; BUF];
+            let n = format::save_model(&model, &extras, &mut buf).unwrap();
+            buf.truncate(n);
+            buf
+        })
+        .collect()
+}
+
+/// Loads into a fresh [`Net`]: the loaded record and the loaded state re-encoded (so it
+/// can be compared with the payloads), `None` if nothing loads (no checkpoint, or none
+/// that fits the network); flash errors as they come.
+fn load<F: NorFlash<Error = FlashError>>(
+    cp: &mut Checkpoints<F>,
+) -> Result<Option<(Record, Vec<u8>)>, CpError> {
+    let mut model = Net::zeroed(HIDDEN, OUTPUT).unwrap().into_training();
+    let mut buf = vec![0u8; BUF];
+    match cp.load(&mut model, Targets::none(), &mut buf) {
+        Ok(Some((r, l))) => {
+            let extras = Extras {
+                optimizer: None,
+                progress: l.progress,
+            };
+            let n = format::save_model(&model, &extras, &mut buf).unwrap();
+            Ok(Some((r, buf[..n].to_vec())))
+        }
+        Ok(None) | Err(CheckpointError::Model(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Which of `payloads` `got` is (a panic if it is none of them: a corrupt load).
+fn which(
+    payloads: &[Vec<u8>],
+    got: Result<Option<Vec<u8>>, CpError>,
+) -> Result<Option<usize>, CpError> {
+    got.map(|o| {
+        o.map(|b| {
+            payloads
+                .iter()
+                .position(|p| *p == b)
+                .expect("a corrupt load: none of the payloads")
+        })
+    })
+}
+
+/// Boots on `flash` (power back) and loads: the loaded payload.
+fn boot(flash: &CutFlash, slots: u32) -> (Result<Option<Vec<u8>>, CpError>, Cp) {
+    let mut cp = ring(flash.reboot(), slots);
+    let got = load(&mut cp).map(|o| o.map(|(_, b)| b));
+    (got, cp)
+}
+
+fn slot_addr(slot: u32) -> usize {
+    (START + slot * slot_len()) as usize
+}
+
+/// Word operations a write of `payload` takes from this state (run on a copy).
+fn ops_of_write(flash: &CutFlash, slots: u32, payload: &[u8]) -> u64 {
+    let mut f = flash.reboot();
+    f.ops = 0;
+    let mut cp = ring(f, slots);
+    cp.write(payload).unwrap();
+    cp.into_inner().ops
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. ECC flash: an interrupted program reads back as an error.
+
+/// A/B on ECC flash: checkpoint 2 is cut at every word of its seal (on 1), erase and
+/// writes, the word at the cut torn (an ECC error until erased). Every reboot loads
+/// checkpoint 1 and the next checkpoint is written (into the torn slot: its erase clears
+/// the error) and loads.
+#[test]
+fn ecc_a_torn_word_is_a_bad_slot_and_the_next_checkpoint_reuses_it() {
+    let p = payloads(3);
+    let mut cp = ring(flash(2), 2);
+    cp.write(&p[0]).unwrap();
+    let base = cp.into_inner().reboot();
+    let total = ops_of_write(&base, 2, &p[1]);
+    let mut unreadable = 0;
+    for k in 0..total {
+        let mut f = base.reboot();
+        (f.cut_after, f.torn, f.ecc) = (Some(k), true, true);
+        let mut cp = ring(f, 2);
+        assert_eq!(
+            cp.write(&p[1]),
+            Err(CheckpointError::Flash(FlashError::PowerCut))
+        );
+        let f = cp.into_inner();
+        unreadable += u32::from(f.ecc_bad.contains(&true));
+        let (got, mut cp) = boot(&f, 2);
+        assert_eq!(which(&p, got), Ok(Some(0)), "cut after word {k} of {total}");
+        let r = cp
+            .write(&p[2])
+            .unwrap_or_else(|e| panic!("cut after {k}: {e:?}"));
+        assert_eq!(r.slot, 1);
+        let (got, _) = boot(&cp.into_inner(), 2);
+        assert_eq!(which(&p, got), Ok(Some(2)), "after cut {k}");
+    }
+    assert_eq!(u64::from(unreadable), total, "every cut left an ECC error");
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. Read errors.
+
+/// Read call `j` (and `j + 1` for a burst of 2) fails once.
+fn flaky_at(j: u64, burst: u64) -> Flaky {
+    let period = 1 << 40;
+    Flaky {
+        period,
+        phase: period - j,
+        burst,
+    }
+}
+
+/// Four checkpoints in a 4-slot ring; the boot's scan and load are read with one read
+/// (or two in a row) failing, at every read of the boot: it loads checkpoint 4. Then a
+/// checkpoint is written with a failing read at every read of it (the scan of the seal,
+/// the read-back): it is written and loads.
+#[test]
+fn a_transient_read_error_anywhere_is_retried() {
+    let p = payloads(5);
+    let mut cp = ring(flash(4), 4);
+    for x in &p[..4] {
+        cp.write(x).unwrap();
+    }
+    let base = cp.into_inner().reboot();
+    let (got, cp) = boot(&base, 4);
+    assert_eq!(which(&p, got), Ok(Some(3)));
+    let boot_reads = cp.into_inner().reads;
+    let mut cp = ring(base.reboot(), 4);
+    cp.write(&p[4]).unwrap();
+    let write_reads = cp.into_inner().reads;
+    for burst in [1, 2] {
+        for j in 0..boot_reads {
+            let mut f = base.reboot();
+            f.flaky = Some(flaky_at(j, burst));
+            let mut cp = ring(f, 4);
+            let got = load(&mut cp).map(|o| o.map(|l| l.1));
+            assert_eq!(
+                which(&p, got),
+                Ok(Some(3)),
+                "boot read {j} failing {burst}x"
+            );
+            assert_eq!(cp.into_inner().flaky_errors, burst);
+        }
+        for j in 0..write_reads {
+            let mut f = base.reboot();
+            f.flaky = Some(flaky_at(j, burst));
+            let mut cp = ring(f, 4);
+            let r = cp.write(&p[4]);
+            assert!(r.is_ok(), "write read {j} failing {burst}x: {r:?}");
+            let (got, _) = boot(&cp.into_inner(), 4);
+            assert_eq!(
+                which(&p, got),
+                Ok(Some(4)),
+                "write read {j} failing {burst}x"
+            );
+        }
+    }
+}
+
+/// The newest record's payload cannot be read at all (an ECC error that stays): it is a
+/// bad slot. The boot loads the one before; the next checkpoint goes into the bad slot.
+#[test]
+fn an_unreadable_record_falls_back_to_the_one_before() {
+    let p = payloads(3);
+    let mut cp = ring(flash(2), 2);
+    cp.write(&p[0]).unwrap();
+    let r = cp.write(&p[1]).unwrap();
+    let mut f = cp.into_inner().reboot();
+    f.ecc_bad[(slot_addr(r.slot) + HEADER + 100) / WORD] = true;
+    let (got, mut cp) = boot(&f, 2);
+    assert_eq!(which(&p, got), Ok(Some(0)));
+    assert_eq!(cp.write(&p[2]).unwrap().slot, r.slot);
+    let (got, _) = boot(&cp.into_inner(), 2);
+    assert_eq!(which(&p, got), Ok(Some(2)));
+}
