@@ -19,9 +19,14 @@
 //! marker and CRC are all right, and the one with the highest sequence number wins. Every
 //! read is tried up to [`READ_TRIES`] times; a slot that still cannot be read (an ECC
 //! error where a write was cut, on STM32 L4/G4/H7/U5) holds no record, and the next
-//! checkpoint may go there (erasing it clears the error). The
-//! slot being rewritten is never the one holding the newest complete record, so a reset
-//! during the erase or any write leaves that record intact: the device resumes from it.
+//! checkpoint may go there (erasing it clears the error).
+//!
+//! Each write *keeps* one record and never erases its slot: the record
+//! [`Checkpoints::load`] loaded, or, without a load since the last write, the newest
+//! complete one. The checkpoint goes to the slot after the newest complete record, or the
+//! one after that if it is the kept one's (a newer record that did not load: A/B then
+//! rewrites the newer slot). A reset during the erase or any write leaves the kept record
+//! intact: the device resumes from it.
 //! A slot torn by a reset has no commit marker (or a wrong CRC) and is ignored, then
 //! erased by the next checkpoint. Garbage in the region is never loaded and never stops
 //! new checkpoints from being written: the worst a corrupt flash does is start training
@@ -126,6 +131,10 @@ pub struct Checkpoints<F> {
     slots: u32,
     /// The newest complete record, once scanned (`Some(None)`: none).
     newest: Option<Option<Record>>,
+    /// What the last [`Checkpoints::load`] loaded, until the next write succeeds:
+    /// `Some(Some(r))` it loaded `r`; `Some(None)` no record loads; `None` no load (or one
+    /// that a read error made inconclusive).
+    loaded: Option<Option<Record>>,
 }
 
 type Res<T, F> =
@@ -198,6 +207,7 @@ impl<F: NorFlash> Checkpoints<F> {
             slot_len,
             slots,
             newest: None,
+            loaded: None,
         })
     }
 
@@ -336,8 +346,18 @@ impl<F: NorFlash> Checkpoints<F> {
         Ok(out.get(..record.len).unwrap_or(&[]))
     }
 
-    /// Writes `payload` as the next checkpoint; returns its record. On any error the
-    /// previous checkpoint stays the newest complete one.
+    /// The record the next write must not touch: the one [`Checkpoints::load`] loaded,
+    /// else (no load since the last write) the newest complete one.
+    fn kept(&self, newest: Option<Record>) -> Option<Record> {
+        match self.loaded {
+            Some(loaded) => loaded,
+            None => newest,
+        }
+    }
+
+    /// Writes `payload` as the next checkpoint; returns its record. The record kept (the
+    /// one [`Checkpoints::load`] loaded; else the newest complete one) is never touched:
+    /// on any error it is still complete and loads as before.
     ///
     /// # Errors
     /// [`CheckpointError::TooLarge`] if it does not fit a slot, [`CheckpointError::Flash`],
@@ -350,15 +370,18 @@ impl<F: NorFlash> Checkpoints<F> {
             });
         }
         let newest = self.newest()?;
-        let (slot, seq) = match newest {
+        let (mut slot, seq) = match newest {
             Some(r) => (
-                (r.slot + 1) % self.slots,
+                r.slot.saturating_add(1) % self.slots,
                 r.seq
                     .checked_add(1)
                     .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?,
             ),
             None => (0, 1),
         };
+        if self.kept(newest).is_some_and(|k| k.slot == slot) {
+            slot = slot.saturating_add(1) % self.slots;
+        }
         // Until the commit lands, the scan result may change: rescan after a failure.
         self.newest = None;
         let record = Record {
@@ -368,6 +391,7 @@ impl<F: NorFlash> Checkpoints<F> {
         };
         self.write_record(record, payload)?;
         self.newest = Some(Some(record));
+        self.loaded = None;
         Ok(record)
     }
 
@@ -476,7 +500,9 @@ impl<F: NorFlash> Checkpoints<F> {
 
     /// Loads the newest checkpoint that loads into `model` (and `targets`), trying older
     /// ones if the newest does not; `buf` must hold a payload. `Ok(None)`: no checkpoint
-    /// (a fresh or wiped region) — start training afresh.
+    /// (a fresh or wiped region) — start training afresh. The record loaded is kept by
+    /// the next [`Checkpoints::write`]: a newer one that did not load never makes it
+    /// erase the one that did.
     ///
     /// # Errors
     /// The error of the newest record that did not load, if none of them loads:
@@ -490,19 +516,31 @@ impl<F: NorFlash> Checkpoints<F> {
         mut targets: Targets<'_, T::Scalar>,
         buf: &mut [u8],
     ) -> Res<Option<(Record, Loaded)>, F> {
+        self.loaded = None;
         let mut bound = u32::MAX;
         let mut first_err = None;
+        let mut unread = false;
         while let Some(r) = self.newest_below(bound) {
             bound = r.seq;
             let err = match self.read_record(r, buf) {
                 Ok(payload) => match format::load_model(payload, model, targets.reborrow()) {
-                    Ok(loaded) => return Ok(Some((r, loaded))),
+                    Ok(loaded) => {
+                        self.loaded = Some(Some(r));
+                        return Ok(Some((r, loaded)));
+                    }
                     Err(e) => CheckpointError::Model(e),
                 },
                 Err(e @ CheckpointError::TooLarge { .. }) => return Err(e),
-                Err(e) => e,
+                Err(e) => {
+                    unread = true;
+                    e
+                }
             };
             first_err.get_or_insert(err);
+        }
+        // Nothing loads: keep nothing, unless a record could not be read (it may).
+        if !unread {
+            self.loaded = Some(None);
         }
         match first_err {
             Some(e) => Err(e),

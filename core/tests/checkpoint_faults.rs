@@ -1,5 +1,6 @@
 //! Realistic NOR-flash faults (issue 10), each with a stated outcome: ECC errors where a
-//! program or erase was interrupted, transient read errors, a record that cannot be read.
+//! program or erase was interrupted, committed records that do not load, transient read
+//! errors, a record that cannot be read.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,6 +13,7 @@ mod support;
 use embedded_storage::nor_flash::NorFlash;
 use microprop::checkpoint::{CheckpointError, Checkpoints, Record, HEADER};
 use microprop::format::{self, Extras, Progress, Targets};
+use microprop::{mlp, Activation, Init};
 use support::flash::{CutFlash, Flaky, FlashError, WORD};
 use support::{trained, Net, HIDDEN, OUTPUT};
 
@@ -54,6 +56,41 @@ fn payloads(count: usize) -> Vec<Vec<u8>> {
             buf
         })
         .collect()
+}
+
+/// A committed payload that does not load: `good` with its first weight NaN and the
+/// model's CRC made right again (what an old firmware without the finite check wrote).
+fn nan_payload(good: &[u8]) -> Vec<u8> {
+    let info = format::read_info(good).unwrap();
+    let specs: usize = info.layers.iter().map(|s| format::spec_len(s, 4)).sum();
+    let at = format::HEADER_LEN + specs;
+    let mut bad = good.to_vec();
+    bad[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    let n = bad.len() - 4;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(&bad[..n]);
+    bad[n..].copy_from_slice(&crc.to_le_bytes());
+    assert!(
+        format::read_info(&bad).is_err(),
+        "the NaN payload must not load"
+    );
+    bad
+}
+
+/// A committed payload that does not load into [`Net`]: a valid model of another shape.
+fn other_shape_payload() -> Vec<u8> {
+    type Other = mlp![f32; 2, 4, 1];
+    let net = Other::new(
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Init::XavierUniform,
+        0.0,
+        &mut microprop::rng(3),
+    )
+    .unwrap();
+    let mut buf = vec![0u8; format::network_len::<Other>(None)];
+    let n = format::save_network(&net, &Extras::none(), &mut buf).unwrap();
+    buf.truncate(n);
+    buf
 }
 
 /// Loads into a fresh [`Net`]: the loaded record and the loaded state re-encoded (so it
@@ -148,6 +185,52 @@ fn ecc_a_torn_word_is_a_bad_slot_and_the_next_checkpoint_reuses_it() {
         assert_eq!(which(&p, got), Ok(Some(2)), "after cut {k}");
     }
     assert_eq!(u64::from(unreadable), total, "every cut left an ECC error");
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. A committed record that does not load.
+
+/// A/B: checkpoint 1 loads, checkpoint 2 is committed but does not load (a NaN weight,
+/// or another network's shape). The boot falls back to 1; the next checkpoint goes into
+/// 2's slot, never 1's, so a cut at any word of it still boots from 1.
+#[test]
+fn a_committed_record_that_does_not_load_never_costs_the_one_that_does() {
+    let p = payloads(3);
+    for (what, bad) in [
+        ("NaN", nan_payload(&p[0])),
+        ("other shape", other_shape_payload()),
+    ] {
+        let mut cp = ring(flash(2), 2);
+        cp.write(&p[0]).unwrap();
+        let bad_rec = cp.write(&bad).unwrap();
+        let base = cp.into_inner().reboot();
+        // Booted and fallen back: where does the next checkpoint go, in how many words?
+        let (got, mut cp) = boot(&base, 2);
+        assert_eq!(which(&p, got), Ok(Some(0)), "{what}: falls back");
+        let r = cp.write(&p[1]).unwrap();
+        assert_eq!(
+            r.slot, bad_rec.slot,
+            "{what}: the next checkpoint replaces the bad one"
+        );
+        let total = cp.into_inner().ops;
+        for k in 0..total {
+            let mut f = base.reboot();
+            (f.cut_after, f.torn) = (Some(k), true);
+            let mut cp = ring(f, 2);
+            let got = load(&mut cp).map(|o| o.map(|l| l.1));
+            assert_eq!(which(&p, got), Ok(Some(0)));
+            assert!(cp.write(&p[1]).is_err(), "{what}: cut after {k}");
+            let (got, mut cp) = boot(&cp.into_inner(), 2);
+            assert_eq!(
+                which(&p, got),
+                Ok(Some(0)),
+                "{what}: cut after word {k} of {total}"
+            );
+            cp.write(&p[2]).unwrap();
+            let (got, _) = boot(&cp.into_inner(), 2);
+            assert_eq!(which(&p, got), Ok(Some(2)), "{what}: after cut {k}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
