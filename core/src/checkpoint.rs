@@ -13,7 +13,7 @@
 //! | 12 | 4 | CRC-32 of sequence, length and payload (u32 LE) |
 //! | 16 | 16 | reserved (erased) so the header is one write unit of up to 32 bytes |
 //! | 32 | `len` | payload: a [model](crate::format) (which has its own CRC too) |
-//! | 32 + `len` rounded up to the write size | 4 (or the write size) | commit marker, written only after the rest was read back and verified |
+//! | 32 + `len` rounded up to the write size | 4 (or the write size) | commit marker, written only after the rest was read back and verified; then read back itself |
 //!
 //! On start the slots are scanned; a record counts only if its magic, length, commit
 //! marker and CRC are all right, and the one with the highest sequence number wins. Every
@@ -23,10 +23,12 @@
 //!
 //! Each write *keeps* one record and never erases its slot: the record
 //! [`Checkpoints::load`] loaded, or, without a load since the last write, the newest
-//! complete one. The checkpoint goes to the slot after the newest complete record, or the
-//! one after that if it is the kept one's (a newer record that did not load: A/B then
-//! rewrites the newer slot). A reset during the erase or any write leaves the kept record
-//! intact: the device resumes from it.
+//! complete one. It tries the slot after the newest complete record; if the erase, the
+//! writes, the read-back or the marker's read-back fail there (a worn cell: a bit that
+//! cannot be programmed or erased), the next slot, and so on through every slot but the
+//! kept one's (slots that failed earlier in the session last; in A/B with a newer record
+//! that did not load, that newer record's slot). A reset during the erase or any write
+//! leaves the kept record intact: the device resumes from it.
 //! A slot torn by a reset has no commit marker (or a wrong CRC) and is ignored, then
 //! erased by the next checkpoint. Garbage in the region is never loaded and never stops
 //! new checkpoints from being written: the worst a corrupt flash does is start training
@@ -81,7 +83,8 @@ pub enum CheckpointError<E> {
         /// Bytes available.
         capacity: usize,
     },
-    /// Reading back a freshly written record did not match: the record was not committed.
+    /// Reading back a freshly written record (before its commit marker, or the marker
+    /// after it) did not match: the record was not committed.
     Verify,
     /// A [`Record`] passed in does not name a slot of this ring (`slot ≥ slots()`).
     NoSuchSlot(u32),
@@ -135,6 +138,10 @@ pub struct Checkpoints<F> {
     /// `Some(Some(r))` it loaded `r`; `Some(None)` no record loads; `None` no load (or one
     /// that a read error made inconclusive).
     loaded: Option<Option<Record>>,
+    /// Slots whose last write failed in this session (bit `slot`): tried last.
+    failed: u64,
+    /// The highest sequence number a write has tried in this session.
+    tried: u32,
 }
 
 type Res<T, F> =
@@ -148,16 +155,37 @@ const fn round_up(n: usize, unit: usize) -> usize {
     }
 }
 
+/// A write unit filled with `word` (little-endian, repeated); the first `len` bytes count.
+fn filled(word: u32) -> [u8; MAX_UNIT] {
+    let mut unit = [0u8; MAX_UNIT];
+    for c in unit.chunks_exact_mut(4) {
+        c.copy_from_slice(&word.to_le_bytes());
+    }
+    unit
+}
+
+/// Whether the first `len` bytes of `unit` are `word` repeated.
+fn is_filled(unit: &[u8; MAX_UNIT], len: usize, word: u32) -> bool {
+    len > 0 && unit.get(..len) == filled(word).get(..len)
+}
+
+/// The bit of `slot` in [`Checkpoints::failed`].
+fn bit(slot: u32) -> u64 {
+    1u64.checked_shl(slot).unwrap_or(0)
+}
+
 impl<F: NorFlash> Checkpoints<F> {
     /// Bytes of the commit marker: 4 rounded up to the write size.
     const COMMIT_LEN: usize = round_up(4, F::WRITE_SIZE);
+    /// Bytes after the payload: the commit marker.
+    const TRAILER: usize = Self::COMMIT_LEN;
 
     /// The slot size for payloads of up to `payload` bytes: header, payload and commit
     /// marker rounded up to whole erase pages. Use it to size the region
     /// (`slots × slot_len`).
     pub const fn slot_len_for(payload: usize) -> usize {
         round_up(
-            round_up(payload, F::WRITE_SIZE).saturating_add(HEADER + Self::COMMIT_LEN),
+            round_up(payload, F::WRITE_SIZE).saturating_add(HEADER + Self::TRAILER),
             F::ERASE_SIZE,
         )
     }
@@ -198,7 +226,7 @@ impl<F: NorFlash> Checkpoints<F> {
         if slots < 2 || slots as usize > MAX_SLOTS {
             return Err(CheckpointError::Layout("region must hold 2 to 64 slots"));
         }
-        if (slot_len as usize) < HEADER + Self::COMMIT_LEN + F::WRITE_SIZE {
+        if (slot_len as usize) < HEADER + Self::TRAILER + F::WRITE_SIZE {
             return Err(CheckpointError::Layout("slot too small"));
         }
         Ok(Checkpoints {
@@ -208,6 +236,8 @@ impl<F: NorFlash> Checkpoints<F> {
             slots,
             newest: None,
             loaded: None,
+            failed: 0,
+            tried: 0,
         })
     }
 
@@ -219,7 +249,7 @@ impl<F: NorFlash> Checkpoints<F> {
 
     /// The largest payload a slot holds.
     pub fn capacity(&self) -> usize {
-        let room = self.slot_len as usize - HEADER - Self::COMMIT_LEN;
+        let room = self.slot_len as usize - HEADER - Self::TRAILER;
         room - room % F::WRITE_SIZE
     }
 
@@ -232,8 +262,8 @@ impl<F: NorFlash> Checkpoints<F> {
     /// write). A slot that cannot be read (after [`READ_TRIES`] tries) holds no record.
     ///
     /// # Errors
-    /// None: read errors make a slot count as empty. (It stays a `Result` for callers
-    /// written when read errors were passed up.)
+    /// None today: read errors make a slot count as empty. (A `Result` so that callers
+    /// need not change if a scan can fail again.)
     pub fn newest(&mut self) -> Res<Option<Record>, F> {
         if let Some(n) = self.newest {
             return Ok(n);
@@ -263,6 +293,14 @@ impl<F: NorFlash> Checkpoints<F> {
             .saturating_add(slot.saturating_mul(self.slot_len))
     }
 
+    /// Where `r`'s commit marker is. Inside the slot for
+    /// `r.len ≤ capacity()`; saturating otherwise.
+    fn commit_addr(&self, r: Record) -> u32 {
+        let off = HEADER.saturating_add(round_up(r.len, F::WRITE_SIZE));
+        self.slot_addr(r.slot)
+            .saturating_add(u32::try_from(off).unwrap_or(u32::MAX))
+    }
+
     /// Reads, trying up to [`READ_TRIES`] times.
     fn read(&mut self, addr: u32, buf: &mut [u8]) -> Res<(), F> {
         let mut result = self.flash.read(addr, buf);
@@ -273,6 +311,14 @@ impl<F: NorFlash> Checkpoints<F> {
             result = self.flash.read(addr, buf);
         }
         result.map_err(CheckpointError::Flash)
+    }
+
+    /// The write unit at `addr` (its first [`Self::COMMIT_LEN`] bytes).
+    fn read_unit(&mut self, addr: u32) -> Res<[u8; MAX_UNIT], F> {
+        let mut unit = [0u8; MAX_UNIT];
+        let buf = unit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
+        self.read(addr, buf)?;
+        Ok(unit)
     }
 
     /// The record in `slot` if it is complete: magic, length, commit marker and CRC.
@@ -295,11 +341,12 @@ impl<F: NorFlash> Checkpoints<F> {
         if len > self.capacity() {
             return None;
         }
-        let commit_at = base + (HEADER + round_up(len, F::WRITE_SIZE)) as u32;
-        let mut commit = [0u8; MAX_UNIT];
-        let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
-        self.read(commit_at, commit).ok()?;
-        if !is_commit(commit) {
+        let record = Record { seq, slot, len };
+        let u = Self::COMMIT_LEN;
+        let committed = self
+            .read_unit(self.commit_addr(record))
+            .is_ok_and(|m| is_filled(&m, u, COMMIT));
+        if !committed {
             return None;
         }
         let mut digest = CRC32.digest();
@@ -316,7 +363,7 @@ impl<F: NorFlash> Checkpoints<F> {
             digest.update(buf.get(..n).unwrap_or(&[]));
             at += n;
         }
-        (digest.finalize() == crc).then_some(Record { seq, slot, len })
+        (digest.finalize() == crc).then_some(record)
     }
 
     /// Reads `record`'s payload into `buf`; returns the payload.
@@ -355,13 +402,18 @@ impl<F: NorFlash> Checkpoints<F> {
         }
     }
 
-    /// Writes `payload` as the next checkpoint; returns its record. The record kept (the
-    /// one [`Checkpoints::load`] loaded; else the newest complete one) is never touched:
-    /// on any error it is still complete and loads as before.
+    /// Writes `payload` as the next checkpoint; returns its record.
+    ///
+    /// The record kept (the one [`Checkpoints::load`] loaded; else the newest complete
+    /// one) is never touched: the checkpoint goes to the slot after the
+    /// newest complete record, and if writing or verifying it there fails, to the next
+    /// slot, up to every slot but the kept one's. On any error the kept record is still
+    /// complete and loads as before; other slots may have been erased.
     ///
     /// # Errors
-    /// [`CheckpointError::TooLarge`] if it does not fit a slot, [`CheckpointError::Flash`],
-    /// [`CheckpointError::Verify`] if the read-back differs.
+    /// [`CheckpointError::TooLarge`] if it does not fit a slot; else the last slot's
+    /// error: [`CheckpointError::Flash`], or [`CheckpointError::Verify`] if the read-back
+    /// differs.
     pub fn write(&mut self, payload: &[u8]) -> Res<Record, F> {
         if payload.len() > self.capacity() {
             return Err(CheckpointError::TooLarge {
@@ -370,29 +422,45 @@ impl<F: NorFlash> Checkpoints<F> {
             });
         }
         let newest = self.newest()?;
-        let (mut slot, seq) = match newest {
-            Some(r) => (
-                r.slot.saturating_add(1) % self.slots,
-                r.seq
-                    .checked_add(1)
-                    .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?,
-            ),
-            None => (0, 1),
-        };
-        if self.kept(newest).is_some_and(|k| k.slot == slot) {
-            slot = slot.saturating_add(1) % self.slots;
-        }
+        let seq = newest
+            .map_or(0, |r| r.seq)
+            .max(self.tried)
+            .checked_add(1)
+            .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?;
+        let kept = self.kept(newest);
         // Until the commit lands, the scan result may change: rescan after a failure.
         self.newest = None;
-        let record = Record {
-            seq,
-            slot,
-            len: payload.len(),
-        };
-        self.write_record(record, payload)?;
-        self.newest = Some(Some(record));
-        self.loaded = None;
-        Ok(record)
+        self.tried = seq;
+        let first = newest.map_or(0, |r| r.slot.saturating_add(1) % self.slots);
+        let mut last_err = CheckpointError::Layout("no slot to write");
+        // Slots that failed before in this session go last.
+        for retry in [false, true] {
+            for i in 0..self.slots {
+                let slot = (first + i) % self.slots;
+                let failed_before = self.failed & bit(slot) != 0;
+                if kept.is_some_and(|k| k.slot == slot) || failed_before != retry {
+                    continue;
+                }
+                let record = Record {
+                    seq,
+                    slot,
+                    len: payload.len(),
+                };
+                match self.write_record(record, payload) {
+                    Ok(()) => {
+                        self.failed &= !bit(slot);
+                        self.newest = Some(Some(record));
+                        self.loaded = None;
+                        return Ok(record);
+                    }
+                    Err(e) => {
+                        self.failed |= bit(slot);
+                        last_err = e;
+                    }
+                }
+            }
+        }
+        Err(last_err)
     }
 
     fn write_record(&mut self, r: Record, payload: &[u8]) -> Res<(), F> {
@@ -434,56 +502,50 @@ impl<F: NorFlash> Checkpoints<F> {
                 .write(at + whole as u32, last)
                 .map_err(flash_err)?;
         }
-        // Read back before committing.
-        if self.check_crc_only(r, crc)? {
-            let mut commit = [0u8; MAX_UNIT];
-            let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
-            for c in commit.chunks_exact_mut(4) {
-                c.copy_from_slice(&COMMIT.to_le_bytes());
-            }
-            let commit_at = at + round_up(payload.len(), w) as u32;
-            self.flash.write(commit_at, commit).map_err(flash_err)
+        // Read back before committing...
+        if !self.reads_back(base, header.get(..16).unwrap_or(&[]), payload)? {
+            return Err(CheckpointError::Verify);
+        }
+        let commit_at = self.commit_addr(r);
+        let commit = filled(COMMIT);
+        self.flash
+            .write(commit_at, commit.get(..Self::COMMIT_LEN).unwrap_or(&[]))
+            .map_err(flash_err)?;
+        // ... and the marker after it (a bit that cannot be programmed shows here).
+        if is_filled(&self.read_unit(commit_at)?, Self::COMMIT_LEN, COMMIT) {
+            Ok(())
         } else {
             Err(CheckpointError::Verify)
         }
     }
 
-    /// Whether the written header and payload read back with CRC `crc`.
-    fn check_crc_only(&mut self, r: Record, crc: u32) -> Res<bool, F> {
-        let base = self.slot_addr(r.slot);
-        let mut header = [0u8; HEADER];
-        self.read(base, &mut header)?;
-        let mut expect = [0u8; 16];
-        for (dst, src) in expect.chunks_exact_mut(4).zip([
-            RECORD_MAGIC,
-            r.seq.to_le_bytes(),
-            (r.len as u32).to_le_bytes(),
-            crc.to_le_bytes(),
-        ]) {
-            dst.copy_from_slice(&src);
-        }
-        if header.get(..16) != Some(&expect[..]) {
+    /// Whether the slot at `base` reads back `header` (its first bytes) and `payload`.
+    fn reads_back(&mut self, base: u32, header: &[u8], payload: &[u8]) -> Res<bool, F> {
+        let mut chunk = [0u8; CHUNK];
+        let buf = chunk.get_mut(..HEADER).unwrap_or(&mut []);
+        self.read(base, buf)?;
+        if buf.get(..header.len()) != Some(header) {
             return Ok(false);
         }
-        let mut digest = CRC32.digest();
-        digest.update(&r.seq.to_le_bytes());
-        digest.update(&(r.len as u32).to_le_bytes());
-        let mut chunk = [0u8; CHUNK];
         let mut at = 0;
-        while at < r.len {
-            let n = (r.len - at).min(CHUNK);
+        while at < payload.len() {
+            let n = (payload.len() - at).min(CHUNK);
             let rn = round_up(n, F::READ_SIZE).min(CHUNK);
             let buf = chunk.get_mut(..rn).unwrap_or(&mut []);
             self.read(base + (HEADER + at) as u32, buf)?;
-            digest.update(buf.get(..n).unwrap_or(&[]));
+            if buf.get(..n) != payload.get(at..at + n) {
+                return Ok(false);
+            }
             at += n;
         }
-        Ok(digest.finalize() == crc)
+        Ok(true)
     }
 
     /// Saves `model` (every layer with its parameters and state) and `extras` (optimizer
     /// state, progress) as the next checkpoint, encoding it in `buf` first (size it with
-    /// [`format::network_len`] or [`format::model_len`]).
+    /// [`format::network_len`] or [`format::model_len`]). [`format::save_model`] refuses
+    /// what [`format::load_model`] would refuse (a non-finite value, …), so what is
+    /// committed loads.
     ///
     /// # Errors
     /// [`CheckpointError::Model`] ([`Error::Capacity`] for a small `buf`) or as
@@ -547,11 +609,4 @@ impl<F: NorFlash> Checkpoints<F> {
             None => Ok(None),
         }
     }
-}
-
-fn is_commit(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .chunks(4)
-            .all(|c| c == COMMIT.to_le_bytes().get(..c.len()).unwrap_or(&[]))
 }

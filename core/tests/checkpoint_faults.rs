@@ -1,6 +1,7 @@
 //! Realistic NOR-flash faults (issue 10), each with a stated outcome: ECC errors where a
-//! program or erase was interrupted, committed records that do not load, transient read
-//! errors, a record that cannot be read.
+//! program or erase was interrupted, committed records that do not load, worn cells,
+//! transient read errors, a power cut in the middle of a read, a record that cannot be
+//! read.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,7 +15,7 @@ use embedded_storage::nor_flash::NorFlash;
 use microprop::checkpoint::{CheckpointError, Checkpoints, Record, HEADER};
 use microprop::format::{self, Extras, Progress, Targets};
 use microprop::{mlp, Activation, Init};
-use support::flash::{CutFlash, Flaky, FlashError, WORD};
+use support::flash::{CutFlash, Flaky, FlashError, Stuck, WORD};
 use support::{trained, Net, HIDDEN, OUTPUT};
 
 /// The region starts above 0 so that an address computed from the slot alone shows.
@@ -137,6 +138,11 @@ fn boot(flash: &CutFlash, slots: u32) -> (Result<Option<Vec<u8>>, CpError>, Cp) 
     (got, cp)
 }
 
+/// Where `r`'s commit marker is.
+fn marker_addr(r: Record) -> usize {
+    START as usize + (r.slot * slot_len()) as usize + HEADER + r.len.div_ceil(WORD) * WORD
+}
+
 fn slot_addr(slot: u32) -> usize {
     (START + slot * slot_len()) as usize
 }
@@ -234,6 +240,87 @@ fn a_committed_record_that_does_not_load_never_costs_the_one_that_does() {
 }
 
 // ---------------------------------------------------------------------------------------
+// 3. Worn cells.
+
+/// One stuck byte in the next slot (slot 0 of an empty 4-slot ring): a bit of the
+/// header that cannot be programmed, a byte of the payload that cannot be erased, a bit
+/// of the commit marker that cannot be programmed. Each of 5 checkpoints is written (in
+/// slots 1, 2, 3, 1, 2) and loads after a reboot; slot 0 never holds a record.
+#[test]
+fn a_worn_cell_in_the_next_slot_moves_the_ring_on() {
+    let p = payloads(5);
+    let marker = marker_addr(Record {
+        seq: 1,
+        slot: 0,
+        len: p[0].len(),
+    });
+    let cases = [
+        (
+            "header bit cannot be programmed",
+            Stuck {
+                addr: slot_addr(0),
+                bits: 0x02,
+                at_one: true,
+            },
+        ),
+        (
+            "payload byte cannot be erased",
+            Stuck {
+                addr: slot_addr(0) + HEADER,
+                bits: 0xff,
+                at_one: false,
+            },
+        ),
+        (
+            "marker bit cannot be programmed",
+            Stuck {
+                addr: marker,
+                bits: 0x01,
+                at_one: true,
+            },
+        ),
+    ];
+    for (what, stuck) in cases {
+        let mut f = flash(4);
+        f.stuck.push(stuck);
+        let mut cp = ring(f, 4);
+        let mut ok = 0;
+        for (i, payload) in p.iter().enumerate() {
+            match cp.write(payload) {
+                Ok(r) => {
+                    assert_ne!(r.slot, 0, "{what}");
+                    ok += 1;
+                }
+                Err(e) => eprintln!("{what}: checkpoint {} failed: {e:?}", i + 1),
+            }
+            let (got, again) = boot(&cp.into_inner(), 4);
+            assert_eq!(which(&p, got), Ok(Some(i)), "{what}: checkpoint {}", i + 1);
+            cp = again;
+        }
+        assert_eq!(ok, 5, "{what}: {ok} of 5 checkpoints written");
+        assert_eq!(cp.into_inner().overwrites, 0);
+    }
+}
+
+/// A/B with slot 1 worn: there is no other slot to go to. The write says `Verify` and
+/// checkpoint 1 (slot 0, never touched) still loads.
+#[test]
+fn a_worn_slot_in_a_b_is_an_error_and_the_other_record_stays() {
+    let p = payloads(2);
+    let mut f = flash(2);
+    f.stuck.push(Stuck {
+        addr: slot_addr(1),
+        bits: 0x02,
+        at_one: true,
+    });
+    let mut cp = ring(f, 2);
+    cp.write(&p[0]).unwrap();
+    assert_eq!(cp.write(&p[1]), Err(CheckpointError::Verify));
+    let (got, _) = boot(&cp.into_inner(), 2);
+    assert_eq!(which(&p, got), Ok(Some(0)));
+}
+
+// ---------------------------------------------------------------------------------------
 // 5. Read errors.
 
 /// Read call `j` (and `j + 1` for a burst of 2) fails once.
@@ -290,6 +377,49 @@ fn a_transient_read_error_anywhere_is_retried() {
                 "write read {j} failing {burst}x"
             );
         }
+    }
+}
+
+/// The power goes during a read of a checkpoint's write (its scan, the read-back before
+/// the commit, the check of the marker after it): the reboot loads the previous
+/// checkpoint, or this one exactly when its marker had been programmed; the next
+/// checkpoint is written.
+#[test]
+fn a_cut_during_a_read_of_the_write_keeps_the_last_complete_checkpoint() {
+    let p = payloads(4);
+    for slots in [2, 4] {
+        let mut cp = ring(flash(slots), slots);
+        cp.write(&p[0]).unwrap();
+        cp.write(&p[1]).unwrap();
+        let base = cp.into_inner().reboot();
+        let mut cp = ring(base.reboot(), slots);
+        cp.write(&p[2]).unwrap();
+        let f = cp.into_inner();
+        let (reads, ops) = (f.reads, f.ops);
+        let mut committed = 0;
+        for j in 0..reads {
+            let mut f = base.reboot();
+            f.cut_at_read = Some(j);
+            let mut cp = ring(f, slots);
+            assert_eq!(
+                cp.write(&p[2]),
+                Err(CheckpointError::Flash(FlashError::PowerCut))
+            );
+            let f = cp.into_inner();
+            let marker_done = f.ops == ops;
+            committed += u32::from(marker_done);
+            let (got, mut cp) = boot(&f, slots);
+            let want = if marker_done { 2 } else { 1 };
+            assert_eq!(
+                which(&p, got),
+                Ok(Some(want)),
+                "{slots} slots, cut at read {j} of {reads}"
+            );
+            cp.write(&p[3]).unwrap();
+            let (got, _) = boot(&cp.into_inner(), slots);
+            assert_eq!(which(&p, got), Ok(Some(3)));
+        }
+        assert!(committed >= 1, "the marker's read-back is cut too");
     }
 }
 
