@@ -1,4 +1,5 @@
-//! Training checkpoints on NOR flash that survive a reset at any point.
+//! Training checkpoints on NOR flash that survive a reset at any point, and the faults of
+//! real NOR flash.
 //!
 //! # Scheme: a ring of slots, each record committed last
 //! The flash region is cut into `n ≥ 2` equal slots, each a whole number of erase pages
@@ -13,35 +14,62 @@
 //! | 12 | 4 | CRC-32 of sequence, length and payload (u32 LE) |
 //! | 16 | 16 | reserved (erased) so the header is one write unit of up to 32 bytes |
 //! | 32 | `len` | payload: a [model](crate::format) (which has its own CRC too) |
-//! | 32 + `len` rounded up to the write size | 4 (or the write size) | commit marker, written only after the rest was read back and verified; then read back itself |
+//! | `c` = 32 + `len` rounded up to the write size | `u` = 4 (or the write size) | commit marker [`COMMIT`], written only after the header and payload were read back and verified; then read back itself |
+//! | `c + u` | `u` | seal [`SEAL`]: left erased; written at the start of the *next* checkpoint if this record is the one that checkpoint keeps |
 //!
-//! On start the slots are scanned; a record counts only if its magic, length, commit
-//! marker and CRC are all right, and the one with the highest sequence number wins. Every
-//! read is tried up to [`READ_TRIES`] times; a slot that still cannot be read (an ECC
-//! error where a write was cut, on STM32 L4/G4/H7/U5) holds no record, and the next
-//! checkpoint may go there (erasing it clears the error).
+//! On start the slots are scanned; a record counts only if its magic and length are
+//! right, its commit marker *or* its seal reads exactly right, and its CRC is right; the
+//! one with the highest sequence number wins. A slot that cannot be read (a read still
+//! failing after [`READ_TRIES`] tries: an ECC error) holds no record, and is a slot like
+//! any other for the next checkpoint (erasing it clears the error).
 //!
 //! Each write *keeps* one record and never erases its slot: the record
 //! [`Checkpoints::load`] loaded, or, without a load since the last write, the newest
-//! complete one. It tries the slot after the newest complete record; if the erase, the
-//! writes, the read-back or the marker's read-back fail there (a worn cell: a bit that
-//! cannot be programmed or erased), the next slot, and so on through every slot but the
-//! kept one's (slots that failed earlier in the session last; in A/B with a newer record
-//! that did not load, that newer record's slot). A reset during the erase or any write
-//! leaves the kept record intact: the device resumes from it.
-//! A slot torn by a reset has no commit marker (or a wrong CRC) and is ignored, then
-//! erased by the next checkpoint. Garbage in the region is never loaded and never stops
-//! new checkpoints from being written: the worst a corrupt flash does is start training
-//! afresh.
+//! complete one. Before erasing anything, the write seals the kept record (one unit,
+//! programmed once into erased cells), then tries the slot after the newest complete
+//! record; if the erase, the writes, the read-back or the marker's read-back fail there,
+//! the next slot, and so on through every slot but the kept one's (slots that failed
+//! earlier in the session last). A reset during any of this leaves the kept record intact:
+//! the device resumes from it. A slot torn by a reset has no commit marker (or a wrong
+//! CRC) and is ignored, then erased by a later checkpoint. Garbage in the region is never
+//! loaded and never stops new checkpoints from being written: the worst a corrupt flash
+//! does is start training afresh.
+//!
+//! # What survives which fault
+//! Bits of NOR flash only go 1 → 0 when programmed and 0 → 1 when erased; a cell that
+//! loses charge reads 1. The marker and the seal are each compared whole, so any flip of
+//! any of their bits, either way, is seen; the CRC covers sequence, length and payload.
+//!
+//! | fault | outcome |
+//! |---|---|
+//! | reset at any word of the seal, the erase, the writes or the marker, the word half-done or not | the kept record loads; the interrupted checkpoint does not (it counts once its marker is programmed, the last word written) |
+//! | the same on ECC flash (STM32 L4/G4/H7/U5): the torn word reads as an error | the same: the torn slot holds no record and is reused |
+//! | reset during a read (scan, read-back) | as a reset at the next word; cut during the marker's read-back, the checkpoint is complete though `write` returned the error |
+//! | a read error that clears within [`READ_TRIES`] tries | none |
+//! | a read error that stays (in the scan or in `load`) | that record is lost; the one before loads |
+//! | a committed record that does not load (a non-finite value an old firmware wrote, another network's shape) | `load` falls back to the newest that loads, and the next write keeps that one (it writes into the newer record's slot or another) |
+//! | a worn cell (a bit that cannot be programmed, or erased) in a slot | that slot fails verification ([`CheckpointError::Verify`]); the checkpoint goes to the next slot. Only if every slot but the kept one fails does `write` fail (with A/B and one worn slot: always; the kept record stays) |
+//! | the kept record's marker decays (or the erase of a neighbouring slot disturbs it) once the next checkpoint has sealed it | none: the seal stands in for it, and the seal for a disturbed marker |
+//! | the newest record's marker decays before the next checkpoint starts (it is not sealed yet) | that record is lost; the one before it loads (still there: only the next checkpoint would erase it, and that checkpoint keeps it) |
+//! | marker and seal both damaged, or any bit of header or payload | that record is lost; the one before it loads unless the write in progress is replacing it (A/B) |
+//!
+//! A record written by the previous layout (the same, without the seal unit: it is left
+//! erased) is read as an unsealed record; one whose payload was longer than the new
+//! [`Checkpoints::capacity`] (within one unit of the slot's end) is ignored, as if the
+//! slot were empty. [`Checkpoints::slot_len_for`] counts the seal, so for a payload within
+//! 4 bytes of a page boundary it gives one page more than before: a region sliced with
+//! the new slot length starts afresh. Records of this layout read the same with the
+//! previous code, which ignores the seal.
 //!
 //! Why not `sequential-storage`: its items must fit in one erase page (a 2-16-16-1 model
 //! with optimizer state does not fit a 1 KiB page) and its API is `async`. Plain A/B
 //! slots are the `n = 2` case of this ring; more slots spread the erases (wear): each
 //! page is erased once every `n` checkpoints, see [`Checkpoints::slots`].
 //!
-//! A fault-injection test (`core/tests/checkpoint_power_cut.rs`) cuts the power after
-//! every single word written or erased across full cycles of the ring and checks that
-//! every reboot loads the last completed checkpoint.
+//! Fault-injection tests: `core/tests/checkpoint_power_cut.rs` cuts the power after every
+//! single word written or erased across full cycles of the ring and checks that every
+//! reboot loads the last completed checkpoint; `core/tests/checkpoint_faults.rs` has a
+//! test for each fault above.
 
 use crc::{Crc, CRC_32_ISO_HDLC};
 use embedded_storage::nor_flash::NorFlash;
@@ -53,6 +81,9 @@ use crate::{Error, Model};
 pub const RECORD_MAGIC: [u8; 4] = *b"MPCK";
 /// The commit marker (little-endian in flash), repeated to fill a write unit.
 pub const COMMIT: u32 = 0xC0A1_E5CE;
+/// The seal (little-endian in flash), repeated to fill a write unit: written on the record
+/// a checkpoint keeps, before that checkpoint erases anything.
+pub const SEAL: u32 = 0x5EA1_ED0C;
 /// Bytes of the record header (one write unit on flashes with write sizes up to 32).
 pub const HEADER: usize = 32;
 /// The most slots a region may have.
@@ -175,13 +206,13 @@ fn bit(slot: u32) -> u64 {
 }
 
 impl<F: NorFlash> Checkpoints<F> {
-    /// Bytes of the commit marker: 4 rounded up to the write size.
+    /// Bytes of the commit marker, and of the seal: 4 rounded up to the write size.
     const COMMIT_LEN: usize = round_up(4, F::WRITE_SIZE);
-    /// Bytes after the payload: the commit marker.
-    const TRAILER: usize = Self::COMMIT_LEN;
+    /// Bytes after the payload: the commit marker and the seal.
+    const TRAILER: usize = 2 * Self::COMMIT_LEN;
 
-    /// The slot size for payloads of up to `payload` bytes: header, payload and commit
-    /// marker rounded up to whole erase pages. Use it to size the region
+    /// The slot size for payloads of up to `payload` bytes: header, payload, commit
+    /// marker and seal rounded up to whole erase pages. Use it to size the region
     /// (`slots × slot_len`).
     pub const fn slot_len_for(payload: usize) -> usize {
         round_up(
@@ -293,12 +324,16 @@ impl<F: NorFlash> Checkpoints<F> {
             .saturating_add(slot.saturating_mul(self.slot_len))
     }
 
-    /// Where `r`'s commit marker is. Inside the slot for
+    /// Where `r`'s commit marker is; its seal follows. Inside the slot for
     /// `r.len ≤ capacity()`; saturating otherwise.
     fn commit_addr(&self, r: Record) -> u32 {
         let off = HEADER.saturating_add(round_up(r.len, F::WRITE_SIZE));
         self.slot_addr(r.slot)
             .saturating_add(u32::try_from(off).unwrap_or(u32::MAX))
+    }
+
+    fn seal_addr(&self, r: Record) -> u32 {
+        self.commit_addr(r).saturating_add(Self::COMMIT_LEN as u32)
     }
 
     /// Reads, trying up to [`READ_TRIES`] times.
@@ -321,8 +356,9 @@ impl<F: NorFlash> Checkpoints<F> {
         Ok(unit)
     }
 
-    /// The record in `slot` if it is complete: magic, length, commit marker and CRC.
-    /// Anything else, a slot that cannot be read included, is no record.
+    /// The record in `slot` if it is complete: magic and length right, the commit marker
+    /// or the seal intact, the CRC right. Anything else, a slot that cannot be read
+    /// included, is no record.
     fn check_slot(&mut self, slot: u32) -> Option<Record> {
         let base = self.slot_addr(slot);
         let mut header = [0u8; HEADER];
@@ -346,7 +382,11 @@ impl<F: NorFlash> Checkpoints<F> {
         let committed = self
             .read_unit(self.commit_addr(record))
             .is_ok_and(|m| is_filled(&m, u, COMMIT));
-        if !committed {
+        if !committed
+            && !self
+                .read_unit(self.seal_addr(record))
+                .is_ok_and(|s| is_filled(&s, u, SEAL))
+        {
             return None;
         }
         let mut digest = CRC32.digest();
@@ -405,7 +445,7 @@ impl<F: NorFlash> Checkpoints<F> {
     /// Writes `payload` as the next checkpoint; returns its record.
     ///
     /// The record kept (the one [`Checkpoints::load`] loaded; else the newest complete
-    /// one) is never touched: the checkpoint goes to the slot after the
+    /// one) is first sealed, then never touched: the checkpoint goes to the slot after the
     /// newest complete record, and if writing or verifying it there fails, to the next
     /// slot, up to every slot but the kept one's. On any error the kept record is still
     /// complete and loads as before; other slots may have been erased.
@@ -428,6 +468,9 @@ impl<F: NorFlash> Checkpoints<F> {
             .checked_add(1)
             .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?;
         let kept = self.kept(newest);
+        if let Some(k) = kept {
+            self.seal(k);
+        }
         // Until the commit lands, the scan result may change: rescan after a failure.
         self.newest = None;
         self.tried = seq;
@@ -461,6 +504,23 @@ impl<F: NorFlash> Checkpoints<F> {
             }
         }
         Err(last_err)
+    }
+
+    /// Seals `r` (complete) if its seal unit is still erased. Best effort: if the seal
+    /// cannot be read or written, `r` stays valid by its commit marker.
+    fn seal(&mut self, r: Record) {
+        let at = self.seal_addr(r);
+        let erased = self.read_unit(at).is_ok_and(|u| {
+            u.get(..Self::COMMIT_LEN)
+                .is_some_and(|u| u.iter().all(|&b| b == 0xff))
+        });
+        if erased {
+            let seal = filled(SEAL);
+            // A failed seal leaves the marker; the erase that follows reports a cut power.
+            let _ = self
+                .flash
+                .write(at, seal.get(..Self::COMMIT_LEN).unwrap_or(&[]));
+        }
     }
 
     fn write_record(&mut self, r: Record, payload: &[u8]) -> Res<(), F> {

@@ -1,7 +1,7 @@
 //! Realistic NOR-flash faults (issue 10), each with a stated outcome: ECC errors where a
 //! program or erase was interrupted, committed records that do not load, worn cells,
-//! transient read errors, a power cut in the middle of a read, a record that cannot be
-//! read.
+//! commit markers that decay or are disturbed by the erase of a neighbour, transient read
+//! errors and a power cut in the middle of a read.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,7 +12,7 @@
 mod support;
 
 use embedded_storage::nor_flash::NorFlash;
-use microprop::checkpoint::{CheckpointError, Checkpoints, Record, HEADER};
+use microprop::checkpoint::{CheckpointError, Checkpoints, Record, COMMIT, HEADER, SEAL};
 use microprop::format::{self, Extras, Progress, Targets};
 use microprop::{mlp, Activation, Init};
 use support::flash::{CutFlash, Flaky, FlashError, Stuck, WORD};
@@ -138,13 +138,24 @@ fn boot(flash: &CutFlash, slots: u32) -> (Result<Option<Vec<u8>>, CpError>, Cp) 
     (got, cp)
 }
 
-/// Where `r`'s commit marker is.
+/// Where `r`'s commit marker and seal are.
 fn marker_addr(r: Record) -> usize {
     START as usize + (r.slot * slot_len()) as usize + HEADER + r.len.div_ceil(WORD) * WORD
 }
 
+fn seal_addr(r: Record) -> usize {
+    marker_addr(r) + WORD
+}
+
 fn slot_addr(slot: u32) -> usize {
     (START + slot * slot_len()) as usize
+}
+
+/// A bit of the word at `addr` that is 0 (so that decaying it to 1 changes the word).
+fn zero_bit(flash: &CutFlash, addr: usize) -> u32 {
+    let w = u32::from_le_bytes(flash.mem[addr..addr + 4].try_into().unwrap());
+    assert_ne!(w, u32::MAX, "word at {addr:#x} is erased");
+    1 << (!w).trailing_zeros()
 }
 
 /// Word operations a write of `payload` takes from this state (run on a copy).
@@ -316,6 +327,123 @@ fn a_worn_slot_in_a_b_is_an_error_and_the_other_record_stays() {
     let mut cp = ring(f, 2);
     cp.write(&p[0]).unwrap();
     assert_eq!(cp.write(&p[1]), Err(CheckpointError::Verify));
+    let (got, _) = boot(&cp.into_inner(), 2);
+    assert_eq!(which(&p, got), Ok(Some(0)));
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. The commit marker.
+
+/// Checkpoints 1 and 2 in A/B, then checkpoint 3 is cut right after its first word: the
+/// seal on 2 (the record it must not lose). Any single bit flipped in 2's marker, either
+/// way: 2 still loads (sealed); any bit flipped in its seal: 2 loads (marker); one flip in
+/// each: 2 is ignored and 1 loads. Before the seal, a flipped marker bit makes 2 ignored.
+#[test]
+fn a_flipped_marker_or_seal_bit_is_detected_and_a_sealed_record_survives_one() {
+    let p = payloads(3);
+    let mut cp = ring(flash(2), 2);
+    cp.write(&p[0]).unwrap();
+    let r2 = cp.write(&p[1]).unwrap();
+    let unsealed = cp.into_inner().reboot();
+    let mut f = unsealed.reboot();
+    (f.ops, f.cut_after) = (0, Some(1));
+    let mut cp = ring(f, 2);
+    assert!(cp.write(&p[2]).is_err());
+    let sealed = cp.into_inner().reboot();
+    assert_eq!(
+        &sealed.mem[seal_addr(r2)..][..4],
+        &SEAL.to_le_bytes(),
+        "the seal is the first word of the next checkpoint"
+    );
+    let (m, s) = (marker_addr(r2), seal_addr(r2));
+    for bit in 0..32 {
+        let flip = |f: &CutFlash, at: usize| {
+            let mut f = f.reboot();
+            f.mem[at + bit / 8] ^= 1 << (bit % 8);
+            f
+        };
+        let (got, _) = boot(&flip(&unsealed, m), 2);
+        assert_eq!(which(&p, got), Ok(Some(0)), "unsealed, marker bit {bit}");
+        let (got, _) = boot(&flip(&sealed, m), 2);
+        assert_eq!(which(&p, got), Ok(Some(1)), "sealed, marker bit {bit}");
+        let (got, _) = boot(&flip(&sealed, s), 2);
+        assert_eq!(which(&p, got), Ok(Some(1)), "seal bit {bit}");
+        let (got, _) = boot(&flip(&flip(&sealed, s), m), 2);
+        assert_eq!(which(&p, got), Ok(Some(0)), "seal and marker bit {bit}");
+    }
+}
+
+/// A/B: checkpoints 1 (slot 0) and 2 (slot 1); erasing slot 0 for checkpoint 3 disturbs
+/// slot 1: a bit of 2's commit marker decays. A cut at any word of checkpoint 3 still
+/// boots from 2 (it was sealed before the erase).
+#[test]
+fn erase_disturb_of_the_newest_marker_during_the_next_checkpoint_never_loses_it() {
+    let p = payloads(4);
+    let mut cp = ring(flash(2), 2);
+    cp.write(&p[0]).unwrap();
+    let r2 = cp.write(&p[1]).unwrap();
+    let base = cp.into_inner().reboot();
+    let bit = zero_bit(&base, marker_addr(r2));
+    let total = ops_of_write(&base, 2, &p[2]);
+    for k in 0..total {
+        let mut f = base.reboot();
+        (f.ops, f.cut_after, f.torn) = (0, Some(k), true);
+        f.disturb = Some((marker_addr(r2), bit));
+        let mut cp = ring(f, 2);
+        assert!(cp.write(&p[2]).is_err());
+        let (got, mut cp) = boot(&cp.into_inner(), 2);
+        assert_eq!(which(&p, got), Ok(Some(1)), "cut after word {k} of {total}");
+        cp.write(&p[3]).unwrap();
+        let (got, _) = boot(&cp.into_inner(), 2);
+        assert_eq!(which(&p, got), Ok(Some(3)), "after cut {k}");
+    }
+}
+
+/// A record as the previous version wrote it (the same header, payload and marker, and
+/// no seal unit) loads; one whose length only fitted the previous layout (its seal unit
+/// would lie past the slot) is ignored, and a new checkpoint is written over it.
+#[test]
+fn records_of_the_previous_layout_load_or_are_cleanly_ignored() {
+    let p = payloads(2);
+    let crc32 = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    let old_record = |seq: u32, payload: &[u8]| {
+        let mut d = crc32.digest();
+        d.update(&seq.to_le_bytes());
+        d.update(&(payload.len() as u32).to_le_bytes());
+        d.update(payload);
+        let mut rec = Vec::new();
+        rec.extend_from_slice(b"MPCK");
+        rec.extend_from_slice(&seq.to_le_bytes());
+        rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        rec.extend_from_slice(&d.finalize().to_le_bytes());
+        rec.resize(HEADER, 0xff);
+        rec.extend_from_slice(payload);
+        rec.resize(rec.len().div_ceil(WORD) * WORD, 0xff);
+        rec.extend_from_slice(&COMMIT.to_le_bytes());
+        rec
+    };
+    let mut f = flash(2);
+    let rec = old_record(7, &p[0]);
+    f.mem[slot_addr(0)..][..rec.len()].copy_from_slice(&rec);
+    let (got, mut cp) = boot(&f, 2);
+    assert_eq!(which(&p, got), Ok(Some(0)), "an old record loads");
+    let r = cp.write(&p[1]).unwrap();
+    assert_eq!((r.seq, r.slot), (8, 1));
+
+    // A full old slot: payload up to the slot's end minus header and marker.
+    let long = vec![0x5au8; slot_len() as usize - HEADER - WORD];
+    let mut f = flash(2);
+    let rec = old_record(9, &long);
+    assert_eq!(rec.len(), slot_len() as usize);
+    f.mem[slot_addr(0)..][..rec.len()].copy_from_slice(&rec);
+    let mut cp = ring(f.reboot(), 2);
+    assert_eq!(
+        cp.newest(),
+        Ok(None),
+        "too long for the new layout: ignored"
+    );
+    let r = cp.write(&p[0]).unwrap();
+    assert_eq!((r.seq, r.slot), (1, 0));
     let (got, _) = boot(&cp.into_inner(), 2);
     assert_eq!(which(&p, got), Ok(Some(0)));
 }
