@@ -68,8 +68,9 @@
 //!
 //! Fault-injection tests: `core/tests/checkpoint_power_cut.rs` cuts the power after every
 //! single word written or erased across full cycles of the ring and checks that every
-//! reboot loads the last completed checkpoint; `core/tests/checkpoint_faults.rs` has a
-//! test for each fault above.
+//! reboot loads the last completed checkpoint; `core/tests/checkpoint_faults.rs` does the
+//! same for each fault above, and counts corrupt loads, lost checkpoints and stuck
+//! states.
 
 use crc::{Crc, CRC_32_ISO_HDLC};
 use embedded_storage::nor_flash::NorFlash;

@@ -1,7 +1,8 @@
 //! Realistic NOR-flash faults (issue 10), each with a stated outcome: ECC errors where a
 //! program or erase was interrupted, committed records that do not load, worn cells,
 //! commit markers that decay or are disturbed by the erase of a neighbour, transient read
-//! errors and a power cut in the middle of a read.
+//! errors and a power cut in the middle of a read. The last test sweeps every fault kind
+//! against a power cut after every word operation and prints the figures.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,11 +12,16 @@
 
 mod support;
 
-use embedded_storage::nor_flash::NorFlash;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
 use microprop::checkpoint::{CheckpointError, Checkpoints, Record, COMMIT, HEADER, SEAL};
 use microprop::format::{self, Extras, Progress, Targets};
 use microprop::{mlp, Activation, Init};
-use support::flash::{CutFlash, Flaky, FlashError, Stuck, WORD};
+use support::flash::{CutFlash, Flaky, FlashError, Stuck, PAGE, WORD};
 use support::{trained, Net, HIDDEN, OUTPUT};
 
 /// The region starts above 0 so that an address computed from the slot alone shows.
@@ -566,4 +572,580 @@ fn an_unreadable_record_falls_back_to_the_one_before() {
     assert_eq!(cp.write(&p[2]).unwrap().slot, r.slot);
     let (got, _) = boot(&cp.into_inner(), 2);
     assert_eq!(which(&p, got), Ok(Some(2)));
+}
+
+// ---------------------------------------------------------------------------------------
+// The sweep: every fault kind × a power cut after every word operation.
+
+/// The flash, shared between the ring and the test (to arm a disturb between writes).
+#[derive(Clone)]
+struct Shared(Rc<RefCell<CutFlash>>);
+
+impl ErrorType for Shared {
+    type Error = FlashError;
+}
+
+impl ReadNorFlash for Shared {
+    const READ_SIZE: usize = CutFlash::READ_SIZE;
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashError> {
+        self.0.borrow_mut().read(offset, bytes)
+    }
+    fn capacity(&self) -> usize {
+        self.0.borrow().capacity()
+    }
+}
+
+impl NorFlash for Shared {
+    const WRITE_SIZE: usize = CutFlash::WRITE_SIZE;
+    const ERASE_SIZE: usize = CutFlash::ERASE_SIZE;
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashError> {
+        self.0.borrow_mut().erase(from, to)
+    }
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashError> {
+        self.0.borrow_mut().write(offset, bytes)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    /// A power cut: the word operation at the cut does not happen.
+    Cut,
+    /// The word at the cut is half-programmed or half-erased.
+    Torn,
+    /// ECC flash: the torn word reads as an error until erased.
+    Ecc,
+    /// Torn cuts, and two reads in a row of every seven fail (all along: scans, loads,
+    /// read-backs, before and after the cut).
+    FlakyReads,
+    /// The power goes during a read (the cut points are the reads, not the words).
+    ReadCut,
+    /// Torn cuts; among the checkpoints, committed ones that do not load (a NaN weight,
+    /// another network's shape), each followed by a boot that falls back.
+    Unloadable,
+    /// A bit of slot 0's header that cannot be programmed.
+    StuckProgram,
+    /// A byte of slot 0's payload that cannot be erased.
+    StuckErase,
+    /// A bit of slot 0's commit marker that cannot be programmed.
+    StuckMarker,
+    /// Every erase decays a bit of the kept record's commit marker (erase disturb).
+    DisturbMarker,
+    /// ... of its seal.
+    DisturbSeal,
+    /// ... of its payload: that record is destroyed.
+    DisturbPayload,
+    /// Once, between two checkpoints, the newest record's marker decays before anything
+    /// sealed it: that record is destroyed.
+    MarkerDecay,
+}
+
+impl Fault {
+    const ALL: [Fault; 13] = [
+        Fault::Cut,
+        Fault::Torn,
+        Fault::Ecc,
+        Fault::FlakyReads,
+        Fault::ReadCut,
+        Fault::Unloadable,
+        Fault::StuckProgram,
+        Fault::StuckErase,
+        Fault::StuckMarker,
+        Fault::DisturbMarker,
+        Fault::DisturbSeal,
+        Fault::DisturbPayload,
+        Fault::MarkerDecay,
+    ];
+
+    /// Whether the fault destroys the record it hits (losing that one is then allowed).
+    fn destroys(self) -> bool {
+        matches!(self, Fault::DisturbPayload | Fault::MarkerDecay)
+    }
+
+    fn stuck(self) -> bool {
+        matches!(
+            self,
+            Fault::StuckProgram | Fault::StuckErase | Fault::StuckMarker
+        )
+    }
+
+    /// Ring sizes: A/B and four slots (a worn slot in A/B leaves no slot to go to: see
+    /// `a_worn_slot_in_a_b_is_an_error_and_the_other_record_stays`).
+    fn rings(self) -> &'static [u32] {
+        if self.stuck() {
+            &[4]
+        } else {
+            &[2, 4]
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Write(usize),
+    Boot,
+    Decay,
+}
+
+/// The checkpoints: `good` loadable ones, then the two that do not load, then two for
+/// after the cut.
+struct Pool {
+    bytes: Vec<Vec<u8>>,
+    loadable: Vec<bool>,
+}
+
+const GOOD: usize = 6;
+const NAN: usize = GOOD;
+const SHAPE: usize = GOOD + 1;
+const AFTER: [usize; 2] = [GOOD + 2, GOOD + 3];
+
+impl Pool {
+    fn new() -> Self {
+        let mut bytes = payloads(GOOD + 2);
+        let after = bytes.split_off(GOOD);
+        bytes.push(nan_payload(&bytes[0]));
+        bytes.push(other_shape_payload());
+        bytes.extend(after);
+        let loadable = (0..bytes.len()).map(|i| i != NAN && i != SHAPE).collect();
+        Pool { bytes, loadable }
+    }
+
+    fn index(&self, b: &[u8]) -> Option<usize> {
+        self.bytes.iter().position(|p| p == b)
+    }
+}
+
+fn script(fault: Fault, slots: u32) -> Vec<Step> {
+    use Step::{Boot, Decay, Write};
+    // A full turn of the ring and the wrap-around: every slot written, the first two
+    // rewritten.
+    let turn = (0..slots as usize + 2).map(Write);
+    match fault {
+        Fault::Unloadable => vec![
+            Write(0),
+            Write(NAN),
+            Boot,
+            Write(1),
+            Write(2),
+            Write(SHAPE),
+            Boot,
+            Write(3),
+            Write(4),
+        ],
+        Fault::MarkerDecay => {
+            let mut s: Vec<Step> = turn.collect();
+            s.insert(2, Decay);
+            s.insert(3, Boot);
+            s
+        }
+        _ => turn.collect(),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    None,
+    AfterOp(u64),
+    AtRead(u64),
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    cut_points: u64,
+    loads: u64,
+    corrupt: u64,
+    lost: u64,
+    lost_destroyed: u64,
+    stuck: u64,
+    committed_at_read_cut: u64,
+    overwrites: u64,
+    /// Evidence that the fault happened (ECC words, read errors, disturbs, fallbacks,
+    /// writes that moved past the worn slot).
+    hits: u64,
+    problems: Vec<String>,
+}
+
+impl Tally {
+    fn problem(&mut self, what: String) {
+        if self.problems.len() < 5 {
+            self.problems.push(what);
+        }
+    }
+}
+
+/// What the test knows: checkpoints committed (in order), destroyed ones, and the record
+/// the ring keeps (the last one written, or loaded).
+#[derive(Default)]
+struct Known {
+    committed: Vec<usize>,
+    destroyed: Vec<usize>,
+    kept: Option<(Record, usize)>,
+}
+
+struct Sweep<'a> {
+    pool: &'a Pool,
+    fault: Fault,
+    slots: u32,
+    script: Vec<Step>,
+}
+
+impl Sweep<'_> {
+    fn new_flash(&self, cut: Cut) -> CutFlash {
+        let mut f = flash(self.slots);
+        f.torn = !matches!(self.fault, Fault::Cut);
+        let len = self.pool.bytes[0].len();
+        let slot0 = Record {
+            seq: 0,
+            slot: 0,
+            len,
+        };
+        match self.fault {
+            Fault::Ecc => f.ecc = true,
+            Fault::FlakyReads => {
+                let phase = match cut {
+                    Cut::AfterOp(k) => k % 7,
+                    _ => 0,
+                };
+                f.flaky = Some(Flaky {
+                    period: 7,
+                    phase,
+                    burst: 2,
+                });
+            }
+            Fault::StuckProgram => f.stuck.push(Stuck {
+                addr: slot_addr(0),
+                bits: 0x02,
+                at_one: true,
+            }),
+            Fault::StuckErase => f.stuck.push(Stuck {
+                addr: slot_addr(0) + HEADER,
+                bits: 0xff,
+                at_one: false,
+            }),
+            Fault::StuckMarker => f.stuck.push(Stuck {
+                addr: marker_addr(slot0),
+                bits: 0x01,
+                at_one: true,
+            }),
+            _ => {}
+        }
+        match cut {
+            Cut::None => {}
+            Cut::AfterOp(k) => f.cut_after = Some(k),
+            Cut::AtRead(j) => f.cut_at_read = Some(j),
+        }
+        f
+    }
+
+    /// The disturb to arm before a write: a 0 bit of the kept record decays.
+    fn disturb(&self, f: &CutFlash, kept: Option<(Record, usize)>) -> Option<(usize, u32)> {
+        let (r, _) = kept?;
+        let addr = match self.fault {
+            Fault::DisturbMarker => marker_addr(r),
+            Fault::DisturbSeal => seal_addr(r),
+            // A word in the middle of the payload.
+            Fault::DisturbPayload => slot_addr(r.slot) + HEADER + r.len / 2 / WORD * WORD,
+            _ => return None,
+        };
+        let w = u32::from_le_bytes(f.mem[addr..addr + 4].try_into().unwrap());
+        // An erased word (a seal not written yet) has no bit to lose.
+        (w != u32::MAX).then(|| (addr, 1 << (!w).trailing_zeros()))
+    }
+
+    fn classify(&self, known: &Known, got: &Option<(Record, Vec<u8>)>, t: &mut Tally, at: &str) {
+        t.loads += 1;
+        let want = known
+            .committed
+            .iter()
+            .rev()
+            .find(|&&i| self.pool.loadable[i])
+            .copied();
+        let got = got.as_ref().map(|(_, b)| self.pool.index(b));
+        match got {
+            Some(Some(g)) if known.committed.contains(&g) && Some(g) == want => {}
+            None if want.is_none() => {}
+            Some(Some(g)) if !known.committed.contains(&g) => {
+                t.corrupt += 1;
+                t.problem(format!("{at}: loaded #{g}, never committed"));
+            }
+            Some(None) => {
+                t.corrupt += 1;
+                t.problem(format!("{at}: loaded bytes that are no checkpoint"));
+            }
+            _ if want.is_some_and(|w| known.destroyed.contains(&w)) => t.lost_destroyed += 1,
+            got => {
+                t.lost += 1;
+                t.problem(format!("{at}: loaded {got:?}, want #{want:?}"));
+            }
+        }
+    }
+
+    /// A boot: a fresh ring on the flash, loaded. `None` if the power went during it.
+    fn boot(
+        &self,
+        shared: &Shared,
+        known: &mut Known,
+        t: &mut Tally,
+        at: &str,
+    ) -> Option<Checkpoints<Shared>> {
+        let mut cp =
+            Checkpoints::new(shared.clone(), START, self.slots * slot_len(), slot_len()).unwrap();
+        let got = load(&mut cp);
+        if shared.0.borrow().is_off() {
+            return None;
+        }
+        match got {
+            Ok(got) => {
+                self.classify(known, &got, t, at);
+                if let Some((r, b)) = &got {
+                    let i = self.pool.index(b).unwrap_or(usize::MAX);
+                    if known.committed.last().is_some_and(|&n| n != i) {
+                        t.hits += u64::from(self.fault == Fault::Unloadable);
+                    }
+                    known.kept = Some((*r, i));
+                } else {
+                    known.kept = None;
+                }
+            }
+            Err(e) => {
+                t.stuck += 1;
+                t.problem(format!("{at}: load failed: {e:?}"));
+            }
+        }
+        Some(cp)
+    }
+
+    /// Writes `i`, with the fault's disturb armed. `Err` if the power went.
+    fn write(
+        &self,
+        cp: &mut Checkpoints<Shared>,
+        shared: &Shared,
+        i: usize,
+        known: &mut Known,
+        t: &mut Tally,
+        at: &str,
+    ) -> Result<(), ()> {
+        let d = self.disturb(&shared.0.borrow(), known.kept);
+        shared.0.borrow_mut().disturb = d;
+        let r = cp.write(&self.pool.bytes[i]);
+        let applied = d.is_some() && shared.0.borrow_mut().disturb.take().is_none();
+        if applied {
+            t.hits += 1;
+            if self.fault.destroys() {
+                known.destroyed.extend(known.kept.map(|k| k.1));
+            }
+        }
+        match r {
+            Ok(rec) => {
+                known.committed.push(i);
+                known.kept = Some((rec, i));
+                Ok(())
+            }
+            Err(_) if shared.0.borrow().is_off() => Err(()),
+            Err(e) => {
+                t.stuck += 1;
+                t.problem(format!("{at}: writing #{i} failed: {e:?}"));
+                Ok(())
+            }
+        }
+    }
+
+    /// One run: the script until the cut, then a reboot, and two more checkpoints each
+    /// followed by a reboot. Returns the word operations and reads before the cut and the
+    /// word operations done at the end of each write (without a cut: for the sweep).
+    fn run(&self, cut: Cut, ends: &[Option<u64>], t: &mut Tally) -> (u64, u64, Vec<Option<u64>>) {
+        let at = format!("{:?} {} slots, cut {cut:?}", self.fault, self.slots);
+        let shared = Shared(Rc::new(RefCell::new(self.new_flash(cut))));
+        let mut known = Known::default();
+        let mut cp =
+            Checkpoints::new(shared.clone(), START, self.slots * slot_len(), slot_len()).unwrap();
+        let mut my_ends = vec![None; self.script.len()];
+        let mut in_flight = None;
+        for (s, step) in self.script.iter().enumerate() {
+            match *step {
+                Step::Write(i) => {
+                    if self.write(&mut cp, &shared, i, &mut known, t, &at).is_err() {
+                        in_flight = Some((s, i));
+                        break;
+                    }
+                    my_ends[s] = Some(shared.0.borrow().ops);
+                }
+                Step::Boot => match self.boot(&shared, &mut known, t, &format!("{at}, boot {s}")) {
+                    Some(c) => cp = c,
+                    None => break,
+                },
+                Step::Decay => {
+                    if let Some((r, i)) = known.kept {
+                        let mut f = shared.0.borrow_mut();
+                        let m = marker_addr(r);
+                        let bit = zero_bit(&f, m);
+                        let w = u32::from_le_bytes(f.mem[m..m + 4].try_into().unwrap()) | bit;
+                        f.mem[m..m + 4].copy_from_slice(&w.to_le_bytes());
+                        known.destroyed.push(i);
+                        t.hits += 1;
+                    }
+                }
+            }
+        }
+        drop(cp);
+        let (ops, reads) = {
+            let f = shared.0.borrow();
+            (f.ops, f.reads)
+        };
+        if let (Some((s, i)), Cut::AtRead(_)) = (in_flight, cut) {
+            // Cut during a read after its marker was programmed: committed. (A cut after
+            // a word operation counts the torn operation in `ops`; no read cut does.)
+            if ends.get(s).copied().flatten().is_some_and(|e| ops >= e) {
+                known.committed.push(i);
+                t.committed_at_read_cut += 1;
+            }
+        }
+        match self.fault {
+            Fault::Ecc => t.hits += u64::from(shared.0.borrow().ecc_bad.contains(&true)),
+            Fault::FlakyReads => t.hits += shared.0.borrow().flaky_errors,
+            Fault::Cut | Fault::Torn | Fault::ReadCut => {
+                t.hits += u64::from(shared.0.borrow().is_off());
+            }
+            // Each erase of slot 0 is a write that failed there and moved on.
+            f if f.stuck() => t.hits += u64::from(shared.0.borrow().erases[slot_addr(0) / PAGE]),
+            _ => {}
+        }
+        // Power back: reboot, then two more checkpoints, each followed by a reboot.
+        let mut phase = "reboot".to_string();
+        for after in [None, Some(AFTER[0]), Some(AFTER[1])] {
+            let f = shared.0.borrow().reboot();
+            *shared.0.borrow_mut() = f;
+            let Some(mut cp) = self.boot(&shared, &mut known, t, &format!("{at}, {phase}")) else {
+                unreachable!("the power is back");
+            };
+            if let Some(a) = after {
+                phase = format!("reboot after #{a}");
+                let _ = self.write(
+                    &mut cp,
+                    &shared,
+                    a,
+                    &mut known,
+                    t,
+                    &format!("{at}, after the cut"),
+                );
+            }
+        }
+        let f = shared.0.borrow();
+        t.overwrites += u64::from(f.overwrites);
+        (ops, reads, my_ends)
+    }
+
+    fn sweep(&self) -> Tally {
+        let mut t = Tally::default();
+        let (ops, reads, ends) = self.run(Cut::None, &[], &mut Tally::default());
+        let cuts: Vec<Cut> = if self.fault == Fault::ReadCut {
+            (0..reads).map(Cut::AtRead).collect()
+        } else {
+            (0..ops).map(Cut::AfterOp).collect()
+        };
+        for cut in cuts {
+            self.run(cut, &ends, &mut t);
+            t.cut_points += 1;
+        }
+        t
+    }
+}
+
+/// Every fault kind against a power cut at every word operation (for `ReadCut`: at every
+/// read), in A/B and in a ring of four slots. After each cut: a reboot, then two more
+/// checkpoints each followed by a reboot. Every load is classified against what the test
+/// knows was committed. Printed with `--nocapture`.
+#[test]
+fn every_fault_kind_at_every_cut_point() {
+    let pool = Pool::new();
+    let jobs: Vec<(Fault, u32)> = Fault::ALL
+        .iter()
+        .flat_map(|&f| f.rings().iter().map(move |&s| (f, s)))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| loop {
+                let j = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(fault, slots)) = jobs.get(j) else {
+                    break;
+                };
+                let sweep = Sweep {
+                    pool: &pool,
+                    fault,
+                    slots,
+                    script: script(fault, slots),
+                };
+                let t = sweep.sweep();
+                results.lock().unwrap().push((j, fault, slots, t));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.0);
+    println!(
+        "{:<15} {:>5} {:>10} {:>7} {:>7} {:>5} {:>14} {:>5} {:>13} {:>6}",
+        "fault",
+        "slots",
+        "cut points",
+        "loads",
+        "corrupt",
+        "lost",
+        "lost:destroyed",
+        "stuck",
+        "commit@readcut",
+        "hits"
+    );
+    let mut total = Tally::default();
+    for (_, fault, slots, t) in &results {
+        println!(
+            "{:<15} {:>5} {:>10} {:>7} {:>7} {:>5} {:>14} {:>5} {:>13} {:>6}",
+            format!("{fault:?}"),
+            slots,
+            t.cut_points,
+            t.loads,
+            t.corrupt,
+            t.lost,
+            t.lost_destroyed,
+            t.stuck,
+            t.committed_at_read_cut,
+            t.hits
+        );
+        for p in &t.problems {
+            println!("    {p}");
+        }
+        total.cut_points += t.cut_points;
+        total.loads += t.loads;
+        total.corrupt += t.corrupt;
+        total.lost += t.lost;
+        total.lost_destroyed += t.lost_destroyed;
+        total.stuck += t.stuck;
+        total.committed_at_read_cut += t.committed_at_read_cut;
+        total.overwrites += t.overwrites;
+    }
+    println!(
+        "all: {} cut points (attempts), {} loads checked: {} corrupt loads, {} lost checkpoints ({} more where the fault destroyed that record), {} stuck states; {} cuts during the marker's read-back committed; {} words written unerased",
+        total.cut_points,
+        total.loads,
+        total.corrupt,
+        total.lost,
+        total.lost_destroyed,
+        total.stuck,
+        total.committed_at_read_cut,
+        total.overwrites
+    );
+    for (_, fault, slots, t) in &results {
+        assert!(
+            t.cut_points > 0 && t.hits > 0,
+            "{fault:?} ({slots} slots) never happened"
+        );
+        if !fault.destroys() {
+            assert_eq!(t.lost_destroyed, 0, "{fault:?} ({slots} slots)");
+        }
+    }
+    assert_eq!(total.corrupt, 0, "corrupt loads");
+    assert_eq!(total.lost, 0, "lost checkpoints");
+    assert_eq!(total.stuck, 0, "stuck states");
+    assert_eq!(total.overwrites, 0, "words programmed twice");
+    assert!(total.cut_points > 50_000, "{}", total.cut_points);
 }
