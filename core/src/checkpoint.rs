@@ -1,4 +1,5 @@
-//! Training checkpoints on NOR flash that survive a reset at any point.
+//! Training checkpoints on NOR flash that survive a reset at any point, and the faults of
+//! real NOR flash.
 //!
 //! # Scheme: a ring of slots, each record committed last
 //! The flash region is cut into `n ≥ 2` equal slots, each a whole number of erase pages
@@ -13,25 +14,63 @@
 //! | 12 | 4 | CRC-32 of sequence, length and payload (u32 LE) |
 //! | 16 | 16 | reserved (erased) so the header is one write unit of up to 32 bytes |
 //! | 32 | `len` | payload: a [model](crate::format) (which has its own CRC too) |
-//! | 32 + `len` rounded up to the write size | 4 (or the write size) | commit marker, written only after the rest was read back and verified |
+//! | `c` = 32 + `len` rounded up to the write size | `u` = 4 (or the write size) | commit marker [`COMMIT`], written only after the header and payload were read back and verified; then read back itself |
+//! | `c + u` | `u` | seal [`SEAL`]: left erased; written at the start of the *next* checkpoint if this record is the one that checkpoint keeps |
 //!
-//! On start the slots are scanned; a record counts only if its magic, length, commit
-//! marker and CRC are all right, and the one with the highest sequence number wins. The
-//! slot being rewritten is never the one holding the newest complete record, so a reset
-//! during the erase or any write leaves that record intact: the device resumes from it.
-//! A slot torn by a reset has no commit marker (or a wrong CRC) and is ignored, then
-//! erased by the next checkpoint. Garbage in the region is never loaded and never stops
-//! new checkpoints from being written: the worst a corrupt flash does is start training
-//! afresh.
+//! On start the slots are scanned; a record counts only if its magic and length are
+//! right, its commit marker *or* its seal reads exactly right, and its CRC is right; the
+//! one with the highest sequence number wins. A slot that cannot be read (a read still
+//! failing after [`READ_TRIES`] tries: an ECC error) holds no record, and is a slot like
+//! any other for the next checkpoint (erasing it clears the error).
+//!
+//! Each write *keeps* one record and never erases its slot: the record
+//! [`Checkpoints::load`] loaded, or, without a load since the last write, the newest
+//! complete one. Before erasing anything, the write seals the kept record (one unit,
+//! programmed once into erased cells), then tries the slot after the newest complete
+//! record; if the erase, the writes, the read-back or the marker's read-back fail there,
+//! the next slot, and so on through every slot but the kept one's (slots that failed
+//! earlier in the session last). A reset during any of this leaves the kept record intact:
+//! the device resumes from it. A slot torn by a reset has no commit marker (or a wrong
+//! CRC) and is ignored, then erased by a later checkpoint. Garbage in the region is never
+//! loaded and never stops new checkpoints from being written: the worst a corrupt flash
+//! does is start training afresh.
+//!
+//! # What survives which fault
+//! Bits of NOR flash only go 1 → 0 when programmed and 0 → 1 when erased; a cell that
+//! loses charge reads 1. The marker and the seal are each compared whole, so any flip of
+//! any of their bits, either way, is seen; the CRC covers sequence, length and payload.
+//!
+//! | fault | outcome |
+//! |---|---|
+//! | reset at any word of the seal, the erase, the writes or the marker, the word half-done or not | the kept record loads; the interrupted checkpoint does not (it counts once its marker is programmed, the last word written) |
+//! | the same on ECC flash (STM32 L4/G4/H7/U5): the torn word reads as an error | the same: the torn slot holds no record and is reused |
+//! | reset during a read (scan, read-back) | as a reset at the next word; cut during the marker's read-back, the checkpoint is complete though `write` returned the error |
+//! | a read error that clears within [`READ_TRIES`] tries | none |
+//! | a read error that stays (in the scan or in `load`) | that record is lost; the one before loads |
+//! | a committed record that does not load (a non-finite value an old firmware wrote, another network's shape) | `load` falls back to the newest that loads, and the next write keeps that one (it writes into the newer record's slot or another) |
+//! | a worn cell (a bit that cannot be programmed, or erased) in a slot | that slot fails verification ([`CheckpointError::Verify`]); the checkpoint goes to the next slot. Only if every slot but the kept one fails does `write` fail (with A/B and one worn slot: always; the kept record stays) |
+//! | the kept record's marker decays (or the erase of a neighbouring slot disturbs it) once the next checkpoint has sealed it | none: the seal stands in for it, and the seal for a disturbed marker |
+//! | the newest record's marker decays before the next checkpoint starts (it is not sealed yet) | that record is lost; the one before it loads (still there: only the next checkpoint would erase it, and that checkpoint keeps it) |
+//! | marker and seal both damaged, or any bit of header or payload | that record is lost; the one before it loads unless the write in progress is replacing it (A/B) |
+//!
+//! A record written by the previous layout (the same, without the seal unit: it is left
+//! erased) is read as an unsealed record; one whose payload was longer than the new
+//! [`Checkpoints::capacity`] (within one unit of the slot's end) is ignored, as if the
+//! slot were empty. [`Checkpoints::slot_len_for`] counts the seal, so for a payload within
+//! 4 bytes of a page boundary it gives one page more than before: a region sliced with
+//! the new slot length starts afresh. Records of this layout read the same with the
+//! previous code, which ignores the seal.
 //!
 //! Why not `sequential-storage`: its items must fit in one erase page (a 2-16-16-1 model
 //! with optimizer state does not fit a 1 KiB page) and its API is `async`. Plain A/B
 //! slots are the `n = 2` case of this ring; more slots spread the erases (wear): each
 //! page is erased once every `n` checkpoints, see [`Checkpoints::slots`].
 //!
-//! A fault-injection test (`core/tests/checkpoint_power_cut.rs`) cuts the power after
-//! every single word written or erased across full cycles of the ring and checks that
-//! every reboot loads the last completed checkpoint.
+//! Fault-injection tests: `core/tests/checkpoint_power_cut.rs` cuts the power after every
+//! single word written or erased across full cycles of the ring and checks that every
+//! reboot loads the last completed checkpoint; `core/tests/checkpoint_faults.rs` does the
+//! same for each fault above, and counts corrupt loads, lost checkpoints and stuck
+//! states.
 
 use crc::{Crc, CRC_32_ISO_HDLC};
 use embedded_storage::nor_flash::NorFlash;
@@ -43,12 +82,17 @@ use crate::{Error, Model};
 pub const RECORD_MAGIC: [u8; 4] = *b"MPCK";
 /// The commit marker (little-endian in flash), repeated to fill a write unit.
 pub const COMMIT: u32 = 0xC0A1_E5CE;
+/// The seal (little-endian in flash), repeated to fill a write unit: written on the record
+/// a checkpoint keeps, before that checkpoint erases anything.
+pub const SEAL: u32 = 0x5EA1_ED0C;
 /// Bytes of the record header (one write unit on flashes with write sizes up to 32).
 pub const HEADER: usize = 32;
 /// The most slots a region may have.
 pub const MAX_SLOTS: usize = 64;
 /// The largest write or read unit supported.
 pub const MAX_UNIT: usize = 32;
+/// How many times a read is tried before its error counts.
+pub const READ_TRIES: usize = 3;
 
 const CHUNK: usize = 64;
 
@@ -71,7 +115,8 @@ pub enum CheckpointError<E> {
         /// Bytes available.
         capacity: usize,
     },
-    /// Reading back a freshly written record did not match: the record was not committed.
+    /// Reading back a freshly written record (before its commit marker, or the marker
+    /// after it) did not match: the record was not committed.
     Verify,
     /// A [`Record`] passed in does not name a slot of this ring (`slot ≥ slots()`).
     NoSuchSlot(u32),
@@ -121,6 +166,14 @@ pub struct Checkpoints<F> {
     slots: u32,
     /// The newest complete record, once scanned (`Some(None)`: none).
     newest: Option<Option<Record>>,
+    /// What the last [`Checkpoints::load`] loaded, until the next write succeeds:
+    /// `Some(Some(r))` it loaded `r`; `Some(None)` no record loads; `None` no load (or one
+    /// that a read error made inconclusive).
+    loaded: Option<Option<Record>>,
+    /// Slots whose last write failed in this session (bit `slot`): tried last.
+    failed: u64,
+    /// The highest sequence number a write has tried in this session.
+    tried: u32,
 }
 
 type Res<T, F> =
@@ -134,16 +187,37 @@ const fn round_up(n: usize, unit: usize) -> usize {
     }
 }
 
-impl<F: NorFlash> Checkpoints<F> {
-    /// Bytes of the commit marker: 4 rounded up to the write size.
-    const COMMIT_LEN: usize = round_up(4, F::WRITE_SIZE);
+/// A write unit filled with `word` (little-endian, repeated); the first `len` bytes count.
+fn filled(word: u32) -> [u8; MAX_UNIT] {
+    let mut unit = [0u8; MAX_UNIT];
+    for c in unit.chunks_exact_mut(4) {
+        c.copy_from_slice(&word.to_le_bytes());
+    }
+    unit
+}
 
-    /// The slot size for payloads of up to `payload` bytes: header, payload and commit
-    /// marker rounded up to whole erase pages. Use it to size the region
+/// Whether the first `len` bytes of `unit` are `word` repeated.
+fn is_filled(unit: &[u8; MAX_UNIT], len: usize, word: u32) -> bool {
+    len > 0 && unit.get(..len) == filled(word).get(..len)
+}
+
+/// The bit of `slot` in [`Checkpoints::failed`].
+fn bit(slot: u32) -> u64 {
+    1u64.checked_shl(slot).unwrap_or(0)
+}
+
+impl<F: NorFlash> Checkpoints<F> {
+    /// Bytes of the commit marker, and of the seal: 4 rounded up to the write size.
+    const COMMIT_LEN: usize = round_up(4, F::WRITE_SIZE);
+    /// Bytes after the payload: the commit marker and the seal.
+    const TRAILER: usize = 2 * Self::COMMIT_LEN;
+
+    /// The slot size for payloads of up to `payload` bytes: header, payload, commit
+    /// marker and seal rounded up to whole erase pages. Use it to size the region
     /// (`slots × slot_len`).
     pub const fn slot_len_for(payload: usize) -> usize {
         round_up(
-            round_up(payload, F::WRITE_SIZE).saturating_add(HEADER + Self::COMMIT_LEN),
+            round_up(payload, F::WRITE_SIZE).saturating_add(HEADER + Self::TRAILER),
             F::ERASE_SIZE,
         )
     }
@@ -184,7 +258,7 @@ impl<F: NorFlash> Checkpoints<F> {
         if slots < 2 || slots as usize > MAX_SLOTS {
             return Err(CheckpointError::Layout("region must hold 2 to 64 slots"));
         }
-        if (slot_len as usize) < HEADER + Self::COMMIT_LEN + F::WRITE_SIZE {
+        if (slot_len as usize) < HEADER + Self::TRAILER + F::WRITE_SIZE {
             return Err(CheckpointError::Layout("slot too small"));
         }
         Ok(Checkpoints {
@@ -193,6 +267,9 @@ impl<F: NorFlash> Checkpoints<F> {
             slot_len,
             slots,
             newest: None,
+            loaded: None,
+            failed: 0,
+            tried: 0,
         })
     }
 
@@ -204,7 +281,7 @@ impl<F: NorFlash> Checkpoints<F> {
 
     /// The largest payload a slot holds.
     pub fn capacity(&self) -> usize {
-        let room = self.slot_len as usize - HEADER - Self::COMMIT_LEN;
+        let room = self.slot_len as usize - HEADER - Self::TRAILER;
         room - room % F::WRITE_SIZE
     }
 
@@ -214,30 +291,31 @@ impl<F: NorFlash> Checkpoints<F> {
     }
 
     /// The newest complete record (scans the slots the first time, and after a failed
-    /// write).
+    /// write). A slot that cannot be read (after [`READ_TRIES`] tries) holds no record.
     ///
     /// # Errors
-    /// [`CheckpointError::Flash`] if reading fails.
+    /// None today: read errors make a slot count as empty. (A `Result` so that callers
+    /// need not change if a scan can fail again.)
     pub fn newest(&mut self) -> Res<Option<Record>, F> {
         if let Some(n) = self.newest {
             return Ok(n);
         }
-        let n = self.newest_below(u32::MAX)?;
+        let n = self.newest_below(u32::MAX);
         self.newest = Some(n);
         Ok(n)
     }
 
     /// The complete record with the highest sequence number below `bound`.
-    fn newest_below(&mut self, bound: u32) -> Res<Option<Record>, F> {
+    fn newest_below(&mut self, bound: u32) -> Option<Record> {
         let mut best: Option<Record> = None;
         for slot in 0..self.slots {
-            if let Some(r) = self.check_slot(slot)? {
+            if let Some(r) = self.check_slot(slot) {
                 if r.seq < bound && best.is_none_or(|b| r.seq > b.seq) {
                     best = Some(r);
                 }
             }
         }
-        Ok(best)
+        best
     }
 
     /// The first address of `slot < slots` (inside the region, which ends below 4 GiB:
@@ -247,15 +325,45 @@ impl<F: NorFlash> Checkpoints<F> {
             .saturating_add(slot.saturating_mul(self.slot_len))
     }
 
-    fn read(&mut self, addr: u32, buf: &mut [u8]) -> Res<(), F> {
-        self.flash.read(addr, buf).map_err(CheckpointError::Flash)
+    /// Where `r`'s commit marker is; its seal follows. Inside the slot for
+    /// `r.len ≤ capacity()`; saturating otherwise.
+    fn commit_addr(&self, r: Record) -> u32 {
+        let off = HEADER.saturating_add(round_up(r.len, F::WRITE_SIZE));
+        self.slot_addr(r.slot)
+            .saturating_add(u32::try_from(off).unwrap_or(u32::MAX))
     }
 
-    /// The record in `slot` if it is complete: magic, length, commit marker and CRC.
-    fn check_slot(&mut self, slot: u32) -> Res<Option<Record>, F> {
+    fn seal_addr(&self, r: Record) -> u32 {
+        self.commit_addr(r).saturating_add(Self::COMMIT_LEN as u32)
+    }
+
+    /// Reads, trying up to [`READ_TRIES`] times.
+    fn read(&mut self, addr: u32, buf: &mut [u8]) -> Res<(), F> {
+        let mut result = self.flash.read(addr, buf);
+        for _ in 1..READ_TRIES {
+            if result.is_ok() {
+                break;
+            }
+            result = self.flash.read(addr, buf);
+        }
+        result.map_err(CheckpointError::Flash)
+    }
+
+    /// The write unit at `addr` (its first [`Self::COMMIT_LEN`] bytes).
+    fn read_unit(&mut self, addr: u32) -> Res<[u8; MAX_UNIT], F> {
+        let mut unit = [0u8; MAX_UNIT];
+        let buf = unit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
+        self.read(addr, buf)?;
+        Ok(unit)
+    }
+
+    /// The record in `slot` if it is complete: magic and length right, the commit marker
+    /// or the seal intact, the CRC right. Anything else, a slot that cannot be read
+    /// included, is no record.
+    fn check_slot(&mut self, slot: u32) -> Option<Record> {
         let base = self.slot_addr(slot);
         let mut header = [0u8; HEADER];
-        self.read(base, &mut header)?;
+        self.read(base, &mut header).ok()?;
         let word = |i: usize| -> u32 {
             let mut w = [0u8; 4];
             if let Some(b) = header.get(i..i + 4) {
@@ -264,18 +372,23 @@ impl<F: NorFlash> Checkpoints<F> {
             u32::from_le_bytes(w)
         };
         if header.get(..4) != Some(&RECORD_MAGIC[..]) {
-            return Ok(None);
+            return None;
         }
         let (seq, len, crc) = (word(4), word(8) as usize, word(12));
         if len > self.capacity() {
-            return Ok(None);
+            return None;
         }
-        let commit_at = base + (HEADER + round_up(len, F::WRITE_SIZE)) as u32;
-        let mut commit = [0u8; MAX_UNIT];
-        let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
-        self.read(commit_at, commit)?;
-        if !is_commit(commit) {
-            return Ok(None);
+        let record = Record { seq, slot, len };
+        let u = Self::COMMIT_LEN;
+        let committed = self
+            .read_unit(self.commit_addr(record))
+            .is_ok_and(|m| is_filled(&m, u, COMMIT));
+        if !committed
+            && !self
+                .read_unit(self.seal_addr(record))
+                .is_ok_and(|s| is_filled(&s, u, SEAL))
+        {
+            return None;
         }
         let mut digest = CRC32.digest();
         digest.update(&seq.to_le_bytes());
@@ -287,11 +400,11 @@ impl<F: NorFlash> Checkpoints<F> {
             // Reads must be whole read units: read the rounded length.
             let rn = round_up(n, F::READ_SIZE).min(CHUNK);
             let buf = chunk.get_mut(..rn).unwrap_or(&mut []);
-            self.read(base + (HEADER + at) as u32, buf)?;
+            self.read(base + (HEADER + at) as u32, buf).ok()?;
             digest.update(buf.get(..n).unwrap_or(&[]));
             at += n;
         }
-        Ok((digest.finalize() == crc).then_some(Record { seq, slot, len }))
+        (digest.finalize() == crc).then_some(record)
     }
 
     /// Reads `record`'s payload into `buf`; returns the payload.
@@ -299,7 +412,7 @@ impl<F: NorFlash> Checkpoints<F> {
     /// # Errors
     /// [`CheckpointError::NoSuchSlot`] if `record.slot` is not a slot of the ring,
     /// [`CheckpointError::TooLarge`] if `record.len` exceeds a slot or `buf` is too small,
-    /// [`CheckpointError::Flash`].
+    /// [`CheckpointError::Flash`] if a read fails [`READ_TRIES`] times.
     pub fn read_record<'b>(&mut self, record: Record, buf: &'b mut [u8]) -> Res<&'b [u8], F> {
         if record.slot >= self.slots {
             return Err(CheckpointError::NoSuchSlot(record.slot));
@@ -321,12 +434,27 @@ impl<F: NorFlash> Checkpoints<F> {
         Ok(out.get(..record.len).unwrap_or(&[]))
     }
 
-    /// Writes `payload` as the next checkpoint; returns its record. On any error the
-    /// previous checkpoint stays the newest complete one.
+    /// The record the next write must not touch: the one [`Checkpoints::load`] loaded,
+    /// else (no load since the last write) the newest complete one.
+    fn kept(&self, newest: Option<Record>) -> Option<Record> {
+        match self.loaded {
+            Some(loaded) => loaded,
+            None => newest,
+        }
+    }
+
+    /// Writes `payload` as the next checkpoint; returns its record.
+    ///
+    /// The record kept (the one [`Checkpoints::load`] loaded; else the newest complete
+    /// one) is first sealed, then never touched: the checkpoint goes to the slot after the
+    /// newest complete record, and if writing or verifying it there fails, to the next
+    /// slot, up to every slot but the kept one's. On any error the kept record is still
+    /// complete and loads as before; other slots may have been erased.
     ///
     /// # Errors
-    /// [`CheckpointError::TooLarge`] if it does not fit a slot, [`CheckpointError::Flash`],
-    /// [`CheckpointError::Verify`] if the read-back differs.
+    /// [`CheckpointError::TooLarge`] if it does not fit a slot; else the last slot's
+    /// error: [`CheckpointError::Flash`], or [`CheckpointError::Verify`] if the read-back
+    /// differs.
     pub fn write(&mut self, payload: &[u8]) -> Res<Record, F> {
         if payload.len() > self.capacity() {
             return Err(CheckpointError::TooLarge {
@@ -335,25 +463,65 @@ impl<F: NorFlash> Checkpoints<F> {
             });
         }
         let newest = self.newest()?;
-        let (slot, seq) = match newest {
-            Some(r) => (
-                (r.slot + 1) % self.slots,
-                r.seq
-                    .checked_add(1)
-                    .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?,
-            ),
-            None => (0, 1),
-        };
+        let seq = newest
+            .map_or(0, |r| r.seq)
+            .max(self.tried)
+            .checked_add(1)
+            .ok_or(CheckpointError::Layout("sequence numbers exhausted"))?;
+        let kept = self.kept(newest);
+        if let Some(k) = kept {
+            self.seal(k);
+        }
         // Until the commit lands, the scan result may change: rescan after a failure.
         self.newest = None;
-        let record = Record {
-            seq,
-            slot,
-            len: payload.len(),
-        };
-        self.write_record(record, payload)?;
-        self.newest = Some(Some(record));
-        Ok(record)
+        self.tried = seq;
+        let first = newest.map_or(0, |r| r.slot.saturating_add(1) % self.slots);
+        let mut last_err = CheckpointError::Layout("no slot to write");
+        // Slots that failed before in this session go last.
+        for retry in [false, true] {
+            for i in 0..self.slots {
+                let slot = (first + i) % self.slots;
+                let failed_before = self.failed & bit(slot) != 0;
+                if kept.is_some_and(|k| k.slot == slot) || failed_before != retry {
+                    continue;
+                }
+                let record = Record {
+                    seq,
+                    slot,
+                    len: payload.len(),
+                };
+                match self.write_record(record, payload) {
+                    Ok(()) => {
+                        self.failed &= !bit(slot);
+                        self.newest = Some(Some(record));
+                        self.loaded = None;
+                        return Ok(record);
+                    }
+                    Err(e) => {
+                        self.failed |= bit(slot);
+                        last_err = e;
+                    }
+                }
+            }
+        }
+        Err(last_err)
+    }
+
+    /// Seals `r` (complete) if its seal unit is still erased. Best effort: if the seal
+    /// cannot be read or written, `r` stays valid by its commit marker.
+    fn seal(&mut self, r: Record) {
+        let at = self.seal_addr(r);
+        let erased = self.read_unit(at).is_ok_and(|u| {
+            u.get(..Self::COMMIT_LEN)
+                .is_some_and(|u| u.iter().all(|&b| b == 0xff))
+        });
+        if erased {
+            let seal = filled(SEAL);
+            // A failed seal leaves the marker; the erase that follows reports a cut power.
+            let _ = self
+                .flash
+                .write(at, seal.get(..Self::COMMIT_LEN).unwrap_or(&[]));
+        }
     }
 
     fn write_record(&mut self, r: Record, payload: &[u8]) -> Res<(), F> {
@@ -395,56 +563,50 @@ impl<F: NorFlash> Checkpoints<F> {
                 .write(at + whole as u32, last)
                 .map_err(flash_err)?;
         }
-        // Read back before committing.
-        if self.check_crc_only(r, crc)? {
-            let mut commit = [0u8; MAX_UNIT];
-            let commit = commit.get_mut(..Self::COMMIT_LEN).unwrap_or(&mut []);
-            for c in commit.chunks_exact_mut(4) {
-                c.copy_from_slice(&COMMIT.to_le_bytes());
-            }
-            let commit_at = at + round_up(payload.len(), w) as u32;
-            self.flash.write(commit_at, commit).map_err(flash_err)
+        // Read back before committing...
+        if !self.reads_back(base, header.get(..16).unwrap_or(&[]), payload)? {
+            return Err(CheckpointError::Verify);
+        }
+        let commit_at = self.commit_addr(r);
+        let commit = filled(COMMIT);
+        self.flash
+            .write(commit_at, commit.get(..Self::COMMIT_LEN).unwrap_or(&[]))
+            .map_err(flash_err)?;
+        // ... and the marker after it (a bit that cannot be programmed shows here).
+        if is_filled(&self.read_unit(commit_at)?, Self::COMMIT_LEN, COMMIT) {
+            Ok(())
         } else {
             Err(CheckpointError::Verify)
         }
     }
 
-    /// Whether the written header and payload read back with CRC `crc`.
-    fn check_crc_only(&mut self, r: Record, crc: u32) -> Res<bool, F> {
-        let base = self.slot_addr(r.slot);
-        let mut header = [0u8; HEADER];
-        self.read(base, &mut header)?;
-        let mut expect = [0u8; 16];
-        for (dst, src) in expect.chunks_exact_mut(4).zip([
-            RECORD_MAGIC,
-            r.seq.to_le_bytes(),
-            (r.len as u32).to_le_bytes(),
-            crc.to_le_bytes(),
-        ]) {
-            dst.copy_from_slice(&src);
-        }
-        if header.get(..16) != Some(&expect[..]) {
+    /// Whether the slot at `base` reads back `header` (its first bytes) and `payload`.
+    fn reads_back(&mut self, base: u32, header: &[u8], payload: &[u8]) -> Res<bool, F> {
+        let mut chunk = [0u8; CHUNK];
+        let buf = chunk.get_mut(..HEADER).unwrap_or(&mut []);
+        self.read(base, buf)?;
+        if buf.get(..header.len()) != Some(header) {
             return Ok(false);
         }
-        let mut digest = CRC32.digest();
-        digest.update(&r.seq.to_le_bytes());
-        digest.update(&(r.len as u32).to_le_bytes());
-        let mut chunk = [0u8; CHUNK];
         let mut at = 0;
-        while at < r.len {
-            let n = (r.len - at).min(CHUNK);
+        while at < payload.len() {
+            let n = (payload.len() - at).min(CHUNK);
             let rn = round_up(n, F::READ_SIZE).min(CHUNK);
             let buf = chunk.get_mut(..rn).unwrap_or(&mut []);
             self.read(base + (HEADER + at) as u32, buf)?;
-            digest.update(buf.get(..n).unwrap_or(&[]));
+            if buf.get(..n) != payload.get(at..at + n) {
+                return Ok(false);
+            }
             at += n;
         }
-        Ok(digest.finalize() == crc)
+        Ok(true)
     }
 
     /// Saves `model` (every layer with its parameters and state) and `extras` (optimizer
     /// state, progress) as the next checkpoint, encoding it in `buf` first (size it with
-    /// [`format::network_len`] or [`format::model_len`]).
+    /// [`format::network_len`] or [`format::model_len`]). [`format::save_model`] refuses
+    /// what [`format::load_model`] would refuse (a non-finite value, …), so what is
+    /// committed loads.
     ///
     /// # Errors
     /// [`CheckpointError::Model`] ([`Error::Capacity`] for a small `buf`) or as
@@ -461,40 +623,51 @@ impl<F: NorFlash> Checkpoints<F> {
 
     /// Loads the newest checkpoint that loads into `model` (and `targets`), trying older
     /// ones if the newest does not; `buf` must hold a payload. `Ok(None)`: no checkpoint
-    /// (a fresh or wiped region) — start training afresh.
+    /// (a fresh or wiped region) — start training afresh. The record loaded is kept by
+    /// the next [`Checkpoints::write`]: a newer one that did not load never makes it
+    /// erase the one that did.
     ///
     /// # Errors
-    /// [`CheckpointError::Model`] with the newest checkpoint's error if none of them loads
-    /// (for example after a firmware update changed the network's shape): the model is
-    /// unchanged. [`CheckpointError::Flash`], [`CheckpointError::TooLarge`].
+    /// The error of the newest record that did not load, if none of them loads:
+    /// [`CheckpointError::Model`] (for example after a firmware update changed the
+    /// network's shape), or [`CheckpointError::Flash`] if its payload could not be read
+    /// ([`READ_TRIES`] times); the model is unchanged. [`CheckpointError::TooLarge`] for
+    /// a small `buf`.
     pub fn load<T: Model + ?Sized>(
         &mut self,
         model: &mut T,
         mut targets: Targets<'_, T::Scalar>,
         buf: &mut [u8],
     ) -> Res<Option<(Record, Loaded)>, F> {
+        self.loaded = None;
         let mut bound = u32::MAX;
         let mut first_err = None;
-        while let Some(r) = self.newest_below(bound)? {
-            let payload = self.read_record(r, buf)?;
-            match format::load_model(payload, model, targets.reborrow()) {
-                Ok(loaded) => return Ok(Some((r, loaded))),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
+        let mut unread = false;
+        while let Some(r) = self.newest_below(bound) {
             bound = r.seq;
+            let err = match self.read_record(r, buf) {
+                Ok(payload) => match format::load_model(payload, model, targets.reborrow()) {
+                    Ok(loaded) => {
+                        self.loaded = Some(Some(r));
+                        return Ok(Some((r, loaded)));
+                    }
+                    Err(e) => CheckpointError::Model(e),
+                },
+                Err(e @ CheckpointError::TooLarge { .. }) => return Err(e),
+                Err(e) => {
+                    unread = true;
+                    e
+                }
+            };
+            first_err.get_or_insert(err);
+        }
+        // Nothing loads: keep nothing, unless a record could not be read (it may).
+        if !unread {
+            self.loaded = Some(None);
         }
         match first_err {
-            Some(e) => Err(CheckpointError::Model(e)),
+            Some(e) => Err(e),
             None => Ok(None),
         }
     }
-}
-
-fn is_commit(bytes: &[u8]) -> bool {
-    !bytes.is_empty()
-        && bytes
-            .chunks(4)
-            .all(|c| c == COMMIT.to_le_bytes().get(..c.len()).unwrap_or(&[]))
 }

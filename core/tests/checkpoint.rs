@@ -166,7 +166,8 @@ fn bad_layouts_and_oversized_payloads_are_refused() {
             capacity: cp.capacity()
         })
     );
-    assert_eq!(cp.capacity(), PAGE - 32 - 4);
+    // Header, payload, commit marker and seal.
+    assert_eq!(cp.capacity(), PAGE - 32 - 4 - 4);
     let fits = vec![7u8; cp.capacity()];
     let r = cp.write(&fits).unwrap();
     let mut out = vec![0u8; PAGE];
