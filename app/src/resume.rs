@@ -133,7 +133,7 @@ pub struct Outcome {
     pub hash: u64,
 }
 
-/// The slot size: header, [`PAYLOAD`] and commit marker, in whole erase pages of `F`.
+/// The slot size: header, [`PAYLOAD`], commit marker and seal, in whole erase pages of `F`.
 pub const fn slot_len<F: NorFlash>() -> usize {
     Checkpoints::<F>::slot_len_for(PAYLOAD)
 }
