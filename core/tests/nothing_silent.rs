@@ -451,6 +451,7 @@ fn no_step_of_any_optimizer_is_accepted_with_a_non_finite_result() {
                 }
             }
         }
+        println!("{name}: {accepted} steps accepted, every value finite; {refused} refused, nothing changed");
         assert!(
             accepted > 0 && refused > 0,
             "{name}: {accepted} accepted, {refused} refused"

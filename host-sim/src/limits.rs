@@ -72,7 +72,7 @@ impl Footprint {
                 .saturating_add(specs.len() as u64 * activation),
             training_bytes: params
                 .saturating_add((capacity as u64).saturating_mul(rows))
-                .saturating_add(1)
+                .saturating_add(2)
                 .saturating_mul(SCALAR),
             optimizer_bytes: 0,
             other_bytes: 0,
@@ -216,7 +216,7 @@ mod tests {
         let f = Footprint::of(&specs, 1);
         assert_eq!(f.params, 337);
         assert_eq!(f.weight_bytes, 337 * 4 + 3 * 8);
-        assert_eq!(f.training_bytes, (337 + (2 + 2 * 33) + 1) * 4);
+        assert_eq!(f.training_bytes, (337 + (2 + 2 * 33) + 2) * 4);
         assert_eq!(f.with_optimizer(2).optimizer_bytes, 337 * 2 * 4);
         assert!(f.check("--layers").is_ok());
         assert!(check_depth("--layers", &specs).is_ok());

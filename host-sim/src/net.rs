@@ -192,8 +192,9 @@ pub fn training_bytes<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> usize {
         grads += l.gw.len() + l.gb.len();
         rows += 2 * l.outputs;
     });
-    // The last scalar's worth: the row count of the last pass (a `u32`, padded).
-    (grads + net.capacity() * rows + 1) * S::BYTES
+    // The last two scalars' worth: the row count of the last pass (a `u32`, padded) and
+    // the online steps' bound on the weights (`Training::weight_bound`).
+    (grads + net.capacity() * rows + 2) * S::BYTES
 }
 
 /// Whether every weight and bias of the network is finite (an initialiser scaled past

@@ -423,3 +423,35 @@ fn report_escapes_the_values_of_mcu_tables() {
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(html.contains("a&amp;b&quot;&#39;"), "{html}");
 }
+
+/// Issue 10: `train --spread 1e20 --save s.bin` wrote an infinite running variance that
+/// `predict` then refused. The step that would have made it is refused now: the run fails
+/// as a `compute` error naming the overflowing update, and no file is written. Every file
+/// a run does save loads (a plain net at the same spread trains, saves and predicts).
+#[test]
+fn a_run_whose_update_would_overflow_saves_nothing() {
+    let d = scratch("contract-overflow");
+    let file = d.join("s.bin");
+    let f = file.to_str().unwrap();
+    let args = [
+        "train",
+        "--spread",
+        "1e20",
+        "--batch-norm",
+        "--batch",
+        "8",
+        "--save",
+        f,
+        "--json",
+    ];
+    let out = sim(&args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let (kind, message) = json_error(&out);
+    assert_eq!(kind, "compute", "{message}");
+    assert!(message.contains("non-finite"), "{message}");
+    assert!(!file.exists(), "the refused run wrote {f}");
+    let trained = json(&["train", "--spread", "1e20", "--epochs", "2", "--save", f]);
+    assert!(file.exists(), "{trained}");
+    let p = json(&["predict", "--load", f, "--point", "1,1"]);
+    assert_eq!(p["weights_hash"], trained["weights_hash"]);
+}
