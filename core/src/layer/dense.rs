@@ -452,7 +452,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn online_accepts<O: Optimizer<S>, const B: usize>(
         &self,
         buf: &Self::Buffers<B>,
@@ -469,7 +469,7 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Layer<S> for Dense<S, IN, OUT
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn online_step_bound<O: Optimizer<S>, const B: usize>(
         &self,
         buf: &Self::Buffers<B>,
@@ -914,7 +914,7 @@ fn update_online<S: Scalar, O: Optimizer<S>>(
 /// How far row 0's online update of [`update_online`] moves a weight or bias at most:
 /// `|δ_o x_i| ≤ Σ|δ| · Σ|x|` and `|δ_o| ≤ Σ|δ|`, through `opt`'s
 /// [`max_step`](Optimizer::max_step).
-#[inline(always)]
+#[cfg_attr(not(feature = "compact"), inline(always))]
 fn online_step_bound<S: Scalar, O: Optimizer<S>>(delta: &[S], x: &[S], opt: &O) -> Option<S> {
     let sx = kernel::sum_abs(x);
     // At least 1, for the biases; NaN stays NaN (and fails the proof).
@@ -925,7 +925,7 @@ fn online_step_bound<S: Scalar, O: Optimizer<S>>(delta: &[S], x: &[S], opt: &O) 
 /// Whether row 0's online update of [`update_online`] would keep every value finite: `opt`
 /// accepts the weights' and the biases' updates (an exact answer, which a non-finite
 /// product `δ_o · x_i` cannot pass).
-#[inline(always)]
+#[cfg_attr(not(feature = "compact"), inline(always))]
 fn online_accepts<S: Scalar, O: Optimizer<S>>(
     w: &[S],
     b: &[S],

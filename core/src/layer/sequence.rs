@@ -469,7 +469,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
             |_, _, _| {},
         );
     }
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn online_accepts<O: Optimizer<S>, const B: usize>(
         &self,
         buf: &Self::Buffers<B>,
@@ -480,7 +480,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     ) -> bool {
         self.0.online_accepts(buf, x, opt, params, offset)
     }
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn online_step_bound<O: Optimizer<S>, const B: usize>(
         &self,
         buf: &Self::Buffers<B>,
@@ -489,7 +489,7 @@ impl<S: Scalar, A: Layer<S>> Seq<S> for (A, ()) {
     ) -> Option<S> {
         self.0.online_step_bound(buf, x, opt)
     }
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
         self.0.commit_finite(buf, rows)
     }
@@ -658,7 +658,7 @@ where
             },
         );
     }
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn online_accepts<O: Optimizer<S>, const B: usize>(
         &self,
         buf: &Self::Buffers<B>,
@@ -673,7 +673,7 @@ where
             .1
             .online_accepts(&buf.1, A::output(&buf.0), opt, params, next)
     }
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn online_step_bound<O: Optimizer<S>, const B: usize>(
         &self,
         buf: &Self::Buffers<B>,
@@ -684,7 +684,7 @@ where
         let tail = self.1.online_step_bound(&buf.1, A::output(&buf.0), opt)?;
         Some(head + tail)
     }
-    #[inline(always)]
+    #[cfg_attr(not(feature = "compact"), inline(always))]
     fn commit_finite<const B: usize>(&self, buf: &Self::Buffers<B>, rows: usize) -> bool {
         self.0.commit_finite(&buf.0, rows) & self.1.commit_finite(&buf.1, rows)
     }
