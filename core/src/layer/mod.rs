@@ -637,7 +637,10 @@ pub trait Layer<S: Scalar>: OfScalar<Scalar = S> + Clone + Debug + sealed::Seale
     /// An upper bound of how far [`update_online`](Layer::update_online) moves any of the
     /// layer's parameters, from its gradients' bound and `opt`'s
     /// [`max_step`](Optimizer::max_step); `None` if it cannot be bounded so (the step is
-    /// then checked exactly). The default, for kinds that make no online update: `Some(0)`.
+    /// then checked exactly). The default, for kinds that make no online update: `Some(0)`
+    /// — a kind that overrides [`update_online`](Layer::update_online) must override this
+    /// too (and [`online_accepts`](Layer::online_accepts)), or a step could be accepted
+    /// unchecked.
     fn online_step_bound<O: Optimizer<S>, const B: usize>(
         &self,
         _buf: &Self::Buffers<B>,
