@@ -248,6 +248,16 @@ fn inference_that_overflows_is_an_error_not_a_plausible_answer() {
     );
 }
 
+/// `N` samples of two clusters (σ 0.7) drawn from `rng`, every coordinate times `scale`.
+fn scaled_clusters<const N: usize>(
+    rng: &mut microprop::DefaultRng,
+    scale: f32,
+) -> ([[f32; 2]; N], [u8; N]) {
+    let (mut x, mut l) = ([[0.0f32; 2]; N], [0u8; N]);
+    Clusters::two(0.7).generate(rng, &mut x, &mut l).unwrap();
+    (x.map(|r| r.map(|v| v * scale)), l)
+}
+
 /// Every weight, bias, running statistic and optimizer-state value of `model` and `opt`.
 fn everything<T: Model<Scalar = f32>>(model: &T, opt: &dyn Optimizer<f32>) -> Vec<u32> {
     let mut all = Vec::new();
@@ -410,11 +420,7 @@ fn no_step_of_any_optimizer_is_accepted_with_a_non_finite_result() {
             for scale in [1.0f32, 1e10, 1e19, 1e30, 3e38] {
                 for (batch, seed) in [(1usize, 3u64), (2, 4), (4, 5)] {
                     let mut rng = microprop::rng(seed);
-                    let (mut x, mut l) = ([[0.0f32; 2]; 8], [0u8; 8]);
-                    Clusters::two(0.7)
-                        .generate(&mut rng, &mut x, &mut l)
-                        .unwrap();
-                    let x = x.map(|r| r.map(|v| v * scale));
+                    let (x, l) = scaled_clusters::<8>(&mut rng, scale);
                     let data = Dataset::new(&x, &l).unwrap();
                     let net = Net::new(
                         Activation::LeakyRelu(0.1),
@@ -546,11 +552,7 @@ fn the_online_weight_bound_holds_and_every_other_write_drops_it() {
         (4, 1e30, 1e4),
     ] {
         let mut rng = microprop::rng(seed);
-        let (mut x, mut l) = ([[0.0f32; 2]; 64], [0u8; 64]);
-        Clusters::two(0.7)
-            .generate(&mut rng, &mut x, &mut l)
-            .unwrap();
-        let x = x.map(|r| r.map(|v| v * scale));
+        let (x, l) = scaled_clusters::<64>(&mut rng, scale);
         let data = Dataset::new(&x, &l).unwrap();
         let net = Net::new(
             Activation::LeakyRelu(0.1),

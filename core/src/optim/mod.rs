@@ -37,17 +37,6 @@ pub use sgd::Sgd;
 
 use crate::{Error, Result, Scalar};
 
-/// A learning rate every optimizer takes: finite and `> 0` (in the network's scalar type).
-pub(crate) fn positive_rate<S: Scalar>(lr: S) -> Result<()> {
-    if lr.is_finite() && lr > S::ZERO {
-        Ok(())
-    } else {
-        Err(Error::InvalidHyperParameter(
-            "learning rate must be finite and > 0",
-        ))
-    }
-}
-
 /// An optimizer.
 pub trait Optimizer<S: Scalar> {
     /// A short stable name (`"sgd"`, `"adam"`, …).
@@ -60,7 +49,7 @@ pub trait Optimizer<S: Scalar> {
     /// # Errors
     /// [`Error::InvalidHyperParameter`] naming what is wrong.
     fn check_learning_rate(&self, lr: S) -> Result<()> {
-        positive_rate(lr)
+        check_lr(lr).map(drop)
     }
     /// Sets the learning rate (schedules call this between steps), if
     /// [`check_learning_rate`](Optimizer::check_learning_rate) takes it.
@@ -237,7 +226,7 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
         self.lr()
     }
     fn check_learning_rate(&self, lr: S) -> Result<()> {
-        positive_rate(lr)?;
+        check_lr(lr)?;
         self.check_lr(lr)
     }
     fn set_learning_rate(&mut self, lr: S) -> Result<()> {
@@ -285,7 +274,8 @@ impl<S: Scalar, R: Rule<S>> Optimizer<S> for R {
     }
 }
 
-/// Checks a learning rate: finite and positive.
+/// Checks a learning rate: finite and `> 0` in the network's scalar type (every
+/// optimizer's constructor and [`Optimizer::check_learning_rate`]).
 pub(crate) fn check_lr<S: Scalar>(lr: S) -> Result<S> {
     if lr.is_finite() && lr > S::ZERO {
         Ok(lr)

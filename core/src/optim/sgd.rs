@@ -50,9 +50,12 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
     fn apply(&mut self, _offset: usize, params: &mut [S], grads: impl Iterator<Item = S>) {
         let step = -self.lr;
         for (p, g) in params.iter_mut().zip(grads) {
-            *p += step * g;
+            *p = moved(step, *p, g);
         }
     }
+    /// Counts the non-finite results instead of stopping at the first, so the loop
+    /// vectorises (it also serves [`Rule::accepts_slice`]).
+    #[inline]
     fn accepts(
         &self,
         _params: usize,
@@ -60,38 +63,22 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
         block: &[S],
         grads: impl Iterator<Item = S>,
     ) -> bool {
-        let step = -self.lr;
-        block
-            .iter()
-            .zip(grads)
-            .fold(true, |ok, (&w, g)| ok & (w + step * g).is_finite())
-    }
-    /// [`Rule::accepts`] over a slice, counting non-finite results so the loop vectorises.
-    #[inline]
-    fn accepts_slice(&self, _params: usize, _offset: usize, block: &[S], grads: &[S]) -> bool {
-        let step = -self.lr;
-        let bad = block.iter().zip(grads).fold(0u32, |n, (&w, &g)| {
-            n + u32::from(!(w + step * g).is_finite())
-        });
-        bad == 0
+        stays_finite(-self.lr, block, grads)
     }
     /// `η · |g|`: SGD's step is the gradient's alone.
     #[inline]
     fn max_step(&self, grad_bound: S) -> Option<S> {
         Some(self.lr * grad_bound)
     }
-    /// [`Rule::accepts_slice`] on `g = δ_o · x_i`, row by row, without storing `g`.
+    /// [`Rule::accepts`] on `g = δ_o · x_i`, row by row, without storing `g`.
     #[inline]
     fn accepts_outer(&self, _params: usize, _offset: usize, w: &[S], delta: &[S], x: &[S]) -> bool {
         let step = -self.lr;
         let n = x.len().max(1);
-        let mut bad = 0u32;
-        for (row, &d) in w.chunks_exact(n).zip(delta) {
-            bad += row.iter().zip(x).fold(0u32, |n, (&w, &x)| {
-                n + u32::from(!(w + step * (d * x)).is_finite())
-            });
-        }
-        bad == 0
+        let rows = w.chunks_exact(n).zip(delta);
+        rows.fold(true, |ok, (row, &d)| {
+            ok & stays_finite(step, row, x.iter().map(|&x| d * x))
+        })
     }
     /// `w += (−η) · g`: one multiply-add per weight.
     #[inline]
@@ -105,8 +92,23 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
         let n = x.len().max(1);
         for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
             for (p, &x) in row.iter_mut().zip(x) {
-                *p += step * (d * x);
+                *p = moved(step, *p, d * x);
             }
         }
     }
+}
+
+/// One weight's step: `w + (−η) · g` (what [`crate::kernel::axpy`] computes for a slice).
+#[inline(always)]
+fn moved<S: Scalar>(step: S, w: S, g: S) -> S {
+    w + step * g
+}
+
+/// Whether every weight of `block` stays finite under its step.
+#[inline(always)]
+fn stays_finite<S: Scalar>(step: S, block: &[S], grads: impl Iterator<Item = S>) -> bool {
+    let bad = block.iter().zip(grads).fold(0u32, |n, (&w, g)| {
+        n + u32::from(!moved(step, w, g).is_finite())
+    });
+    bad == 0
 }
