@@ -29,6 +29,19 @@ impl Preprocess {
     }
 }
 
+/// One step of Welford's algorithm over slices of one width: `x` (finite, checked by the
+/// caller) is the `count`-th sample of the running per-feature `mean` and sum of squared
+/// deviations `m2`. [`Standardizer`] and the run-time
+/// [`DynStandardize::fit`](crate::layer::DynStandardize::fit) both step through it.
+pub(crate) fn welford<S: Scalar>(count: u32, mean: &mut [S], m2: &mut [S], x: &[S]) {
+    let n = S::from_usize(count as usize);
+    for ((mean, m2), &x) in mean.iter_mut().zip(m2.iter_mut()).zip(x) {
+        let d = x - *mean;
+        *mean += d / n;
+        *m2 += d * (x - *mean);
+    }
+}
+
 /// Streaming per-feature statistics (Welford) and the transform they define.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Standardizer<S, const D: usize> {
@@ -58,12 +71,7 @@ impl<S: Scalar, const D: usize> Standardizer<S, D> {
             return Err(Error::NonFiniteInput);
         }
         self.count = self.count.saturating_add(1);
-        let n = S::from_usize(self.count as usize);
-        for ((mean, m2), &x) in self.mean.iter_mut().zip(self.m2.iter_mut()).zip(x) {
-            let d = x - *mean;
-            *mean += d / n;
-            *m2 += d * (x - *mean);
-        }
+        welford(self.count, &mut self.mean, &mut self.m2, x);
         Ok(())
     }
 

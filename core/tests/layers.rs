@@ -793,3 +793,41 @@ fn repeated_blocks_are_the_written_out_chain() {
         assert_ne!(lm.weights_hash(), dense(seed).weights_hash());
     }
 }
+
+/// The run-time standardisation layer fitted at a run-time width holds exactly what the
+/// compile-time `Standardizer` fits (same Welford steps, bit for bit), at any width; bad
+/// data is refused.
+#[test]
+fn a_run_time_standardize_fit_equals_the_compile_time_one() {
+    let mut rng = microprop::rng(31);
+    let xs: Vec<[f32; 5]> = (0..97)
+        .map(|i| {
+            core::array::from_fn(|k| {
+                (i as f32 * 0.37 + k as f32).sin() * (k + 1) as f32
+                    + microprop::rng::normal(&mut rng) as f32
+            })
+        })
+        .collect();
+    let labels = vec![0u8; xs.len()];
+    let data = Dataset::new(&xs, &labels).unwrap();
+    for mode in [Preprocess::Mean, Preprocess::Standardize] {
+        let want = microprop::Standardizer::<f32, 5>::fit(mode, &xs).unwrap();
+        let got = DynStandardize::<f32, Vecs>::fit(mode, &data).unwrap();
+        let expect =
+            DynStandardize::<f32, Vecs>::new(mode, want.count(), want.mean(), &want.variance())
+                .unwrap();
+        assert_eq!(got, expect, "{mode:?}");
+        assert_eq!(got.count(), 97);
+    }
+    let empty = Dataset::<f32>::from_flat(&[], &[], 3).unwrap();
+    assert_eq!(
+        DynStandardize::<f32, Vecs>::fit(Preprocess::Mean, &empty).err(),
+        Some(Error::EmptyData)
+    );
+    let bad = [1.0f32, f32::NAN, 2.0, 3.0];
+    let bad = Dataset::from_flat(&bad, &[0, 1], 2).unwrap();
+    assert_eq!(
+        DynStandardize::<f32, Vecs>::fit(Preprocess::Mean, &bad).err(),
+        Some(Error::NonFiniteInput)
+    );
+}

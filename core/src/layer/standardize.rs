@@ -327,6 +327,33 @@ impl<S: Scalar, F: Family> DynStandardize<S, F> {
             stats: F::collect(mean.iter().chain(variance).copied())?,
         })
     }
+    /// Fits `mode` on every sample of `data` (streaming, in order), at the data's width:
+    /// [`Standardizer::fit`]'s arithmetic (the same Welford steps, the same population
+    /// variance) without a compile-time width.
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for no samples; [`Error::NonFiniteInput`] at the first NaN/±∞
+    /// feature; [`Error::Capacity`] if the storage cannot hold `2 · dim` scalars.
+    pub fn fit(mode: Preprocess, data: &crate::Dataset<'_, S>) -> Result<Self> {
+        if data.is_empty() {
+            return Err(Error::EmptyData);
+        }
+        let dim = data.dim();
+        let mut stats = F::filled(dim.checked_mul(2).ok_or(Error::Capacity)?, S::ZERO)?;
+        let (mean, m2) = stats.as_mut().split_at_mut(dim);
+        let mut count = 0u32;
+        for (x, _) in data.iter() {
+            if !S::all_finite(x) {
+                return Err(Error::NonFiniteInput);
+            }
+            count = count.saturating_add(1);
+            crate::preprocess::welford(count, mean, m2, x);
+        }
+        // Population variance, as `Standardizer::variance`.
+        let n = S::from_usize(count.max(1) as usize);
+        m2.iter_mut().for_each(|v| *v /= n);
+        Ok(DynStandardize { mode, count, stats })
+    }
     /// The transform.
     pub fn mode(&self) -> Preprocess {
         self.mode
