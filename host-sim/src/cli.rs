@@ -44,7 +44,7 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Run the firmware's cost benchmark with the host clock (nanoseconds, and each backend's error).
     Bench(BenchArgs),
-    /// Train a run-time shaped network on a toy data set.
+    /// Train a run-time shaped network on a toy data set or a CSV file (--data).
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
     Predict(PredictArgs),
@@ -256,7 +256,7 @@ pub enum PreprocessArg {
     Mean,
     /// Subtract the mean, divide by the standard deviation.
     Standardize,
-    /// 2-D PCA whitening: decorrelate the features and scale them to unit variance.
+    /// 2-D PCA whitening: decorrelate the features and scale them to unit variance (2 features only).
     Whiten,
 }
 
@@ -410,8 +410,9 @@ pub struct BenchArgs {
 /// `train`.
 #[derive(Debug, Args, Clone)]
 pub struct TrainArgs {
-    /// Layer sizes, input first: 2,16,16,1. The input is the data's 2 features; each size
-    /// 1 to 4096. Limits, checked before any work: at most 32 layers in all (batch norm,
+    /// Layer sizes, input first: 2,16,16,1. The input is the data's features (2 for the
+    /// generated data sets; the feature columns of --data); the output one unit per class
+    /// (or 1 for two classes); each size 1 to 4096. Limits, checked before any work: at most 32 layers in all (batch norm,
     /// dropout and preprocessing layers count; the model format's limit, so that every
     /// net trained can be saved and loaded), and the run's weights, gradients, optimizer
     /// state, buffers and data within the simulator's budget of 1 GiB.
@@ -449,12 +450,36 @@ pub struct TrainArgs {
     /// Mini-batch size.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub batch: u32,
-    /// Seed for data, initialisation and shuffling.
+    /// Seed for data, initialisation and shuffling, and (through a stream of its own) the
+    /// --val-fraction split.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Data set.
+    /// Generated data set (2 features; not with --data).
     #[arg(long, value_enum, default_value_t = DatasetArg::Clusters)]
     pub dataset: DatasetArg,
+    /// Train on the rows of a CSV file instead of a generated data set: a header row
+    /// naming the columns, then one row per sample; every column but the label a numeric
+    /// feature, the label column (the last unless --target) an integer class label from 0
+    /// (classes: the largest label + 1; every label must be one the output layer takes:
+    /// below its unit count, or 0/1 for one unit). At most 65536 rows. A missing,
+    /// non-numeric or non-finite value, a bad label or a short row is a usage error
+    /// naming the line and the column. Not with --dataset, --samples, --spread or
+    /// --classes.
+    #[arg(long, value_name = "FILE.csv",
+          conflicts_with_all = ["dataset", "samples", "spread", "classes"])]
+    pub data: Option<PathBuf>,
+    /// The label column of --data: a header name, or a 0-based column index (a header
+    /// name matching the text wins). Default: the last column.
+    #[arg(long, value_name = "COLUMN", requires = "data")]
+    pub target: Option<String>,
+    /// Hold out this fraction F (0 <= F < 1) of the rows for validation, stratified
+    /// (round(F × n) of each class's n rows, drawn by a random stream of --seed's own:
+    /// the same seed holds out the same rows, and the initialisation and shuffling are
+    /// those of the same seed without a split). Training, --preprocess's fit and
+    /// `accuracy` use the training rows only; `val_accuracy` and `val_loss` are the
+    /// held-out rows'. With --dataset, --samples counts both. Each side needs a row.
+    #[arg(long, value_name = "F", value_parser = fraction, default_value_t = 0.0)]
+    pub val_fraction: f64,
     /// Classes (clusters only; xor and spirals have 2).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=16))]
     pub classes: u32,
@@ -464,8 +489,9 @@ pub struct TrainArgs {
     /// Cluster spread (std), spiral noise, or XOR margin.
     #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
     pub spread: Option<f32>,
-    /// Input preprocessing: fitted on the training data and made the network's first
-    /// layer (a `Standardize` or `Whiten` layer), so a saved model applies it too.
+    /// Input preprocessing: fitted on the training rows only (not the --val-fraction
+    /// ones) and made the network's first layer (a `Standardize` layer of any width, or
+    /// a `Whiten` layer: 2 features only), so a saved model applies it too.
     #[arg(long, value_enum, default_value_t = PreprocessArg::None)]
     pub preprocess: PreprocessArg,
     /// Batch norm after every hidden dense layer (its activation applied after the
@@ -483,13 +509,24 @@ pub struct TrainArgs {
     /// and the firmware read it).
     #[arg(long)]
     pub save: Option<PathBuf>,
-    /// After training, run the trained network in evaluation mode on this input
-    /// (repeatable; `--point 0.5,-1`): the JSON's `predictions`, as `predict` reports them.
+    /// After training, run the trained network in evaluation mode on this input, one
+    /// value per feature (repeatable; `--point 0.5,-1`): the JSON's `predictions`, as
+    /// `predict` reports them.
     #[arg(long = "point", value_parser = point, allow_hyphen_values = true)]
     pub points: Vec<Point>,
-    /// Draw the decision boundary over the data into this file (its extension picks the format: png, svg, jpg, jpeg or bmp).
+    /// Draw the decision boundary over the data into this file (2 features only; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+}
+
+/// A held-out fraction: a number in `[0, 1)`.
+fn fraction(s: &str) -> Result<f64, String> {
+    let f: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if f.is_finite() && (0.0..1.0).contains(&f) {
+        Ok(f)
+    } else {
+        Err(format!("{s} is not a fraction in [0, 1)"))
+    }
 }
 
 /// A drop probability: a number in `[0, 1)`.

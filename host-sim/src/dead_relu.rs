@@ -97,7 +97,7 @@ pub fn sweep(a: &DeadReluArgs, ctx: &Ctx) -> Res<Sweep> {
             d0 += stats::dead_fraction(&mut net, &view)?;
             let mut opt = Sgd::new(a.lr)?;
             let mut trainer = Trainer::new(Loss::Mse, 8)?;
-            let mut order = vec![0u16; data.x.len()];
+            let mut order = vec![0u16; data.len()];
             core_train::fill_order(&mut order)?;
             for _ in 0..a.epochs {
                 // A diverged step is refused by the trainer; keep going (that is the point).

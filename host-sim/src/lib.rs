@@ -2,7 +2,8 @@
 //!
 //! The host simulator: the firmware's programs on any machine (`demo`, `resume` against
 //! a RAM flash that can lose power, `bench` with the host clock), training of
-//! run-time shaped networks on the core's exact arithmetic (`train`), and the lecture
+//! run-time shaped networks on the core's exact arithmetic (`train`, on a generated data set
+//! or the rows of a CSV file), and the lecture
 //! notes' experiments as numbers and figures (`gradcheck`, `vanishing`, `landscape`,
 //! `zigzag`, `init`, `dead-relu`, `activations`, `report`).
 //!
@@ -26,6 +27,7 @@ pub mod predict;
 pub mod report;
 pub mod resume;
 pub mod stats;
+pub mod table;
 pub mod train;
 pub mod vanishing;
 pub mod zigzag;

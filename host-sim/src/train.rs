@@ -10,7 +10,7 @@ use microprop::layer::{
 };
 use microprop::{
     train as core_train, Activation, Init, Libm, Loss, Math, Micromath, Model, Optimizer,
-    PcaWhitening, Preprocess, Standardizer, Trainer,
+    PcaWhitening, Preprocess, Trainer,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -19,12 +19,14 @@ use serde_json::json;
 use crate::{
     cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, TrainArgs},
     ctx::{fail, failure, usage, ErrorKind},
-    data::{default_spread, Data},
+    data::{default_spread, Data, Split},
     limits::{self, Footprint},
     net::{self, HostLayer, HostNet},
     optim::AnyOptimizer,
     plot::{self, Figure},
-    stats, Ctx, Output, Res,
+    stats,
+    table::{CsvReader, RowLimits},
+    Ctx, Output, Res,
 };
 
 /// The result of a training run, for `train` and for the report.
@@ -60,19 +62,55 @@ pub struct TrainResult {
     pub saved_bytes: Option<usize>,
     /// The trained network's outputs (evaluation mode) for each `--point`.
     pub predictions: Vec<Vec<f32>>,
+    /// Features per sample.
+    pub features: usize,
+    /// Classes (the generated data set's; for `--data` the largest label + 1).
+    pub classes: usize,
+    /// `--data`'s label column.
+    pub label_column: Option<String>,
+    /// Rows trained on (all but the held-out ones).
+    pub train_samples: usize,
+    /// The held-out rows' indices in the data (0-based, ascending; for `--data` the file's
+    /// data rows in order, line = index + 2); empty without `--val-fraction`.
+    pub val_rows: Vec<usize>,
+    /// The held-out rows' results (`None` without `--val-fraction`).
+    pub val: Option<Validation>,
+}
+
+/// The network on the rows `--val-fraction` held out (evaluation mode).
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// Accuracy after training.
+    pub accuracy: f64,
+    /// Mean loss after training.
+    pub loss: f64,
+    /// Mean loss after each epoch.
+    pub loss_per_epoch: Vec<f64>,
+    /// Accuracy after each epoch.
+    pub accuracy_per_epoch: Vec<f64>,
 }
 
 /// ε under the square root of a `--preprocess whiten` layer's eigenvalues.
 pub const WHITEN_EPS: f64 = 1e-5;
 
-/// The fitted first layer `--preprocess` asks for, fitted on `xs` (`None` for raw
-/// inputs): a `Standardize` layer (mean, standardize) or a `Whiten` layer (whiten).
+/// The fitted first layer `--preprocess` asks for, fitted on `train` (the training rows;
+/// `None` for raw inputs): a `Standardize` layer of the data's width (mean, standardize)
+/// or a `Whiten` layer (whiten: the core's whitening is 2-D).
 ///
 /// # Errors
-/// Non-finite inputs; too few samples or degenerate data for whitening.
-pub fn preprocessing_layer(arg: PreprocessArg, xs: &[[f32; 2]]) -> Res<Option<HostLayer<f32>>> {
+/// Non-finite inputs; no samples; whitening data without exactly 2 features, too few
+/// samples or degenerate.
+pub fn preprocessing_layer(arg: PreprocessArg, train: &Data) -> Res<Option<HostLayer<f32>>> {
     if arg == PreprocessArg::Whiten {
-        let pca = match PcaWhitening::fit(WHITEN_EPS, xs) {
+        if train.features != 2 {
+            return usage(format!(
+                "--preprocess whiten: the core's whitening layer is 2-D, the data has {} \
+                 features (use --preprocess standardize)",
+                train.features
+            ));
+        }
+        let xs: Vec<[f32; 2]> = train.rows().map(|r| [r[0], r[1]]).collect();
+        let pca = match PcaWhitening::fit(WHITEN_EPS, &xs) {
             Ok(pca) => pca,
             Err(e) => return usage(format!("--preprocess whiten: {e}")),
         };
@@ -81,8 +119,7 @@ pub fn preprocessing_layer(arg: PreprocessArg, xs: &[[f32; 2]]) -> Res<Option<Ho
     let Some(mode) = arg.standardize() else {
         return Ok(None);
     };
-    let s = Standardizer::<f32, 2>::fit(mode, xs)?;
-    let layer = DynStandardize::new(mode, s.count(), s.mean(), &s.variance())?;
+    let layer = DynStandardize::fit(mode, &train.view()?)?;
     Ok(Some(layer.into()))
 }
 
@@ -96,8 +133,11 @@ pub fn init_of(init: InitArg, scale: Option<f32>) -> (Init, f32) {
     }
 }
 
-/// Inputs of every data set (`--dataset`): two features.
+/// Inputs of every generated data set (`--dataset`): two features.
 pub const FEATURES: usize = 2;
+
+/// The most rows a run trains on (the trainer's shuffling index is 16-bit).
+pub const MAX_ROWS: usize = u16::MAX as usize + 1;
 
 /// Checks a file that a run writes at its end (`--save`) before any work: its directory
 /// exists and it is not itself a directory.
@@ -174,10 +214,24 @@ pub fn specs(a: &TrainArgs) -> Vec<Spec> {
     specs
 }
 
-/// What the run holds in memory, from the flags alone: the network of [`specs`] with
-/// buffers for one batch (batch norm) or one row, the optimizer's state, the data, and
-/// the model file `--save` writes.
+/// What a run on a generated data set holds in memory, from the flags alone
+/// ([`plan_for`] with its 2 features and `--samples` rows).
 pub fn plan(a: &TrainArgs) -> Footprint {
+    plan_for(a, FEATURES, a.samples as usize)
+}
+
+/// Bytes per row of data: the inputs and label, the shuffling index, and with
+/// `--val-fraction` the split's copy.
+fn row_bytes(a: &TrainArgs, features: usize) -> u64 {
+    let row = features as u64 * 4 + 1;
+    let copy = if a.val_fraction > 0.0 { row } else { 0 };
+    row + 2 + copy
+}
+
+/// What the run holds in memory on `rows` rows of `features` features: the network of
+/// [`specs`] with buffers for one batch (batch norm) or one row, the optimizer's state,
+/// the data (and its split), and the model file `--save` writes.
+pub fn plan_for(a: &TrainArgs, features: usize, rows: usize) -> Footprint {
     let specs = specs(a);
     let capacity = if a.batch_norm { a.batch as usize } else { 1 };
     let slots = match a.optimizer {
@@ -189,8 +243,7 @@ pub fn plan(a: &TrainArgs) -> Footprint {
         OptimizerArg::Adam | OptimizerArg::Adamw => 2,
     };
     let f = Footprint::of(&specs, capacity).with_optimizer(slots);
-    // Inputs, label and shuffling index per sample.
-    let data = u64::from(a.samples) * (FEATURES as u64 * 4 + 1 + 2);
+    let data = (rows as u64).saturating_mul(row_bytes(a, features));
     let file = if a.save.is_some() {
         f.weight_bytes + f.optimizer_bytes + (specs.len() * format::MAX_SPEC_LEN) as u64
     } else {
@@ -199,23 +252,50 @@ pub fn plan(a: &TrainArgs) -> Footprint {
     f.plus(data + file)
 }
 
-/// Checks every flag, alone and in combination, before any work (the values clap cannot
-/// check alone); returns the data's classes.
-fn validate(a: &TrainArgs) -> Res<usize> {
-    let inputs = a.layers.0.first().copied().unwrap_or(0);
-    if inputs != FEATURES {
-        return usage(format!(
-            "--layers {}: the input layer has {inputs} unit(s) but the {} data has \
-             {FEATURES} features (start the list with {FEATURES})",
-            sizes_str(&a.layers.0),
-            format!("{:?}", a.dataset).to_lowercase()
-        ));
+/// The data as the messages name them: `--data FILE` or `the clusters data`.
+fn source(a: &TrainArgs) -> String {
+    match &a.data {
+        Some(p) => format!("--data {}", p.display()),
+        None => format!("the {} data", dataset_name(a.dataset)),
     }
+}
+
+fn dataset_name(d: DatasetArg) -> String {
+    format!("{d:?}").to_lowercase()
+}
+
+/// The `--layers` message when the input layer does not take the data's features.
+fn check_inputs(a: &TrainArgs, features: usize, columns: &str) -> Res<()> {
+    let inputs = a.layers.0.first().copied().unwrap_or(0);
+    if inputs == features {
+        return Ok(());
+    }
+    usage(format!(
+        "--layers {}: the input layer has {inputs} unit(s) but {} has {features} \
+         features{columns}; start the list with {features}",
+        sizes_str(&a.layers.0),
+        source(a),
+    ))
+}
+
+/// Checks every flag, alone and in combination, before any work (the values clap cannot
+/// check alone), for `rows` rows of `features` features and, for `--data`, the file's
+/// `classes`; returns the data's classes.
+fn validate(
+    a: &TrainArgs,
+    features: usize,
+    rows: usize,
+    file_classes: Option<usize>,
+) -> Res<usize> {
+    check_inputs(a, features, "")?;
     for p in &a.points {
-        if p.0.len() != FEATURES {
+        if p.0.len() != features {
             return usage(format!(
-                "--point {:?}: the network takes {FEATURES} inputs",
-                p.0
+                "--point {:?}: the network takes {features} inputs (the features of {}), \
+                 not {}",
+                p.0,
+                source(a),
+                p.0.len()
             ));
         }
     }
@@ -223,14 +303,40 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     AnyOptimizer::<Libm>::new(a.optimizer, a.lr, 0)?;
     if let Some(p) = &a.plot {
         plot::check_path("--plot", p)?;
+        if features != 2 {
+            return usage(format!(
+                "--plot draws the decision boundary over 2 features, but {} has {features}",
+                source(a)
+            ));
+        }
+    }
+    if a.preprocess == PreprocessArg::Whiten && features != 2 {
+        return usage(format!(
+            "--preprocess whiten: the core's whitening layer is 2-D, but {} has {features} \
+             features (use --preprocess standardize)",
+            source(a)
+        ));
     }
     if let Some(p) = &a.save {
         check_output_file("--save", p)?;
     }
     limits::check_depth(&layer_flags(a, false), &specs(a))?;
-    plan(a).check(&layer_flags(a, true))?;
-    let classes = match a.dataset {
-        DatasetArg::Clusters => a.classes as usize,
+    plan_for(a, features, rows).check(&layer_flags(a, true))?;
+    let outputs = *a.layers.0.last().unwrap_or(&1);
+    if let Some(classes) = file_classes {
+        // Every label was checked against the outputs as it was read.
+        if classes > outputs.max(2) {
+            return usage(format!(
+                "--layers: the output layer has {outputs} unit(s) but {} has {classes} \
+                 classes (labels 0 to {})",
+                source(a),
+                classes - 1
+            ));
+        }
+    }
+    let classes = match (file_classes, a.dataset) {
+        (Some(classes), _) => classes,
+        (None, DatasetArg::Clusters) => a.classes as usize,
         _ if a.classes != 2 => {
             return usage(format!(
                 "--classes {}: the {:?} data set has 2 classes",
@@ -239,8 +345,10 @@ fn validate(a: &TrainArgs) -> Res<usize> {
         }
         _ => 2,
     };
-    let outputs = *a.layers.0.last().unwrap_or(&1);
-    let ok = outputs == classes || (outputs == 1 && classes == 2);
+    // A file's classes need not all have an output (a one-unit net takes labels 0 and 1).
+    let ok = outputs == classes
+        || (outputs == 1 && classes <= 2)
+        || (file_classes.is_some() && outputs >= classes);
     if !ok {
         return usage(format!(
             "--layers: the output layer has {outputs} unit(s) but the data has {classes} classes \
@@ -259,7 +367,7 @@ fn validate(a: &TrainArgs) -> Res<usize> {
     if a.output.activation() == microprop::Activation::Softmax && outputs < 2 {
         return usage("--output softmax needs at least 2 outputs");
     }
-    if a.dataset == DatasetArg::Xor && a.spread.is_some_and(|s| s >= 1.0) {
+    if a.data.is_none() && a.dataset == DatasetArg::Xor && a.spread.is_some_and(|s| s >= 1.0) {
         return usage("--spread: the XOR margin must be below 1");
     }
     if a.batch_norm && a.batch < 2 {
@@ -268,14 +376,73 @@ fn validate(a: &TrainArgs) -> Res<usize> {
             a.batch
         ));
     }
-    if a.batch_norm && a.samples % a.batch == 1 {
+    Ok(classes)
+}
+
+/// Checks that batch norm never meets a batch of one row among `train_rows` training rows.
+fn check_batches(a: &TrainArgs, train_rows: usize) -> Res<()> {
+    if a.batch_norm && train_rows % a.batch as usize == 1 {
+        let choose = if a.data.is_some() {
+            "--val-fraction or --batch"
+        } else {
+            "--samples, --val-fraction or --batch"
+        };
         return usage(format!(
-            "--batch-norm: {} samples in batches of {} leave a last batch of 1, which batch \
-             norm cannot normalise (choose --samples or --batch so that it is at least 2)",
-            a.samples, a.batch
+            "--batch-norm: {train_rows} samples in batches of {} leave a last batch of 1, \
+             which batch norm cannot normalise (choose {choose} so that it is at least 2)",
+            a.batch
         ));
     }
-    Ok(classes)
+    Ok(())
+}
+
+/// Reads `--data`: the header first (the input layer must take its features, the run's
+/// network must fit the budget), then the rows, at most as many as the trainer indexes
+/// and the budget holds, each label one the output layer takes.
+///
+/// # Errors
+/// `io` if the file cannot be read; usage errors for everything [`CsvReader`] refuses
+/// and a feature count that is not `--layers`' first entry.
+fn read_data(a: &TrainArgs, path: &Path) -> Res<crate::table::Table> {
+    let reader = CsvReader::open(path, a.target.as_deref())?;
+    let features = reader.features();
+    let columns = format!(" (every column but the label `{}`)", reader.label());
+    check_inputs(a, features, &columns)?;
+    let base = plan_for(a, features, 0);
+    base.check(&layer_flags(a, true))?;
+    let budget_rows =
+        limits::MAX_BYTES.saturating_sub(base.total_bytes()) / row_bytes(a, features).max(1);
+    let (max_rows, rows_why) = if budget_rows < MAX_ROWS as u64 {
+        (
+            budget_rows as usize,
+            format!(
+                "more would pass the simulator's memory budget of {} with {}",
+                limits::BUDGET,
+                layer_flags(a, true)
+            ),
+        )
+    } else {
+        (
+            MAX_ROWS,
+            format!("the trainer indexes at most {MAX_ROWS} samples"),
+        )
+    };
+    let outputs = *a.layers.0.last().unwrap_or(&1);
+    let max_label = if outputs == 1 {
+        1
+    } else {
+        u8::try_from(outputs - 1).unwrap_or(u8::MAX)
+    };
+    let label_why = format!(
+        "--layers {}: the output layer's {outputs} unit(s) take labels 0 to {max_label}",
+        sizes_str(&a.layers.0)
+    );
+    reader.read(&RowLimits {
+        max_rows,
+        rows_why,
+        max_label,
+        label_why,
+    })
 }
 
 /// `microprop-sim train`.
@@ -295,7 +462,12 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
                     .collect::<Vec<_>>()
                     .join("-"),
                 format!("{:?}", a.activation).to_lowercase(),
-                format!("{:?}", a.dataset).to_lowercase(),
+                match &a.data {
+                    Some(p) => p
+                        .file_name()
+                        .map_or_else(|| p.display().to_string(), |f| f.to_string_lossy().into()),
+                    None => dataset_name(a.dataset),
+                },
                 res.accuracy * 100.0
             ),
             data: &data,
@@ -324,8 +496,30 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "predictions": a.points.iter().zip(&res.predictions)
             .map(|(p, y)| json!({ "x": p.0, "y": y }))
             .collect::<Vec<_>>(),
+        "data": a.data.as_ref().map(|p| p.display().to_string()),
+        "label_column": res.label_column,
+        "features": res.features,
+        "classes": res.classes,
+        "train_samples": res.train_samples,
+        "val_samples": res.val_rows.len(),
+        "val_rows": res.val.as_ref().map(|_| &res.val_rows),
+        "val_accuracy": res.val.as_ref().map(|v| v.accuracy),
+        "val_loss": res.val.as_ref().map(|v| v.loss),
+        "val_loss_per_epoch": res.val.as_ref().map(|v| &v.loss_per_epoch),
+        "val_accuracy_per_epoch": res.val.as_ref().map(|v| &v.accuracy_per_epoch),
     });
-    let mut text = String::new();
+    let mut text = format!(
+        "{}: {} samples ({} features, {} classes{}), {} trained on, {} held out\n",
+        source(a),
+        res.train_samples + res.val_rows.len(),
+        res.features,
+        res.classes,
+        res.label_column
+            .as_ref()
+            .map_or(String::new(), |c| format!(", label column `{c}`")),
+        res.train_samples,
+        res.val_rows.len(),
+    );
     for (i, (l, acc)) in res
         .loss_per_epoch
         .iter()
@@ -335,7 +529,15 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         let e = i + 1;
         let n = res.loss_per_epoch.len();
         if n <= 20 || e == 1 || e % (n / 10).max(1) == 0 || e == n {
-            text += &format!("epoch {e:>5}  loss {l:.5}  accuracy {:.1} %\n", acc * 100.0);
+            text += &format!("epoch {e:>5}  loss {l:.5}  accuracy {:.1} %", acc * 100.0);
+            if let Some(v) = &res.val {
+                text += &format!(
+                    "  val loss {:.5}  val accuracy {:.1} %",
+                    v.loss_per_epoch[i],
+                    v.accuracy_per_epoch[i] * 100.0
+                );
+            }
+            text += "\n";
         }
     }
     text += &format!(
@@ -355,6 +557,14 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         short(&res.grad_norms_final),
         stats::hex16(res.weights_hash),
     );
+    if let Some(v) = &res.val {
+        text += &format!(
+            "validation ({} held-out samples): accuracy {:.1} %, loss {:.5}\n",
+            res.val_rows.len(),
+            v.accuracy * 100.0,
+            v.loss
+        );
+    }
     if let Some(p) = &a.plot {
         text += &format!("decision boundary: {}\n", p.display());
     }
@@ -409,8 +619,9 @@ pub type Grid = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
 /// Points per axis of the decision-boundary grid (`GRID²` forward passes).
 pub const GRID: usize = 120;
 
-/// Trains per the flags with maths backend `M`; returns the result, the data (as
-/// generated: the network's first layer preprocesses it) and, when `--plot` asks for the
+/// Trains per the flags with maths backend `M`; returns the result, the data (every row,
+/// as generated or read: the network's first layer preprocesses it) and, when `--plot`
+/// asks for the
 /// figure, the prediction grid over it (`GRID × GRID` forward passes: for a wide net far
 /// more than the training, so never computed for nothing).
 ///
@@ -420,17 +631,36 @@ pub fn train_with<M: Math<f32>>(
     a: &TrainArgs,
     ctx: &Ctx,
 ) -> Res<(TrainResult, Data, Option<Grid>)> {
-    let classes = validate(a)?;
     let mut rng = microprop::rng(a.seed);
-    let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
-    let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
-    if !data.is_finite() {
-        return usage(format!(
-            "--spread {spread:e}: the {} data overflows f32",
-            format!("{:?}", a.dataset).to_lowercase()
-        ));
-    }
-    let first = preprocessing_layer(a.preprocess, &data.x)?;
+    let (data, label_column) = match &a.data {
+        Some(path) => {
+            let table = read_data(a, path)?;
+            let d = &table.data;
+            validate(a, d.features, d.len(), Some(d.classes))?;
+            (table.data, Some(table.label))
+        }
+        None => {
+            let classes = validate(a, FEATURES, a.samples as usize, None)?;
+            let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
+            let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+            if !data.is_finite() {
+                return usage(format!(
+                    "--spread {spread:e}: the {} data overflows f32",
+                    dataset_name(a.dataset)
+                ));
+            }
+            (data, None)
+        }
+    };
+    // The held-out rows (their own random stream: `rng` is untouched).
+    let split: Option<Split> = if a.val_fraction > 0.0 {
+        Some(data.split(a.val_fraction, a.seed)?)
+    } else {
+        None
+    };
+    let train = split.as_ref().map_or(&data, |s| &s.train);
+    check_batches(a, train.len())?;
+    let first = preprocessing_layer(a.preprocess, train)?;
     let (init, mult) = init_of(a.init, a.init_scale);
     let extras = net::Extras {
         batch_norm: a.batch_norm,
@@ -463,16 +693,18 @@ pub fn train_with<M: Math<f32>>(
         ));
     }
     let loss: Loss = a.loss.loss();
-    let view = data.view()?;
+    let view = train.view()?;
+    let val_view = split.as_ref().map(|s| s.val.view()).transpose()?;
     let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
     let mut opt = AnyOptimizer::<M>::new(a.optimizer, a.lr, net.params())?;
     let mut trainer = Trainer::new(loss, a.batch as usize)?;
-    let mut order = vec![0u16; data.x.len()];
+    let mut order = vec![0u16; train.len()];
     core_train::fill_order(&mut order)?;
     let pb = ctx.progress(u64::from(a.epochs), "train");
     let mut loss_per_epoch = Vec::new();
     let mut accuracy_per_epoch = Vec::new();
     let mut epochs_to_95 = None;
+    let (mut val_loss_per_epoch, mut val_accuracy_per_epoch) = (Vec::new(), Vec::new());
     let mut train_ns = 0u128;
     for e in 1..=a.epochs {
         let t = Instant::now();
@@ -486,10 +718,27 @@ pub fn train_with<M: Math<f32>>(
         if epochs_to_95.is_none() && m.accuracy >= 0.95 {
             epochs_to_95 = Some(e);
         }
+        if let Some(v) = &val_view {
+            let m = core_train::evaluate(&mut net, loss, v)?;
+            val_loss_per_epoch.push(f64::from(m.loss));
+            val_accuracy_per_epoch.push(f64::from(m.accuracy));
+        }
         pb.inc(1);
     }
     pb.finish_and_clear();
     let m = core_train::evaluate(&mut net, loss, &view)?;
+    let val = match &val_view {
+        Some(v) => {
+            let m = core_train::evaluate(&mut net, loss, v)?;
+            Some(Validation {
+                accuracy: f64::from(m.accuracy),
+                loss: f64::from(m.loss),
+                loss_per_epoch: val_loss_per_epoch,
+                accuracy_per_epoch: val_accuracy_per_epoch,
+            })
+        }
+        None => None,
+    };
     let grad_norms_final = stats::grad_norms(&mut net, loss, &view)?;
     let steps = trainer.steps();
     let saved_bytes = match &a.save {
@@ -521,6 +770,15 @@ pub fn train_with<M: Math<f32>>(
         steps,
         saved_bytes,
         predictions,
+        features: data.features,
+        classes: data.classes,
+        label_column,
+        train_samples: train.len(),
+        val_rows: split
+            .as_ref()
+            .map(|s| s.val_rows.clone())
+            .unwrap_or_default(),
+        val,
     };
     Ok((res, data, grid))
 }
@@ -638,7 +896,7 @@ impl Figure for Boundary<'_> {
             })
         }))?;
         let classes = self.data.classes.max(2);
-        chart.draw_series(self.data.x.iter().zip(&self.data.labels).map(|(p, &l)| {
+        chart.draw_series(self.data.rows().zip(&self.data.labels).map(|(p, &l)| {
             let c = if classes == 2 {
                 if l == 0 {
                     RGBColor(20, 60, 200)
