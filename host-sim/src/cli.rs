@@ -460,8 +460,9 @@ pub struct TrainArgs {
     /// Train on the rows of a CSV file instead of a generated data set: a header row
     /// naming the columns, then one row per sample; every column but the label a numeric
     /// feature, the label column (the last unless --target) an integer class label from 0
-    /// (classes: the largest label + 1; every label must be one the output layer takes:
-    /// below its unit count, or 0/1 for one unit). At most 65536 rows. A missing,
+    /// to 255 (`2` or `2.0`; classes: the largest label + 1, not every class need appear;
+    /// every label must be one the output layer takes: below its unit count, or 0/1 for
+    /// one unit). The first --layers entry must be the feature count. At most 65536 rows. A missing,
     /// non-numeric or non-finite value, a bad label or a short row is a usage error
     /// naming the line and the column. Not with --dataset, --samples, --spread or
     /// --classes.
@@ -473,20 +474,22 @@ pub struct TrainArgs {
     #[arg(long, value_name = "COLUMN", requires = "data")]
     pub target: Option<String>,
     /// Hold out this fraction F (0 <= F < 1) of the rows for validation, stratified
-    /// (round(F × n) of each class's n rows, drawn by a random stream of --seed's own:
-    /// the same seed holds out the same rows, and the initialisation and shuffling are
-    /// those of the same seed without a split). Training, --preprocess's fit and
-    /// `accuracy` use the training rows only; `val_accuracy` and `val_loss` are the
-    /// held-out rows'. With --dataset, --samples counts both. Each side needs a row.
+    /// (round(F × n) of each class's n rows, drawn by a random stream of --seed's own that
+    /// takes nothing from the training's: the same seed holds out the same rows, and the
+    /// initial weights are those of the same seed without a split). Training,
+    /// --preprocess's fit and `accuracy` use the training rows only; `val_accuracy` and
+    /// `val_loss` (and per epoch) are the held-out rows', `val_rows` their indices. With
+    /// --dataset, --samples counts both sides. Each side needs a row. At 0 (the default)
+    /// nothing is held out: `val_samples` is 0 and the other `val_*` keys are null.
     #[arg(long, value_name = "F", value_parser = fraction, default_value_t = 0.0)]
     pub val_fraction: f64,
-    /// Classes (clusters only; xor and spirals have 2).
+    /// Classes (clusters only; xor and spirals have 2; not with --data).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=16))]
     pub classes: u32,
-    /// Samples.
+    /// Samples of the generated data set, held-out ones included (not with --data).
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub samples: u32,
-    /// Cluster spread (std), spiral noise, or XOR margin.
+    /// Cluster spread (std), spiral noise, or XOR margin (not with --data).
     #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
     pub spread: Option<f32>,
     /// Input preprocessing: fitted on the training rows only (not the --val-fraction

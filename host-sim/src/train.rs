@@ -541,10 +541,15 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         }
     }
     text += &format!(
-        "accuracy {:.1} %, final loss {:.5}, epochs to 95 %: {}\n\
+        "accuracy {:.1} %{}, final loss {:.5}, epochs to 95 %: {}\n\
          params {}, weights {} bytes (+{} training bytes), {:.0} ns/step over {} steps\n\
          grad norms at init  {:?}\ngrad norms at end   {:?}\nweights hash {}\n",
         res.accuracy * 100.0,
+        if res.val.is_some() {
+            " (training rows)"
+        } else {
+            ""
+        },
         res.final_loss,
         res.epochs_to_95
             .map_or("never".to_string(), |e| e.to_string()),
