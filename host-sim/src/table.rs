@@ -11,7 +11,7 @@
 //! that is not finite in `f32`, a label that is not a non-negative integer or that the
 //! network's outputs do not take.
 
-use std::fs::File;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use crate::{
@@ -23,9 +23,39 @@ use crate::{
 /// A CSV file whose header has been read: its columns and which one is the label.
 pub struct CsvReader {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Cursor<Vec<u8>>>,
     columns: Vec<String>,
     target: usize,
+    lines: Lines,
+}
+
+/// The file's line of a record, from the byte where the `csv` crate says the record
+/// starts: its own `Position::line` is one short after blank lines and with CRLF line
+/// ends (rust-csv issues 208 and 395), the byte offset at worst points at the line ends
+/// before the record.
+#[derive(Clone, Copy, Debug, Default)]
+struct Lines {
+    /// Bytes scanned so far, and the line ends among them.
+    at: usize,
+    ends: u64,
+}
+
+impl Lines {
+    /// The 1-based line of the first byte at or after `byte` that is not a line end.
+    /// Records come in order, so the scan goes once over the file.
+    fn line_of(&mut self, text: &[u8], byte: u64) -> u64 {
+        let mut p = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+        while p < text.len() && matches!(text[p], b'\r' | b'\n') {
+            p += 1;
+        }
+        if p >= self.at {
+            self.ends += text[self.at..p].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.at = p;
+        } else {
+            return 1 + text[..p].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+        1 + self.ends
+    }
 }
 
 /// What a read may hold: at most `max_rows` data rows and labels up to `max_label`, each
@@ -57,15 +87,17 @@ pub struct Table {
 }
 
 impl CsvReader {
-    /// Opens `path` and reads its header; the label column is `target` (a header name, or
-    /// a 0-based column index when no header has that name), by default the last.
+    /// Reads `path` (whole: the caller has checked its size) and its header; the label
+    /// column is `target` (a header name, or a 0-based column index when no header has
+    /// that name), by default the last.
     ///
     /// # Errors
-    /// `io` if the file cannot be opened; usage errors for an empty file, a header of
-    /// fewer than two columns, a `target` that names no column or several, a header that
-    /// is not CSV.
+    /// `io` if the file cannot be read; usage errors for an empty file, a header of fewer
+    /// than two columns, a `target` that names no column or several, a header that is not
+    /// CSV.
     pub fn open(path: &Path, target: Option<&str>) -> Res<Self> {
-        let file = File::open(path)
+        let file = std::fs::read(path)
+            .map(Cursor::new)
             .map_err(|e| failure(ErrorKind::Io, format!("--data {}: {e}", path.display())))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -139,7 +171,17 @@ impl CsvReader {
             reader,
             columns,
             target,
+            lines: Lines::default(),
         })
+    }
+
+    /// The line of the record that starts at `pos` (or near it).
+    fn line(&mut self, pos: Option<&csv::Position>) -> u64 {
+        let text = self.reader.get_ref().get_ref();
+        match pos {
+            Some(p) => self.lines.line_of(text, p.byte()),
+            None => 0,
+        }
     }
 
     /// Feature columns (every column but the label).
@@ -171,11 +213,18 @@ impl CsvReader {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    return usage(format!("--data {name} line {line}: {e}"));
+                    let pos = e.position().cloned();
+                    let line = self.line(pos.as_ref());
+                    let why = match e.kind() {
+                        csv::ErrorKind::Utf8 { err, .. } => {
+                            format!("field {} is not UTF-8 text", err.field() + 1)
+                        }
+                        _ => e.to_string(),
+                    };
+                    return usage(format!("--data {name} line {line}: {why}"));
                 }
             }
-            let line = record.position().map_or(0, csv::Position::line);
+            let line = self.line(record.position());
             if labels.len() == limits.max_rows {
                 return usage(format!(
                     "--data {name} line {line}: more than {} data rows ({})",

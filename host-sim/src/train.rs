@@ -404,12 +404,22 @@ fn check_batches(a: &TrainArgs, train_rows: usize) -> Res<()> {
 /// `io` if the file cannot be read; usage errors for everything [`CsvReader`] refuses
 /// and a feature count that is not `--layers`' first entry.
 fn read_data(a: &TrainArgs, path: &Path) -> Res<crate::table::Table> {
+    // The file is read whole (the `csv` crate's line numbers are off after blank lines
+    // and CRLF, so the lines are counted in its bytes): it counts in the budget while
+    // the rows are parsed. A file that cannot be read is `CsvReader::open`'s io error.
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let inputs = a.layers.0.first().copied().unwrap_or(0);
+    let base = plan_for(a, inputs, 0).plus(len);
+    base.check(&format!(
+        "--data {} ({}) with {}",
+        path.display(),
+        limits::bytes_str(len),
+        layer_flags(a, true)
+    ))?;
     let reader = CsvReader::open(path, a.target.as_deref())?;
     let features = reader.features();
     let columns = format!(" (every column but the label `{}`)", reader.label());
     check_inputs(a, features, &columns)?;
-    let base = plan_for(a, features, 0);
-    base.check(&layer_flags(a, true))?;
     let budget_rows =
         limits::MAX_BYTES.saturating_sub(base.total_bytes()) / row_bytes(a, features).max(1);
     let (max_rows, rows_why) = if budget_rows < MAX_ROWS as u64 {

@@ -291,6 +291,24 @@ fn bad_files_are_usage_errors_naming_the_line_and_the_column() {
             &want,
         );
     }
+    // The line is the file's, after blank lines and with CRLF line ends too.
+    for (name, text) in [
+        ("blank.csv", "len,width,kind\n1,2,0\n\n\n3,,1\n"),
+        ("crlf.csv", "len,width,kind\r\n1,2,0\r\n\r\n\r\n3,,1\r\n"),
+        ("quoted.csv", "len,width,kind\n\"1\n\n\",2,0\n3,,1\n"),
+    ] {
+        let p = file(&dir, name, text);
+        assert_usage(
+            &["train", "--data", p.to_str().unwrap(), "--layers", "2,4,1"],
+            &["line 5, column `width`: missing"],
+        );
+    }
+    let p = dir.join("bytes.csv");
+    std::fs::write(&p, b"len,width,kind\n1,\xff,0\n").unwrap();
+    assert_usage(
+        &["train", "--data", p.to_str().unwrap(), "--layers", "2,4,1"],
+        &["line 2", "not UTF-8"],
+    );
     let iris = iris();
     // The first --layers entry is not the feature count: both numbers and the file.
     assert_usage(
