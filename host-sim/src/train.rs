@@ -32,9 +32,9 @@ use crate::{
 /// The result of a training run, for `train` and for the report.
 #[derive(Clone, Debug)]
 pub struct TrainResult {
-    /// Final accuracy.
+    /// Final accuracy on the training rows (all rows without `--val-fraction`).
     pub accuracy: f64,
-    /// Final mean loss.
+    /// Final mean loss on the training rows.
     pub final_loss: f64,
     /// Mean loss over the data after each epoch.
     pub loss_per_epoch: Vec<f64>,
