@@ -83,6 +83,7 @@
 pub mod bench;
 mod board;
 mod demo;
+pub mod drift;
 mod error;
 mod event;
 pub mod number;
