@@ -115,10 +115,11 @@ pub const SAMPLE_BYTES: usize = 9;
 /// the stream position, four counters and the reservoir's count and length (`u32` each).
 pub const STATE_HEADER: usize = 8 + 7 * 4;
 
-/// Bytes of a checkpoint's payload with a reservoir of `r` samples: the online model with
-/// SGD, the frozen network, the state section.
+/// Bytes of a checkpoint's payload with a reservoir of `r` samples: the two models'
+/// lengths (`u32` each), the online model with SGD, the frozen network, the state
+/// section.
 pub const fn payload_len(r: usize) -> usize {
-    format::network_len::<Net>(Some(0))
+    8 + format::network_len::<Net>(Some(0))
         + format::network_len::<Net>(None)
         + STATE_HEADER
         + r * SAMPLE_BYTES
@@ -521,7 +522,6 @@ pub struct Session<F, S, const R: usize, const P: usize> {
     frozen: Net,
     replay: Reservoir<Sample, R>,
     counts: Counters,
-    buf: [u8; P],
 }
 
 /// The initial network, optimizer and trainer of `config`.
@@ -619,8 +619,8 @@ impl<F: NorFlash, S: Sensor, const R: usize, const P: usize> Session<F, S, R, P>
             frozen,
             replay: Reservoir::new(Sample::default()),
             counts: Counters::default(),
-            buf: [0; P],
         };
+        let mut buf = [0u8; P];
         let loaded = {
             let Session {
                 checkpoints,
@@ -629,10 +629,9 @@ impl<F: NorFlash, S: Sensor, const R: usize, const P: usize> Session<F, S, R, P>
                 frozen,
                 replay,
                 counts,
-                buf,
                 ..
             } = &mut s;
-            checkpoints.load_with(buf, |payload| {
+            checkpoints.load_with(&mut buf, |payload| {
                 decode::<R>(payload, online, opt, frozen, replay, counts)
             })
         };
@@ -754,15 +753,16 @@ impl<F: NorFlash, S: Sensor, const R: usize, const P: usize> Session<F, S, R, P>
 
     /// Writes a checkpoint of everything and logs [`DriftEvent::Checkpoint`].
     fn checkpoint<K: Sink<DriftEvent> + ?Sized>(&mut self, sink: &mut K) -> Result<(), Error> {
+        let mut buf = [0u8; P];
         let n = encode(
             &self.online,
             &self.opt,
             &self.frozen,
             &self.replay,
             &self.counts,
-            &mut self.buf,
+            &mut buf,
         )?;
-        let record = self.checkpoints.write(self.buf.get(..n).unwrap_or(&[]))?;
+        let record = self.checkpoints.write(buf.get(..n).unwrap_or(&[]))?;
         sink.event(&DriftEvent::Checkpoint {
             samples: self.counts.samples,
             seq: record.seq,
@@ -824,8 +824,11 @@ fn encode<const R: usize>(
             step: k.samples,
         },
     };
-    let a = format::save_model(online, &extras, buf)?;
-    let rest = buf.get_mut(a..).ok_or(microprop::Error::Capacity)?;
+    let (lens, models) = buf
+        .split_first_chunk_mut::<8>()
+        .ok_or(microprop::Error::Capacity)?;
+    let a = format::save_model(online, &extras, models)?;
+    let rest = models.get_mut(a..).ok_or(microprop::Error::Capacity)?;
     let b = format::save_network(frozen, &Extras::none(), rest)?;
     let state = rest.get_mut(b..).ok_or(microprop::Error::Capacity)?;
     let need = STATE_HEADER + replay.len() * SAMPLE_BYTES;
@@ -861,14 +864,19 @@ fn encode<const R: usize>(
         x1.copy_from_slice(&s.x[1].to_bits().to_le_bytes());
         label.fill(s.label);
     }
-    Ok(a + b + need)
+    let len = |n: usize| u32::try_from(n).map_err(|_| microprop::Error::Capacity);
+    let (la, lb) = lens.split_at_mut(4);
+    la.copy_from_slice(&len(a)?.to_le_bytes());
+    lb.copy_from_slice(&len(b)?.to_le_bytes());
+    Ok(8 + a + b + need)
 }
 
-/// Reads a payload [`encode`] wrote. Everything is parsed and checked (both models' bytes,
-/// the state section, every replayed sample finite with a label 0 or 1) before anything
-/// is written; then the online model and SGD, the frozen network, the reservoir and the
-/// counters are set. (The two model loads check their targets' shapes too: both are
-/// [`Net`], so if the first fits, the second does.)
+/// Reads a payload [`encode`] wrote. The state section is parsed and checked first (every
+/// replayed sample finite with a label 0 or 1, the counts consistent); then the online
+/// model and SGD are loaded (all checked before anything is written), then the frozen
+/// network, the reservoir and the counters. Only a frozen network that fails to load
+/// after the online one loaded leaves the session half-set: [`Session::start`] then
+/// resets it. (Both are [`Net`], so if the first fits, the second's shape does.)
 fn decode<const R: usize>(
     payload: &[u8],
     online: &mut Training<Layers>,
@@ -878,10 +886,16 @@ fn decode<const R: usize>(
     k: &mut Counters,
 ) -> Result<(), microprop::Error> {
     let malformed = microprop::Error::Format(microprop::FormatError::Malformed);
-    let a = format::read_info(payload)?.len;
-    let rest = payload.get(a..).ok_or(malformed)?;
-    let b = format::read_info(rest)?.len;
-    let mut r = Reader(rest.get(b..).ok_or(malformed)?);
+    let mut r = Reader(payload);
+    let a = r.u32()? as usize;
+    let b = r.u32()? as usize;
+    let models = r.0;
+    let second = a.checked_add(b).ok_or(malformed)?;
+    let (online_bytes, frozen_bytes) = (
+        models.get(..a).ok_or(malformed)?,
+        models.get(a..second).ok_or(malformed)?,
+    );
+    let mut r = Reader(models.get(second..).ok_or(malformed)?);
     let head = r.take::<8>()?;
     if head[..4] != STATE_MAGIC || head[4] != STATE_VERSION {
         return Err(malformed);
@@ -911,8 +925,8 @@ fn decode<const R: usize>(
     let targets = Targets {
         optimizer: Some(opt),
     };
-    format::load_model(payload, online, targets)?;
-    format::load_network(rest, frozen, Targets::none())?;
+    format::load_model(online_bytes, online, targets)?;
+    format::load_network(frozen_bytes, frozen, Targets::none())?;
     replay.restore(seen, items.get(..len).ok_or(malformed)?)?;
     *k = counts;
     Ok(())
