@@ -18,7 +18,12 @@
 //!   uniformly from the replay buffer, a [`Reservoir`] of `R` samples (sized at compile
 //!   time, Algorithm R) to which the new sample is then offered. Sample `i`'s random draws
 //!   come from a generator seeded by the seed and `i` alone, so nothing but `i` is needed
-//!   to continue them.
+//!   to continue them. Replay is no free lunch under a steady rotation: Algorithm R
+//!   keeps a uniform sample of the *whole* history, whose labels lag the current
+//!   boundary, so more replay steps cost prequential accuracy there (at two half-turns,
+//!   seeds 1–3: 96 % without replay, 82–86 % with two steps, 44 % frozen;
+//!   `app/tests/drift.rs` keeps this true). What it buys is memory of regions the stream
+//!   no longer visits, which a steady rotation never needs.
 //! * **The frozen model** is a copy of the online network after [`Config::warmup`]
 //!   samples; it predicts, never learns.
 //! * **Checkpoints**: every [`Config::checkpoint_every`] samples, one record of

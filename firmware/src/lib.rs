@@ -4,7 +4,7 @@
 #![no_std]
 
 pub mod counter;
-#[cfg(feature = "qemu")]
+#[cfg(feature = "drift")]
 pub mod drift_sink;
 pub mod sink;
 pub mod stack;

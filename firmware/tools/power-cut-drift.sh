@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Power-cut test of the drift program (issue 15) under QEMU, on any emulated core.
 #
-#   tools/power-cut-drift.sh CORE [TRIALS]   (from firmware/, after
-#                                            `cargo build --release --target T --bin drift`)
+#   tools/power-cut-drift.sh CORE [TRIALS]   (from firmware/, after `cargo build --release
+#                                            --target T --features drift --bin drift`)
 #   CORE: m4f (mps2-an386), m3 (mps2-an385) or m0 (microbit)
 #
 # 1. Runs the `drift` firmware uninterrupted and notes its `result:` and `done:` lines

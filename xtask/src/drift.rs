@@ -6,7 +6,8 @@
 //! * [`check_device`] checks a QEMU run of the `drift` image: exit 0, its log without the
 //!   firmware's `board:` and stack lines equal to the host's line for line, and the stack
 //!   high-water mark within [`STACK_BUDGET`].
-//! * [`check_all`] builds the image for M4F, M3 and M0, runs and checks it, and cuts the
+//! * [`check_all`] lints (clippy) and builds the image (feature `drift`) for M4F, M3 and
+//!   M0, runs and checks it, and cuts the
 //!   power of each under QEMU (`firmware/tools/power-cut-drift.sh`, [`POWER_CUTS`] trials
 //!   per core).
 
@@ -198,6 +199,7 @@ pub fn check_all(laps: &mut Laps) -> Result<(), String> {
     let expected = host()?;
     for core in &CORES {
         let image = Image::drift(core);
+        run_cmd(image.cargo("clippy").args(["--", "-D", "warnings"]))?;
         image.build()?;
         let run = image.run_qemu(&[])?;
         check_device(core, &run, &expected)?;

@@ -123,14 +123,14 @@ impl Image {
         features: "",
     };
 
-    /// The drift program (issue 15) on `core`.
+    /// The drift program (issue 15) on `core` (feature `drift`).
     pub const fn drift(core: &Core) -> Image {
         Image {
             bin: "drift",
             target: core.target,
             profile: Profile::Release,
             only_feature: None,
-            features: "",
+            features: "drift",
         }
     }
 
