@@ -2,7 +2,9 @@
 //!
 //! * [`host`] runs `microprop_app::drift` in this process on a RAM flash with the
 //!   firmware's configuration: the online model must beat the frozen one by
-//!   [`MARGIN_PERMILLE`], and its lines are what every device must print.
+//!   [`MARGIN_PERMILLE`], and its lines must equal the committed transcript
+//!   [`TRANSCRIPT`] (`--bless` rewrites it from them); they are what every device must
+//!   print.
 //! * [`check_device`] checks a QEMU run of the `drift` image: exit 0, its log without the
 //!   firmware's `board:` and stack lines equal to the host's line for line, and the stack
 //!   high-water mark within [`STACK_BUDGET`].
@@ -18,7 +20,10 @@ use microprop_app::drift::{self, Config, DriftEvent, Outcome};
 use microprop_app::Sink;
 
 use crate::firmware::{self, Core, Image, QemuRun, CORES};
-use crate::util::{run_cmd, Laps};
+use crate::util::{root, run_cmd, Laps, Snapshot};
+
+/// The committed transcript of the drift program's lines, relative to the workspace root.
+pub const TRANSCRIPT: &str = "firmware/expected/drift.log";
 
 /// The stack budget of the drift image on every core: 14 KiB, as the demo's.
 pub const STACK_BUDGET: u32 = 14 * 1024;
@@ -90,8 +95,9 @@ pub struct Expected {
     pub outcome: Outcome,
 }
 
-/// Runs the drift program on the host with the firmware's configuration.
-pub fn host() -> Result<Expected, String> {
+/// Runs the drift program on the host with the firmware's configuration, and compares its
+/// lines with [`TRANSCRIPT`] (or rewrites it, `mode` [`Snapshot::Bless`]).
+pub fn host(mode: Snapshot) -> Result<Expected, String> {
     let config = Config::default();
     let mut lines = Lines(Vec::new());
     let outcome = drift::run(
@@ -109,10 +115,44 @@ pub fn host() -> Result<Expected, String> {
             MARGIN_PERMILLE / 10
         ));
     }
-    Ok(Expected {
-        lines: lines.0,
-        outcome,
-    })
+    let lines = lines.0;
+    let path = root().join(TRANSCRIPT);
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let old: Vec<&str> = committed.lines().collect();
+    if old != lines {
+        match mode {
+            Snapshot::Bless => {
+                let mut text = lines.join("\n");
+                text.push('\n');
+                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+                eprintln!(
+                    "  blessed {TRANSCRIPT} from the host run ({} lines; it had {}): review and commit it",
+                    lines.len(),
+                    old.len()
+                );
+            }
+            Snapshot::Check => {
+                let i = first_difference(&old, &lines);
+                return Err(format!(
+                    "the drift program's host run differs from {TRANSCRIPT} at line {}:\n  \
+                     transcript: {}\n  host run:   {}\nIf the change is intended, run \
+                     `cargo xtask test-firmware --bless`, then review and commit it.",
+                    i + 1,
+                    old.get(i).copied().unwrap_or("(end)"),
+                    lines.get(i).map_or("(end)", String::as_str)
+                ));
+            }
+        }
+    }
+    Ok(Expected { lines, outcome })
+}
+
+/// The index of the first line where `a` and `b` differ (one may end first).
+fn first_difference<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> usize {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x.as_ref() != y.as_ref())
+        .unwrap_or(a.len().min(b.len()))
 }
 
 /// `{used} of {size} B` from the stack line.
@@ -149,11 +189,7 @@ pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<u
         );
     }
     if app != expected.lines {
-        let i = app
-            .iter()
-            .zip(&expected.lines)
-            .position(|(a, b)| a != b)
-            .unwrap_or(app.len().min(expected.lines.len()));
+        let i = first_difference(&expected.lines, &app);
         problems.push(format!(
             "line {} differs from the host's:\n  host:   {}\n  device: {}",
             i + 1,
@@ -193,10 +229,10 @@ pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<u
     Ok(used)
 }
 
-/// The drift checks of `test-firmware`: host run, each core's image built, run, compared
-/// and cut.
-pub fn check_all(laps: &mut Laps) -> Result<(), String> {
-    let expected = host()?;
+/// The drift checks of `test-firmware`: host run against the transcript, each core's
+/// image linted, built, run, compared and cut.
+pub fn check_all(mode: Snapshot, laps: &mut Laps) -> Result<(), String> {
+    let expected = host(mode)?;
     for core in &CORES {
         let image = Image::drift(core);
         run_cmd(image.cargo("clippy").args(["--", "-D", "warnings"]))?;
@@ -233,7 +269,7 @@ mod tests {
 
     #[test]
     fn a_device_must_print_the_hosts_lines_within_the_stack_budget() {
-        let expected = host().unwrap();
+        let expected = host(Snapshot::Check).unwrap();
         let core = CORES[2];
         assert_eq!(
             check_device(&core, &device(&expected, 8000), &expected),

@@ -47,7 +47,7 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
         demo::check_device(core, &run, &expected)?;
         laps.lap(&format!("firmware: demo under QEMU on {}", core.name));
     }
-    drift::check_all(&mut laps)?;
+    drift::check_all(mode, &mut laps)?;
     // The benchmark runs to the end on every core and its output parses into a table.
     let scratch = root().join("target/bench-mcu-smoke");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
