@@ -315,7 +315,8 @@ pub struct Memory {
     pub replay_capacity: u32,
     /// The replay buffer (`size_of::<Reservoir<Sample, R>>()`).
     pub replay: u32,
-    /// The checkpoint payload buffer.
+    /// The checkpoint payload buffer (`P`; on the stack only while a checkpoint is loaded
+    /// or written).
     pub buffer: u32,
     /// One checkpoint slot on the flash.
     pub slot: u32,
@@ -515,7 +516,8 @@ struct Counters {
 }
 
 /// One boot of the program: see the [module](self) documentation. `R` is the replay
-/// capacity, `P` the payload buffer's size (at least [`payload_len`]`(R)`; use
+/// capacity, `P` the size of the payload buffer a checkpoint is encoded in, on the stack
+/// while loading or writing (at least [`payload_len`]`(R)`; use
 /// [`DefaultSession`] or `Session<F, S, R, { payload_len(R) }>`).
 pub struct Session<F, S, const R: usize, const P: usize> {
     config: Config,
