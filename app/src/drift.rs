@@ -145,6 +145,29 @@ pub struct Sample {
 
 /// Where samples come from: a board's sensors (with whatever supplies the label), or the
 /// generated [`DriftStream`].
+///
+/// A board's implementation reads its peripherals and returns one labelled sample; a
+/// failed read can be retried inside `sample`, or end the run with `None` (the next boot
+/// resumes from the last checkpoint):
+///
+/// ```
+/// use microprop_app::drift::{Sample, Sensor};
+///
+/// /// Two ADC channels and a button that says which class the user is showing.
+/// struct Probe<A: FnMut(u8) -> Option<u16>, B: FnMut() -> bool> { adc: A, button: B }
+///
+/// impl<A: FnMut(u8) -> Option<u16>, B: FnMut() -> bool> Sensor for Probe<A, B> {
+///     fn sample(&mut self) -> Option<Sample> {
+///         let x0 = f32::from((self.adc)(0)?) / 2048.0 - 1.0;
+///         let x1 = f32::from((self.adc)(1)?) / 2048.0 - 1.0;
+///         Some(Sample { x: [x0, x1], label: u8::from((self.button)()) })
+///     }
+///     // `skip_to` keeps its default: a live sensor cannot rewind.
+/// }
+///
+/// let mut probe = Probe { adc: |ch| Some(1024 * u16::from(ch + 1)), button: || true };
+/// assert_eq!(probe.sample(), Some(Sample { x: [-0.5, 0.0], label: 1 }));
+/// ```
 pub trait Sensor {
     /// The next sample; `None` when the stream has ended (the program then finishes).
     fn sample(&mut self) -> Option<Sample>;
