@@ -83,6 +83,8 @@
 pub mod bench;
 mod board;
 mod demo;
+#[cfg(feature = "drift")]
+pub mod drift;
 mod error;
 mod event;
 pub mod number;

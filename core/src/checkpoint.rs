@@ -639,6 +639,25 @@ impl<F: NorFlash> Checkpoints<F> {
         mut targets: Targets<'_, T::Scalar>,
         buf: &mut [u8],
     ) -> Res<Option<(Record, Loaded)>, F> {
+        self.load_with(buf, |payload| {
+            format::load_model(payload, model, targets.reborrow())
+        })
+    }
+
+    /// [`Checkpoints::load`] for a payload of the caller's own layout (written with
+    /// [`Checkpoints::write`]: for example a model followed by more state): `decode` is
+    /// given the newest record's payload, then older ones while it fails. The record
+    /// `decode` accepted is kept by the next write, as with `load`. `decode` should leave
+    /// its targets unchanged when it fails (check everything, then write), or the caller
+    /// must reset them when no record loads.
+    ///
+    /// # Errors
+    /// As [`Checkpoints::load`], with `decode`'s error as [`CheckpointError::Model`].
+    pub fn load_with<T>(
+        &mut self,
+        buf: &mut [u8],
+        mut decode: impl FnMut(&[u8]) -> Result<T, Error>,
+    ) -> Res<Option<(Record, T)>, F> {
         self.loaded = None;
         let mut bound = u32::MAX;
         let mut first_err = None;
@@ -646,7 +665,7 @@ impl<F: NorFlash> Checkpoints<F> {
         while let Some(r) = self.newest_below(bound) {
             bound = r.seq;
             let err = match self.read_record(r, buf) {
-                Ok(payload) => match format::load_model(payload, model, targets.reborrow()) {
+                Ok(payload) => match decode(payload) {
                     Ok(loaded) => {
                         self.loaded = Some(Some(r));
                         return Ok(Some((r, loaded)));

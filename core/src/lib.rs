@@ -71,6 +71,7 @@ mod network;
 pub mod optim;
 pub mod preprocess;
 pub mod regularization;
+pub mod replay;
 pub mod rng;
 mod scalar;
 pub mod schedule;

@@ -4,11 +4,15 @@
 #![no_std]
 
 pub mod counter;
+#[cfg(feature = "drift")]
+pub mod drift_sink;
 pub mod sink;
 pub mod stack;
 
 #[cfg(feature = "qemu")]
 pub mod flash;
+#[cfg(all(feature = "qemu", mcu = "m0"))]
+pub mod nvmc;
 #[cfg(feature = "qemu")]
 pub mod qemu;
 

@@ -42,6 +42,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run the firmware's checkpoint-and-resume program on a RAM flash that can lose power.
     Resume(ResumeArgs),
+    /// Run the firmware's learning-under-drift program: online learning with replay beside a frozen model, checkpointed.
+    Drift(DriftArgs),
     /// Run the firmware's cost benchmark with the host clock (nanoseconds, and each backend's error).
     Bench(BenchArgs),
     /// Train a run-time shaped network on a toy data set or a CSV file (--data).
@@ -397,6 +399,33 @@ pub struct ResumeArgs {
     /// Epochs in all (default: the firmware's, 150).
     #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub epochs: u32,
+}
+
+/// `drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Seed (default: the firmware's, 7). Resuming needs the settings that wrote the checkpoint.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Samples in the run (default 2000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub samples: Option<u32>,
+    /// Half-turns of the clusters over the run (default 1; 0: no drift).
+    #[arg(long, value_name = "X")]
+    pub half_turns: Option<f32>,
+    /// Replay steps after each new sample's step (default 1).
+    #[arg(long, value_name = "N")]
+    pub replay_steps: Option<u8>,
+    /// Replay buffer capacity in samples: 8, 16, 32 (the firmware's) or 64.
+    #[arg(long, default_value_t = 32)]
+    pub replay: u32,
+    /// The power fails after N samples of the first boot; a second boot resumes.
+    #[arg(long, value_name = "N")]
+    pub cut_after_samples: Option<u32>,
+    /// The flash as a file (the QEMU dump's format): read at boot if it exists, written
+    /// back at the end; one invocation is one boot.
+    #[arg(long, value_name = "FILE")]
+    pub flash: Option<PathBuf>,
 }
 
 /// `bench`.

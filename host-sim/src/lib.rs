@@ -16,6 +16,7 @@ pub mod ctx;
 pub mod data;
 pub mod dead_relu;
 pub mod demo;
+pub mod drift;
 pub mod gradcheck;
 pub mod init_stats;
 pub mod landscape;

@@ -14,8 +14,8 @@ use microprop_sim::{
     activations, bench,
     cli::{Cli, Command},
     ctx::{error_json, stdout_error, ErrorKind, Failure},
-    dead_relu, demo, gradcheck, init_stats, landscape, predict, report, resume, train, vanishing,
-    zigzag, Ctx,
+    dead_relu, demo, drift, gradcheck, init_stats, landscape, predict, report, resume, train,
+    vanishing, zigzag, Ctx,
 };
 
 fn main() -> ExitCode {
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(a) => demo::run(a, &ctx),
         Command::Resume(a) => resume::run(a, &ctx),
+        Command::Drift(a) => drift::run(a, &ctx),
         Command::Bench(a) => bench::run(a, &ctx),
         Command::Train(a) => train::run(a, &ctx),
         Command::Predict(a) => predict::run(a, &ctx),

@@ -123,6 +123,17 @@ impl Image {
         features: "",
     };
 
+    /// The drift program (issue 15) on `core` (feature `drift`).
+    pub const fn drift(core: &Core) -> Image {
+        Image {
+            bin: "drift",
+            target: core.target,
+            profile: Profile::Release,
+            only_feature: None,
+            features: "drift",
+        }
+    }
+
     /// The training demo on `core`.
     pub const fn demo(core: &Core) -> Image {
         Image {

@@ -20,7 +20,7 @@
 //! |---|---|---|
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
-//! | 2 | [`demo`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's transcript and log checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
+//! | 2 | [`demo`], [`drift`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's transcript and log checks; the drift program's checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
 //! | 3 | [`bench_mcu`] | the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
@@ -31,6 +31,7 @@ mod bench_host;
 mod bench_log;
 mod bench_mcu;
 mod demo;
+mod drift;
 mod firmware;
 mod fuzz;
 mod run;
@@ -93,12 +94,13 @@ fn print_help() {
 #[cfg(test)]
 mod tests {
     /// Each module's layer (see the module documentation).
-    const LAYERS: [(&str, u8); 13] = [
+    const LAYERS: [(&str, u8); 14] = [
         ("util", 0),
         ("setup", 1),
         ("firmware", 1),
         ("symbols", 1),
         ("demo", 2),
+        ("drift", 2),
         ("bench_log", 2),
         ("size", 2),
         ("run", 2),

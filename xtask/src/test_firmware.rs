@@ -3,13 +3,15 @@
 //! The demo on the host checked against the committed transcript (`--bless`: the
 //! transcript rewritten from it), fmt and clippy of the firmware, every image built (three
 //! cores x (demo, benchmark) and the STM32F411), the demo under QEMU on M4F, M3 and M0 checked against
-//! the transcript and the stack budget, and the cost benchmark run to a complete table on
-//! each core.
+//! the transcript and the stack budget, the drift program on each core checked against the
+//! host's run and cut under QEMU (`drift`), and the cost benchmark run to a complete table
+//! on each core.
 
 use microprop::Activation;
 
 use crate::bench_mcu::run_bench;
 use crate::demo;
+use crate::drift;
 use crate::firmware::{self, Image, CORES};
 use crate::setup;
 use crate::util::{root, run_cmd, Laps, Snapshot};
@@ -45,6 +47,7 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
         demo::check_device(core, &run, &expected)?;
         laps.lap(&format!("firmware: demo under QEMU on {}", core.name));
     }
+    drift::check_all(mode, &mut laps)?;
     // The benchmark runs to the end on every core and its output parses into a table.
     let scratch = root().join("target/bench-mcu-smoke");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
