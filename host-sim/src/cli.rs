@@ -48,6 +48,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
     Predict(PredictArgs),
+    /// Describe a model file: layers, parameters, preprocessing, optimizer state, bytes to run and train, CRC.
+    #[command(after_help = INSPECT_AFTER_HELP)]
+    Inspect(InspectArgs),
     /// Check every activation x loss gradient against five-point central finite differences (f64).
     Gradcheck(GradcheckArgs),
     /// Per-layer gradient norms at initialisation, by activation.
@@ -348,6 +351,35 @@ pub struct PredictArgs {
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
+}
+
+/// `inspect`'s closing help text: its JSON keys and its errors.
+pub const INSPECT_AFTER_HELP: &str = "\
+JSON (--json, one object): file, file_bytes (the file's size), model_bytes (the length \
+the header states, CRC included), format_version, scalar_bytes, depth, has_optimizer \
+(the header's flag), crc {status: ok|mismatch, stored, computed} (CRC-32 as integers); \
+when every check passes also inputs, outputs, layers[] {kind, inputs, outputs, \
+activation (its --activation/--output spelling, null for kinds without one), params, \
+state; batch-norm: momentum, eps; dropout: p}, params, state, preprocess (null, or \
+{kind: standardize, mode, count, mean[], variance[], std[]} or {kind: whiten, count, \
+mean[2], covariance[3], eps}), optimizer (null, or {name, learning_rate, steps, \
+state_len}), progress {epoch, step}, bytes {run {weights, buffers, total}, train {batch, \
+rows, weights, buffers, by_optimizer {sgd, momentum, nesterov, adagrad, rmsprop, adam, \
+adamw}}} (null for f64 models).
+Errors: a file that is not a model (bad magic, another format version, truncated) is a \
+model error (exit 1). A CRC mismatch, or a spec or value the format's checks refuse, is a \
+model error too (exit 1) whose JSON object still has the header's keys (file ... crc) \
+beside \"error\".";
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model file.
+    pub file: PathBuf,
+    /// The mini-batch the training bytes assume (as `train --batch`: a network with batch
+    /// norm holds buffers for a whole batch, any other one row).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub batch: u32,
 }
 
 /// One input for `predict --point`.

@@ -17,6 +17,7 @@ pub mod dead_relu;
 pub mod demo;
 pub mod gradcheck;
 pub mod init_stats;
+pub mod inspect;
 pub mod landscape;
 pub mod limits;
 pub mod net;
