@@ -48,6 +48,9 @@ pub enum Command {
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
     Predict(PredictArgs),
+    /// Convert a PyTorch nn.Sequential of Linear layers saved with safetensors into a model file.
+    #[command(after_help = IMPORT_AFTER_HELP)]
+    Import(ImportArgs),
     /// Describe a model file: layers, parameters, preprocessing, optimizer state, bytes to run and train, CRC.
     #[command(after_help = INSPECT_AFTER_HELP)]
     Inspect(InspectArgs),
@@ -351,6 +354,40 @@ pub struct PredictArgs {
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
+}
+
+/// `import`'s closing help text: what it reads and refuses.
+pub const IMPORT_AFTER_HELP: &str = "\
+Reads tensors <index>.weight (out x in) and <index>.bias of each nn.Linear, in module \
+order (indices need not be consecutive); F32 as is, F16 and BF16 widened exactly, F64 \
+only if every value is an f32. Activations: --activation (hidden layers) and --output \
+(the last layer) override the metadata key microprop.sequential, the module classes in \
+order, comma-separated (Linear,ReLU,Linear,LeakyReLU(0.1),Linear,Softmax; also Tanh, \
+Sigmoid, ELU(alpha), GELU, GELU(tanh), Identity); a Linear with no activation after it \
+gets identity. Without that metadata both flags are needed (a usage error otherwise).
+Errors: a bad file (a missing weight or bias, a weight that is not 2-D, sizes that do not \
+chain, a non-finite value, an unknown class in the metadata, no layers, more than 32) is \
+a model error (exit 1) naming the key.
+JSON (--json): safetensors, out, layers (sizes, input first), indices (the Linear \
+modules' indices), activations, activation_sources (flag or metadata, per layer), \
+metadata (the microprop.sequential value or null), dtypes, params, saved_bytes, \
+weights_hash.";
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The PyTorch nn.Sequential, saved with safetensors (`safetensors.torch.save_file`).
+    #[arg(long, value_name = "FILE")]
+    pub safetensors: PathBuf,
+    /// The model file to write (microprop's format, no optimizer state).
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Activation of every hidden layer (overrides the file's metadata).
+    #[arg(long, value_parser = HiddenAct::parser().map(HiddenAct))]
+    pub activation: Option<HiddenAct>,
+    /// Activation of the last layer (overrides the file's metadata).
+    #[arg(long, value_parser = OutputAct::parser().map(OutputAct))]
+    pub output: Option<OutputAct>,
 }
 
 /// `inspect`'s closing help text: its JSON keys and its errors.

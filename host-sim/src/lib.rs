@@ -16,6 +16,7 @@ pub mod data;
 pub mod dead_relu;
 pub mod demo;
 pub mod gradcheck;
+pub mod import;
 pub mod init_stats;
 pub mod inspect;
 pub mod landscape;

@@ -14,8 +14,8 @@ use microprop_sim::{
     activations, bench,
     cli::{Cli, Command},
     ctx::{error_json, stdout_error, ErrorKind, Failure},
-    dead_relu, demo, gradcheck, init_stats, inspect, landscape, predict, report, resume, train,
-    vanishing, zigzag, Ctx,
+    dead_relu, demo, gradcheck, import, init_stats, inspect, landscape, predict, report, resume,
+    train, vanishing, zigzag, Ctx,
 };
 
 fn main() -> ExitCode {
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a, &ctx),
         Command::Train(a) => train::run(a, &ctx),
         Command::Predict(a) => predict::run(a, &ctx),
+        Command::Import(a) => import::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Gradcheck(a) => gradcheck::run(a, &ctx),
         Command::Vanishing(a) => vanishing::run(a, &ctx),
