@@ -2,7 +2,8 @@
 //!
 //! The host simulator: the firmware's programs on any machine (`demo`, `resume` against
 //! a RAM flash that can lose power, `bench` with the host clock), training of
-//! run-time shaped networks on the core's exact arithmetic (`train`), and the lecture
+//! run-time shaped networks on the core's exact arithmetic (`train`), model files in and
+//! described (`import` from PyTorch's safetensors, `inspect`), and the lecture
 //! notes' experiments as numbers and figures (`gradcheck`, `vanishing`, `landscape`,
 //! `zigzag`, `init`, `dead-relu`, `activations`, `report`).
 //!
