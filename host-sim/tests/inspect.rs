@@ -361,3 +361,95 @@ fn the_help_documents_every_key() {
         assert!(help.contains(key), "`{key}` not in the help");
     }
 }
+
+#[test]
+fn whitening_is_reported_with_its_fitted_statistics() {
+    let (t, file) = trained(
+        "whiten",
+        &["--epochs", "2", "--preprocess", "whiten", "--seed", "9"],
+    );
+    let v = inspect(&file, &[]);
+    check_common(&v, &t, &file);
+    let mut rng = microprop::rng(9);
+    let data = Data::generate(
+        DatasetArg::Clusters,
+        200,
+        2,
+        default_spread(DatasetArg::Clusters),
+        &mut rng,
+    )
+    .unwrap();
+    let s = microprop::PcaWhitening::fit(microprop_sim::train::WHITEN_EPS, &data.x)
+        .unwrap()
+        .stats();
+    let p = &v["preprocess"];
+    assert_eq!(p["kind"], "whiten");
+    assert_eq!(p["count"], 200);
+    let close = |a: &Value, b: f64| (a.as_f64().unwrap() - b).abs() <= 1e-15 * b.abs().max(1.0);
+    for i in 0..2 {
+        assert!(close(&p["mean"][i], s.mean[i]), "{p}");
+    }
+    for i in 0..3 {
+        assert!(close(&p["covariance"][i], s.cov[i]), "{p}");
+    }
+    assert!(close(&p["eps"], 1e-5), "{p}");
+    assert_eq!(v["layers"][0]["kind"], "whiten");
+    assert_eq!(v["layers"][0]["state"], 0);
+}
+
+/// CRC-32 (ISO-HDLC), bit by bit: to make a file whose checksum is right and whose
+/// contents are not.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_file_refused_past_its_checksum_keeps_the_header_keys() {
+    let (_, file) = trained("badspec", &["--epochs", "1", "--layers", "2,3,1"]);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    assert_eq!(
+        crc32(&bytes[..n - 4]).to_le_bytes(),
+        bytes[n - 4..],
+        "the CRC as the format's"
+    );
+    // The first layer's activation code (after the kind code and two u32 sizes): unknown.
+    bytes[16 + 1 + 8] = 200;
+    let crc = crc32(&bytes[..n - 4]);
+    bytes[n - 4..].copy_from_slice(&crc.to_le_bytes());
+    let bad = file.with_file_name("badspec.mprp");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out = sim(&["inspect", bad.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "model");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed"),
+        "{v}"
+    );
+    assert_eq!(v["crc"]["status"], "ok");
+    assert_eq!(v["crc"]["stored"], crc);
+    for key in HEADER_KEYS {
+        assert!(v.get(key).is_some(), "missing `{key}` in {v}");
+    }
+    for key in MODEL_KEYS {
+        assert!(
+            v.get(key).is_none(),
+            "`{key}` reported for a refused file: {v}"
+        );
+    }
+}
