@@ -52,6 +52,10 @@
 //! failed load therefore leaves the target bit-identical. Errors come in that order; the
 //! first found is returned.
 //!
+//! [`read_info`] makes the first pass's checks that need no target and describes the
+//! model; [`read_header`] reads only the fixed header and computes the CRC beside the
+//! stored one, to describe bytes that fail the checks.
+//!
 //! ```
 //! use microprop::{format, mlp, Activation, Init};
 //! type Net = mlp![f32; 2, 4, 1];
@@ -403,6 +407,78 @@ pub fn read_info(bytes: &[u8]) -> Result<Info<'_>> {
         }),
         progress: file.progress,
         len: file.len,
+    })
+}
+
+/// A model's fixed header and its checksum, read without checking anything else: what can
+/// still be said about bytes whose CRC is wrong (the host simulator's `inspect` reports
+/// it). The fields are as stored; only [`read_info`] (or a load) vouches for them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Format version (always [`VERSION`]: another one is refused).
+    pub version: u16,
+    /// The stored scalar size in bytes (4 or 8 in a valid file; not checked here).
+    pub scalar_bytes: u8,
+    /// Whether the flags say optimizer state is stored (bit 0).
+    pub has_optimizer: bool,
+    /// The stored layer count (not checked against [`MAX_DEPTH`] here).
+    pub depth: usize,
+    /// The stored length: bytes of the model, CRC included (the slice holds at least as
+    /// many).
+    pub len: usize,
+    /// The CRC-32 stored in the model's last four bytes.
+    pub stored_crc: u32,
+    /// The CRC-32 of the bytes before it.
+    pub computed_crc: u32,
+}
+
+impl Header {
+    /// Whether the stored CRC matches the contents.
+    pub const fn crc_ok(&self) -> bool {
+        self.stored_crc == self.computed_crc
+    }
+}
+
+/// Reads the fixed header of `bytes` and computes the checksum over the length it states,
+/// without checking the CRC or anything past the header, so that corrupt bytes can be
+/// described. Checked: the magic and the version (another version's layout is unknown),
+/// that the stated length covers at least a header, progress and CRC, and that `bytes`
+/// hold it. Use [`read_info`] for everything else.
+///
+/// # Errors
+/// [`FormatError::BadMagic`], [`FormatError::UnsupportedVersion`],
+/// [`FormatError::Truncated`] (fewer bytes than a header or than the stated length),
+/// [`FormatError::Malformed`] (a stated length below the smallest model).
+pub fn read_header(bytes: &[u8]) -> Result<Header> {
+    if bytes.iter().zip(&MAGIC).any(|(a, b)| a != b) {
+        return Err(FormatError::BadMagic.into());
+    }
+    if let Some(&v) = bytes.get(4) {
+        if u16::from(v) != VERSION {
+            return Err(FormatError::UnsupportedVersion { found: v.into() }.into());
+        }
+    }
+    let mut header = Reader(bytes.get(..HEADER_LEN).ok_or(FormatError::Truncated)?);
+    let _magic: [u8; 4] = header.array()?;
+    let (version, scalar_bytes, flags, _reserved) =
+        (header.u8()?, header.u8()?, header.u8()?, header.u8()?);
+    let depth = header.usize()?;
+    let len = header.usize()?;
+    if len < HEADER_LEN + PROGRESS_LEN + CRC_LEN {
+        return Err(FormatError::Malformed.into());
+    }
+    let (body, crc) = bytes
+        .get(..len)
+        .ok_or(FormatError::Truncated)?
+        .split_at(len - CRC_LEN);
+    Ok(Header {
+        version: version.into(),
+        scalar_bytes,
+        has_optimizer: flags & FLAG_OPTIMIZER != 0,
+        depth,
+        len,
+        stored_crc: Reader(crc).u32()?,
+        computed_crc: CRC32.checksum(body),
     })
 }
 

@@ -148,6 +148,76 @@ fn info_describes_the_stored_model() {
 }
 
 #[test]
+fn the_header_is_read_and_the_crc_computed_without_the_other_checks() {
+    let (buf, _, _) = saved();
+    let h = format::read_header(&buf).unwrap();
+    let info = format::read_info(&buf).unwrap();
+    assert_eq!(h.version, info.version);
+    assert_eq!(h.scalar_bytes, info.scalar_bytes);
+    assert_eq!(h.depth, info.layers.len());
+    assert_eq!(h.len, info.len);
+    assert!(h.has_optimizer);
+    assert!(h.crc_ok());
+    let stored = u32::from_le_bytes(buf[buf.len() - 4..].try_into().unwrap());
+    assert_eq!((h.stored_crc, h.computed_crc), (stored, stored));
+    // Trailing bytes are not the model's.
+    let mut longer = buf.clone();
+    longer.extend_from_slice(&[0xAA; 7]);
+    assert_eq!(format::read_header(&longer).unwrap(), h);
+    // A flipped value bit: the header still reads, the CRC is reported as wrong.
+    let mut bad = buf.clone();
+    bad[40] ^= 0x01;
+    assert_eq!(format::read_info(&bad), Err(FormatError::Checksum.into()));
+    let hb = format::read_header(&bad).unwrap();
+    assert!(!hb.crc_ok());
+    assert_eq!(hb.stored_crc, h.stored_crc);
+    assert_ne!(hb.computed_crc, h.computed_crc);
+    assert_eq!((hb.depth, hb.len, hb.scalar_bytes), (h.depth, h.len, 4));
+    // A flipped stored CRC.
+    let mut bad = buf.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x80;
+    let hb = format::read_header(&bad).unwrap();
+    assert_eq!(hb.computed_crc, h.computed_crc);
+    assert_eq!(hb.stored_crc, h.stored_crc ^ 0x8000_0000);
+    // A flag or depth the full read refuses is reported as stored.
+    let mut bad = buf.clone();
+    bad[6] = 0;
+    bad[8] = 40;
+    let hb = format::read_header(&bad).unwrap();
+    assert!(!hb.has_optimizer && hb.depth == 40 && !hb.crc_ok());
+    // What it refuses.
+    let mut bad = buf.clone();
+    bad[0] = b'X';
+    assert_eq!(format::read_header(&bad), Err(FormatError::BadMagic.into()));
+    assert_eq!(
+        format::read_header(b"PK\x03\x04 not a model"),
+        Err(FormatError::BadMagic.into())
+    );
+    let mut bad = buf.clone();
+    bad[4] = 3;
+    assert_eq!(
+        format::read_header(&bad),
+        Err(FormatError::UnsupportedVersion { found: 3 }.into())
+    );
+    assert_eq!(
+        format::read_header(&buf[..10]),
+        Err(FormatError::Truncated.into())
+    );
+    assert_eq!(
+        format::read_header(&buf[..buf.len() - 1]),
+        Err(FormatError::Truncated.into())
+    );
+    assert_eq!(format::read_header(&[]), Err(FormatError::Truncated.into()));
+    let mut bad = buf.clone();
+    bad[12..16].copy_from_slice(&27u32.to_le_bytes());
+    assert_eq!(
+        format::read_header(&bad),
+        Err(FormatError::Malformed.into())
+    );
+}
+
+#[test]
 fn every_too_small_buffer_is_a_capacity_error() {
     let (buf, net, opt) = saved();
     let extras = Extras {

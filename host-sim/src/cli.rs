@@ -50,6 +50,12 @@ pub enum Command {
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
     Predict(PredictArgs),
+    /// Convert a PyTorch nn.Sequential of Linear layers saved with safetensors into a model file.
+    #[command(after_help = IMPORT_AFTER_HELP)]
+    Import(ImportArgs),
+    /// Describe a model file: layers, parameters, preprocessing, optimizer state, bytes to run and train, CRC.
+    #[command(after_help = INSPECT_AFTER_HELP)]
+    Inspect(InspectArgs),
     /// Check every activation x loss gradient against five-point central finite differences (f64).
     Gradcheck(GradcheckArgs),
     /// Per-layer gradient norms at initialisation, by activation.
@@ -350,6 +356,69 @@ pub struct PredictArgs {
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
+}
+
+/// `import`'s closing help text: what it reads and refuses.
+pub const IMPORT_AFTER_HELP: &str = "\
+Reads tensors <index>.weight (out x in) and <index>.bias of each nn.Linear, in module \
+order (indices need not be consecutive); F32 as is, F16 and BF16 widened exactly, F64 \
+only if every value is an f32. Activations: --activation (hidden layers) and --output \
+(the last layer) override the metadata key microprop.sequential, the module classes in \
+order, comma-separated (Linear,ReLU,Linear,LeakyReLU(0.1),Linear,Softmax; also Tanh, \
+Sigmoid, ELU(alpha), GELU, GELU(tanh), Identity); a Linear with no activation after it \
+gets identity. Without that metadata both flags are needed (a usage error otherwise).
+Errors: a bad file (a missing weight or bias, a weight that is not 2-D, sizes that do not \
+chain, a non-finite value, an unknown class in the metadata, no layers, more than 32) is \
+a model error (exit 1) naming the key.
+JSON (--json): safetensors, out, layers (sizes, input first), indices (the Linear \
+modules' indices), activations, activation_sources (flag or metadata, per layer), \
+metadata (the microprop.sequential value or null), dtypes, params, saved_bytes, \
+weights_hash.";
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The PyTorch nn.Sequential, saved with safetensors (`safetensors.torch.save_file`).
+    #[arg(long, value_name = "FILE")]
+    pub safetensors: PathBuf,
+    /// The model file to write (microprop's format, no optimizer state).
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Activation of every hidden layer (overrides the file's metadata).
+    #[arg(long, value_parser = HiddenAct::parser().map(HiddenAct))]
+    pub activation: Option<HiddenAct>,
+    /// Activation of the last layer (overrides the file's metadata).
+    #[arg(long, value_parser = OutputAct::parser().map(OutputAct))]
+    pub output: Option<OutputAct>,
+}
+
+/// `inspect`'s closing help text: its JSON keys and its errors.
+pub const INSPECT_AFTER_HELP: &str = "\
+JSON (--json, one object): file, file_bytes (the file's size), model_bytes (the length \
+the header states, CRC included), format_version, scalar_bytes, depth, has_optimizer \
+(the header's flag), crc {status: ok|mismatch, stored, computed} (CRC-32 as integers); \
+when every check passes also inputs, outputs, layers[] {kind, inputs, outputs, \
+activation (its --activation/--output spelling, null for kinds without one), params, \
+state; batch-norm: momentum, eps; dropout: p}, params, state, preprocess (null, or \
+{kind: standardize, mode, count, mean[], variance[], std[]} or {kind: whiten, count, \
+mean[2], covariance[3], eps}), optimizer (null, or {name, learning_rate, steps, \
+state_len}), progress {epoch, step}, bytes {run {weights, buffers, total}, train {batch, \
+rows, weights, buffers, by_optimizer {sgd, momentum, nesterov, adagrad, rmsprop, adam, \
+adamw}}} (null for f64 models).
+Errors: a file that is not a model (bad magic, another format version, truncated) is a \
+model error (exit 1). A CRC mismatch, or a spec or value the format's checks refuse, is a \
+model error too (exit 1) whose JSON object still has the header's keys (file ... crc) \
+beside \"error\".";
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The model file.
+    pub file: PathBuf,
+    /// The mini-batch the training bytes assume (as `train --batch`: a network with batch
+    /// norm holds buffers for a whole batch, any other one row).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub batch: u32,
 }
 
 /// One input for `predict --point`.

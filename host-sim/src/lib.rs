@@ -3,7 +3,8 @@
 //! The host simulator: the firmware's programs on any machine (`demo`, `resume` against
 //! a RAM flash that can lose power, `bench` with the host clock), training of
 //! run-time shaped networks on the core's exact arithmetic (`train`, on a generated data set
-//! or the rows of a CSV file), and the lecture
+//! or the rows of a CSV file), model files in and described (`import` from PyTorch's
+//! safetensors, `inspect`), and the lecture
 //! notes' experiments as numbers and figures (`gradcheck`, `vanishing`, `landscape`,
 //! `zigzag`, `init`, `dead-relu`, `activations`, `report`).
 //!
@@ -18,7 +19,9 @@ pub mod dead_relu;
 pub mod demo;
 pub mod drift;
 pub mod gradcheck;
+pub mod import;
 pub mod init_stats;
+pub mod inspect;
 pub mod landscape;
 pub mod limits;
 pub mod net;

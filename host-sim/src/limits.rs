@@ -10,7 +10,7 @@
 //!
 //! [`net::weight_bytes`]: crate::net::weight_bytes
 
-use microprop::layer::{DenseSpec, Spec};
+use microprop::layer::{DenseSpec, Kind, Spec};
 use microprop::Activation;
 
 use crate::{ctx::usage, Res};
@@ -120,6 +120,30 @@ impl Footprint {
             bytes_str(self.other_bytes),
         ))
     }
+}
+
+/// Bytes of the rows one inference of a network of `specs` holds at its peak (`f32`):
+/// the run-time walk (`predict`) keeps the input row and every layer's output row until
+/// the last layer has run, the output row is allocated before the walk, and while layer
+/// `i` runs it also holds its own scratch row (dense and batch-norm layers a row of
+/// pre-activations, a standardisation its scales; dropout and whitening none). The peak
+/// over the layers of `inputs + Σ_{j ≤ i} outputs_j + outputs_last (for i < last) +
+/// scratch_i` scalars (`tests/inspect_alloc.rs` measures it with a counting allocator).
+pub fn inference_bytes(specs: &[Spec]) -> u64 {
+    let inputs = specs.first().map_or(0, |s| s.inputs() as u64);
+    let last = specs.last().map_or(0, |s| s.outputs() as u64);
+    let (mut held, mut peak) = (inputs, 0u64);
+    for (i, s) in specs.iter().enumerate() {
+        let out = s.outputs() as u64;
+        held = held.saturating_add(out);
+        let scratch = match s.kind() {
+            Kind::Dense | Kind::BatchNorm | Kind::Standardize => out,
+            Kind::Dropout | Kind::Whiten => 0,
+        };
+        let output = if i + 1 < specs.len() { last } else { 0 };
+        peak = peak.max(held.saturating_add(output).saturating_add(scratch));
+    }
+    peak.saturating_mul(SCALAR)
 }
 
 /// Checks a total of `bytes` named by `flags` against [`MAX_BYTES`] (a run whose memory

@@ -14,8 +14,8 @@ use microprop_sim::{
     activations, bench,
     cli::{Cli, Command},
     ctx::{error_json, stdout_error, ErrorKind, Failure},
-    dead_relu, demo, drift, gradcheck, init_stats, landscape, predict, report, resume, train,
-    vanishing, zigzag, Ctx,
+    dead_relu, demo, drift, gradcheck, import, init_stats, inspect, landscape, predict, report,
+    resume, train, vanishing, zigzag, Ctx,
 };
 
 fn main() -> ExitCode {
@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a, &ctx),
         Command::Train(a) => train::run(a, &ctx),
         Command::Predict(a) => predict::run(a, &ctx),
+        Command::Import(a) => import::run(a, &ctx),
+        Command::Inspect(a) => inspect::run(a, &ctx),
         Command::Gradcheck(a) => gradcheck::run(a, &ctx),
         Command::Vanishing(a) => vanishing::run(a, &ctx),
         Command::Landscape(a) => landscape::run(a, &ctx),
