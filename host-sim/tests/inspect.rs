@@ -172,7 +172,7 @@ fn standardisation_and_adam_state_are_reported_with_their_values() {
         &mut rng,
     )
     .unwrap();
-    let s = Standardizer::<f32, 2>::fit(Preprocess::Standardize, &data.x).unwrap();
+    let s = Standardizer::<f32, 2>::fit(Preprocess::Standardize, &pairs(&data.x)).unwrap();
     for i in 0..2 {
         let mean = p["mean"][i].as_f64().unwrap();
         let var = p["variance"][i].as_f64().unwrap();
@@ -379,7 +379,7 @@ fn whitening_is_reported_with_its_fitted_statistics() {
         &mut rng,
     )
     .unwrap();
-    let s = microprop::PcaWhitening::fit(microprop_sim::train::WHITEN_EPS, &data.x)
+    let s = microprop::PcaWhitening::fit(microprop_sim::train::WHITEN_EPS, &pairs(&data.x))
         .unwrap()
         .stats();
     let p = &v["preprocess"];
@@ -452,4 +452,9 @@ fn a_file_refused_past_its_checksum_keeps_the_header_keys() {
             "`{key}` reported for a refused file: {v}"
         );
     }
+}
+
+/// A generated data set's flat rows as the 2-feature samples the core's fits take.
+fn pairs(x: &[f32]) -> Vec<[f32; 2]> {
+    x.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
 }

@@ -73,7 +73,12 @@ fn the_inference_bytes_are_the_peak_of_one_prediction() {
         &["x", "--layers", "2,8,1", "--preprocess", "standardize"],
         &["x", "--layers", "2,9,4", "--preprocess", "whiten"],
     ];
-    let xs = [[0.0f32, 1.0], [1.0, 0.0], [2.0, 2.5], [-1.0, 0.5]];
+    let xs = microprop_sim::data::Data {
+        x: vec![0.0f32, 1.0, 1.0, 0.0, 2.0, 2.5, -1.0, 0.5],
+        features: 2,
+        labels: vec![0, 1, 1, 0],
+        classes: 2,
+    };
     for args in cases {
         let a = Cli::parse_from(args).a;
         // The layers train builds (preprocessing fitted on a few points).
