@@ -85,6 +85,11 @@ mod board;
 mod demo;
 mod error;
 mod event;
+pub mod finetune;
+/// The host-trained iris model, embedded: `microprop-sim export --rust`'s output for
+/// `app/models/iris-host.mprp` (committed; `host-sim/tests/export.rs` checks that
+/// exporting the file again gives these bytes). [`finetune::run`] fine-tunes it.
+pub mod iris_model;
 pub mod number;
 pub mod resume;
 

@@ -48,6 +48,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Load a model file (`train --save`, or written by the device) and run it.
     Predict(PredictArgs),
+    /// Write a model file as Rust source (a `static` of its compile-time type) and/or a C header.
+    Export(crate::export::ExportArgs),
+    /// Run the firmware's fine-tuning program: the embedded iris model, fine-tuned on the device's data.
+    Finetune(crate::finetune::FinetuneArgs),
     /// Check every activation x loss gradient against five-point central finite differences (f64).
     Gradcheck(GradcheckArgs),
     /// Per-layer gradient norms at initialisation, by activation.

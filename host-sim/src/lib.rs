@@ -15,6 +15,8 @@ pub mod ctx;
 pub mod data;
 pub mod dead_relu;
 pub mod demo;
+pub mod export;
+pub mod finetune;
 pub mod gradcheck;
 pub mod init_stats;
 pub mod landscape;

@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a, &ctx),
         Command::Train(a) => train::run(a, &ctx),
         Command::Predict(a) => predict::run(a, &ctx),
+        Command::Export(a) => microprop_sim::export::run(a, &ctx),
+        Command::Finetune(a) => microprop_sim::finetune::run(a, &ctx),
         Command::Gradcheck(a) => gradcheck::run(a, &ctx),
         Command::Vanishing(a) => vanishing::run(a, &ctx),
         Command::Landscape(a) => landscape::run(a, &ctx),
