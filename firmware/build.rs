@@ -15,8 +15,9 @@ fn main() {
         "m4f"
     };
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
-    let bins: [(&str, &str); 4] = [
+    let bins: [(&str, &str); 5] = [
         ("train", memory(mcu, false)),
+        ("finetune", memory(mcu, false)),
         ("resume", memory(mcu, false)),
         ("bench", memory(mcu, true)),
         ("train-f411", "memory/stm32f411.x"),

@@ -134,6 +134,18 @@ impl Image {
         }
     }
 
+    /// The fine-tuning program on `core` (issue 15): built like the demo (the M0 with
+    /// `compact`), a binary of its own so the demo's flash budget is unaffected.
+    pub const fn finetune(core: &Core) -> Image {
+        Image {
+            bin: "finetune",
+            target: core.target,
+            profile: Profile::Release,
+            only_feature: None,
+            features: core.demo_features,
+        }
+    }
+
     /// The cost benchmark on `core`.
     pub const fn bench(core: &Core) -> Image {
         Image {
@@ -146,11 +158,13 @@ impl Image {
     }
 
     /// Every image of the size report, in `firmware/sizes.txt` order: the demo on each
-    /// core, the benchmark on each core, the STM32F411 image.
+    /// core, the benchmark on each core, the STM32F411 image, the fine-tuning program on
+    /// each core.
     pub fn all() -> Vec<Image> {
         let mut all: Vec<Image> = CORES.iter().map(Image::demo).collect();
         all.extend(CORES.iter().map(Image::bench));
         all.push(Image::F411);
+        all.extend(CORES.iter().map(Image::finetune));
         all
     }
 
