@@ -134,15 +134,20 @@ impl Image {
         }
     }
 
-    /// The fine-tuning program on `core` (issue 15): built like the demo (the M0 with
-    /// `compact`), a binary of its own so the demo's flash budget is unaffected.
+    /// The fine-tuning program on `core` (issue 15): feature `finetune`, and the demo's
+    /// features (the M0's `compact`); a binary and a feature of its own, so the demo's
+    /// image is unaffected.
     pub const fn finetune(core: &Core) -> Image {
         Image {
             bin: "finetune",
             target: core.target,
             profile: Profile::Release,
             only_feature: None,
-            features: core.demo_features,
+            features: if core.demo_features.is_empty() {
+                "finetune"
+            } else {
+                "compact,finetune"
+            },
         }
     }
 

@@ -36,6 +36,11 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     run_cmd(firmware::cargo().args(["fmt", "--", "--check"]))?;
     run_cmd(firmware::cargo().args(["clippy", "--release", "--bins", "--", "-D", "warnings"]))?;
     run_cmd(Image::F411.cargo("clippy").args(["--", "-D", "warnings"]))?;
+    run_cmd(
+        Image::finetune(&CORES[0])
+            .cargo("clippy")
+            .args(["--", "-D", "warnings"]),
+    )?;
     laps.lap("firmware: fmt + clippy");
     for core in &CORES {
         Image::demo(core).build()?;

@@ -3,9 +3,9 @@
 //! `app/models/iris-host.mprp` by `microprop-sim export --rust`); the program logs its
 //! outputs on fixed points (as `f32` bits), its accuracy on the device's miscalibrated
 //! readings, fine-tunes a copy in RAM, trains the same net from scratch for comparison and
-//! exits 0 if fine-tuning reached the bar. `cargo run --release --bin finetune` (M4F;
-//! `--target thumbv7m-none-eabi` for the M3, `thumbv6m-none-eabi --features compact` for
-//! the M0).
+//! exits 0 if fine-tuning reached the bar. `cargo run --release --features finetune --bin
+//! finetune` (M4F; `--target thumbv7m-none-eabi` for the M3, `--target thumbv6m-none-eabi
+//! --features compact,finetune` for the M0), or `cargo xtask run --program finetune`.
 #![no_std]
 #![no_main]
 
