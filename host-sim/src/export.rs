@@ -156,7 +156,9 @@ pub fn read(bytes: &[u8], file: &str) -> Res<Model> {
                 act: d.activation.cast(),
             },
             Spec::Standardize(s) => {
-                let (mean, variance) = state.split_at(s.width);
+                let (mean, variance) = state.split_at_checked(s.width).ok_or_else(|| {
+                    refuse(file, "a standardize layer without its statistics".into())
+                })?;
                 Layer::Standardize {
                     mode: s.mode,
                     count: s.count,
@@ -347,7 +349,7 @@ pub fn rust(m: &Model, source: &str, command: &str) -> String {
                     s,
                     "{indent}(microprop::layer::Dense::from_parts(\n{indent}    ["
                 );
-                for row in w.chunks(*inputs) {
+                for row in w.chunks((*inputs).max(1)) {
                     let _ = writeln!(s, "{indent}        [{}],", list(row, ""));
                 }
                 let _ = writeln!(
@@ -514,7 +516,7 @@ pub fn c_header(m: &Model, source: &str, command: &str, prefix: &str) -> Result<
                      #define {p}_L{i}_ALPHA {}f\nstatic const float {p}_L{i}_W[{outputs}][{inputs}] = {{",
                     lit(if act.has_alpha() { act.alpha() } else { 0.0 })
                 );
-                for row in w.chunks(*inputs) {
+                for row in w.chunks((*inputs).max(1)) {
                     let _ = writeln!(s, "    {{{}}},", list(row, "f"));
                 }
                 let _ = writeln!(

@@ -282,11 +282,16 @@ fn the_c_header_computes_what_predict_computes_bit_for_bit() {
         "leaky-relu, sigmoid",
     );
 
-    // tanh and ELU: the header's ports of the core's tanhf and expm1f, exact too.
-    for (name, act) in [("tanh", "tanh"), ("elu", "elu:0.7")] {
+    // tanh and ELU: the header's ports of the core's tanhf and expm1f, exact too; and a
+    // net without a preprocessing layer.
+    for (name, pre, act) in [
+        ("tanh", "standardize", "tanh"),
+        ("elu", "standardize", "elu:0.7"),
+        ("plain", "none", "relu"),
+    ] {
         let m = trained(
             &format!("export-c-{name}"),
-            &["--preprocess", "standardize", "--activation", act],
+            &["--preprocess", pre, "--activation", act],
         );
         let c = c_outputs(&m.0, &m.1, &pts);
         assert_same(&c, &predict_outputs(&m.1, &pts), &pts, name);
