@@ -17,6 +17,7 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
     let bins: [(&str, &str); 5] = [
         ("train", memory(mcu, false)),
+        ("finetune", memory(mcu, false)),
         ("resume", memory(mcu, false)),
         ("drift", memory(mcu, false)),
         ("bench", memory(mcu, true)),

@@ -63,6 +63,11 @@
 //! run's weights ([`resume::Session`] drives it epoch by epoch, [`resume::run`] to the
 //! end; its module docs have an example with a RAM flash).
 //!
+//! ## Fine-tuning a host-trained model (feature `finetune`, [`finetune`](mod@finetune))
+//! The host-trained iris classifier, embedded as a `static` ([`iris_model`]), scored on
+//! the device's miscalibrated readings, fine-tuned on its labelled samples, compared
+//! with a net trained from scratch on the device.
+//!
 //! ## The cost benchmark ([`bench`](mod@bench))
 //! The protocol the benchmark firmware times (activation sweeps, training steps of N1, N2,
 //! N3), the program that runs it ([`bench::run`]) and the host-side error of each maths
@@ -87,6 +92,13 @@ mod demo;
 pub mod drift;
 mod error;
 mod event;
+#[cfg(feature = "finetune")]
+pub mod finetune;
+/// The host-trained iris model, embedded: `microprop-sim export --rust`'s output for
+/// `app/models/iris-host.mprp` (committed; `host-sim/tests/export.rs` checks that
+/// exporting the file again gives these bytes). [`finetune::run`] fine-tunes it.
+#[cfg(feature = "finetune")]
+pub mod iris_model;
 pub mod number;
 pub mod resume;
 

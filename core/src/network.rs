@@ -177,7 +177,48 @@ impl<L: Net + Fixed<L::Scalar>, M: Math<L::Scalar>> Network<L, M> {
     }
 }
 
+impl<L, M> Network<L, M> {
+    /// A network of `layers` in a `static` or `const`: what `microprop-sim export --rust`
+    /// generates from a model file, so firmware embeds a trained network with no file
+    /// system and no load at boot. A `const fn` cannot walk the layer chain, so the
+    /// checks of [`from_layers`](Self::from_layers) are not made here; call
+    /// [`validate`](Self::validate) (the generated file's test does, and a model file's
+    /// loader has made the same checks on the file it came from). An unchecked network
+    /// is still memory-safe and deterministic; only a misplaced softmax (on a hidden
+    /// layer) or a last layer without an activation would compute something other than
+    /// what `from_layers` accepts.
+    ///
+    /// ```
+    /// use microprop::{layer::Dense, Activation, Network};
+    /// type Net = Network<(Dense<f32, 2, 1>, ())>;
+    /// static NET: Net = Network::from_layers_const((
+    ///     Dense::from_parts([[1.0, 1.0]], [0.0], Activation::Identity),
+    ///     (),
+    /// ));
+    /// NET.validate()?;
+    /// assert_eq!(NET.predict(&[2.0, 3.0])?, [5.0]);
+    /// let mut model = NET.clone().into_training(); // fine-tune a copy
+    /// # let _ = &mut model;
+    /// # Ok::<(), microprop::Error>(())
+    /// ```
+    pub const fn from_layers_const(layers: L) -> Self {
+        Network {
+            layers,
+            math: PhantomData,
+        }
+    }
+}
+
 impl<L: Net, M: Math<L::Scalar>> Network<L, M> {
+    /// Checks what [`from_layers`](Self::from_layers) checks: the last layer has an
+    /// activation (for the loss), softmax only on the last layer, every α finite.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperParameter`] naming what is wrong.
+    pub fn validate(&self) -> Result<()> {
+        self.check()
+    }
+
     /// A network of `layers` (checked: the last layer must have an activation for the
     /// loss, softmax only on the last layer, α finite).
     ///

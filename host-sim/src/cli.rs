@@ -56,6 +56,10 @@ pub enum Command {
     /// Describe a model file: layers, parameters, preprocessing, optimizer state, bytes to run and train, CRC.
     #[command(after_help = INSPECT_AFTER_HELP)]
     Inspect(InspectArgs),
+    /// Write a model file as Rust source (a `static` of its compile-time type) and/or a C header.
+    Export(crate::export::ExportArgs),
+    /// Run the firmware's fine-tuning program: the embedded iris model, fine-tuned on the device's data.
+    Finetune(crate::finetune::FinetuneArgs),
     /// Check every activation x loss gradient against five-point central finite differences (f64).
     Gradcheck(GradcheckArgs),
     /// Per-layer gradient norms at initialisation, by activation.

@@ -18,6 +18,8 @@ pub mod data;
 pub mod dead_relu;
 pub mod demo;
 pub mod drift;
+pub mod export;
+pub mod finetune;
 pub mod gradcheck;
 pub mod import;
 pub mod init_stats;

@@ -33,6 +33,8 @@ fn main() -> ExitCode {
         Command::Predict(a) => predict::run(a, &ctx),
         Command::Import(a) => import::run(a, &ctx),
         Command::Inspect(a) => inspect::run(a, &ctx),
+        Command::Export(a) => microprop_sim::export::run(a, &ctx),
+        Command::Finetune(a) => microprop_sim::finetune::run(a, &ctx),
         Command::Gradcheck(a) => gradcheck::run(a, &ctx),
         Command::Vanishing(a) => vanishing::run(a, &ctx),
         Command::Landscape(a) => landscape::run(a, &ctx),

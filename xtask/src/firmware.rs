@@ -145,6 +145,23 @@ impl Image {
         }
     }
 
+    /// The fine-tuning program on `core` (issue 15): feature `finetune`, and the demo's
+    /// features (the M0's `compact`); a binary and a feature of its own, so the demo's
+    /// image is unaffected.
+    pub const fn finetune(core: &Core) -> Image {
+        Image {
+            bin: "finetune",
+            target: core.target,
+            profile: Profile::Release,
+            only_feature: None,
+            features: if core.demo_features.is_empty() {
+                "finetune"
+            } else {
+                "compact,finetune"
+            },
+        }
+    }
+
     /// The cost benchmark on `core`.
     pub const fn bench(core: &Core) -> Image {
         Image {
@@ -157,11 +174,13 @@ impl Image {
     }
 
     /// Every image of the size report, in `firmware/sizes.txt` order: the demo on each
-    /// core, the benchmark on each core, the STM32F411 image.
+    /// core, the benchmark on each core, the STM32F411 image, the fine-tuning program on
+    /// each core.
     pub fn all() -> Vec<Image> {
         let mut all: Vec<Image> = CORES.iter().map(Image::demo).collect();
         all.extend(CORES.iter().map(Image::bench));
         all.push(Image::F411);
+        all.extend(CORES.iter().map(Image::finetune));
         all
     }
 

@@ -20,7 +20,7 @@
 //! |---|---|---|
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
-//! | 2 | [`demo`], [`drift`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's transcript and log checks; the drift program's checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
+//! | 2 | [`demo`], [`drift`], [`finetune`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's and the fine-tuning program's transcripts and log checks; the drift program's checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
 //! | 3 | [`bench_mcu`] | the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
@@ -32,6 +32,7 @@ mod bench_log;
 mod bench_mcu;
 mod demo;
 mod drift;
+mod finetune;
 mod firmware;
 mod fuzz;
 mod run;
@@ -83,8 +84,8 @@ fn print_help() {
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
-         test-firmware  only the firmware part of `test` (--bless: rewrite the demo's expected\n           \
-         log firmware/expected/train.log from the host run)\n  \
+         test-firmware  only the firmware part of `test` (--bless: rewrite the expected logs\n           \
+         firmware/expected/train.log and finetune.log from the host runs)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n  \
          fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
@@ -94,13 +95,14 @@ fn print_help() {
 #[cfg(test)]
 mod tests {
     /// Each module's layer (see the module documentation).
-    const LAYERS: [(&str, u8); 14] = [
+    const LAYERS: [(&str, u8); 15] = [
         ("util", 0),
         ("setup", 1),
         ("firmware", 1),
         ("symbols", 1),
         ("demo", 2),
         ("drift", 2),
+        ("finetune", 2),
         ("bench_log", 2),
         ("size", 2),
         ("run", 2),

@@ -1,6 +1,7 @@
-//! `cargo xtask run [--core m4f|m3|m0] [--board f411]`: the main job. Installs what is
-//! missing, then trains on the emulated core with decoded logs (`cargo run` of the demo,
-//! through the QEMU runner); or builds the STM32F411 image and flashes it with probe-rs.
+//! `cargo xtask run [--core m4f|m3|m0] [--program finetune] [--board f411]`: the main job.
+//! Installs what is missing, then trains on the emulated core with decoded logs (`cargo
+//! run` of the demo, or of the fine-tuning program with `--program finetune`, through the
+//! QEMU runner); or builds the STM32F411 image and flashes it with probe-rs.
 
 use std::process::Command;
 
@@ -12,11 +13,22 @@ use crate::util::{run_cmd, runs};
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut core = CORES[0];
     let mut board = None;
+    let mut finetune = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--board" => board = it.next().cloned(),
             "--core" => core = Core::by_name(it.next().map_or("", |s| s.as_str()))?,
+            "--program" => match it.next().map(String::as_str) {
+                Some("train") => finetune = false,
+                Some("finetune") => finetune = true,
+                other => {
+                    return Err(format!(
+                        "run: unknown program `{}` (train, finetune)",
+                        other.unwrap_or_default()
+                    ))
+                }
+            },
             other => return Err(format!("run: unknown argument `{other}`")),
         }
     }
@@ -26,7 +38,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
         None => {
             setup::ensure_qemu()?;
             setup::ensure_decoder()?;
-            run_cmd(&mut Image::demo(&core).cargo("run"))
+            let image = if finetune {
+                Image::finetune(&core)
+            } else {
+                Image::demo(&core)
+            };
+            run_cmd(&mut image.cargo("run"))
         }
         Some("f411") => run_f411(),
         Some(other) => Err(format!("run: unknown board `{other}` (f411)")),

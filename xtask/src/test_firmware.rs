@@ -1,17 +1,19 @@
 //! `cargo xtask test-firmware [--bless]`: the firmware part of `cargo xtask test`.
 //!
-//! The demo on the host checked against the committed transcript (`--bless`: the
-//! transcript rewritten from it), fmt and clippy of the firmware, every image built (three
-//! cores x (demo, benchmark) and the STM32F411), the demo under QEMU on M4F, M3 and M0 checked against
-//! the transcript and the stack budget, the drift program on each core checked against the
-//! host's run and cut under QEMU (`drift`), and the cost benchmark run to a complete table
-//! on each core.
+//! The demo and the fine-tuning program on the host checked against their committed
+//! transcripts (`--bless`: the transcripts rewritten from them), fmt and clippy of the
+//! firmware, every image built (three cores x (demo, benchmark, fine-tuning) and the
+//! STM32F411), the demo and the fine-tuning program under QEMU on M4F, M3 and M0 checked
+//! against their transcripts and the stack budget, the drift program on each core checked
+//! against the host's run and cut under QEMU (`drift`), and the cost benchmark run to a
+//! complete table on each core.
 
 use microprop::Activation;
 
 use crate::bench_mcu::run_bench;
 use crate::demo;
 use crate::drift;
+use crate::finetune;
 use crate::firmware::{self, Image, CORES};
 use crate::setup;
 use crate::util::{root, run_cmd, Laps, Snapshot};
@@ -31,23 +33,35 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     laps.lap("firmware: tools (QEMU, defmt decoder)");
     // First, so that a changed transcript fails (or is blessed) within seconds.
     let expected = demo::host(mode)?;
-    laps.lap("firmware: host transcript");
+    let tuned = finetune::host(mode)?;
+    laps.lap("firmware: host transcripts");
     run_cmd(firmware::cargo().args(["fmt", "--", "--check"]))?;
     run_cmd(firmware::cargo().args(["clippy", "--release", "--bins", "--", "-D", "warnings"]))?;
     run_cmd(Image::F411.cargo("clippy").args(["--", "-D", "warnings"]))?;
+    run_cmd(
+        Image::finetune(&CORES[0])
+            .cargo("clippy")
+            .args(["--", "-D", "warnings"]),
+    )?;
     laps.lap("firmware: fmt + clippy");
     for core in &CORES {
         Image::demo(core).build()?;
         Image::bench(core).build()?;
+        Image::finetune(core).build()?;
     }
     Image::F411.build()?;
-    laps.lap("firmware: build 3 targets x (demo, bench) + STM32F411");
+    laps.lap("firmware: build 3 targets x (demo, bench, finetune) + STM32F411");
     for core in &CORES {
         let run = Image::demo(core).run_qemu(&[])?;
         demo::check_device(core, &run, &expected)?;
         laps.lap(&format!("firmware: demo under QEMU on {}", core.name));
     }
     drift::check_all(mode, &mut laps)?;
+    for core in &CORES {
+        let run = Image::finetune(core).run_qemu(&[])?;
+        finetune::check_device(core, &run, &tuned)?;
+        laps.lap(&format!("firmware: finetune under QEMU on {}", core.name));
+    }
     // The benchmark runs to the end on every core and its output parses into a table.
     let scratch = root().join("target/bench-mcu-smoke");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;

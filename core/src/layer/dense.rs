@@ -121,6 +121,23 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Dense<S, IN, OUT> {
             ..Self::default()
         }
     }
+    /// A layer from its weights (`w[o][i]` connects input `i` to neuron `o`), biases and
+    /// activation: a `const fn`, so a trained layer can live in a `static` (what
+    /// `microprop-sim export --rust` generates). Any finite values make a valid layer;
+    /// [`Network::validate`](crate::Network::validate) checks the activations' places.
+    ///
+    /// ```
+    /// use microprop::{layer::Dense, Activation};
+    /// static LAYER: Dense<f32, 2, 1> = Dense::from_parts([[0.5, -0.25]], [0.1], Activation::Sigmoid);
+    /// assert_eq!(LAYER.weights(), &[[0.5, -0.25]]);
+    /// ```
+    pub const fn from_parts(w: [[S; IN]; OUT], b: [S; OUT], act: Activation<S>) -> Self {
+        Dense { w, b, act }
+    }
+    /// The activation.
+    pub const fn activation(&self) -> Activation<S> {
+        self.act
+    }
     /// The weight matrix, one row per neuron: `weights()[o][i]` connects input `i` to
     /// neuron `o`.
     pub fn weights(&self) -> &[[S; IN]; OUT] {

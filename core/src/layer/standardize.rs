@@ -118,6 +118,26 @@ impl<S: Scalar, const D: usize> From<&Standardizer<S, D>> for Standardize<S, D> 
 }
 
 impl<S: Scalar, const D: usize> Standardize<S, D> {
+    /// A layer from fitted statistics: `mode`, the number of samples they were fitted on,
+    /// the per-feature mean and population variance. A `const fn`, so a fitted layer can
+    /// live in a `static` (what `microprop-sim export --rust` generates); the values are
+    /// taken as they are (a model file's loader has checked them finite, the variances
+    /// non-negative; [`fit`](Self::fit) and [`From<&Standardizer>`](Self::from) make them
+    /// from data).
+    ///
+    /// ```
+    /// use microprop::{layer::Standardize, Preprocess};
+    /// static PRE: Standardize<f32, 2> =
+    ///     Standardize::from_stats(Preprocess::Standardize, 10, [1.0, -2.0], [4.0, 0.25]);
+    /// assert_eq!(PRE.count(), 10);
+    /// ```
+    pub const fn from_stats(mode: Preprocess, count: u32, mean: [S; D], variance: [S; D]) -> Self {
+        Standardize {
+            mode,
+            count,
+            stats: [mean, variance],
+        }
+    }
     /// Fits `mode` on every sample of `xs` (streaming, in order).
     ///
     /// # Errors
