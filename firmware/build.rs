@@ -15,7 +15,7 @@ fn main() {
         "m4f"
     };
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
-    let bins: [(&str, &str); 5] = [
+    let bins: [(&str, &str); 6] = [
         ("train", memory(mcu, false)),
         ("finetune", memory(mcu, false)),
         ("resume", memory(mcu, false)),
