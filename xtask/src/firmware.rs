@@ -174,13 +174,14 @@ impl Image {
     }
 
     /// Every image of the size report, in `firmware/sizes.txt` order: the demo on each
-    /// core, the benchmark on each core, the STM32F411 image, the fine-tuning program on
-    /// each core.
+    /// core, the benchmark on each core, the STM32F411 image, the fine-tuning program and
+    /// the drift program on each core.
     pub fn all() -> Vec<Image> {
         let mut all: Vec<Image> = CORES.iter().map(Image::demo).collect();
         all.extend(CORES.iter().map(Image::bench));
         all.push(Image::F411);
         all.extend(CORES.iter().map(Image::finetune));
+        all.extend(CORES.iter().map(Image::drift));
         all
     }
 

@@ -6,7 +6,8 @@
 //! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
 //!   `test`) rewrites the demo's committed transcript `firmware/expected/train.log` from
 //!   the host run; without it, the host run and the device logs must equal it.
-//! * `cargo xtask run [--core m4f|m3|m0] [--board f411]` — the main job (see the README).
+//! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]` — the
+//!   main job (see the README).
 //! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
 //!

@@ -1,7 +1,8 @@
-//! `cargo xtask run [--core m4f|m3|m0] [--program finetune] [--board f411]`: the main job.
-//! Installs what is missing, then trains on the emulated core with decoded logs (`cargo
-//! run` of the demo, or of the fine-tuning program with `--program finetune`, through the
-//! QEMU runner); or builds the STM32F411 image and flashes it with probe-rs.
+//! `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]`:
+//! the main job. Installs what is missing, then trains on the emulated core with decoded
+//! logs (`cargo run` of the demo, or of the fine-tuning program with `--program finetune`,
+//! or of the learning-under-drift program with `--program drift`, through the QEMU
+//! runner); or builds the STM32F411 image and flashes it with probe-rs.
 
 use std::process::Command;
 
@@ -13,18 +14,19 @@ use crate::util::{run_cmd, runs};
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut core = CORES[0];
     let mut board = None;
-    let mut finetune = false;
+    let mut program: fn(&Core) -> Image = Image::demo;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--board" => board = it.next().cloned(),
             "--core" => core = Core::by_name(it.next().map_or("", |s| s.as_str()))?,
             "--program" => match it.next().map(String::as_str) {
-                Some("train") => finetune = false,
-                Some("finetune") => finetune = true,
+                Some("train") => program = Image::demo,
+                Some("finetune") => program = Image::finetune,
+                Some("drift") => program = Image::drift,
                 other => {
                     return Err(format!(
-                        "run: unknown program `{}` (train, finetune)",
+                        "run: unknown program `{}` (train, finetune, drift)",
                         other.unwrap_or_default()
                     ))
                 }
@@ -38,12 +40,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         None => {
             setup::ensure_qemu()?;
             setup::ensure_decoder()?;
-            let image = if finetune {
-                Image::finetune(&core)
-            } else {
-                Image::demo(&core)
-            };
-            run_cmd(&mut image.cargo("run"))
+            run_cmd(&mut program(&core).cargo("run"))
         }
         Some("f411") => run_f411(),
         Some(other) => Err(format!("run: unknown board `{other}` (f411)")),
