@@ -6,6 +6,8 @@
 pub mod counter;
 #[cfg(feature = "drift")]
 pub mod drift_sink;
+#[cfg(feature = "finetune")]
+pub mod finetune_sink;
 pub mod sink;
 pub mod stack;
 
