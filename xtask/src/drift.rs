@@ -10,7 +10,7 @@
 //!   has no platform-specific lines), and the stack high-water mark within
 //!   [`STACK_BUDGET`]; with the transcript, the shared checks of [`crate::transcript`]
 //!   ([`PROGRAM`]).
-//! * [`check_all`] lints (clippy) and builds the image (feature `drift`) for M4F, M3 and
+//! * [`check_all`] (after [`host`]) lints (clippy) and builds the image (feature `drift`) for M4F, M3 and
 //!   M0, runs and checks it, and cuts the
 //!   power of each under QEMU (`firmware/tools/power-cut-drift.sh`, [`POWER_CUTS`] trials
 //!   per core).
@@ -145,16 +145,15 @@ pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<u
     Ok(summary.stack.used)
 }
 
-/// The drift checks of `test-firmware`: host run against the transcript, each core's
-/// image linted, built, run, compared and cut.
-pub fn check_all(mode: Snapshot, laps: &mut Laps) -> Result<(), String> {
-    let expected = host(mode)?;
+/// The drift checks of `test-firmware` after the host run ([`host`], `expected`): each
+/// core's image linted, built, run, compared and cut.
+pub fn check_all(expected: &Expected, laps: &mut Laps) -> Result<(), String> {
     for core in &CORES {
         let image = Image::drift(core);
         run_cmd(image.cargo("clippy").args(["--", "-D", "warnings"]))?;
         image.build()?;
         let run = image.run_qemu(&[])?;
-        check_device(core, &run, &expected)?;
+        check_device(core, &run, expected)?;
         run_cmd(
             Command::new("bash")
                 .current_dir(firmware::dir())
