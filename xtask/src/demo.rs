@@ -6,40 +6,39 @@
 //!   N ticks` timings) for `Config::default()`, the configuration the firmware runs.
 //! * [`host`] runs the demo on the host, in this process, with the typed events of
 //!   `microprop_app::run`: the ReLU net and the batch-norm net must reach the
-//!   configuration's bar (`Config::bar_permille`), and its deterministic lines must equal the transcript;
-//!   with `--bless` they rewrite it instead.
+//!   configuration's bar (`Config::bar_permille`), and its deterministic lines must equal
+//!   the transcript; with `--bless` they rewrite it instead.
 //! * [`check_device`] checks a QEMU run of the demo: exit 0 (the firmware exits 0 only
 //!   when the demo reaches the bar), its log without the platform lines equal to the
-//!   transcript (without the batch-norm net's lines on a core whose image leaves it out,
-//!   the M0), and the stack high-water mark within [`STACK_BUDGET`].
+//!   transcript, as many timing lines as on the host, and the stack high-water mark within
+//!   [`STACK_BUDGET`].
 //!
-//! A difference names the first differing line with both versions, and says whether
-//! `--bless` is the fix ([`BLESS`]).
+//! The transcript and device checks are the shared ones of [`crate::transcript`]
+//! ([`PROGRAM`]): a difference names the first differing line with both versions, and
+//! says whether `--bless` is the fix.
 
 use core::convert::Infallible;
-use std::path::PathBuf;
 
 use microprop_app::number::Percent;
 use microprop_app::{Board, Config, Cycles, Event, NetId, Sink};
 
 use crate::firmware::{Core, QemuRun};
-use crate::util::{root, Snapshot};
+use crate::transcript::{Program, STACK_BUDGET};
+use crate::util::Snapshot;
 
 /// The committed transcript, relative to the workspace root.
 pub const TRANSCRIPT: &str = "firmware/expected/train.log";
 
-/// The command that rewrites [`TRANSCRIPT`] from the host run.
-pub const BLESS: &str = "cargo xtask test-firmware --bless";
-
-/// The training demo's stack budget on every core (README, "On the microcontroller"):
-/// 14 KiB, what the micro:bit's 16 KiB of RAM leaves after static data and a margin.
-/// `memory/microbit-m0.x` makes the link keep at least this much free for the stack.
-pub const STACK_BUDGET: u32 = 14 * 1024;
-
-/// The firmware's own first line (`firmware/src/bin/train.rs`), not the app's.
-const BOARD_PREFIX: &str = "board: ";
-/// The firmware's own last line: `stack high-water mark: {used} of {size} B`.
-const STACK_PREFIX: &str = "stack high-water mark: ";
+/// The demo, as the shared transcript and device checks see it; its stack budget is
+/// [`STACK_BUDGET`] (README, "On the microcontroller").
+pub const PROGRAM: Program = Program {
+    name: "demo",
+    transcript: TRANSCRIPT,
+    exits_0_when: "the demo reaches the bar",
+    platform_lines: "timing lines (`... trained in N ticks`)",
+    is_platform_line,
+    stack_budget: STACK_BUDGET,
+};
 
 /// What the devices must reproduce: the transcript, checked against the host run.
 #[derive(Clone, Debug)]
@@ -115,69 +114,8 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
         ));
     }
     // Every platform line must be one the device check recognises and skips.
-    if let Some(e) = events
-        .iter()
-        .find(|e| !e.is_deterministic() && !is_platform_line(&e.to_string()))
-    {
-        return Err(format!(
-            "xtask does not recognise the platform-specific line `{e}` \
-             (teach demo::is_platform_line this event)"
-        ));
-    }
-    let lines: Vec<String> = events
-        .iter()
-        .filter(|e| e.is_deterministic())
-        .map(Event::to_string)
-        .collect();
-    let timings = events.len() - lines.len();
-    let path = transcript_path();
-    let committed = std::fs::read_to_string(&path);
-    match mode {
-        Snapshot::Bless => {
-            let old: Vec<String> = committed
-                .as_deref()
-                .unwrap_or_default()
-                .lines()
-                .map(str::to_string)
-                .collect();
-            if old == lines {
-                eprintln!("  {TRANSCRIPT} is up to date ({} lines)", lines.len());
-            } else {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-                }
-                let mut text = lines.join("\n");
-                text.push('\n');
-                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-                let change = match Difference::between(&old, &lines) {
-                    Some(d) if !old.is_empty() => d.describe_change(),
-                    _ => String::new(),
-                };
-                eprintln!(
-                    "  blessed {TRANSCRIPT} from the host run ({} lines; it had {}){change}\n  \
-                     review the change (`git diff {TRANSCRIPT}`) and commit it",
-                    lines.len(),
-                    old.len(),
-                );
-            }
-        }
-        Snapshot::Check => {
-            let committed = committed.map_err(|e| {
-                format!(
-                    "cannot read {TRANSCRIPT} ({e}); run `{BLESS}` to create it from the host run"
-                )
-            })?;
-            let old: Vec<String> = committed.lines().map(str::to_string).collect();
-            if let Some(d) = Difference::between(&old, &lines) {
-                return Err(format!(
-                    "the host run {}\nIf the change is intended, run `{BLESS}` (or \
-                     `cargo xtask test --bless`) to rewrite {TRANSCRIPT} from the host run, \
-                     then review and commit it.",
-                    d.render("host run")
-                ));
-            }
-        }
-    }
+    let (lines, timings) = PROGRAM.host_lines(&events, Event::is_deterministic)?;
+    PROGRAM.snapshot(&lines, mode)?;
     eprintln!(
         "  host run: ReLU net {accuracy}%, 9-deep sigmoid net {without}% without batch norm \
          and {with}% with (bar {bar}%): PASS; {} lines identical to {TRANSCRIPT}",
@@ -193,83 +131,13 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
 
 /// Checks the demo's run on `core` under QEMU against `expected` (from [`host`]).
 pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<(), String> {
-    let mut app: Vec<String> = Vec::new();
-    let mut timings = 0;
-    let mut stack = None;
-    for line in &run.lines {
-        if line.starts_with(BOARD_PREFIX) {
-            continue;
-        } else if let Some(s) = line.strip_prefix(STACK_PREFIX) {
-            stack = Some(s);
-        } else if is_platform_line(line) {
-            timings += 1;
-        } else {
-            app.push(line.clone());
-        }
-    }
-    let mut problems = Vec::new();
-    if !run.passed {
-        problems.push(
-            "QEMU did not exit with 0 (the firmware exits 0 only when the demo reaches the bar)"
-                .to_string(),
-        );
-    }
-    if let Some(d) = Difference::between(&expected.lines, &app) {
-        problems.push(format!(
-            "the device log {}\nThe host run matches {TRANSCRIPT}, so the device diverges from \
-             the host: `--bless` (which rewrites the transcript from the host run) would not \
-             fix this.",
-            d.render(&format!("{} log", core.name))
-        ));
-    }
-    if timings != expected.timings {
-        problems.push(format!(
-            "{timings} timing lines (`... trained in N ticks`), the host has {}",
-            expected.timings
-        ));
-    }
-    match stack.map(parse_stack) {
-        None => problems.push("no stack high-water line".into()),
-        Some(Some((used, _))) if used > STACK_BUDGET => problems.push(format!(
-            "stack high-water mark {used} B exceeds the {STACK_BUDGET} B budget (README)"
-        )),
-        Some(Some((used, size))) if used > 0 && used < size => {}
-        Some(_) => problems.push(format!(
-            "implausible stack line `{}`",
-            stack.unwrap_or_default()
-        )),
-    }
-    if !problems.is_empty() {
-        return Err(format!(
-            "demo on {} ({}): {}\n--- device log ---\n{}",
-            core.name,
-            core.machine,
-            problems.join("\n"),
-            run.lines.join("\n")
-        ));
-    }
+    let summary = PROGRAM.check_device(core, run, &expected.lines, expected.timings)?;
     eprintln!(
         "  demo on {}: exit 0; ReLU net {}% (bar {}%); {} lines identical to {TRANSCRIPT}; \
          stack {}",
-        core.name,
-        expected.accuracy,
-        expected.bar,
-        app.len(),
-        stack.unwrap_or_default()
+        core.name, expected.accuracy, expected.bar, summary.lines, summary.stack
     );
     Ok(())
-}
-
-/// `{used} of {size} B` from the stack line.
-fn parse_stack(text: &str) -> Option<(u32, u32)> {
-    let nums: Vec<u32> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    match nums[..] {
-        [used, size] => Some((used, size)),
-        _ => None,
-    }
 }
 
 /// Whether `line` is the text of a platform-specific event, i.e. one that
@@ -284,71 +152,6 @@ fn is_platform_line(line: &str) -> bool {
                 .iter()
                 .any(|&net| Event::Timing { net, ticks }.to_string() == line)
         })
-}
-
-fn transcript_path() -> PathBuf {
-    root().join(TRANSCRIPT)
-}
-
-/// The first line where a log differs from the transcript.
-#[derive(Debug, PartialEq, Eq)]
-struct Difference {
-    /// 1-based line number in the transcript's numbering.
-    line: usize,
-    /// The transcript's line there (`None`: the transcript has ended).
-    expected: Option<String>,
-    /// The log's line there (`None`: the log has ended).
-    actual: Option<String>,
-    /// Lines in the transcript.
-    expected_len: usize,
-    /// Lines in the log.
-    actual_len: usize,
-}
-
-impl Difference {
-    /// The first difference of `actual` from `expected`, if any.
-    fn between(expected: &[String], actual: &[String]) -> Option<Difference> {
-        let n = expected.len().max(actual.len());
-        (0..n)
-            .find(|&i| expected.get(i) != actual.get(i))
-            .map(|i| Difference {
-                line: i + 1,
-                expected: expected.get(i).cloned(),
-                actual: actual.get(i).cloned(),
-                expected_len: expected.len(),
-                actual_len: actual.len(),
-            })
-    }
-
-    /// For a blessed transcript (`expected`: the old one): where it first changed.
-    fn describe_change(&self) -> String {
-        let show = |l: &Option<String>| l.as_deref().map_or("(none)".into(), |l| format!("`{l}`"));
-        format!(
-            ": first change at line {}\n    was: {}\n    now: {}",
-            self.line,
-            show(&self.expected),
-            show(&self.actual)
-        )
-    }
-
-    /// The difference, both versions of the line, for a log called `who`.
-    fn render(&self, who: &str) -> String {
-        let show = |l: &Option<String>, end: &str| {
-            l.as_deref()
-                .map_or(format!("({end})"), |l| format!("`{l}`"))
-        };
-        format!(
-            "differs from {TRANSCRIPT}, first at line {} ({} lines expected, {} in the \
-             {who}):\n  expected ({TRANSCRIPT}:{}): {}\n  {who:<width$}: {}",
-            self.line,
-            self.expected_len,
-            self.actual_len,
-            self.line,
-            show(&self.expected, "end of the transcript"),
-            show(&self.actual, "end of the log"),
-            width = TRANSCRIPT.len() + 12 + self.line.to_string().len(),
-        )
-    }
 }
 
 /// Runs the demo with `config` on the host, returning its events and whether it passed.
@@ -411,29 +214,6 @@ mod tests {
     }
 
     #[test]
-    fn first_difference_with_both_versions() {
-        let d = Difference::between(&lines(&["a", "b", "c"]), &lines(&["a", "x", "c"]));
-        let d = d.expect("differs");
-        assert_eq!(
-            (d.line, d.expected.as_deref(), d.actual.as_deref()),
-            (2, Some("b"), Some("x"))
-        );
-        let text = d.render("host run");
-        assert!(text.contains(":2): `b`"), "{text}");
-        assert!(text.contains("host") && text.contains("`x`"), "{text}");
-        assert_eq!(Difference::between(&lines(&["a"]), &lines(&["a"])), None);
-    }
-
-    #[test]
-    fn a_shorter_log_is_a_difference() {
-        let d = Difference::between(&lines(&["a", "b"]), &lines(&["a"])).expect("differs");
-        assert_eq!((d.line, d.actual.as_deref()), (2, None));
-        assert!(d.render("m0").contains("(end of the log)"));
-        let d = Difference::between(&lines(&["a"]), &lines(&["a", "b"])).expect("differs");
-        assert!(d.render("m0").contains("(end of the transcript)"));
-    }
-
-    #[test]
     fn platform_lines_are_the_timings_only() {
         for net in NetId::ALL {
             assert!(is_platform_line(
@@ -448,12 +228,6 @@ mod tests {
             "weights hash relu-2-16-16-1 14eb8e035db5cd8b"
         ));
         assert!(!is_platform_line("relu-2-16-16-1 trained in many ticks"));
-    }
-
-    #[test]
-    fn stack_line() {
-        assert_eq!(parse_stack("12144 of 131048 B"), Some((12144, 131048)));
-        assert_eq!(parse_stack("12144 B"), None);
     }
 
     fn good_run(lines: &[String]) -> QemuRun {

@@ -6,9 +6,11 @@
 //!   [`TRANSCRIPT`] (`--bless` rewrites it from them); they are what every device must
 //!   print.
 //! * [`check_device`] checks a QEMU run of the `drift` image: exit 0, its log without the
-//!   firmware's `board:` and stack lines equal to the host's line for line, and the stack
-//!   high-water mark within [`STACK_BUDGET`].
-//! * [`check_all`] lints (clippy) and builds the image (feature `drift`) for M4F, M3 and
+//!   firmware's `board:` and stack lines equal to the host's line for line (the program
+//!   has no platform-specific lines), and the stack high-water mark within
+//!   [`STACK_BUDGET`]; with the transcript, the shared checks of [`crate::transcript`]
+//!   ([`PROGRAM`]).
+//! * [`check_all`] (after [`host`]) lints (clippy) and builds the image (feature `drift`) for M4F, M3 and
 //!   M0, runs and checks it, and cuts the
 //!   power of each under QEMU (`firmware/tools/power-cut-drift.sh`, [`POWER_CUTS`] trials
 //!   per core).
@@ -20,22 +22,27 @@ use microprop_app::drift::{self, Config, DriftEvent, Outcome};
 use microprop_app::Sink;
 
 use crate::firmware::{self, Core, Image, QemuRun, CORES};
-use crate::util::{root, run_cmd, Laps, Snapshot};
+use crate::transcript::{Program, STACK_BUDGET};
+use crate::util::{run_cmd, Laps, Snapshot};
 
 /// The committed transcript of the drift program's lines, relative to the workspace root.
 pub const TRANSCRIPT: &str = "firmware/expected/drift.log";
 
-/// The stack budget of the drift image on every core: 14 KiB, as the demo's.
-pub const STACK_BUDGET: u32 = 14 * 1024;
+/// The drift program, as the shared transcript and device checks see it: every line is
+/// deterministic; its stack budget is the demo's, [`STACK_BUDGET`].
+pub const PROGRAM: Program = Program {
+    name: "drift",
+    transcript: TRANSCRIPT,
+    exits_0_when: "the online model beats the frozen one by 20 points (MARGIN_PERMILLE)",
+    platform_lines: "platform-specific lines",
+    is_platform_line: |_| false,
+    stack_budget: STACK_BUDGET,
+};
 /// The online model must beat the frozen one by this much (tenths of a percentage point),
 /// as the firmware's exit code requires.
 pub const MARGIN_PERMILLE: u32 = 200;
 /// Power-cut trials per core.
 pub const POWER_CUTS: u32 = 2;
-
-/// The firmware's own lines, not the app's.
-const BOARD_PREFIX: &str = "board: ";
-const STACK_PREFIX: &str = "stack high-water mark: ";
 
 /// 16 KiB of RAM with the firmware region's NOR semantics and geometry.
 struct Ram(Vec<u8>);
@@ -116,129 +123,37 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
         ));
     }
     let lines = lines.0;
-    let path = root().join(TRANSCRIPT);
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    let old: Vec<&str> = committed.lines().collect();
-    if old != lines {
-        match mode {
-            Snapshot::Bless => {
-                let mut text = lines.join("\n");
-                text.push('\n');
-                std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-                eprintln!(
-                    "  blessed {TRANSCRIPT} from the host run ({} lines; it had {}): review and commit it",
-                    lines.len(),
-                    old.len()
-                );
-            }
-            Snapshot::Check => {
-                let i = first_difference(&old, &lines);
-                return Err(format!(
-                    "the drift program's host run differs from {TRANSCRIPT} at line {}:\n  \
-                     transcript: {}\n  host run:   {}\nIf the change is intended, run \
-                     `cargo xtask test-firmware --bless`, then review and commit it.",
-                    i + 1,
-                    old.get(i).copied().unwrap_or("(end)"),
-                    lines.get(i).map_or("(end)", String::as_str)
-                ));
-            }
-        }
-    }
+    PROGRAM.snapshot(&lines, mode)?;
+    eprintln!(
+        "  drift on the host: online {}% frozen {}%; {} lines identical to {TRANSCRIPT}",
+        outcome.online,
+        outcome.frozen,
+        lines.len()
+    );
     Ok(Expected { lines, outcome })
-}
-
-/// The index of the first line where `a` and `b` differ (one may end first).
-fn first_difference<A: AsRef<str>, B: AsRef<str>>(a: &[A], b: &[B]) -> usize {
-    a.iter()
-        .zip(b)
-        .position(|(x, y)| x.as_ref() != y.as_ref())
-        .unwrap_or(a.len().min(b.len()))
-}
-
-/// `{used} of {size} B` from the stack line.
-fn parse_stack(text: &str) -> Option<(u32, u32)> {
-    let nums: Vec<u32> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    match nums[..] {
-        [used, size] => Some((used, size)),
-        _ => None,
-    }
 }
 
 /// Checks a QEMU run of the drift image on `core` against the host's lines; returns the
 /// stack high-water mark.
 pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<u32, String> {
-    let mut app = Vec::new();
-    let mut stack = None;
-    for line in &run.lines {
-        if line.starts_with(BOARD_PREFIX) {
-            continue;
-        } else if let Some(s) = line.strip_prefix(STACK_PREFIX) {
-            stack = parse_stack(s);
-        } else {
-            app.push(line.clone());
-        }
-    }
-    let mut problems = Vec::new();
-    if !run.passed {
-        problems.push(
-            "QEMU did not exit with 0 (the online model must beat the frozen one by 20 points)"
-                .to_string(),
-        );
-    }
-    if app != expected.lines {
-        let i = first_difference(&expected.lines, &app);
-        problems.push(format!(
-            "line {} differs from the host's:\n  host:   {}\n  device: {}",
-            i + 1,
-            expected.lines.get(i).map_or("(end)", String::as_str),
-            app.get(i).map_or("(end)", String::as_str)
-        ));
-    }
-    let used = match stack {
-        Some((used, size)) if used > 0 && used <= STACK_BUDGET && used < size => used,
-        Some((used, _)) => {
-            problems.push(format!(
-                "stack high-water mark {used} B outside (0, {STACK_BUDGET}] B"
-            ));
-            used
-        }
-        None => {
-            problems.push("no stack high-water line".into());
-            0
-        }
-    };
-    if !problems.is_empty() {
-        return Err(format!(
-            "drift on {} ({}): {}\n--- device log ---\n{}",
-            core.name,
-            core.machine,
-            problems.join("\n"),
-            run.lines.join("\n")
-        ));
-    }
+    let summary = PROGRAM.check_device(core, run, &expected.lines, 0)?;
     eprintln!(
-        "  drift on {}: exit 0; {} lines identical to the host's; online {}% frozen {}%; stack {used} B",
-        core.name,
-        app.len(),
-        expected.outcome.online,
-        expected.outcome.frozen
+        "  drift on {}: exit 0; {} lines identical to the host's; online {}% frozen {}%; \
+         stack {}",
+        core.name, summary.lines, expected.outcome.online, expected.outcome.frozen, summary.stack
     );
-    Ok(used)
+    Ok(summary.stack.used)
 }
 
-/// The drift checks of `test-firmware`: host run against the transcript, each core's
-/// image linted, built, run, compared and cut.
-pub fn check_all(mode: Snapshot, laps: &mut Laps) -> Result<(), String> {
-    let expected = host(mode)?;
+/// The drift checks of `test-firmware` after the host run ([`host`], `expected`): each
+/// core's image linted, built, run, compared and cut.
+pub fn check_all(expected: &Expected, laps: &mut Laps) -> Result<(), String> {
     for core in &CORES {
         let image = Image::drift(core);
         run_cmd(image.cargo("clippy").args(["--", "-D", "warnings"]))?;
         image.build()?;
         let run = image.run_qemu(&[])?;
-        check_device(core, &run, &expected)?;
+        check_device(core, &run, expected)?;
         run_cmd(
             Command::new("bash")
                 .current_dir(firmware::dir())
@@ -277,9 +192,11 @@ mod tests {
         );
         let mut changed = device(&expected, 8000);
         changed.lines[5].push('!');
-        assert!(check_device(&core, &changed, &expected)
-            .unwrap_err()
-            .contains("line 5 differs"));
+        let e = check_device(&core, &changed, &expected).unwrap_err();
+        assert!(
+            e.contains("first at line 5") && e.contains("would not fix"),
+            "{e}"
+        );
         let mut short = device(&expected, 8000);
         short.lines.remove(3);
         assert!(check_device(&core, &short, &expected).is_err());

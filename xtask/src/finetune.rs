@@ -10,32 +10,42 @@
 //!   reaches the bar and beats the embedded one) and its lines must equal the transcript
 //!   (`--bless`: they rewrite it).
 //! * [`check_device`] checks a QEMU run of the `finetune` image: exit 0, its lines without
-//!   the board, timing and stack lines equal to the transcript, and the stack high-water
-//!   mark within [`STACK_BUDGET`] (the M0's 16 KiB of RAM).
-
-use std::path::PathBuf;
+//!   the board, timing and stack lines equal to the transcript, as many timing lines as on
+//!   the host, and the stack high-water mark within [`STACK_BUDGET`] (the M0's 16 KiB of
+//!   RAM).
+//!
+//! The transcript and device checks are the shared ones of [`crate::transcript`]
+//! ([`PROGRAM`]).
 
 use microprop_app::finetune::{self, Config, FinetuneEvent, Run};
 use microprop_app::{Cycles, Sink};
 
 use crate::firmware::{Core, QemuRun};
-use crate::util::{root, Snapshot};
+use crate::transcript::{Program, STACK_BUDGET};
+use crate::util::Snapshot;
 
 /// The committed transcript, relative to the workspace root.
 pub const TRANSCRIPT: &str = "firmware/expected/finetune.log";
 
-/// The stack budget on every core: what `memory/microbit-m0.x` keeps free for the stack
-/// of the M0's 16 KiB (the demo's budget, too).
-pub const STACK_BUDGET: u32 = 14 * 1024;
-
-const BOARD_PREFIX: &str = "board: ";
-const STACK_PREFIX: &str = "stack high-water mark: ";
+/// The fine-tuning program, as the shared transcript and device checks see it; its stack
+/// budget is what `memory/microbit-m0.x` keeps free for the stack of the M0's 16 KiB (the
+/// demo's budget, too).
+pub const PROGRAM: Program = Program {
+    name: "finetune",
+    transcript: TRANSCRIPT,
+    exits_0_when: "the fine-tuned model reaches the bar and beats the embedded one",
+    platform_lines: "timing lines (`... trained in N ticks`)",
+    is_platform_line: is_timing,
+    stack_budget: STACK_BUDGET,
+};
 
 /// What the devices must reproduce.
 #[derive(Clone, Debug)]
 pub struct Expected {
     /// The deterministic lines, in order.
     pub lines: Vec<String>,
+    /// How many platform-specific (timing) lines the program prints besides.
+    pub timings: usize,
     /// The verdict line's text (for the summary).
     pub verdict: String,
 }
@@ -66,112 +76,36 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
         &mut sink,
     )
     .map_err(|e| format!("the fine-tuning program stopped on the host: {e}"))?;
-    let lines: Vec<String> = sink
-        .0
-        .iter()
-        .filter(|e| e.is_deterministic())
-        .map(FinetuneEvent::to_string)
-        .collect();
+    let (lines, timings) = PROGRAM.host_lines(&sink.0, FinetuneEvent::is_deterministic)?;
     let verdict = lines.last().cloned().unwrap_or_default();
     if !outcome.passed {
         return Err(format!(
-            "the host run of the fine-tuning program failed its check: {verdict}"
+            "the host run of the fine-tuning program failed its check: {verdict}{}",
+            if mode == Snapshot::Bless {
+                "; not blessing a failing transcript"
+            } else {
+                ""
+            }
         ));
     }
-    let path = transcript_path();
-    let committed = std::fs::read_to_string(&path);
-    let old: Vec<String> = committed
-        .as_deref()
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    match mode {
-        Snapshot::Bless if old != lines => {
-            let mut text = lines.join("\n");
-            text.push('\n');
-            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-            eprintln!(
-                "  blessed {TRANSCRIPT} from the host run ({} lines; it had {}): review and commit it",
-                lines.len(),
-                old.len()
-            );
-        }
-        Snapshot::Bless => {}
-        Snapshot::Check => {
-            if committed.is_err() {
-                return Err(format!(
-                    "cannot read {TRANSCRIPT}; run `cargo xtask test-firmware --bless` to create it"
-                ));
-            }
-            if let Some(d) = first_difference(&old, &lines) {
-                return Err(format!(
-                    "the host run of the fine-tuning program differs from {TRANSCRIPT}: {d}\n\
-                     If the change is intended, run `cargo xtask test-firmware --bless`, then \
-                     review and commit {TRANSCRIPT}."
-                ));
-            }
-        }
-    }
+    PROGRAM.snapshot(&lines, mode)?;
     eprintln!(
         "  finetune on the host: {verdict}; {} lines identical to {TRANSCRIPT}",
         lines.len()
     );
-    Ok(Expected { lines, verdict })
+    Ok(Expected {
+        lines,
+        timings,
+        verdict,
+    })
 }
 
 /// Checks the `finetune` image's run on `core` against `expected`.
 pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<(), String> {
-    let mut app = Vec::new();
-    let mut timings = 0;
-    let mut stack = None;
-    for line in &run.lines {
-        if line.starts_with(BOARD_PREFIX) {
-            continue;
-        } else if let Some(s) = line.strip_prefix(STACK_PREFIX) {
-            stack = parse_stack(s);
-        } else if is_timing(line) {
-            timings += 1;
-        } else {
-            app.push(line.clone());
-        }
-    }
-    let mut problems = Vec::new();
-    if !run.passed {
-        problems.push("QEMU did not exit with 0 (the program exits 0 only when it passes)".into());
-    }
-    if let Some(d) = first_difference(&expected.lines, &app) {
-        problems.push(format!(
-            "the device log differs from {TRANSCRIPT} (which the host run matches): {d}"
-        ));
-    }
-    if timings != 2 {
-        problems.push(format!("{timings} timing lines, expected 2"));
-    }
-    match stack {
-        None => problems.push("no (or an unreadable) stack high-water line".into()),
-        Some((used, _)) if used > STACK_BUDGET => problems.push(format!(
-            "stack high-water mark {used} B exceeds the {STACK_BUDGET} B budget"
-        )),
-        Some((used, size)) if used > 0 && used < size => {}
-        Some((used, size)) => problems.push(format!("implausible stack: {used} of {size} B")),
-    }
-    if !problems.is_empty() {
-        return Err(format!(
-            "finetune on {} ({}): {}\n--- device log ---\n{}",
-            core.name,
-            core.machine,
-            problems.join("\n"),
-            run.lines.join("\n")
-        ));
-    }
+    let summary = PROGRAM.check_device(core, run, &expected.lines, expected.timings)?;
     eprintln!(
-        "  finetune on {}: exit 0; {} lines identical to {TRANSCRIPT} ({}); stack {} of {} B",
-        core.name,
-        app.len(),
-        expected.verdict,
-        stack.map_or(0, |s| s.0),
-        stack.map_or(0, |s| s.1)
+        "  finetune on {}: exit 0; {} lines identical to {TRANSCRIPT} ({}); stack {}",
+        core.name, summary.lines, expected.verdict, summary.stack
     );
     Ok(())
 }
@@ -185,37 +119,6 @@ fn is_timing(line: &str) -> bool {
                 .iter()
                 .any(|&run| FinetuneEvent::Timing { run, ticks }.to_string() == line)
         })
-}
-
-fn parse_stack(text: &str) -> Option<(u32, u32)> {
-    let nums: Vec<u32> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    match nums[..] {
-        [used, size] => Some((used, size)),
-        _ => None,
-    }
-}
-
-/// The first line where `actual` differs from `expected`, both versions shown.
-fn first_difference(expected: &[String], actual: &[String]) -> Option<String> {
-    let n = expected.len().max(actual.len());
-    (0..n).find(|&i| expected.get(i) != actual.get(i)).map(|i| {
-        let show = |l: Option<&String>| l.map_or("(end)".to_string(), |l| format!("`{l}`"));
-        format!(
-            "first at line {} of {} expected ({} found): expected {}, found {}",
-            i + 1,
-            expected.len(),
-            actual.len(),
-            show(expected.get(i)),
-            show(actual.get(i))
-        )
-    })
-}
-
-fn transcript_path() -> PathBuf {
-    root().join(TRANSCRIPT)
 }
 
 #[cfg(test)]
@@ -246,6 +149,7 @@ mod tests {
         let t = lines(&["a", "predict 1 -> class 0 [3f800000 0 0]", "result: PASS"]);
         let expected = Expected {
             lines: t.clone(),
+            timings: 2,
             verdict: "result: PASS".into(),
         };
         assert_eq!(check_device(&core, &device(&t), &expected), Ok(()));

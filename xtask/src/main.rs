@@ -4,8 +4,8 @@
 //!   missing, then formatting, clippy, host tests, documentation, fuzzing, the cross
 //!   builds, the firmware checks and the power cuts.
 //! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
-//!   `test`) rewrites the demo's committed transcript `firmware/expected/train.log` from
-//!   the host run; without it, the host run and the device logs must equal it.
+//!   `test`) rewrites the committed transcripts `firmware/expected/{train,finetune,drift}.log`
+//!   from the host runs; without it, the host runs and the device logs must equal them.
 //! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]` — the
 //!   main job (see the README).
 //! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
@@ -21,8 +21,8 @@
 //! |---|---|---|
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
-//! | 2 | [`demo`], [`drift`], [`finetune`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | the demo's and the fine-tuning program's transcripts and log checks; the drift program's checks; reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
-//! | 3 | [`bench_mcu`] | the `bench-mcu` command and one benchmark run |
+//! | 2 | [`transcript`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | a firmware program's committed transcript and device-log check (shared); reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
+//! | 3 | [`demo`], [`drift`], [`finetune`], [`bench_mcu`] | the demo's, the drift program's and the fine-tuning program's host runs and checks; the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
 //!
@@ -42,6 +42,7 @@ mod size;
 mod symbols;
 mod test;
 mod test_firmware;
+mod transcript;
 mod util;
 
 use std::process::ExitCode;
@@ -86,7 +87,7 @@ fn print_help() {
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
          size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
          test-firmware  only the firmware part of `test` (--bless: rewrite the expected logs\n           \
-         firmware/expected/train.log and finetune.log from the host runs)\n  \
+         firmware/expected/train.log, finetune.log and drift.log from the host runs)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n  \
          fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
@@ -96,14 +97,15 @@ fn print_help() {
 #[cfg(test)]
 mod tests {
     /// Each module's layer (see the module documentation).
-    const LAYERS: [(&str, u8); 15] = [
+    const LAYERS: [(&str, u8); 16] = [
         ("util", 0),
         ("setup", 1),
         ("firmware", 1),
         ("symbols", 1),
-        ("demo", 2),
-        ("drift", 2),
-        ("finetune", 2),
+        ("transcript", 2),
+        ("demo", 3),
+        ("drift", 3),
+        ("finetune", 3),
         ("bench_log", 2),
         ("size", 2),
         ("run", 2),
