@@ -765,18 +765,29 @@ pub struct DeadReluArgs {
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true,
           default_value = "-0.5,-0.2,-0.1,-0.01,0,0.01,0.1,0.2,0.5", value_parser = finite_f32)]
     pub bias: Vec<f32>,
-    /// Layer sizes (ReLU hidden layers, sigmoid output), input first (2 features). At most
-    /// 32 layers, and each net's weights, gradients and buffers within the simulator's
+    /// Layer sizes (hidden layers of --activation, sigmoid output), input first (2
+    /// features). At most 32 layers, and each net's weights, gradients and buffers within the simulator's
     /// budget of 1 GiB.
     #[arg(long, value_parser = layer_list, default_value = "2,32,32,1")]
     pub layers: Sizes,
     /// Training epochs after initialisation.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub epochs: u32,
-    /// Learning rate (large rates kill ReLUs).
-    #[arg(long, default_value_t = 0.5, value_parser = positive_f32, allow_hyphen_values = true)]
-    pub lr: f32,
-    /// Seeds averaged per bias.
+    /// Learning rates (one, or a comma-separated sweep; each > 0 and usable by SGD in
+    /// f32). Large rates kill ReLUs.
+    #[arg(long, value_delimiter = ',', default_value = "0.5", value_parser = positive_f32,
+          allow_hyphen_values = true)]
+    pub lr: Vec<f32>,
+    /// Hidden activations to compare (the core's names, e.g. relu,leaky-relu,elu; not
+    /// softmax).
+    #[arg(
+        long,
+        value_parser = HiddenAct::parser().map(HiddenAct),
+        value_delimiter = ',',
+        default_value = "relu"
+    )]
+    pub activation: Vec<HiddenAct>,
+    /// Seeds per activation × learning rate × bias (mean, std, min and max are reported).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub seeds: u32,
     /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use crate::{
     activations,
     cli::{
-        DatasetArg, DeadReluArgs, DemoArgs, HiddenAct, InitArg, LandscapeArgs, LossArg, MathArg,
-        OptimizerArg, OutputAct, PreprocessArg, ReportArgs, Sizes, TrainArgs, ZigzagArgs,
+        DatasetArg, DemoArgs, HiddenAct, InitArg, LandscapeArgs, LossArg, MathArg, OptimizerArg,
+        OutputAct, PreprocessArg, ReportArgs, Sizes, TrainArgs, ZigzagArgs,
     },
     ctx::{failure, ErrorKind},
     dead_relu, gradcheck, init_stats, landscape,
@@ -346,54 +346,14 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     }
     all.insert("init".into(), json!({ "std_per_layer": std_map }));
 
-    // 7. Dead ReLUs.
-    let d_args = DeadReluArgs {
-        bias: vec![-0.5, -0.2, -0.1, -0.01, 0.0, 0.01, 0.1, 0.2, 0.5],
-        layers: Sizes(vec![2, 32, 32, 1]),
-        epochs: if q { 10 } else { 20 },
-        lr: 0.5,
-        seeds: if q { 2 } else { 5 },
-        plot: None,
-    };
-    let d = dead_relu::sweep(&d_args, ctx)?;
-    dead_relu::save(&d, &out.join("dead-relu.png"), d_args.epochs, d_args.lr)?;
-    let at = |b: f64| {
-        d.bias
-            .iter()
-            .position(|&x| (x - b).abs() < 1e-9)
-            .map_or((f64::NAN, f64::NAN), |i| {
-                (d.dead_at_init[i], d.dead_after_training[i])
-            })
-    };
-    let (n05, n05t) = at(-0.5);
-    let (z0, z0t) = at(0.0);
-    let (p01, p01t) = at(0.01);
-    let (p05, p05t) = at(0.5);
+    // 7. Dead ReLUs: activation × learning rate × bias (the section is dead_relu's).
+    let d = dead_relu::report(&out.join("dead-relu.png"), q, ctx)?;
     sections.push(Section {
-        title: "Dead ReLUs against bias initialisation (notes §5)".into(),
-        images: vec!["dead-relu.png".into()],
-        text: format!(
-            "Share of hidden units of 2-32-32-1 ReLU nets (He init) that are zero for every training sample, mean of {} seeds, \
-             at initialisation / after {} epochs at lr {}: bias −0.5: {:.1} % / {:.1} %; 0: {:.1} % / {:.1} %; \
-             0.01 (the notes' remedy): {:.1} % / {:.1} %; 0.5: {:.1} % / {:.1} %.",
-            d_args.seeds,
-            d_args.epochs,
-            d_args.lr,
-            n05 * 100.0,
-            n05t * 100.0,
-            z0 * 100.0,
-            z0t * 100.0,
-            p01 * 100.0,
-            p01t * 100.0,
-            p05 * 100.0,
-            p05t * 100.0
-        ),
+        title: d.title,
+        images: d.images,
+        text: d.text,
     });
-    all.insert(
-        "dead_relu".into(),
-        json!({"bias_init": d.bias, "dead_at_init": d.dead_at_init,
-               "dead_after_training": d.dead_after_training, "accuracy": d.accuracy}),
-    );
+    all.insert("dead_relu".into(), d.json);
 
     // 8. Activations and their cost.
     let host = activations::host_costs(4096, if q { 5 } else { 30 }, ctx);
