@@ -455,3 +455,17 @@ fn a_run_whose_update_would_overflow_saves_nothing() {
     let p = json(&["predict", "--load", f, "--point", "1,1"]);
     assert_eq!(p["weights_hash"], trained["weights_hash"]);
 }
+
+#[test]
+fn dead_relu_lists_refuse_empty_and_bad_values() {
+    for lr in ["", "0", "-1", "0.5,0", "0.5,", "nan"] {
+        assert_usage(&["dead-relu", &format!("--lr={lr}")], "--lr");
+    }
+    for act in ["", "softmax", "bogus", "relu,softmax"] {
+        assert_usage(
+            &["dead-relu", &format!("--activation={act}")],
+            "--activation",
+        );
+    }
+    assert_usage(&["dead-relu", "--bias="], "--bias");
+}
