@@ -108,6 +108,7 @@ fn report_page_loads_every_image_in_chromium() {
         "init-tanh.png",
         "init-relu.png",
         "dead-relu.png",
+        "dead-relu-lr.png",
         "activations.png",
         "activations-cost.png",
     ] {
