@@ -116,8 +116,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             .map(HiddenAct)
             .to_vec(),
         init: None,
+        init_scale: None,
         samples: 200,
         seed: 1,
+        seeds: 5,
         plot: Some(out.join("vanishing.png")),
     };
     let v = vanishing::run(&van_args, ctx)?.json;
