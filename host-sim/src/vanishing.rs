@@ -389,8 +389,9 @@ impl Measured {
     }
 }
 
-/// A number in 2 significant digits, or `—` for NaN.
-fn sig(v: f64) -> String {
+/// A number as the figures and the report print it: 2 decimals in [0.01, 1000), else
+/// 2 significant digits in e-notation; `—` for NaN.
+pub fn sig(v: f64) -> String {
     if v.is_nan() {
         "—".into()
     } else if (0.01..1000.0).contains(&v.abs()) {
@@ -662,6 +663,19 @@ impl Figure for VanishingFigure {
                 ("sans-serif", 12).into_font(),
             )))?;
         }
+        if (floor..top).contains(&COLLAPSE_FLOOR) {
+            chart.draw_series(DashedLineSeries::new(
+                [(0, COLLAPSE_FLOOR), (out + 1, COLLAPSE_FLOOR)],
+                10,
+                5,
+                RGBColor(120, 120, 120).stroke_width(1),
+            ))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("collapse floor {COLLAPSE_FLOOR:.0e}"),
+                (0, COLLAPSE_FLOOR * 2.5),
+                ("sans-serif", 12).into_font(),
+            )))?;
+        }
         let n = self.series.len() as f64;
         for (i, s) in self.series.iter().enumerate() {
             let c = plot::series_color(i);
@@ -706,4 +720,71 @@ impl Figure for VanishingFigure {
         }
         Ok(())
     }
+}
+
+/// The configurations of the report's regimes figure: tanh under N(0, 0.01²), Xavier and
+/// N(0, 1), with sigmoid (Xavier) and ReLU (He) for contrast.
+pub const REGIMES: [(Activation, InitArg, Option<f32>); 5] = [
+    (Activation::Tanh, InitArg::Normal, Some(0.01)),
+    (Activation::Tanh, InitArg::Xavier, None),
+    (Activation::Tanh, InitArg::Normal, Some(1.0)),
+    (Activation::Sigmoid, InitArg::Xavier, None),
+    (Activation::Relu, InitArg::He, None),
+];
+
+/// Measures the [`REGIMES`] at `depth × width` over `seeds` seeds from `seed`, draws
+/// them into `plot`, and returns the measurements.
+///
+/// # Errors
+/// As [`grad_norms`] and [`plot::save`].
+pub fn regimes(
+    depth: usize,
+    width: usize,
+    samples: usize,
+    seed: u64,
+    seeds: u32,
+    plot_path: &std::path::Path,
+) -> Res<Vec<Measured>> {
+    let mut ms = Vec::new();
+    for (act, init, scale) in REGIMES {
+        ms.push(Measured::run(
+            HiddenAct(act),
+            init,
+            scale,
+            depth,
+            width,
+            samples,
+            seed,
+            seeds,
+        )?);
+    }
+    let fig = VanishingFigure {
+        title: format!(
+            "regimes at init: per-parameter gradient per layer (2 → {depth} × {width} → 1, {seeds} seeds)"
+        ),
+        series: ms
+            .iter()
+            .map(|m| m.plot_series(format!("{} ({})", m.activation, m.init_label())))
+            .collect(),
+    };
+    plot::save(&fig, plot_path)?;
+    Ok(ms)
+}
+
+/// One measurement as JSON (the keys of one activation in `vanishing`'s JSON).
+pub fn measured_json(m: &Measured) -> Value {
+    let (lo, med, hi) = spread(&m.rms);
+    let r = m.ratios();
+    let (rlo, rmed, rhi) = min_med_max(&r);
+    json!({
+        "activation": m.activation,
+        "init": m.init_label(),
+        "grad_rms_per_layer": { "min": json_vec(&lo), "median": json_vec(&med), "max": json_vec(&hi) },
+        "first_over_last_rms": {
+            "min": json_f64(rlo), "median": json_f64(rmed), "max": json_f64(rhi), "per_seed": json_vec(&r)
+        },
+        "regime": m.regime(),
+        "regime_per_seed": m.regimes().iter().map(|r| r.name()).collect::<Vec<_>>(),
+        "all_zero": m.all_zero(),
+    })
 }
