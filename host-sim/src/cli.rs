@@ -672,15 +672,22 @@ pub struct VanishingArgs {
         default_value = "sigmoid,tanh,relu"
     )]
     pub activation: Vec<HiddenAct>,
-    /// Initialiser (default: He for the ReLU family, Xavier otherwise).
+    /// Initialiser (default: He for the ReLU family, Xavier otherwise), as `train`'s.
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
+    /// σ for `normal` (default 0.01); a multiplier of the weights for `xavier`/`he`
+    /// (default 1), as `train`'s; `zeros` takes none.
+    #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
+    pub init_scale: Option<f32>,
     /// Samples of the two-cluster data the gradients are averaged over.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub samples: u32,
-    /// Seed.
+    /// First seed (`grad_norms` and `first_over_last` are this seed's).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Seeds `seed, seed + 1, …`: the spread (min, median, max) over them.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub seeds: u32,
     /// Plot file (its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,

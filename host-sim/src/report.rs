@@ -116,23 +116,115 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             .map(HiddenAct)
             .to_vec(),
         init: None,
+        init_scale: None,
         samples: 200,
         seed: 1,
+        seeds: 5,
         plot: Some(out.join("vanishing.png")),
     };
-    let v = vanishing::run(&van_args, ctx)?.json;
-    let fol = |k: &str| v["first_over_last"][k].as_f64().unwrap_or(f64::NAN);
+    let mut v = vanishing::run(&van_args, ctx)?.json;
+    let rms = |k: &str, i: usize| {
+        v["grad_rms_per_layer"][k]["median"][i]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
+    let ratio = |k: &str, q: &str| v["first_over_last_rms"][k][q].as_f64().unwrap_or(f64::NAN);
+    let reg = |k: &str| v["regime"][k].as_str().unwrap_or("?").to_string();
+    let d = van_args.depth as usize;
+    let mut text = format!(
+        "Per-parameter gradient norm ‖g‖/√n (RMS of the mean gradient per weight or bias) of each \
+         layer at initialisation, 2 → 9 × 16 → 1, MSE on two clusters, {} seeds (line: median, \
+         band: min–max). What to look for: a line that falls toward layer 1 is a vanishing \
+         gradient. Sigmoid (Xavier), where each layer multiplies the back-propagated gradient by \
+         σ′ ≤ 0.25, is {}: layer 1 gets {:.1e} per parameter against {:.1e} at layer {d} \
+         (layer 1 / layer {d}: median {:.1e}, {:.1e}…{:.1e} over seeds). tanh (Xavier) is {} \
+         ({:.2}, {:.2}…{:.2}) and ReLU (He) {} ({:.2}, {:.2}…{:.2}).",
+        van_args.seeds,
+        reg("sigmoid"),
+        rms("sigmoid", 0),
+        rms("sigmoid", d - 1),
+        ratio("sigmoid", "median"),
+        ratio("sigmoid", "min"),
+        ratio("sigmoid", "max"),
+        reg("tanh"),
+        ratio("tanh", "median"),
+        ratio("tanh", "min"),
+        ratio("tanh", "max"),
+        reg("relu"),
+        ratio("relu", "median"),
+        ratio("relu", "min"),
+        ratio("relu", "max"),
+    );
+    // The regimes: which initialiser gives which, for tanh (notes §1's "tanh still vanishes").
+    let (rd, rw, rseeds) = (7, 12, 10);
+    let ms = vanishing::regimes(rd, rw, 200, 1, rseeds, &out.join("vanishing-regimes.png"))?;
+    let _ = write!(
+        text,
+        "</p><p>Regimes, 2 → {rd} × {rw} → 1 over {rseeds} seeds (the regime of a run: collapsed if \
+         every hidden layer is below {:.0e} per parameter, whatever the ratio; else vanishing if \
+         layer 1 / layer {rd} &lt; {}, exploding if &gt; {}, stable between; `mixed` when the seeds \
+         disagree). What to look for: the height of each line, not only its slope.",
+        vanishing::COLLAPSE_FLOOR,
+        vanishing::VANISHING_BELOW,
+        vanishing::EXPLODING_ABOVE
+    );
+    for m in &ms {
+        let (_, med, hi) = vanishing::spread(&m.rms);
+        let (rlo, rmed, rhi) = vanishing::min_med_max(&m.ratios());
+        let peak = hi[..rd].iter().copied().fold(0.0f64, f64::max);
+        let counts = m
+            .regimes()
+            .iter()
+            .fold(std::collections::BTreeMap::new(), |mut c, r| {
+                *c.entry(r.name()).or_insert(0) += 1;
+                c
+            });
+        let counts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(
+            text,
+            " {} with {}: {} ({}), layer 1 / layer {rd} = {} ({}…{}), layer 1 median \
+             {:.1e}, largest hidden-layer value {:.1e}.",
+            m.activation,
+            m.init_label(),
+            m.regime(),
+            counts.join(", "),
+            vanishing::sig(rmed),
+            vanishing::sig(rlo),
+            vanishing::sig(rhi),
+            med[0],
+            peak
+        );
+    }
+    // The conclusion follows the measured regimes (tanh: REGIMES[0..3]).
+    let small = &ms[0];
+    let (_, small_r, _) = vanishing::min_med_max(&small.ratios());
+    let _ = write!(
+        text,
+        " So for tanh the lecture's \"vanishes\" is about the init: under {} the regime is {} \
+         (median ratio {:.2}: {}), under {} it is {}, under {} it is {}.",
+        small.init_label(),
+        small.regime(),
+        small_r,
+        if small.regime() == "collapsed" {
+            "every layer's gradient is near zero together, which the ratio alone hides"
+        } else {
+            "no collapse at this size"
+        },
+        ms[1].init_label(),
+        ms[1].regime(),
+        ms[2].init_label(),
+        ms[2].regime()
+    );
+    v["regimes"] = json!({
+        "depth": rd,
+        "width": rw,
+        "seeds": rseeds,
+        "runs": ms.iter().map(vanishing::measured_json).collect::<Vec<_>>(),
+    });
     sections.push(Section {
         title: "Vanishing gradients (notes §1)".into(),
-        images: vec!["vanishing.png".into()],
-        text: format!(
-            "Per-layer norm of the mean gradient at initialisation, 2 → 9 × 16 → 1, MSE on two clusters. \
-             Each sigmoid layer multiplies the back-propagated gradient by σ′ ≤ 0.25: the first layer's \
-             gradient is {:.1e} of the last layer's. tanh (Xavier) keeps {:.2} and ReLU (He) {:.2}.",
-            fol("sigmoid"),
-            fol("tanh"),
-            fol("relu")
-        ),
+        images: vec!["vanishing.png".into(), "vanishing-regimes.png".into()],
+        text,
     });
     all.insert("vanishing".into(), v);
 
