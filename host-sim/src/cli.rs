@@ -594,6 +594,12 @@ pub struct TrainArgs {
     /// Cluster spread (std), spiral noise, or XOR margin (not with --data).
     #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
     pub spread: Option<f32>,
+    /// Shift every generated sample by (X, Y) (`--offset 5,5`; default 0,0): the data is
+    /// no longer zero-centred, which is what `--preprocess mean` undoes. Not with --data
+    /// (shift the file's columns instead).
+    #[arg(long, value_name = "X,Y", value_parser = offset, allow_hyphen_values = true,
+          conflicts_with = "data")]
+    pub offset: Option<Offset>,
     /// Input preprocessing: fitted on the training rows only (not the --val-fraction
     /// ones) and made the network's first layer (a `Standardize` layer of any width, or
     /// a `Whiten` layer: 2 features only), so a saved model applies it too.
@@ -622,6 +628,18 @@ pub struct TrainArgs {
     /// Draw the decision boundary over the data into this file (2 features only; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+}
+
+/// `train --offset X,Y`: added to every generated sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Offset(pub [f32; 2]);
+
+fn offset(s: &str) -> Result<Offset, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [x, y] = parts.as_slice() else {
+        return Err(format!("`{s}` is not two numbers X,Y (e.g. 5,5)"));
+    };
+    Ok(Offset([finite_f32(x.trim())?, finite_f32(y.trim())?]))
 }
 
 /// A held-out fraction: a number in `[0, 1)`.

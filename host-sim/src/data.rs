@@ -78,6 +78,15 @@ impl Data {
         })
     }
 
+    /// Adds `offset` to the first two features of every sample (`train --offset`).
+    pub fn shift(&mut self, offset: [f32; 2]) {
+        for row in self.x.chunks_exact_mut(self.features.max(1)) {
+            for (v, o) in row.iter_mut().zip(offset) {
+                *v += o;
+            }
+        }
+    }
+
     /// Samples.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -12,6 +12,7 @@
 
 pub mod activations;
 pub mod bench;
+pub mod centring;
 pub mod cli;
 pub mod ctx;
 pub mod data;

@@ -507,6 +507,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
             .map(|(p, y)| json!({ "x": p.0, "y": y }))
             .collect::<Vec<_>>(),
         "data": a.data.as_ref().map(|p| p.display().to_string()),
+        "offset": a.offset.map_or([0.0, 0.0], |o| o.0),
         "label_column": res.label_column,
         "features": res.features,
         "classes": res.classes,
@@ -657,12 +658,24 @@ pub fn train_with<M: Math<f32>>(
         None => {
             let classes = validate(a, FEATURES, a.samples as usize, None)?;
             let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
-            let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+            let mut data =
+                Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
             if !data.is_finite() {
                 return usage(format!(
                     "--spread {spread:e}: the {} data overflows f32",
                     dataset_name(a.dataset)
                 ));
+            }
+            if let Some(off) = a.offset {
+                data.shift(off.0);
+                if !data.is_finite() {
+                    return usage(format!(
+                        "--offset {},{}: the shifted {} data overflows f32",
+                        off.0[0],
+                        off.0[1],
+                        dataset_name(a.dataset)
+                    ));
+                }
             }
             (data, None)
         }
