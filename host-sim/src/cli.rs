@@ -255,7 +255,8 @@ pub enum DatasetArg {
     Clusters,
     /// XOR quadrants.
     Xor,
-    /// Two spirals.
+    /// Interleaved spirals, one arm per class (two by default; `--classes K` for K arms,
+    /// the lecture's 3-class spiral with 3).
     Spirals,
 }
 
@@ -585,7 +586,8 @@ pub struct TrainArgs {
     /// nothing is held out: `val_samples` is 0 and the other `val_*` keys are null.
     #[arg(long, value_name = "F", value_parser = fraction, default_value_t = 0.0)]
     pub val_fraction: f64,
-    /// Classes (clusters only; xor and spirals have 2; not with --data).
+    /// Classes: clusters (on a circle) and spirals (one arm each); xor has 2; not with
+    /// --data.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=16))]
     pub classes: u32,
     /// Samples of the generated data set, held-out ones included (not with --data).

@@ -68,7 +68,11 @@ impl Data {
                 .generate(rng, &mut x, &mut labels)?;
             }
             DatasetArg::Xor => data::xor(rng, spread, &mut x, &mut labels)?,
-            DatasetArg::Spirals => data::spirals(rng, spread, &mut x, &mut labels)?,
+            DatasetArg::Spirals => {
+                let arms = u8::try_from(classes)
+                    .map_err(|_| microprop::Error::InvalidHyperParameter("spiral arms"))?;
+                data::spiral_arms(rng, arms, spread, &mut x, &mut labels)?;
+            }
         }
         Ok(Data {
             x: x.into_flattened(),
