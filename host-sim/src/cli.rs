@@ -72,6 +72,8 @@ pub enum Command {
     Init(InitArgs),
     /// Fraction of dead ReLUs against the bias initialisation.
     DeadRelu(DeadReluArgs),
+    /// Zero or constant initialisation: the hidden units stay identical (the symmetry is never broken).
+    Symmetry(crate::symmetry::SymmetryArgs),
     /// Activation functions, their derivatives and their cost per maths backend.
     Activations(ActivationsArgs),
     /// Run every experiment into a directory with an index.html.

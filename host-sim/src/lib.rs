@@ -34,6 +34,7 @@ pub mod predict;
 pub mod report;
 pub mod resume;
 pub mod stats;
+pub mod symmetry;
 pub mod table;
 pub mod train;
 pub mod vanishing;

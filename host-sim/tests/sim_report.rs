@@ -103,6 +103,7 @@ fn report_page_loads_every_image_in_chromium() {
         "landscape.png",
         "zigzag.png",
         "centring.png",
+        "symmetry.png",
         "convergence.png",
         "train.png",
         "init.png",
