@@ -159,7 +159,8 @@ pub fn xor<S: Scalar, R: RngCore + ?Sized>(
 }
 
 /// Two interleaved spirals: class `c = i mod 2`, radius `t`, angle `3π t + c π`, plus
-/// Gaussian noise of standard deviation `noise`, for `t` uniform in `[0.05, 1]`.
+/// Gaussian noise of standard deviation `noise`, for `t` uniform in `[0.05, 1]`
+/// ([`spiral_arms`] with 2 arms, the same numbers bit for bit).
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] for different lengths; [`Error::InvalidHyperParameter`] for a
@@ -170,15 +171,39 @@ pub fn spirals<S: Scalar, R: RngCore + ?Sized>(
     x: &mut [[S; 2]],
     labels: &mut [u8],
 ) -> Result<()> {
+    spiral_arms(rng, 2, noise, x, labels)
+}
+
+/// `arms` interleaved spirals (the lecture's K-class spiral data): class
+/// `c = i mod arms`, radius `t`, angle `3π t + c · 2π / arms`, plus Gaussian noise of
+/// standard deviation `noise`, for `t` uniform in `[0.05, 1]` (one uniform and two normal
+/// draws per sample, in that order). With 2 arms this is [`spirals`].
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for different lengths; [`Error::InvalidHyperParameter`] for
+/// fewer than 2 arms or a negative or non-finite noise.
+pub fn spiral_arms<S: Scalar, R: RngCore + ?Sized>(
+    rng: &mut R,
+    arms: u8,
+    noise: f32,
+    x: &mut [[S; 2]],
+    labels: &mut [u8],
+) -> Result<()> {
     same_len(x.len(), labels.len())?;
+    if arms < 2 {
+        return Err(Error::InvalidHyperParameter("spiral arms"));
+    }
     if !(noise.is_finite() && noise >= 0.0) {
         return Err(Error::InvalidHyperParameter("spiral noise"));
     }
     let n = f64::from(noise);
+    // 2π / 2 is π exactly, so two arms give the angles `c π` of the two-spiral data.
+    let turn = core::f64::consts::TAU / f64::from(arms);
+    let k = usize::from(arms);
     for (i, (x, label)) in x.iter_mut().zip(labels.iter_mut()).enumerate() {
-        let c = i % 2;
+        let c = i % k;
         let t = rng::uniform(rng, 0.05, 1.0);
-        let theta = 3.0 * core::f64::consts::PI * t + c as f64 * core::f64::consts::PI;
+        let theta = 3.0 * core::f64::consts::PI * t + c as f64 * turn;
         let px = t * libm::cos(theta) + n * rng::normal(rng);
         let py = t * libm::sin(theta) + n * rng::normal(rng);
         *x = [S::from_f64(px), S::from_f64(py)];
@@ -201,6 +226,47 @@ fn same_len(x: usize, labels: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every arm is balanced and its noise-free points lie on it; two arms are
+    /// [`spirals`] bit for bit.
+    #[test]
+    fn spiral_arms_label_what_they_say() {
+        for arms in [2u8, 3, 4, 7] {
+            let (mut x, mut y) = ([[0.0f64; 2]; 420], [0u8; 420]);
+            spiral_arms(&mut crate::rng(4), arms, 0.0, &mut x, &mut y).unwrap();
+            for c in 0..arms {
+                assert_eq!(
+                    y.iter().filter(|&&l| l == c).count(),
+                    420 / usize::from(arms)
+                );
+            }
+            for (p, &l) in x.iter().zip(&y) {
+                let r = p[0].hypot(p[1]);
+                let arm = 3.0 * core::f64::consts::PI * r
+                    + f64::from(l) * core::f64::consts::TAU / f64::from(arms);
+                let d = (p[1].atan2(p[0]) - arm).rem_euclid(core::f64::consts::TAU);
+                assert!(
+                    !(1e-6..=core::f64::consts::TAU - 1e-6).contains(&d),
+                    "{arms}: {p:?} {l}"
+                );
+            }
+        }
+        // Two arms: the two-spiral data's formula before arms existed, bit for bit.
+        let (mut a, mut la) = ([[0.0f32; 2]; 64], [0u8; 64]);
+        spirals(&mut crate::rng(9), 0.05, &mut a, &mut la).unwrap();
+        let mut r = crate::rng(9);
+        for (i, (p, &l)) in a.iter().zip(&la).enumerate() {
+            let c = i % 2;
+            let t = rng::uniform(&mut r, 0.05, 1.0);
+            let theta = 3.0 * core::f64::consts::PI * t + c as f64 * core::f64::consts::PI;
+            let n = f64::from(0.05f32);
+            let px = t * libm::cos(theta) + n * rng::normal(&mut r);
+            let py = t * libm::sin(theta) + n * rng::normal(&mut r);
+            assert_eq!(usize::from(l), c);
+            let want = [f32::from_f64(px), f32::from_f64(py)];
+            assert_eq!(p.map(f32::to_bits), want.map(f32::to_bits), "{i}");
+        }
+    }
 
     /// Classes alternate (balanced), and `spread` is the RMS distance from the centre.
     #[test]
@@ -243,6 +309,7 @@ mod tests {
             );
         }
         assert!(xor::<f32, _>(&mut crate::rng(0), 1.5, &mut x, &mut y).is_err());
+        assert!(spiral_arms::<f32, _>(&mut crate::rng(0), 1, 0.0, &mut x, &mut y).is_err());
         assert!(Clusters::two(-1.0)
             .generate(&mut crate::rng(0), &mut x, &mut y)
             .is_err());

@@ -72,6 +72,8 @@ pub enum Command {
     Init(InitArgs),
     /// Fraction of dead ReLUs against the bias initialisation.
     DeadRelu(DeadReluArgs),
+    /// Zero or constant initialisation: the hidden units stay identical (the symmetry is never broken).
+    Symmetry(crate::symmetry::SymmetryArgs),
     /// Activation functions, their derivatives and their cost per maths backend.
     Activations(ActivationsArgs),
     /// Run every experiment into a directory with an index.html.
@@ -255,7 +257,8 @@ pub enum DatasetArg {
     Clusters,
     /// XOR quadrants.
     Xor,
-    /// Two spirals.
+    /// Interleaved spirals, one arm per class (two by default; `--classes K` for K arms,
+    /// the lecture's 3-class spiral with 3).
     Spirals,
 }
 
@@ -585,7 +588,8 @@ pub struct TrainArgs {
     /// nothing is held out: `val_samples` is 0 and the other `val_*` keys are null.
     #[arg(long, value_name = "F", value_parser = fraction, default_value_t = 0.0)]
     pub val_fraction: f64,
-    /// Classes (clusters only; xor and spirals have 2; not with --data).
+    /// Classes: clusters (on a circle) and spirals (one arm each); xor has 2; not with
+    /// --data.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=16))]
     pub classes: u32,
     /// Samples of the generated data set, held-out ones included (not with --data).
@@ -594,6 +598,12 @@ pub struct TrainArgs {
     /// Cluster spread (std), spiral noise, or XOR margin (not with --data).
     #[arg(long, value_parser = non_negative_f32, allow_hyphen_values = true)]
     pub spread: Option<f32>,
+    /// Shift every generated sample by (X, Y) (`--offset 5,5`; default 0,0): the data is
+    /// no longer zero-centred, which is what `--preprocess mean` undoes. Not with --data
+    /// (shift the file's columns instead).
+    #[arg(long, value_name = "X,Y", value_parser = offset, allow_hyphen_values = true,
+          conflicts_with = "data")]
+    pub offset: Option<Offset>,
     /// Input preprocessing: fitted on the training rows only (not the --val-fraction
     /// ones) and made the network's first layer (a `Standardize` layer of any width, or
     /// a `Whiten` layer: 2 features only), so a saved model applies it too.
@@ -622,6 +632,18 @@ pub struct TrainArgs {
     /// Draw the decision boundary over the data into this file (2 features only; its extension picks the format: png, svg, jpg, jpeg or bmp).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+}
+
+/// `train --offset X,Y`: added to every generated sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Offset(pub [f32; 2]);
+
+fn offset(s: &str) -> Result<Offset, String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [x, y] = parts.as_slice() else {
+        return Err(format!("`{s}` is not two numbers X,Y (e.g. 5,5)"));
+    };
+    Ok(Offset([finite_f32(x.trim())?, finite_f32(y.trim())?]))
 }
 
 /// A held-out fraction: a number in `[0, 1)`.

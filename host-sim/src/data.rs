@@ -68,7 +68,11 @@ impl Data {
                 .generate(rng, &mut x, &mut labels)?;
             }
             DatasetArg::Xor => data::xor(rng, spread, &mut x, &mut labels)?,
-            DatasetArg::Spirals => data::spirals(rng, spread, &mut x, &mut labels)?,
+            DatasetArg::Spirals => {
+                let arms = u8::try_from(classes)
+                    .map_err(|_| microprop::Error::InvalidHyperParameter("spiral arms"))?;
+                data::spiral_arms(rng, arms, spread, &mut x, &mut labels)?;
+            }
         }
         Ok(Data {
             x: x.into_flattened(),
@@ -76,6 +80,15 @@ impl Data {
             labels,
             classes,
         })
+    }
+
+    /// Adds `offset` to the first two features of every sample (`train --offset`).
+    pub fn shift(&mut self, offset: [f32; 2]) {
+        for row in self.x.chunks_exact_mut(self.features.max(1)) {
+            for (v, o) in row.iter_mut().zip(offset) {
+                *v += o;
+            }
+        }
     }
 
     /// Samples.

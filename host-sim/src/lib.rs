@@ -12,6 +12,7 @@
 
 pub mod activations;
 pub mod bench;
+pub mod centring;
 pub mod cli;
 pub mod ctx;
 pub mod data;
@@ -33,6 +34,7 @@ pub mod predict;
 pub mod report;
 pub mod resume;
 pub mod stats;
+pub mod symmetry;
 pub mod table;
 pub mod train;
 pub mod vanishing;

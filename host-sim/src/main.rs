@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Zigzag(a) => zigzag::run(a, &ctx),
         Command::Init(a) => init_stats::run(a, &ctx),
         Command::DeadRelu(a) => dead_relu::run(a, &ctx),
+        Command::Symmetry(a) => microprop_sim::symmetry::run(a, &ctx),
         Command::Activations(a) => activations::run(a, &ctx),
         Command::Report(a) => report::run(a, &ctx),
     };

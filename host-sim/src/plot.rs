@@ -146,6 +146,12 @@ pub fn series_color(i: usize) -> RGBColor {
     P[i % P.len()]
 }
 
+/// `c` mixed with 70 % white: a background under points drawn in `c`.
+pub fn pale(c: RGBColor) -> RGBColor {
+    let f = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * 0.7).round() as u8;
+    RGBColor(f(c.0), f(c.1), f(c.2))
+}
+
 /// Viridis colour for `t` in [0, 1].
 pub fn viridis(t: f64) -> RGBColor {
     ViridisRGB::get_color(t.clamp(0.0, 1.0))

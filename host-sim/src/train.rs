@@ -336,7 +336,7 @@ fn validate(
     }
     let classes = match (file_classes, a.dataset) {
         (Some(classes), _) => classes,
-        (None, DatasetArg::Clusters) => a.classes as usize,
+        (None, DatasetArg::Clusters | DatasetArg::Spirals) => a.classes as usize,
         _ if a.classes != 2 => {
             return usage(format!(
                 "--classes {}: the {:?} data set has 2 classes",
@@ -507,6 +507,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
             .map(|(p, y)| json!({ "x": p.0, "y": y }))
             .collect::<Vec<_>>(),
         "data": a.data.as_ref().map(|p| p.display().to_string()),
+        "offset": a.offset.map_or([0.0, 0.0], |o| o.0),
         "label_column": res.label_column,
         "features": res.features,
         "classes": res.classes,
@@ -628,7 +629,9 @@ fn short(v: &[f64]) -> Vec<String> {
     v.iter().map(|x| format!("{x:.2e}")).collect()
 }
 
-/// Class-1 probability (or arg-max class / (K−1)) on a grid over the data, for plots.
+/// On a grid over the data, for plots: the class-1 probability (one output), else the
+/// arg-max class (0 or 1 for two classes: the ends of the probability ramp;
+/// [`background_color`] colours each).
 pub type Grid = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
 
 /// Points per axis of the decision-boundary grid (`GRID²` forward passes).
@@ -657,12 +660,24 @@ pub fn train_with<M: Math<f32>>(
         None => {
             let classes = validate(a, FEATURES, a.samples as usize, None)?;
             let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
-            let data = Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+            let mut data =
+                Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
             if !data.is_finite() {
                 return usage(format!(
                     "--spread {spread:e}: the {} data overflows f32",
                     dataset_name(a.dataset)
                 ));
+            }
+            if let Some(off) = a.offset {
+                data.shift(off.0);
+                if !data.is_finite() {
+                    return usage(format!(
+                        "--offset {},{}: the shifted {} data overflows f32",
+                        off.0[0],
+                        off.0[1],
+                        dataset_name(a.dataset)
+                    ));
+                }
             }
             (data, None)
         }
@@ -821,7 +836,8 @@ fn save_model<M: Math<f32>>(
 }
 
 /// The network's class score on an `n × n` grid over the data's bounding box: the output
-/// for one unit, else the predicted class scaled to [0, 1].
+/// for one unit, the predicted class (0 or 1) for two classes, else the predicted class
+/// (see [`Grid`]).
 fn predict_grid<M: Math<f32>>(
     net: &HostNet<f32, M>,
     data: &Data,
@@ -838,7 +854,6 @@ fn predict_grid<M: Math<f32>>(
     let act = net
         .output_activation()
         .unwrap_or(microprop::Activation::Identity);
-    let k = data.classes.max(2) - 1;
     let mut values = Vec::with_capacity(n);
     for &y in &ys {
         let mut row = Vec::with_capacity(n);
@@ -853,13 +868,51 @@ fn predict_grid<M: Math<f32>>(
                     f64::from(a[0])
                 }
             } else {
-                loss.predicted_class(act, &a, &a) as f64 / k as f64
+                // The class itself (for two classes 0 or 1, the ends of the ramp).
+                loss.predicted_class(act, &a, &a) as f64
             };
             row.push(v);
         }
         values.push(row);
     }
     Ok((xs, ys, values))
+}
+
+/// The colour of class `class`'s points in a decision-boundary figure of `classes`
+/// classes: blue and red for two, else [`plot::series_color`] (which repeats after 8).
+pub fn point_color(classes: usize, class: usize) -> RGBColor {
+    match (classes <= 2, class) {
+        (true, 0) => RGBColor(20, 60, 200),
+        (true, _) => RGBColor(200, 20, 20),
+        (false, k) => plot::series_color(k),
+    }
+}
+
+/// The background colour of a grid cell of value `v` ([`Grid`]) in a figure of `classes`
+/// classes. Two classes: a ramp over the class-1 probability from pale blue (class 0's
+/// points are blue) through pale green-grey at ½ to pale red (class 1's are red). More:
+/// the pale colour ([`plot::pale`]) of the predicted class's points ([`point_color`]),
+/// `v` being that class.
+pub fn background_color(classes: usize, v: f64) -> RGBColor {
+    if classes <= 2 {
+        let p = if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        RGBColor(
+            (150.0 + 105.0 * p) as u8,
+            (170.0 + 40.0 * (1.0 - (2.0 * p - 1.0).abs())) as u8,
+            (255.0 - 105.0 * p) as u8,
+        )
+    } else {
+        let k = if v.is_finite() && v >= 0.0 {
+            v.round() as usize
+        } else {
+            0
+        };
+        plot::pale(point_color(classes, k))
+    }
 }
 
 /// The decision-boundary figure.
@@ -895,32 +948,19 @@ impl Figure for Boundary<'_> {
             .y_desc("x1")
             .label_style(("sans-serif", 13))
             .draw()?;
-        // Background: blue (class 0) to red (class 1), pale.
+        let classes = self.data.classes.max(2);
+        // Background: each cell in the pale colour of its class's points.
         chart.draw_series(ys.iter().enumerate().flat_map(|(iy, &y)| {
             xs.iter().enumerate().map(move |(ix, &x)| {
-                let p = v[iy][ix].clamp(0.0, 1.0);
-                let c = RGBColor(
-                    (150.0 + 105.0 * p) as u8,
-                    (170.0 + 40.0 * (1.0 - (2.0 * p - 1.0).abs())) as u8,
-                    (255.0 - 105.0 * p) as u8,
-                );
+                let c = background_color(classes, v[iy][ix]);
                 Rectangle::new(
                     [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
                     c.filled(),
                 )
             })
         }))?;
-        let classes = self.data.classes.max(2);
         chart.draw_series(self.data.rows().zip(&self.data.labels).map(|(p, &l)| {
-            let c = if classes == 2 {
-                if l == 0 {
-                    RGBColor(20, 60, 200)
-                } else {
-                    RGBColor(200, 20, 20)
-                }
-            } else {
-                plot::series_color(usize::from(l))
-            };
+            let c = point_color(classes, usize::from(l));
             Circle::new(
                 (f64::from(p[0]), f64::from(p[1])),
                 3,

@@ -102,6 +102,8 @@ fn report_page_loads_every_image_in_chromium() {
         "vanishing.png",
         "landscape.png",
         "zigzag.png",
+        "centring.png",
+        "symmetry.png",
         "convergence.png",
         "train.png",
         "init.png",
