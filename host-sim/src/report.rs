@@ -64,10 +64,16 @@ pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs:
     }
 }
 
-struct Section {
-    title: String,
-    images: Vec<String>,
-    text: String,
+/// One section of the report page: a heading, its figures and its paragraph. Every
+/// experiment module's `section` function returns one (with its JSON) for [`run`] to place.
+pub struct Section {
+    /// The heading.
+    pub title: String,
+    /// The figures' file names, relative to the report directory.
+    pub images: Vec<String>,
+    /// The paragraph, as HTML (text quoted from outside goes through [`esc`]); it says what to
+    /// look for in the figures.
+    pub text: String,
 }
 
 /// `s` as HTML text or attribute value: `&`, `<`, `>`, `"` and `'` escaped. Everything
