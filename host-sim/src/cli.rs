@@ -76,6 +76,12 @@ pub enum Command {
     Symmetry(crate::symmetry::SymmetryArgs),
     /// Activation functions, their derivatives and their cost per maths backend.
     Activations(ActivationsArgs),
+    /// The core's optimizers on a 2-D ravine: paths over the loss contours.
+    Optimizers(crate::optimizers::OptimizersArgs),
+    /// Learning rates too low, right and too high on a real net: loss curves over seeds, divergence flagged.
+    LrSweep(crate::lr_sweep::LrSweepArgs),
+    /// Learning-rate schedules (constant, step, exponential, cosine, warm-up + cosine): rates and loss curves.
+    Schedules(crate::schedules::SchedulesArgs),
     /// Run every experiment into a directory with an index.html.
     Report(ReportArgs),
 }

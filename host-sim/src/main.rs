@@ -43,6 +43,9 @@ fn main() -> ExitCode {
         Command::DeadRelu(a) => dead_relu::run(a, &ctx),
         Command::Symmetry(a) => microprop_sim::symmetry::run(a, &ctx),
         Command::Activations(a) => activations::run(a, &ctx),
+        Command::Optimizers(a) => microprop_sim::optimizers::run(a, &ctx),
+        Command::LrSweep(a) => microprop_sim::lr_sweep::run(a, &ctx),
+        Command::Schedules(a) => microprop_sim::schedules::run(a, &ctx),
         Command::Report(a) => report::run(a, &ctx),
     };
     let code = match result {

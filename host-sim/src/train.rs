@@ -75,6 +75,113 @@ pub struct TrainResult {
     pub val_rows: Vec<usize>,
     /// The held-out rows' results (`None` without `--val-fraction`).
     pub val: Option<Validation>,
+    /// Failures that look like success ([`health_warnings`]); empty for a healthy run.
+    pub warnings: Vec<Warning>,
+}
+
+/// A trained network that looks trained but is not ([`health_warnings`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning {
+    /// `constant_output`, `all_units_dead` or `no_better_than_constant`.
+    pub kind: &'static str,
+    /// What was measured, in a sentence.
+    pub message: String,
+}
+
+/// The largest spread (max − min over the training rows) of any output below which the
+/// output counts as constant, relative to `max(1, max |output|)`.
+pub const CONSTANT_EPS: f64 = 1e-4;
+
+/// The mean training loss of the best input-blind prediction: always the class
+/// frequencies `ȳ` (per output, over the targets [`Loss::target`] makes of `labels`).
+/// MSE `½ Σ_k (mean(y_k²) − ȳ_k²)`, binary cross-entropy `Σ_k H(ȳ_k)`, cross-entropy
+/// `−Σ_k ȳ_k ln ȳ_k` (nats; the losses the core reports).
+pub fn constant_loss(loss: Loss, labels: &[u8], outputs: usize) -> f64 {
+    let n = labels.len().max(1) as f64;
+    let k = outputs.max(1);
+    let mut mean = vec![0.0f64; k];
+    let mut sq = vec![0.0f64; k];
+    let mut y = vec![0.0f32; k];
+    for &l in labels {
+        y.fill(0.0);
+        if Loss::target(usize::from(l), &mut y).is_err() {
+            continue;
+        }
+        for ((m, q), &v) in mean.iter_mut().zip(&mut sq).zip(&y) {
+            *m += f64::from(v) / n;
+            *q += f64::from(v) * f64::from(v) / n;
+        }
+    }
+    let xlnx = |p: f64| if p > 0.0 { p * p.ln() } else { 0.0 };
+    match loss {
+        Loss::Mse => 0.5 * mean.iter().zip(&sq).map(|(m, q)| q - m * m).sum::<f64>(),
+        Loss::BinaryCrossEntropy => -mean.iter().map(|&p| xlnx(p) + xlnx(1.0 - p)).sum::<f64>(),
+        _ => -mean.iter().map(|&p| xlnx(p)).sum::<f64>(),
+    }
+}
+
+/// After training: the failures that look like a finished run. `constant_output`: every
+/// output varies by less than [`CONSTANT_EPS`] over the training rows (the net ignores its
+/// input); `all_units_dead`: no hidden unit passes a gradient for any training row (every
+/// ReLU off: nothing can recover); `no_better_than_constant`: the final training loss is
+/// not below [`constant_loss`] (always predicting the class frequencies).
+///
+/// # Errors
+/// Forward-pass errors.
+pub fn health_warnings<M: Math<f32>>(
+    net: &mut HostNet<f32, M>,
+    loss: Loss,
+    train: &Data,
+    final_loss: f64,
+) -> Res<Vec<Warning>> {
+    let mut warnings = Vec::new();
+    let (mut lo, mut hi) = (Vec::<f64>::new(), Vec::<f64>::new());
+    for row in train.rows() {
+        let a = net::predict(net.network(), row)?;
+        if lo.is_empty() {
+            lo = vec![f64::INFINITY; a.len()];
+            hi = vec![f64::NEG_INFINITY; a.len()];
+        }
+        for ((l, h), &v) in lo.iter_mut().zip(&mut hi).zip(&a) {
+            *l = l.min(f64::from(v));
+            *h = h.max(f64::from(v));
+        }
+    }
+    let spread = lo.iter().zip(&hi).map(|(l, h)| h - l).fold(0.0, f64::max);
+    let scale = lo.iter().chain(&hi).map(|v| v.abs()).fold(1.0, f64::max);
+    if train.len() > 1 && spread.is_finite() && spread < CONSTANT_EPS * scale {
+        warnings.push(Warning {
+            kind: "constant_output",
+            message: format!(
+                "the network's output is the same for every training sample (it varies by \
+                 {spread:.1e}): it ignores its input"
+            ),
+        });
+    }
+    let view = train.view()?;
+    let units = stats::unit_states::<_, M>(net, &view, &mut Vec::new())?;
+    if units.units > 0 && units.dead == units.units {
+        warnings.push(Warning {
+            kind: "all_units_dead",
+            message: format!(
+                "all {} hidden units are dead (zero gradient for every training sample): \
+                 no hidden weight can change any more (a lower --lr may avoid this)",
+                units.units
+            ),
+        });
+    }
+    let outputs = lo.len();
+    let c = constant_loss(loss, &train.labels, outputs);
+    if final_loss.is_finite() && final_loss >= c * (1.0 - 1e-3) {
+        warnings.push(Warning {
+            kind: "no_better_than_constant",
+            message: format!(
+                "the final training loss {final_loss:.5} is not below {c:.5}, the loss of \
+                 always predicting the class frequencies: the network learned nothing"
+            ),
+        });
+    }
+    Ok(warnings)
 }
 
 /// The network on the rows `--val-fraction` held out (evaluation mode).
@@ -518,7 +625,15 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "val_loss": res.val.as_ref().map(|v| v.loss),
         "val_loss_per_epoch": res.val.as_ref().map(|v| &v.loss_per_epoch),
         "val_accuracy_per_epoch": res.val.as_ref().map(|v| &v.accuracy_per_epoch),
+        "warnings": res.warnings.iter()
+            .map(|w| json!({ "kind": w.kind, "message": w.message }))
+            .collect::<Vec<_>>(),
     });
+    if !ctx.json {
+        for w in &res.warnings {
+            eprintln!("warning: {} ({})", w.message, w.kind);
+        }
+    }
     let mut text = format!(
         "{}: {} samples ({} features, {} classes{}), {} trained on, {} held out\n",
         source(a),
@@ -770,6 +885,7 @@ pub fn train_with<M: Math<f32>>(
         None => None,
     };
     let grad_norms_final = stats::grad_norms(&mut net, loss, &view)?;
+    let warnings = health_warnings(&mut net, loss, train, f64::from(m.loss))?;
     let steps = trainer.steps();
     let saved_bytes = match &a.save {
         Some(path) => Some(save_model(path, &net, &opt, trainer.epochs(), steps)?),
@@ -809,6 +925,7 @@ pub fn train_with<M: Math<f32>>(
             .map(|s| s.val_rows.clone())
             .unwrap_or_default(),
         val,
+        warnings,
     };
     Ok((res, data, grid))
 }
