@@ -544,15 +544,20 @@ impl Figure for CurvesFigure {
     where
         DB::ErrorType: 'static,
     {
-        let (top, note) = root.split_vertically(590);
+        let (top, note) = root.split_vertically(572);
         self.draw_on(&top)?;
-        note.draw(&Text::new(
-            "thick line: median, band: min–max over the seeds that neither diverged nor died; thin dotted: \
-             each run that died (constant output); ✕: a run diverged there (the core refused a non-finite \
-             step; at the top: in epoch 1)",
-            (20, 6),
-            ("sans-serif", 13).into_font(),
-        ))?;
+        let font = ("sans-serif", 13).into_font();
+        for (i, line) in [
+            "thick line: median, band: min–max over the seeds that neither diverged nor died; \
+             thin dotted: each run that died (its output constant)",
+            "✕: a run diverged there (the core refused a non-finite step); at the top: in epoch 1, \
+             before any loss was measured",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            note.draw(&Text::new(line, (20, 4 + 20 * i as i32), font.clone()))?;
+        }
         Ok(())
     }
 }

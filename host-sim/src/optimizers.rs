@@ -417,6 +417,36 @@ fn inside_runs(pts: &[(f64, f64)], x: (f64, f64), y: (f64, f64)) -> Vec<Vec<(f64
     runs
 }
 
+/// The first part of `pts` inside `[x0, x1] × [y0, y1]`: the points up to the first one
+/// outside, and then the point where the segment to it crosses the frame (so a path that
+/// leaves the plot is drawn up to the frame, not along it).
+fn path_in_box(pts: &[(f64, f64)], x: (f64, f64), y: (f64, f64)) -> Vec<(f64, f64)> {
+    let inside = |(px, py): (f64, f64)| (x.0..=x.1).contains(&px) && (y.0..=y.1).contains(&py);
+    let mut out = Vec::new();
+    for &p in pts {
+        if inside(p) {
+            out.push(p);
+            continue;
+        }
+        if let (Some(&a), true) = (out.last(), p.0.is_finite() && p.1.is_finite()) {
+            let a: (f64, f64) = a;
+            let mut t = 1.0f64;
+            let mut cut = |from: f64, to: f64, lo: f64, hi: f64| {
+                if to > hi {
+                    t = t.min((hi - from) / (to - from));
+                } else if to < lo {
+                    t = t.min((lo - from) / (to - from));
+                }
+            };
+            cut(a.0, p.0, x.0, x.1);
+            cut(a.1, p.1, y.0, y.1);
+            out.push((a.0 + t * (p.0 - a.0), a.1 + t * (p.1 - a.1)));
+        }
+        break;
+    }
+    out
+}
+
 /// The ravine's contour lines (log-spaced levels, a colour bar) and one path per optimizer.
 pub struct RavineFigure<'a> {
     /// The flags (the ravine, the start).
@@ -506,8 +536,8 @@ impl Figure for RavineFigure<'_> {
             let c = plot::series_color(i);
             let pts: Vec<(f64, f64)> = p.points.iter().map(|w| (w[0], w[1])).collect();
             // A path that leaves the box is drawn until it does (not along the frame).
-            let first_run = inside_runs(&pts, xb, yb).into_iter().next();
-            if let Some(run) = first_run {
+            let run = path_in_box(&pts, xb, yb);
+            if run.len() > 1 {
                 chart.draw_series(std::iter::once(PathElement::new(
                     run.clone(),
                     c.stroke_width(2),
@@ -517,6 +547,15 @@ impl Figure for RavineFigure<'_> {
                         .map(|&xy| Circle::new(xy, 2, c.filled()))
                         .collect::<Vec<_>>(),
                 )?;
+                let left = pts
+                    .iter()
+                    .any(|&(px, py)| !((xb.0..=xb.1).contains(&px) && (yb.0..=yb.1).contains(&py)));
+                if left {
+                    // Where it leaves the plot.
+                    if let Some(&xy) = run.last() {
+                        chart.draw_series(std::iter::once(Cross::new(xy, 8, c.stroke_width(3))))?;
+                    }
+                }
             }
             if p.diverged_at.is_none() {
                 if let Some(&(x, y)) = pts.last() {
@@ -573,7 +612,7 @@ impl Figure for RavineFigure<'_> {
             .map(|(i, p)| {
                 let what = match (p.diverged_at, p.steps_to_threshold) {
                     (Some(s), _) => {
-                        format!("DIVERGED at step {s} (drawn until it leaves the plot)")
+                        format!("DIVERGED at step {s} (✕: where it leaves the plot)")
                     }
                     (None, Some(s)) => format!("f < {:e} after {s} steps", self.args.threshold),
                     (None, None) => format!(

@@ -153,8 +153,12 @@ pub fn health_warnings<M: Math<f32>>(
         warnings.push(Warning {
             kind: "constant_output",
             message: format!(
-                "the network's output is the same for every training sample (it varies by \
-                 {spread:.1e}): it ignores its input"
+                "the network gives the same output [{}] for every training sample (spread \
+                 {spread:.1e}): it ignores its input",
+                lo.iter()
+                    .map(|v| format!("{v:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         });
     }
