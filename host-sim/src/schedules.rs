@@ -137,11 +137,12 @@ pub fn sweep(a: &SchedulesArgs) -> Res<Vec<Runs>> {
 
 fn describe(r: &Runs) -> String {
     let failed = r.runs.iter().filter(|x| x.failed()).count();
-    let mut s = format!(
-        "{}: final loss {:.2e}",
-        r.name,
-        lr_sweep::median_final(&r.runs)
-    );
+    let fin = lr_sweep::median_final(&r.runs);
+    let mut s = if fin.is_finite() {
+        format!("{}: final loss {fin:.2e}", r.name)
+    } else {
+        format!("{}: no run trained", r.name)
+    };
     if failed > 0 {
         s += &format!(" ({failed}/{} diverged or died)", r.runs.len());
     }

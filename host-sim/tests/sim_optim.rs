@@ -324,3 +324,29 @@ fn the_cli_reports_warnings_on_stderr_and_in_json_and_bad_flags_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}");
     }
 }
+
+#[test]
+fn the_report_sections_write_their_figures_and_state_their_numbers() {
+    let dir = std::env::temp_dir().join(format!("microprop-optim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ctx = Ctx { json: true };
+    let sections = [
+        microprop_sim::optimizers::section(&dir, &ctx, true).unwrap(),
+        lr_sweep::section(&dir, &ctx, true).unwrap(),
+        schedules::section(&dir, &ctx, true).unwrap(),
+    ];
+    for (s, j) in &sections {
+        assert!(s.text.contains("What to look for:"), "{}", s.title);
+        for img in &s.images {
+            assert!(
+                std::fs::metadata(dir.join(img)).unwrap().len() > 1000,
+                "{img}"
+            );
+        }
+        assert!(j.is_object());
+    }
+    // The paragraphs quote the measured classes and steps.
+    assert!(sections[0].0.text.contains("below the threshold after"));
+    assert!(sections[1].0.text.contains("too_high"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
