@@ -10,10 +10,10 @@
 //!   has no platform-specific lines), and the stack high-water mark within
 //!   [`STACK_BUDGET`]; with the transcript, the shared checks of [`crate::transcript`]
 //!   ([`PROGRAM`]).
-//! * [`check_all`] (after [`host`]) lints (clippy) and builds the image (feature `drift`) for M4F, M3 and
-//!   M0, runs and checks it, and cuts the
-//!   power of each under QEMU (`firmware/tools/power-cut-drift.sh`, [`POWER_CUTS`] trials
-//!   per core).
+//! * [`check_all`] (after [`host`]) lints (clippy) and builds the image (feature `drift`)
+//!   for M4F, M3 and M0 (one cargo command each, for the three targets), runs and checks
+//!   it, and cuts the power of each under QEMU (`firmware/tools/power-cut-drift.sh`,
+//!   [`POWER_CUTS`] trials per core).
 
 use std::process::Command;
 
@@ -148,10 +148,14 @@ pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<u
 /// The drift checks of `test-firmware` after the host run ([`host`], `expected`): each
 /// core's image linted, built, run, compared and cut.
 pub fn check_all(expected: &Expected, laps: &mut Laps) -> Result<(), String> {
+    // Linted and built for the three cores at once (one cargo command each).
+    let images = CORES.map(|core| Image::drift(&core));
+    for mut c in Image::grouped("clippy", &images) {
+        run_cmd(c.args(["--", "-D", "warnings"]))?;
+    }
+    Image::build_all(&images)?;
     for core in &CORES {
         let image = Image::drift(core);
-        run_cmd(image.cargo("clippy").args(["--", "-D", "warnings"]))?;
-        image.build()?;
         let run = image.run_qemu(&[])?;
         check_device(core, &run, expected)?;
         run_cmd(

@@ -219,6 +219,72 @@ impl Image {
         run_cmd(&mut self.cargo("build"))
     }
 
+    /// Builds `images` in as few cargo commands as possible ([`Image::grouped`]): every
+    /// image is built exactly as [`Image::build`] builds it (so a later `build` or
+    /// `run_qemu` finds it fresh), but cargo runs the images' compilations and their
+    /// serial LTO links side by side on all cores instead of one image after another.
+    pub fn build_all(images: &[Image]) -> Result<(), String> {
+        for mut c in Image::grouped("build", images) {
+            run_cmd(&mut c)?;
+        }
+        Ok(())
+    }
+
+    /// `cargo <subcommand>` for `images` in as few commands as possible: one per profile,
+    /// feature set and set of targets, with each of its targets (`--target` repeated)
+    /// and binaries (`--bin` repeated); in the order the images first appear.
+    pub fn grouped(subcommand: &str, images: &[Image]) -> Vec<Command> {
+        // (profile, only_feature, features) -> [(bin, targets)], in first-seen order.
+        type Key = (Profile, Option<&'static str>, &'static str);
+        type Bins = Vec<(&'static str, Vec<&'static str>)>;
+        let mut groups: Vec<(Key, Bins)> = Vec::new();
+        for img in images {
+            let key = (img.profile, img.only_feature, img.features);
+            let at = match groups.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    groups.push((key, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let bins = &mut groups[at].1;
+            match bins.iter_mut().find(|(b, _)| *b == img.bin) {
+                Some((_, targets)) => {
+                    if !targets.contains(&img.target) {
+                        targets.push(img.target);
+                    }
+                }
+                None => bins.push((img.bin, vec![img.target])),
+            }
+        }
+        let mut commands = Vec::new();
+        for ((profile, only_feature, features), bins) in &groups {
+            // Binaries with the same targets share a command.
+            let mut done: Vec<&Vec<&str>> = Vec::new();
+            for (_, targets) in bins {
+                if done.contains(&targets) {
+                    continue;
+                }
+                done.push(targets);
+                let mut c = cargo();
+                c.args([subcommand, "--profile", profile.name()]);
+                for t in targets {
+                    c.args(["--target", t]);
+                }
+                if let Some(feature) = only_feature {
+                    c.args(["--no-default-features", "--features", feature]);
+                } else if !features.is_empty() {
+                    c.args(["--features", features]);
+                }
+                for (bin, _) in bins.iter().filter(|(_, ts)| ts == targets) {
+                    c.args(["--bin", bin]);
+                }
+                commands.push(c);
+            }
+        }
+        commands
+    }
+
     /// Builds the image if needed and runs it under QEMU through the runner, with `env`
     /// for the runner (`QEMU_ICOUNT`, `QEMU_MACHINE`, ...; see `firmware/qemu-run.sh`).
     pub fn run_qemu(&self, env: &[(&str, &str)]) -> Result<QemuRun, String> {
@@ -268,4 +334,73 @@ pub fn cargo() -> Command {
     let mut c = Command::new("cargo");
     c.current_dir(dir());
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(c: &Command) -> Vec<String> {
+        c.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The values of every `flag` in `args`.
+    fn values(args: &[String], flag: &str) -> Vec<String> {
+        args.windows(2)
+            .filter(|w| w[0] == flag)
+            .map(|w| w[1].clone())
+            .collect()
+    }
+
+    #[test]
+    fn grouped_commands_build_each_image_as_its_own_command_would_and_nothing_else() {
+        let mut images = Image::all();
+        images.push(Image::RESUME);
+        let commands = Image::grouped("build", &images);
+        // What the commands build: (profile, features args, target, bin) for each pair
+        // of their targets and binaries.
+        let mut built = Vec::new();
+        for c in &commands {
+            let a = args(c);
+            assert_eq!(a[0], "build");
+            let profile = values(&a, "--profile");
+            let features: Vec<String> = a
+                .iter()
+                .filter(|x| *x == "--no-default-features")
+                .cloned()
+                .chain(values(&a, "--features"))
+                .collect();
+            for t in values(&a, "--target") {
+                for b in values(&a, "--bin") {
+                    built.push((profile.clone(), features.clone(), t.clone(), b));
+                }
+            }
+        }
+        let mut wanted: Vec<_> = images
+            .iter()
+            .map(|img| {
+                let a = args(&img.cargo("build"));
+                (
+                    values(&a, "--profile"),
+                    a.iter()
+                        .filter(|x| *x == "--no-default-features")
+                        .cloned()
+                        .chain(values(&a, "--features"))
+                        .collect::<Vec<_>>(),
+                    values(&a, "--target").remove(0),
+                    values(&a, "--bin").remove(0),
+                )
+            })
+            .collect();
+        wanted.sort();
+        built.sort();
+        assert_eq!(built, wanted);
+        // Fewer commands than images: the three drift images, for one, share one.
+        assert!(commands.len() < images.len(), "{} commands", commands.len());
+        let drift = Image::grouped("clippy", &CORES.map(|c| Image::drift(&c)));
+        assert_eq!(drift.len(), 1);
+        assert_eq!(values(&args(&drift[0]), "--target").len(), 3);
+    }
 }

@@ -1,26 +1,30 @@
-//! `cargo xtask fuzz`: runs every cargo-fuzz target for a bounded time.
+//! `cargo xtask fuzz`: runs every libFuzzer target of `fuzz/` for a bounded time.
 //!
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — each target for `SECONDS` (default 60).
-//! * `cargo xtask test` runs [`short`]: the kept inputs replayed as a plain test, then a
-//!   few seconds of fuzzing per target.
+//! * `cargo xtask test`: the kept inputs replayed as a plain test ([`replay`]), the
+//!   targets built in the background while the host tests run ([`build_in_background`]),
+//!   then a few seconds of fuzzing per target ([`fuzz_built`]).
 //! * Kept inputs: `fuzz/seeds/<target>/` (hand-made starting points) and
 //!   `fuzz/regressions/<target>/` (inputs that once crashed).
 //!
-//! The toolchain is stable: libFuzzer's instrumentation needs `-Z` flags, so the fuzz
-//! builds run with `RUSTC_BOOTSTRAP=1` (set here, for these commands only). Builds use
-//! `-s none` (the core forbids `unsafe`; panics, debug assertions and overflow checks
-//! are what the fuzzers look for) so the short run and the long run share one build.
-//! New corpus entries go to `fuzz/target/corpus/` (not kept); crashes that libFuzzer
-//! writes to `fuzz/artifacts/<target>/` are copied to `fuzz/regressions/<target>/`,
-//! which the replay test runs from then on: commit them with the fix.
+//! No cargo-fuzz is needed (installing it costs minutes on a fresh machine): the targets
+//! are built by cargo with the instrumentation flags that `cargo fuzz build -O -a -s none`
+//! passes (cargo-fuzz 0.13, [`instrumentation`]), into the same directory
+//! (`fuzz/target/<host>/release/`), and each binary is run as `cargo fuzz run` runs it. So
+//! `cargo fuzz run -O -a -s none TARGET` still works where cargo-fuzz is installed, with
+//! the same build. No sanitizer (`-s none`: the core forbids `unsafe`; panics, debug
+//! assertions and overflow checks are what the fuzzers look for), and no nightly
+//! features: the build runs on the stable toolchain. New corpus entries go to
+//! `fuzz/target/corpus/` (not kept); crashes that libFuzzer writes to
+//! `fuzz/artifacts/<target>/` are copied to `fuzz/regressions/<target>/`, which the replay
+//! test runs from then on: commit them with the fix.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::setup::ensure_cargo_fuzz;
-use crate::util::{cmd, root, run_cmd};
+use crate::util::{cmd, output, root, run_cmd, spawn_logged, Background};
 
 /// The fuzz targets, in `fuzz/fuzz_targets/`.
 pub const TARGETS: [&str; 3] = ["model_load", "train_step", "config"];
@@ -45,11 +49,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     fuzz(&targets, secs)
 }
 
-/// The short budget for `cargo xtask test`: replay (without the simulator's parser, which
-/// would build the simulator once more), then `secs` seconds per target.
-pub fn short(secs: u32) -> Result<(), String> {
-    replay(false)?;
-    fuzz(&TARGETS, secs)
+/// The instrumented build of the fuzz targets started in the background for `cargo xtask
+/// test` (after [`replay`], which uses the same target directory), its output in
+/// `fuzz/target/logs/build.log`; [`fuzz_built`] runs the targets once it is done.
+pub fn build_in_background() -> Result<Background, String> {
+    let triple = host_triple()?;
+    spawn_logged(
+        &mut build_cmd(&triple),
+        &root().join("fuzz/target/logs/build.log"),
+    )
 }
 
 /// Replays every kept input through the harnesses without libFuzzer; `sim`: with the
@@ -70,12 +78,17 @@ pub fn replay(sim: bool) -> Result<(), String> {
 }
 
 fn fuzz(targets: &[&str], secs: u32) -> Result<(), String> {
-    ensure_cargo_fuzz()?;
-    run_cmd(fuzz_cmd().args(["build", "-O", "-a", "-s", "none"]))?;
+    run_cmd(&mut build_cmd(&host_triple()?))?;
+    fuzz_built(targets, secs)
+}
+
+/// Runs each of `targets`, already built, for `secs` seconds; keeps the crashes.
+pub fn fuzz_built(targets: &[&str], secs: u32) -> Result<(), String> {
+    let triple = host_triple()?;
     let mut failed = Vec::new();
     for t in targets {
         let t0 = Instant::now();
-        match run_target(t, secs) {
+        match run_target(&triple, t, secs) {
             Ok(runs) => eprintln!(
                 "fuzz {t}: {runs} executions in {:.0} s, 0 crashes",
                 t0.elapsed().as_secs_f64()
@@ -97,34 +110,95 @@ fn fuzz(targets: &[&str], secs: u32) -> Result<(), String> {
     }
 }
 
-fn fuzz_cmd() -> Command {
+/// The host's target triple (`rustc -vV`). The fuzz build names it with `--target`, as
+/// cargo-fuzz does, so that the instrumentation flags do not reach build scripts and
+/// procedural macros.
+fn host_triple() -> Result<String, String> {
+    let vv = output(Command::new("rustc").arg("-vV"))?;
+    vv.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(|h| h.trim().to_string())
+        .ok_or_else(|| "rustc -vV has no host line".to_string())
+}
+
+/// The `RUSTFLAGS` of `cargo fuzz build -O -a -s none` (cargo-fuzz 0.13.2,
+/// `src/project.rs`, `Project::cargo`) for `triple`: libFuzzer's coverage
+/// instrumentation (inline 8-bit counters, PC table, compare tracing, stack depth on
+/// Linux), `--cfg fuzzing`, no branch folding, debug assertions (`-a`) and one codegen
+/// unit (`-O`: ThinLTO cannot import across instrumented units). Stable `-C` flags only.
+fn instrumentation(triple: &str) -> Vec<&'static str> {
+    let mut flags = vec![
+        "-Cpasses=sancov-module",
+        "-Cllvm-args=-sanitizer-coverage-level=4",
+        "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+        "-Cllvm-args=-sanitizer-coverage-pc-table",
+        "-Cllvm-args=-sanitizer-coverage-trace-compares",
+        "--cfg",
+        "fuzzing",
+        "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+    ];
+    if triple.contains("-linux-") {
+        flags.push("-Cllvm-args=-sanitizer-coverage-stack-depth");
+    }
+    flags.extend(["-Cdebug-assertions", "-Ccodegen-units=1"]);
+    flags
+}
+
+/// Builds every fuzz target: what `cargo fuzz build -O -a -s none` runs.
+fn build_cmd(triple: &str) -> Command {
+    let mut rustflags = instrumentation(triple).join(" ");
+    // As cargo-fuzz does: the caller's RUSTFLAGS last, so that they win.
+    if let Ok(extra) = std::env::var("RUSTFLAGS") {
+        rustflags.push(' ');
+        rustflags.push_str(&extra);
+    }
     let mut c = cmd("cargo");
-    c.arg("fuzz").env("RUSTC_BOOTSTRAP", "1");
+    c.args([
+        "build",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+        "--target",
+        triple,
+        "--release",
+        "--config",
+        "profile.release.debug=\"line-tables-only\"",
+        "--bins",
+    ])
+    .env("RUSTFLAGS", rustflags);
     c
 }
 
-/// Runs one target; returns libFuzzer's execution count.
-fn run_target(target: &str, secs: u32) -> Result<u64, String> {
+/// Runs one target (built by [`build_cmd`]); returns libFuzzer's execution count.
+fn run_target(triple: &str, target: &str, secs: u32) -> Result<u64, String> {
     let fuzz = root().join("fuzz");
+    let bin = fuzz
+        .join("target")
+        .join(triple)
+        .join("release")
+        .join(target);
     let corpus = fuzz.join("target/corpus").join(target);
     fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+    let artifacts = fuzz.join("artifacts").join(target);
+    fs::create_dir_all(&artifacts).map_err(|e| format!("{}: {e}", artifacts.display()))?;
     let logs = fuzz.join("target/logs");
     fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
     let log_path = logs.join(format!("{target}.log"));
     let log = fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-    let mut c = fuzz_cmd();
-    c.args(["run", "-O", "-a", "-s", "none", target])
-        .arg(&corpus)
-        .arg(fuzz.join("seeds").join(target))
-        .arg("--")
+    let mut c = Command::new(&bin);
+    // The arguments of `cargo fuzz run`: the artifact prefix (a directory: trailing `/`),
+    // then ours, then the corpus directories (new entries go to the first).
+    c.current_dir(root())
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
         .arg(format!("-max_total_time={secs}"))
         .arg("-print_final_stats=1")
+        .arg(&corpus)
+        .arg(fuzz.join("seeds").join(target))
         .stdout(Stdio::null())
         .stderr(log);
     eprintln!("$ {c:?}  (log: {})", log_path.display());
     let status = c
         .status()
-        .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     let text = fs::read_to_string(&log_path).unwrap_or_default();
     let runs = executions(&text);
     if status.success() {

@@ -1,11 +1,12 @@
 //! Installs what the project needs on a fresh machine, and skips what is present:
-//! rustup targets and components, QEMU and Chromium (apt-get), flip-link and cargo-fuzz
-//! (`cargo install`), and the in-tree defmt decoder.
+//! rustup targets and components, QEMU and Chromium (apt-get), flip-link (`cargo
+//! install`), and the in-tree defmt decoder. (The fuzz step needs no cargo-fuzz: see
+//! `fuzz`.)
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use crate::util::{cmd, output, root, run_cmd, runs};
+use crate::util::{cmd, output, root, run_cmd, runs, spawn_logged, Background};
 
 /// The cross targets: Cortex-M0 (M0+), M3, M4F/M7.
 pub const TARGETS: [&str; 3] = [
@@ -25,7 +26,7 @@ const APT: [(&str, &str); 2] = [QEMU, ("chromium", "chromium")];
 const DECODER_MANIFEST: &str = "firmware/tools/defmt-print/Cargo.toml";
 
 /// `cargo xtask setup`, and the first step of `cargo xtask test`: installs everything the
-/// test command needs (cargo-fuzz is installed by the fuzz step itself).
+/// test command needs.
 pub fn ensure_all() -> Result<(), String> {
     ensure_rustup()?;
     ensure_apt(&APT)?;
@@ -33,14 +34,78 @@ pub fn ensure_all() -> Result<(), String> {
     ensure_decoder()
 }
 
+/// [`ensure_all`] for `cargo xtask test`, whose first steps (fmt, clippy, compiling the
+/// host tests) need only the toolchain: the rustup targets and components now, and
+/// whatever of apt-get (as root), flip-link and the defmt decoder is missing started in
+/// the background, each logging to `target/xtask-logs/`. [`finish_all`] waits for them
+/// before the first step that runs QEMU, Chromium or the firmware's linker.
+pub fn start_all() -> Result<Vec<Background>, String> {
+    ensure_rustup()?;
+    let logs = root().join("target/xtask-logs");
+    let mut jobs = Vec::new();
+    let missing = missing_apt(&APT);
+    let root_user = output(Command::new("id").arg("-u")).is_ok_and(|u| u.trim() == "0");
+    if !missing.is_empty() {
+        if root_user {
+            // Both apt-get commands, in order, as one background job.
+            let mut c = Command::new("sh");
+            c.args([
+                "-c",
+                "apt-get update -qq && \
+                 apt-get install -y -qq --no-install-recommends \"$@\"",
+                "apt-get",
+            ])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+            jobs.push(spawn_logged(&mut c, &logs.join("apt-get.log"))?);
+        } else {
+            // sudo may ask for a password: not in the background.
+            ensure_apt(&APT)?;
+        }
+    }
+    if !flip_link_present() {
+        jobs.push(spawn_logged(
+            &mut flip_link_install(),
+            &logs.join("flip-link.log"),
+        )?);
+    }
+    jobs.push(spawn_logged(
+        &mut decoder_build(),
+        &logs.join("defmt-print.log"),
+    )?);
+    Ok(jobs)
+}
+
+/// Waits for the jobs of [`start_all`]; fails with the end of the first failed one's log.
+pub fn finish_all(jobs: Vec<Background>) -> Result<(), String> {
+    for job in jobs {
+        job.wait()?;
+    }
+    if decoder().exists() {
+        Ok(())
+    } else {
+        Err(format!("{} was not built", decoder().display()))
+    }
+}
+
+fn flip_link_present() -> bool {
+    // flip-link has no --version; any start at all means it is installed.
+    Command::new("flip-link").output().is_ok()
+}
+
+fn flip_link_install() -> Command {
+    let mut c = cmd("cargo");
+    c.args(["install", "flip-link", "--locked"]);
+    c
+}
+
 /// Installs flip-link (the firmware's linker: the stack below the static data, so an
 /// overflow faults) unless it is on the PATH. It builds in seconds.
 pub fn ensure_flip_link() -> Result<(), String> {
-    // flip-link has no --version; any start at all means it is installed.
-    if Command::new("flip-link").output().is_ok() {
+    if flip_link_present() {
         return Ok(());
     }
-    run_cmd(cmd("cargo").args(["install", "flip-link", "--locked"]))
+    run_cmd(&mut flip_link_install())
 }
 
 /// Installs QEMU (`qemu-system-arm`) with apt-get when it is missing.
@@ -51,11 +116,7 @@ pub fn ensure_qemu() -> Result<(), String> {
 /// Installs, in one apt-get call, the packages whose command (`--version`) is missing.
 /// Skips apt-get entirely when everything is present.
 pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
-    let missing: Vec<&str> = packages
-        .iter()
-        .filter(|(bin, _)| !runs(bin, &["--version"]))
-        .map(|(_, pkg)| *pkg)
-        .collect();
+    let missing = missing_apt(packages);
     if missing.is_empty() {
         return Ok(());
     }
@@ -75,6 +136,15 @@ pub fn ensure_apt(packages: &[(&str, &str)]) -> Result<(), String> {
     let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
     install.args(&missing);
     run_cmd(&mut install)
+}
+
+/// The packages among `packages` whose command (`--version`) is missing.
+fn missing_apt<'a>(packages: &[(&str, &'a str)]) -> Vec<&'a str> {
+    packages
+        .iter()
+        .filter(|(bin, _)| !runs(bin, &["--version"]))
+        .map(|(_, pkg)| *pkg)
+        .collect()
 }
 
 /// Adds the rustup targets and components that are missing.
@@ -108,14 +178,7 @@ pub fn decoder() -> PathBuf {
 /// Builds the in-tree defmt decoder (a no-op when it is up to date). Run from the root, so
 /// that the firmware's thumb target does not apply.
 pub fn ensure_decoder() -> Result<(), String> {
-    run_cmd(cmd("cargo").args([
-        "build",
-        "--release",
-        "--locked",
-        "--quiet",
-        "--manifest-path",
-        DECODER_MANIFEST,
-    ]))?;
+    run_cmd(&mut decoder_build())?;
     if decoder().exists() {
         Ok(())
     } else {
@@ -123,16 +186,15 @@ pub fn ensure_decoder() -> Result<(), String> {
     }
 }
 
-/// Installs cargo-fuzz unless `cargo fuzz` already runs.
-pub fn ensure_cargo_fuzz() -> Result<(), String> {
-    let present = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if present {
-        return Ok(());
-    }
-    run_cmd(cmd("cargo").args(["install", "cargo-fuzz", "--locked"]))
+fn decoder_build() -> Command {
+    let mut c = cmd("cargo");
+    c.args([
+        "build",
+        "--release",
+        "--locked",
+        "--quiet",
+        "--manifest-path",
+        DECODER_MANIFEST,
+    ]);
+    c
 }

@@ -3,7 +3,8 @@
 //! The demo, the fine-tuning program and the drift program on the host checked against
 //! their committed transcripts (`--bless`: the transcripts rewritten from them), fmt and
 //! clippy of the firmware, every image built (three cores x (demo, benchmark,
-//! fine-tuning) and the STM32F411), the demo and the fine-tuning program under QEMU on
+//! fine-tuning, drift) and the STM32F411, in as few cargo commands as possible so that
+//! cargo builds them side by side), the demo and the fine-tuning program under QEMU on
 //! M4F, M3 and M0 checked against their transcripts and the stack budget, the drift
 //! program on each core checked against the host's run and cut under QEMU (`drift`), and
 //! the cost benchmark run to a complete table on each core.
@@ -45,13 +46,20 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
             .args(["--", "-D", "warnings"]),
     )?;
     laps.lap("firmware: fmt + clippy");
+    // Every image at once (cargo builds them side by side); the runs below find them
+    // fresh.
+    let mut images: Vec<Image> = Vec::new();
     for core in &CORES {
-        Image::demo(core).build()?;
-        Image::bench(core).build()?;
-        Image::finetune(core).build()?;
+        images.extend([
+            Image::demo(core),
+            Image::bench(core),
+            Image::finetune(core),
+            Image::drift(core),
+        ]);
     }
-    Image::F411.build()?;
-    laps.lap("firmware: build 3 targets x (demo, bench, finetune) + STM32F411");
+    images.push(Image::F411);
+    Image::build_all(&images)?;
+    laps.lap("firmware: build 3 targets x (demo, bench, finetune, drift) + STM32F411");
     for core in &CORES {
         let run = Image::demo(core).run_qemu(&[])?;
         demo::check_device(core, &run, &expected)?;

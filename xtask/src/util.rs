@@ -4,8 +4,9 @@
 //! This module imports nothing from the rest of the crate (see the layering in
 //! `main.rs`).
 
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 /// The workspace root (the parent of `xtask/`).
@@ -34,6 +35,82 @@ pub fn run_cmd(c: &mut Command) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{shown} failed with {status}"))
+    }
+}
+
+/// A command started by [`spawn_logged`], running while others run; its output goes to a
+/// log file. [`Background::wait`] ends it like [`run_cmd`] ends a command; dropped without
+/// that (an earlier step failed), it is stopped with everything it started.
+pub struct Background {
+    shown: String,
+    log: PathBuf,
+    child: Option<Child>,
+    since: Instant,
+}
+
+/// Starts `c` in the background (in a process group of its own), its stdout and stderr
+/// to `log`; echoes it like [`run_cmd`].
+pub fn spawn_logged(c: &mut Command, log: &Path) -> Result<Background, String> {
+    let shown = format!("{c:?}");
+    if let Some(dir) = log.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let out = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    c.stdin(Stdio::null()).stdout(out).stderr(err);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(c, 0);
+    eprintln!("$ {shown} &  (in the background; log: {})", log.display());
+    let child = c.spawn().map_err(|e| format!("cannot run {shown}: {e}"))?;
+    Ok(Background {
+        shown,
+        log: log.to_path_buf(),
+        child: Some(child),
+        since: Instant::now(),
+    })
+}
+
+impl Background {
+    /// Waits for the command; fails on a non-zero exit, with the end of its log.
+    pub fn wait(mut self) -> Result<(), String> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let status = child
+            .wait()
+            .map_err(|e| format!("cannot wait for {}: {e}", self.shown))?;
+        eprintln!(
+            "  (background {:.1} s, waited for here: {})",
+            self.since.elapsed().as_secs_f64(),
+            self.shown
+        );
+        if status.success() {
+            return Ok(());
+        }
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+        Err(format!(
+            "{} failed with {status}; the end of {}:\n{tail}",
+            self.shown,
+            self.log.display()
+        ))
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // The whole group: cargo and the compilers it started.
+            #[cfg(unix)]
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -135,6 +212,41 @@ impl Laps {
     pub fn print(&self) {
         for (what, secs) in &self.times {
             eprintln!("  {secs:6.1} s  {what}");
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn log(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("xtask-util-{}-{name}.log", std::process::id()))
+    }
+
+    #[test]
+    fn a_background_command_fails_with_the_end_of_its_log_and_is_stopped_when_dropped() {
+        let ok = spawn_logged(Command::new("sh").args(["-c", "echo fine"]), &log("ok")).unwrap();
+        assert_eq!(ok.wait(), Ok(()));
+        assert_eq!(fs::read_to_string(log("ok")).unwrap(), "fine\n");
+
+        let bad = spawn_logged(
+            Command::new("sh").args(["-c", "echo first; echo last >&2; exit 3"]),
+            &log("bad"),
+        )
+        .unwrap();
+        let e = bad.wait().unwrap_err();
+        assert!(
+            e.contains("exit status: 3") && e.contains("first\nlast"),
+            "{e}"
+        );
+
+        // Dropped unwaited: stopped at once, not after its 30 s.
+        let t = Instant::now();
+        drop(spawn_logged(Command::new("sleep").arg("30"), &log("drop")).unwrap());
+        assert!(t.elapsed().as_secs() < 10, "{:?}", t.elapsed());
+        for name in ["ok", "bad", "drop"] {
+            let _ = fs::remove_file(log(name));
         }
     }
 }
