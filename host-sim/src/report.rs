@@ -780,7 +780,7 @@ pub fn init_text(runs: &[init_stats::Run], width: usize) -> String {
         get(net, init).map_or_else(String::new, |r| {
             let f = factor(r);
             format!(
-                "{} from {} at layer 1 to {} at layer {} (× {} per layer)",
+                "{}: {} at layer 1, {} at layer {} (× {} per layer)",
                 word(f),
                 plot::num(r.std[0]),
                 plot::num(r.std[r.std.len() - 1]),
@@ -799,15 +799,21 @@ pub fn init_text(runs: &[init_stats::Run], width: usize) -> String {
          initialiser per line: small N(0, 0.01²), large N(0, 1), Xavier σ = 1/√fan_in = {}, He σ = √(2/fan_in) = {}. \
          <b>What to look for:</b> a line that stays level keeps the signal's scale; one that falls toward 0 (or \
          stays at 1 for tanh: saturation) does not, and the histograms show the shape behind each σ. Std of the \
-         activations — tanh: small {}; large {} (saturated at ±1); Xavier {}; He {}. ReLU: small {}; large {}; \
+         activations — tanh: small {}; large {}{}; Xavier {}; He {}. ReLU: small {}; large {}; \
          Xavier {}; He {}. Xavier's Var(w) = 1/fan_in keeps the pre-activation variance equal to the input's, \
          which preserves the activation variance only where tanh is near-linear (near 0): measured, the tanh std \
          {} ({} per layer). ReLU zeroes half of its inputs, so under Xavier the variance should halve at every layer \
-         and the std shrink by 1/√2 ≈ 0.71 a layer: measured {} per layer{}; He's factor 2 is meant to compensate.",
+         and the std shrink by 1/√2 ≈ 0.71 a layer: measured {} per layer{}; He's factor 2 in the variance is meant to \
+         compensate: measured {} per layer.",
         plot::num(xavier),
         plot::num(he),
         describe("tanh", "small"),
         describe("tanh", "large"),
+        if get("tanh", "large").is_some_and(|r| r.std.last().is_some_and(|&v| v > 0.8)) {
+            " (an std near 1 for values bounded by ±1: most units saturated)"
+        } else {
+            ""
+        },
         describe("tanh", "xavier"),
         describe("tanh", "he"),
         describe("relu", "small"),
@@ -828,6 +834,7 @@ pub fn init_text(runs: &[init_stats::Run], width: usize) -> String {
         } else {
             " (not what the halving predicts)"
         },
+        plot::num(get("relu", "he").map_or(f64::NAN, factor)),
     )
 }
 

@@ -281,13 +281,13 @@ impl Figure for ZigzagFigure<'_> {
             let title = format!(
                 "{}: {}, same-sign updates {:.0} %",
                 if i == 0 {
-                    "inputs in [0, 1]² (all positive)"
+                    "inputs in [0, 1]²"
                 } else {
                     "inputs zero-centred"
                 },
                 match (p.steps, left) {
                     (Some(s), _) => format!("{s} steps"),
-                    (None, true) => format!("diverged (left the view at step {})", shown.len()),
+                    (None, true) => format!("diverged, off the plot at step {}", shown.len()),
                     (None, false) => format!("not there after {} steps", p.points.len() - 1),
                 },
                 p.sign_agreement * 100.0

@@ -156,4 +156,12 @@ fn convergence_summaries_say_how_many_seeds_never_got_there() {
         r(vec![Some(4), None, Some(2)]).describe(),
         "4 (2…4; never in 1 of 3)"
     );
+    // The median seed never got there: the text must not quote the one that did as typical.
+    let one = r(vec![None, Some(30), None]);
+    assert_eq!(one.median(), None);
+    assert_eq!(
+        one.describe(),
+        "never in 2 of 3 seeds (the other after 30…30)"
+    );
+    assert_eq!(r(vec![Some(5), Some(1), None, Some(3)]).median(), Some(5));
 }
