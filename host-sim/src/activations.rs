@@ -156,13 +156,26 @@ impl Bars {
             .map(|r| r.1.max(r.2))
             .fold(0.0f64, f64::max)
             .max(1e-9);
+        // A log axis: the exponential functions cost 10–1000 × ReLU, so a linear axis
+        // hides the cheap bars.
+        let min = self
+            .rows
+            .iter()
+            .flat_map(|r| [r.1, r.2])
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let lo = if min.is_finite() {
+            10f64.powf((min / 2.0).log10().floor())
+        } else {
+            max / 1e3
+        };
         let names: Vec<String> = self.rows.iter().map(|r| r.0.clone()).collect();
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, ("sans-serif", 16))
-            .margin(8)
-            .x_label_area_size(34)
+            .margin(12)
+            .x_label_area_size(40)
             .y_label_area_size(78)
-            .build_cartesian_2d(0.0..max * 1.15, (0..3 * n).into_segmented())?;
+            .build_cartesian_2d((lo..max * 2.0).log_scale(), (0..3 * n).into_segmented())?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -173,8 +186,8 @@ impl Bars {
                 }
                 _ => String::new(),
             })
-            .x_desc(self.unit.as_str())
-            .x_labels(5)
+            .x_desc(format!("{} (log scale)", self.unit))
+            .x_label_formatter(&|v| plot::log_tick(*v))
             .label_style(("sans-serif", 12))
             .draw()?;
         for (i, r) in self.rows.iter().enumerate() {
@@ -183,10 +196,13 @@ impl Bars {
                 .into_iter()
                 .enumerate()
             {
+                if !(v.is_finite() && v > 0.0) {
+                    continue;
+                }
                 let s = k + j as i32;
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [
-                        (0.0, SegmentValue::Exact(s)),
+                        (lo, SegmentValue::Exact(s)),
                         (v, SegmentValue::Exact(s + 1)),
                     ],
                     c.filled(),
@@ -308,8 +324,8 @@ impl Figure for FunctionsFigure {
             Lines {
                 title: act.name().to_string(),
                 x_label: "z",
-                y_label: "",
-                series: vec![("f(z)".into(), f), ("f'(z)".into(), d)],
+                y_label: "f(z), df/dz",
+                series: vec![("f(z)".into(), f), ("df/dz".into(), d)],
                 log_y: false,
                 points: false,
                 legend: SeriesLabelPosition::UpperLeft,

@@ -26,8 +26,31 @@ pub const INITS: [(&str, Init); 4] = [
 /// The nets compared.
 pub const NETS: [(&str, Activation); 2] = [("tanh", Activation::Tanh), ("relu", Activation::Relu)];
 
-/// Histogram bins over [-1, 1] for tanh, [0, 2] for ReLU.
+/// Histogram bins per layer: over [-1, 1] for tanh; for ReLU over [0, mean + 3 std] of that
+/// layer ([`hist_range`]), since its scale changes by orders of magnitude between layers.
 pub const BINS: usize = 40;
+
+/// The legend name of an initialiser ([`INITS`]), with its σ.
+pub fn label(init: &str) -> &'static str {
+    match init {
+        "small" => "small N(0, 0.01²)",
+        "large" => "large N(0, 1)",
+        "xavier" => "Xavier σ = 1/√fan_in",
+        "he" => "He σ = √(2/fan_in)",
+        _ => "?",
+    }
+}
+
+/// The histogram range of one layer's activations: [-1, 1] for tanh (bounded), else
+/// [0, mean + 3 std] (ReLU; a positive width even when every activation is 0).
+pub fn hist_range(act: Activation, mean: f64, std: f64) -> (f64, f64) {
+    if act == Activation::Tanh {
+        (-1.0, 1.0)
+    } else {
+        let hi = mean + 3.0 * std;
+        (0.0, if hi.is_finite() && hi > 0.0 { hi } else { 1.0 })
+    }
+}
 
 /// Activations of each layer for one net and initialiser.
 #[derive(Clone, Debug)]
@@ -40,10 +63,13 @@ pub struct Run {
     pub mean: Vec<f64>,
     /// Standard deviation per layer.
     pub std: Vec<f64>,
-    /// Histogram per layer (counts in [`BINS`] bins), and the bin range.
+    /// Histogram per layer (counts in [`BINS`] bins over that layer's `ranges` entry).
     pub hist: Vec<Vec<u32>>,
-    /// Range of the histogram.
-    pub range: (f64, f64),
+    /// Range of each layer's histogram ([`hist_range`]).
+    pub ranges: Vec<(f64, f64)>,
+    /// Share of each layer's activations that are exactly 0 (ReLU's negative side; left
+    /// out of its histogram, where their spike would flatten every other bar).
+    pub zeros: Vec<f64>,
 }
 
 /// What [`runs`] holds at once: one net of `layers` square layers of `width` (one row of
@@ -72,11 +98,6 @@ pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -
     let pb = ctx.progress((NETS.len() * INITS.len()) as u64, "init");
     let mut out = Vec::new();
     for (net_name, act) in NETS {
-        let range = if act == Activation::Tanh {
-            (-1.0, 1.0)
-        } else {
-            (0.0, 2.0)
-        };
         for (init_name, init) in INITS {
             let mut wrng = microprop::rng(seed ^ 0x9e37);
             let mut net = net::dense::<f32, Libm>(&sizes, act, act, init, 0.0, &mut wrng)?;
@@ -101,12 +122,19 @@ pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -
             let mut mean = Vec::new();
             let mut std = Vec::new();
             let mut hist = Vec::new();
+            let mut ranges = Vec::new();
+            let mut zeros = Vec::new();
             for v in &values {
                 let (m, s) = stats::mean_std(v.iter().copied());
                 mean.push(m);
                 std.push(s);
+                let range = hist_range(act, m, s);
+                ranges.push(range);
                 let mut h = vec![0u32; BINS];
-                for &a in v {
+                let relu = act != Activation::Tanh;
+                let zero = v.iter().filter(|&&a| a == 0.0).count();
+                zeros.push(zero as f64 / v.len().max(1) as f64);
+                for &a in v.iter().filter(|&&a| !(relu && a == 0.0)) {
                     let t = (a - range.0) / (range.1 - range.0);
                     if (0.0..=1.0).contains(&t) {
                         h[((t * BINS as f64) as usize).min(BINS - 1)] += 1;
@@ -120,7 +148,8 @@ pub fn runs(width: usize, layers: usize, samples: usize, seed: u64, ctx: &Ctx) -
                 mean,
                 std,
                 hist,
-                range,
+                ranges,
+                zeros,
             });
             pb.inc(1);
         }
@@ -214,16 +243,16 @@ impl Figure for StdFigure<'_> {
         let panels = root.split_evenly((1, 2));
         for ((net, _), area) in NETS.iter().zip(panels.iter()) {
             Lines {
-                title: format!("{net}: activation std per layer"),
-                x_label: "layer",
-                y_label: "std of activations",
+                title: format!("{net} net: std of each layer's activations (log scale)"),
+                x_label: "layer (1 = first hidden layer)",
+                y_label: "std of the layer's activations (unitless)",
                 series: self
                     .r
                     .iter()
                     .filter(|x| x.net == *net)
                     .map(|x| {
                         (
-                            x.init.to_string(),
+                            label(x.init).to_string(),
                             x.std
                                 .iter()
                                 .enumerate()
@@ -259,37 +288,66 @@ impl Figure for HistFigure<'_> {
         let layers = runs.first().map_or(0, |r| r.hist.len());
         let root = root.titled(
             &format!(
-                "{} net: activation histograms per layer (columns) for each initialiser (rows)",
+                "{} net: activation histograms, layer 1 to {layers} (columns) for each initialiser (rows)",
                 self.net
             ),
-            ("sans-serif", 20),
+            ("sans-serif", 19),
         )?;
+        let (strip, root) = root.split_vertically(22);
+        let (zlo, zhi) = runs
+            .iter()
+            .flat_map(|r| r.zeros.iter().copied())
+            .fold((f64::INFINITY, 0.0f64), |(a, b), z| (a.min(z), b.max(z)));
+        strip.draw(&Text::new(
+            format!(
+                "rows: {}.  x: {}.  std: of the layer's activations.",
+                INITS.map(|(n, _)| label(n)).join(", "),
+                if self.net == "tanh" {
+                    "[-1, 1]".to_string()
+                } else {
+                    format!(
+                        "[0, mean + 3 std] per layer; the exact zeros ({:.0}–{:.0} % of a layer) not drawn",
+                        zlo * 100.0,
+                        zhi * 100.0
+                    )
+                }
+            ),
+            (12, 2),
+            ("sans-serif", 14),
+        ))?;
         let rows = root.split_evenly((runs.len(), layers.max(1)));
         for (ri, run) in runs.iter().enumerate() {
             for (li, h) in run.hist.iter().enumerate() {
                 let area = &rows[ri * layers + li];
+                let range = run.ranges[li];
                 let total: u32 = h.iter().sum::<u32>().max(1);
                 let peak = h.iter().copied().max().unwrap_or(1).max(1) as f64 / total as f64;
                 let caption = if li == 0 {
-                    format!("{} L1 σ={:.2}", run.init, run.std[li])
+                    format!("{} L1 std {}", run.init, plot::num(run.std[li]))
                 } else {
-                    format!("L{} σ={:.2}", li + 1, run.std[li])
+                    format!("L{} std {}", li + 1, plot::num(run.std[li]))
                 };
                 let mut chart = ChartBuilder::on(area)
                     .caption(caption, ("sans-serif", 12))
-                    .margin(3)
+                    .margin_top(3)
+                    .margin_bottom(3)
+                    .margin_left(14)
+                    .margin_right(14)
                     .x_label_area_size(16)
-                    .build_cartesian_2d(run.range.0..run.range.1, 0.0..peak * 1.05)?;
+                    .build_cartesian_2d(range.0..range.1, 0.0..peak * 1.05)?;
+                // Three ticks (both ends and the middle), short labels: the ends of
+                // neighbouring panels are 28 px apart.
                 chart
                     .configure_mesh()
                     .disable_mesh()
                     .disable_y_axis()
                     .x_labels(3)
+                    .x_label_formatter(&|v| plot::num(*v))
                     .label_style(("sans-serif", 10))
                     .draw()?;
-                let bw = (run.range.1 - run.range.0) / h.len() as f64;
+                let bw = (range.1 - range.0) / h.len() as f64;
                 chart.draw_series(h.iter().enumerate().map(|(i, &c)| {
-                    let x0 = run.range.0 + i as f64 * bw;
+                    let x0 = range.0 + i as f64 * bw;
                     Rectangle::new(
                         [(x0, 0.0), (x0 + bw, f64::from(c) / f64::from(total))],
                         plot::series_color(ri).filled(),

@@ -14,6 +14,7 @@ pub mod activations;
 pub mod bench;
 pub mod centring;
 pub mod cli;
+pub mod convergence;
 pub mod ctx;
 pub mod data;
 pub mod dead_relu;

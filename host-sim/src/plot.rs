@@ -157,6 +157,192 @@ pub fn viridis(t: f64) -> RGBColor {
     ViridisRGB::get_color(t.clamp(0.0, 1.0))
 }
 
+/// A tick label for a linear axis: integers without a decimal point (`3`, not `3.0`), other
+/// values with at most three decimals and no trailing zeros (`0.25`), very large or very
+/// small magnitudes in scientific notation ([`num`]); never `-0` or `-0.0` (a tick that
+/// rounds to zero is `0`).
+pub fn tick(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if a < 5e-10 {
+        return "0".into();
+    }
+    if !(1e-3..1e5).contains(&a) {
+        return num(v);
+    }
+    let s = trim_zeros(&format!("{v:.3}"));
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// A value as a figure states it: two decimals for magnitudes in [0.01, 1000) (`0.96`,
+/// `283.72`), scientific notation with two significant digits otherwise (`9.5e-11`,
+/// `1.6e8`), `0` for zero; never `-0`.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return format!("{v}");
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if (0.01..1000.0).contains(&a) {
+        let s = format!("{v:.2}");
+        if s == "-0.00" {
+            "0".into()
+        } else {
+            s
+        }
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// A tick label for a log axis: the power of ten as `1e-3`, `1`, `10`, `100`, `1e3`…
+/// (plotters puts log ticks on round values).
+pub fn log_tick(v: f64) -> String {
+    if !(v.is_finite() && v > 0.0) {
+        return String::new();
+    }
+    if (0.01..1e4).contains(&v) {
+        tick(v)
+    } else {
+        format!("{v:.0e}")
+    }
+}
+
+/// `s` (a decimal number) without trailing zeros after the point, and without the point if
+/// nothing is left after it.
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A series' spread over seeds: its median line and its min–max band, per x.
+#[derive(Clone, Debug, Default)]
+pub struct Band {
+    /// The series' name (legend).
+    pub name: String,
+    /// `(x, min, median, max)`, ascending x.
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+impl Band {
+    /// The band of `runs` (one `Vec` of y per seed, all indexed by the same x = `x0 + i`):
+    /// per index, the min, median and max over the runs that have a finite value there.
+    pub fn of(name: &str, x0: f64, runs: &[Vec<f64>]) -> Band {
+        let n = runs.iter().map(Vec::len).max().unwrap_or(0);
+        let mut points = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.get(i).copied())
+                .filter(|y| y.is_finite())
+                .collect();
+            if v.is_empty() {
+                continue;
+            }
+            v.sort_by(f64::total_cmp);
+            let m = v.len();
+            let med = if m % 2 == 1 {
+                v[m / 2]
+            } else {
+                0.5 * (v[m / 2 - 1] + v[m / 2])
+            };
+            points.push((x0 + i as f64, v[0], med, v[m - 1]));
+        }
+        Band {
+            name: name.to_string(),
+            points,
+        }
+    }
+}
+
+/// Draws `band` in colour `c` on `chart`: the min–max area filled pale, the median as a
+/// line (labelled with the band's name for the legend).
+///
+/// # Errors
+/// Drawing errors.
+pub fn draw_band<'c, DB, X, Y>(
+    chart: &mut ChartContext<'c, DB, Cartesian2d<X, Y>>,
+    band: &Band,
+    c: RGBColor,
+) -> Res<()>
+where
+    DB: DrawingBackend + 'c,
+    DB::ErrorType: 'static,
+    X: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = f64>,
+{
+    let mut poly: Vec<(f64, f64)> = band.points.iter().map(|p| (p.0, p.3)).collect();
+    poly.extend(band.points.iter().rev().map(|p| (p.0, p.1)));
+    if poly.len() >= 3 {
+        chart.draw_series(std::iter::once(Polygon::new(poly, c.mix(0.22).filled())))?;
+    }
+    chart
+        .draw_series(LineSeries::new(
+            band.points.iter().map(|p| (p.0, p.2)),
+            c.stroke_width(2),
+        ))?
+        .label(band.name.as_str())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+    Ok(())
+}
+
+/// A vertical colour bar on `area`: `colour(t)` for t from 0 (bottom) to 1 (top), labelled
+/// with `ticks` (`(t, text)`) and the caption `label` above it.
+///
+/// # Errors
+/// Drawing errors.
+pub fn colour_bar<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    label: &str,
+    colour: &dyn Fn(f64) -> RGBColor,
+    ticks: &[(f64, String)],
+) -> Res<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (_, h) = area.dim_in_pixel();
+    let (top, bottom) = (40i32, h as i32 - 50);
+    let (x0, x1) = (8i32, 26i32);
+    let span = (bottom - top).max(1);
+    for py in top..bottom {
+        let t = f64::from(bottom - py) / f64::from(span);
+        area.draw(&Rectangle::new(
+            [(x0, py), (x1, py + 1)],
+            colour(t).filled(),
+        ))?;
+    }
+    area.draw(&Rectangle::new(
+        [(x0, top), (x1, bottom)],
+        BLACK.stroke_width(1),
+    ))?;
+    for (t, text) in ticks {
+        let py = bottom - (t.clamp(0.0, 1.0) * f64::from(span)) as i32;
+        area.draw(&PathElement::new(vec![(x1, py), (x1 + 4, py)], BLACK))?;
+        area.draw(&Text::new(
+            text.clone(),
+            (x1 + 6, py - 6),
+            ("sans-serif", 12),
+        ))?;
+    }
+    area.draw(&Text::new(
+        label.to_string(),
+        (2, top - 24),
+        ("sans-serif", 12),
+    ))?;
+    Ok(())
+}
+
 /// A heatmap panel: `values[iy][ix]` over `x_range` × `y_range`, coloured by viridis after
 /// `transform` (e.g. log), with a title and a colour bar legend in the caption.
 pub struct Heatmap<'a> {
@@ -331,7 +517,8 @@ impl Lines<'_> {
                 .configure_mesh()
                 .x_desc(self.x_label)
                 .y_desc(self.y_label)
-                .y_label_formatter(&|v| format!("{v:.0e}"))
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| log_tick(*v))
                 .label_style(("sans-serif", 13))
                 .draw()?;
             self.draw_series(&mut chart)?;
@@ -345,6 +532,8 @@ impl Lines<'_> {
                 .configure_mesh()
                 .x_desc(self.x_label)
                 .y_desc(self.y_label)
+                .x_label_formatter(&|v| tick(*v))
+                .y_label_formatter(&|v| tick(*v))
                 .label_style(("sans-serif", 13))
                 .draw()?;
             self.draw_series(&mut chart)?;

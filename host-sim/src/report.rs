@@ -10,9 +10,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use microprop::Activation;
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{
     activations, centring,
@@ -21,9 +19,7 @@ use crate::{
         OutputAct, PreprocessArg, ReportArgs, Sizes, TrainArgs, ZigzagArgs,
     },
     ctx::{failure, ErrorKind},
-    dead_relu, gradcheck, init_stats, landscape,
-    plot::{self, Figure, Lines},
-    train, vanishing, zigzag, Ctx, Output, Res,
+    dead_relu, gradcheck, init_stats, landscape, plot, train, vanishing, zigzag, Ctx, Output, Res,
 };
 
 /// The `train` flags of the report's runs (the command's defaults, made explicit).
@@ -313,7 +309,9 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             "One linear neuron with two weights learns y = w*·x, w* = (1, −1) in the fourth quadrant, by SGD one sample \
              at a time. With inputs in [0, 1]² every update has both components of the same sign ({:.0} % of updates): \
              the path can only move up-right or down-left and needs {} steps. Zero-centred inputs: {:.0} % same-sign \
-             updates, {} steps.",
+             updates, {} steps. Grey: the loss contours ½E[(ŷ − y)²] (ellipses stretched along the direction the \
+             positive inputs cannot move in directly). <b>What to look for:</b> on the left every segment of the path \
+             runs up-right or down-left (staircase), on the right the path heads straight for the red cross.",
             z["positive"]["sign_agreement"].as_f64().unwrap_or(0.0) * 100.0,
             z["positive"]["steps"],
             z["zero_centred"]["sign_agreement"].as_f64().unwrap_or(0.0) * 100.0,
@@ -350,56 +348,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     });
     all.insert("centring".into(), cs.json());
 
-    // 4. Convergence by activation.
-    let epochs = if q { 40 } else { 100 };
-    let names = ["sigmoid", "tanh", "relu", "leaky-relu", "elu", "gelu"];
-    let acts = Activation::ALL
-        .into_iter()
-        .filter(|a| names.contains(&a.name()))
-        .map(HiddenAct);
-    let mut series = Vec::new();
-    let mut conv = serde_json::Map::new();
-    let mut conv_text = Vec::new();
-    for act in acts {
-        let ta = train_args(&[2, 32, 32, 1], act, DatasetArg::Xor, epochs);
-        let (r, _, _) = train::train_with::<microprop::Libm>(&ta, ctx)?;
-        let name = act.activation().name();
-        series.push((
-            name.to_string(),
-            r.loss_per_epoch
-                .iter()
-                .enumerate()
-                .map(|(i, &l)| ((i + 1) as f64, l))
-                .collect::<Vec<_>>(),
-        ));
-        conv_text.push(format!("{name} {}", fmt_opt(r.epochs_to_95)));
-        conv.insert(
-            name.into(),
-            json!({"epochs_to_95": r.epochs_to_95, "accuracy": r.accuracy, "final_loss": r.final_loss}),
-        );
-    }
-    plot::save(
-        &LinesFigure(Lines {
-            title: format!("XOR, 2-32-32-1, SGD lr 0.1: training loss per epoch ({epochs} epochs)"),
-            x_label: "epoch",
-            y_label: "mean loss (½ Σ (a − y)²)",
-            series,
-            log_y: true,
-            points: false,
-            legend: SeriesLabelPosition::LowerLeft,
-        }),
-        &out.join("convergence.png"),
-    )?;
-    sections.push(Section {
-        title: "Convergence by activation (notes §4–7)".into(),
-        images: vec!["convergence.png".into()],
-        text: format!(
-            "The same 2-32-32-1 net on XOR quadrants (He init for the ReLU family, Xavier otherwise, SGD lr 0.1, batch 8). \
-             Epochs to 95 % accuracy: {}.",
-            conv_text.join(", ")
-        ),
-    });
-    all.insert("convergence".into(), Value::Object(conv));
+    // 4. Convergence by activation, over seeds (the section is convergence's).
+    let (sec, cj) = crate::convergence::section(out, ctx, q)?;
+    sections.push(sec);
+    all.insert("convergence".into(), cj);
 
     // 5. Decision boundary of the default train run.
     let ta = train_args(
@@ -414,7 +366,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
         images: vec!["train.png".into()],
         text: format!(
             "2-16-16-1 ReLU net (He init), two clusters, SGD lr 0.1, 50 epochs, on the core's kernels: accuracy {:.1} %, \
-             95 % after {} epoch(s), {} parameters, {} bytes of weights, {:.0} ns per optimizer step of 8 samples on this host.",
+             95 % after {} epoch(s), {} parameters, {} bytes of weights, {:.0} ns per optimizer step of 8 samples on this host. \
+             Points: the training samples in their class's colour; background: the predicted probability of class 1 \
+             (blue 0, red 1). <b>What to look for:</b> the boundary (the pale band where the colours meet) passes between \
+             the clusters, and every point sits on the background of its own colour.",
             r.accuracy * 100.0,
             fmt_opt(r.epochs_to_95),
             r.params,
@@ -430,20 +385,9 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     );
 
     // 6. Initialisation.
-    let runs = init_stats::runs(
-        if q { 50 } else { 100 },
-        10,
-        if q { 200 } else { 500 },
-        11,
-        ctx,
-    )?;
+    let width = if q { 50 } else { 100 };
+    let runs = init_stats::runs(width, 10, if q { 200 } else { 500 }, 11, ctx)?;
     init_stats::save(&runs, &out.join("init.png"))?;
-    let last = |net: &str, init: &str| {
-        runs.iter()
-            .find(|r| r.net == net && r.init == init)
-            .and_then(|r| r.std.last().copied())
-            .unwrap_or(f64::NAN)
-    };
     sections.push(Section {
         title: "Weight initialisation (lecture 6)".into(),
         images: vec![
@@ -451,17 +395,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             "init-tanh.png".into(),
             "init-relu.png".into(),
         ],
-        text: format!(
-            "Standard-normal inputs through 10 equal-width layers without biases. Std of the 10th layer's activations — \
-             tanh: small N(0, 0.01²) {:.1e} (collapsed), large N(0, 1) {:.2} (saturated at ±1), Xavier {:.2}, He {:.2}; \
-             ReLU: Xavier {:.1e} (halves every layer), He {:.2} (kept).",
-            last("tanh", "small"),
-            last("tanh", "large"),
-            last("tanh", "xavier"),
-            last("tanh", "he"),
-            last("relu", "xavier"),
-            last("relu", "he")
-        ),
+        text: init_text(&runs, width),
     });
     let mut std_map = serde_json::Map::new();
     for r in &runs {
@@ -583,7 +517,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
         title: "Activation functions and their cost".into(),
         images: act_imgs,
         text: format!(
-            "Each activation and its derivative. On this host a sigmoid costs {sl:.1} ns per element with libm and \
+            "Each activation f (blue) and its derivative df/dz (red) over z in [−5, 5], then the cost of one forward \
+             element on a log axis. <b>What to look for:</b> where df/dz is near 0 (the saturated tails of sigmoid and \
+             tanh, ReLU's negative side) a unit passes almost no gradient back; the exponential functions cost ten to a \
+             hundred times ReLU. On this host a sigmoid costs {sl:.1} ns per element with libm and \
              {sm:.1} ns with micromath (max error {se:.1e}); ReLU {rl:.2} ns, no exponential.{mcu_text}"
         ),
     });
@@ -639,22 +576,19 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     // The page.
     let mut html = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>microprop: the notes, reproduced and measured</title>\n<style>\
-         body{font-family:sans-serif;max-width:1250px;margin:2em auto;padding:0 1em;color:#222}\
-         img{max-width:100%;border:1px solid #ddd;margin:.4em 0}\
-         table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:2px 8px}\
-         pre{background:#f6f6f6;padding:.6em;font-size:12px;overflow-x:auto}\
-         #image-check{font-size:12px;color:#666}</style></head><body>\n\
-         <h1>microprop: the notes, reproduced and measured</h1>\n\
-         <p>Every figure below was produced by <code>microprop-sim report</code> on the core's own arithmetic \
-         (the same kernels the microcontroller runs). Each paragraph quotes the numbers of this run; \
-         <a href=\"report.json\">report.json</a> has them all.</p>\n",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>microprop: the notes, reproduced and measured</title>\n<style>\n",
     );
+    html += STYLE;
+    html += "</style></head><body>\n<nav id=\"toc\"><b>Contents</b>\n<!--toc-->\n</nav>\n<main>\n\
+         <h1 id=\"top\">microprop: the notes, reproduced and measured</h1>\n\
+         <p>Every figure below was produced by <code>microprop-sim report</code> on the core's own arithmetic \
+         (the same kernels the microcontroller runs). Each paragraph quotes the numbers of this run and ends \
+         its description with what to look for; <a href=\"report.json\">report.json</a> has them all. Click a \
+         figure to open it at full size.</p>\n";
     for s in &sections {
         let _ = write!(html, "<h2>{}</h2>\n<p>{}</p>\n", esc(&s.title), s.text);
-        for img in &s.images {
-            let _ = writeln!(html, "<img src=\"{img}\" alt=\"{img}\">");
-        }
+        html += &figures(out, &s.images);
     }
     let _ = write!(
         html,
@@ -662,9 +596,13 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
          activation × loss × output layer the loss accepts, parameters and inputs: worst relative error {worst:.1e}.</p>\n{table}\n\
          <h2>The firmware's application on the host</h2>\n<p><code>microprop-sim demo</code> runs the board-independent \
          application with a simulated LED, delay and cycle counter and prints the firmware's log lines; the weights hashes \
-         must equal those the firmware logs under QEMU.</p>\n<pre>{}</pre>\n",
+         must equal those the firmware logs under QEMU. <b>What to look for:</b> each net's loss falling epoch by epoch, \
+         the 9-deep sigmoid net's gradient norms shrinking toward layer 1 and staying near 50 % accuracy, the same \
+         net with batch norm learning.</p>\n<details><summary>the log ({} lines)</summary><pre>{}</pre></details>\n",
+        demo_lines.len(),
         esc(&demo_lines.join("\n"))
     );
+    html += "<p class=\"top\"><a href=\"#top\">↑ back to top</a></p>\n</main>\n";
     html += "<p id=\"image-check\">image check: not run</p>\n<script>\n\
         window.addEventListener('load', function () {\n\
           var imgs = document.images, ok = 0, bad = 0;\n\
@@ -673,8 +611,10 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
           }\n\
           var p = document.getElementById('image-check');\n\
           p.setAttribute('data-loaded', ok); p.setAttribute('data-failed', bad);\n\
+          p.setAttribute('data-height', document.documentElement.scrollHeight);\n\
           p.textContent = 'image check: ' + ok + ' loaded, ' + bad + ' failed';\n\
         });\n</script>\n</body></html>\n";
+    let html = with_contents(&html);
     write_file(&out.join("index.html"), html.as_bytes())?;
     let images: Vec<String> = sections.iter().flat_map(|s| s.images.clone()).collect();
     let report = json!({ "out": out, "images": images, "results": all });
@@ -689,24 +629,219 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     Ok(Output { json: report, text })
 }
 
+/// The page's style: a sticky table of contents beside the sections, figures side by side
+/// where there is room (a figure wider than [`WIDE`] pixels gets a row of its own).
+const STYLE: &str = "body{font-family:sans-serif;color:#222;margin:0 auto;max-width:1600px;\
+    display:grid;grid-template-columns:230px minmax(0,1fr);gap:1.5em;padding:0 1em}\
+    nav{position:sticky;top:0;align-self:start;max-height:100vh;overflow-y:auto;font-size:13px;\
+    padding:1em 0;line-height:1.35}nav ol{padding-left:2.1em;margin:.4em 0}nav li{margin:.25em 0}\
+    main{min-width:0;max-width:1320px}h2{margin-top:1.6em;border-top:1px solid #ddd;padding-top:.6em}\
+    p{line-height:1.45;max-width:75em;font-size:15px}\
+    .figs{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}\
+    .figs a{flex:0 1 auto;max-width:calc(50% - 5px)}.figs a.wide,.figs a.solo{max-width:100%}\
+    .figs img{display:block;max-width:100%;max-height:760px;width:auto;height:auto;border:1px solid #ddd}\
+    table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:1px 6px}\
+    pre{background:#f6f6f6;padding:.6em;font-size:12px;overflow-x:auto;max-height:30em}\
+    .top{font-size:12px;text-align:right}#image-check{font-size:12px;color:#666}\
+    @media (max-width:900px){body{display:block}nav{position:static;max-height:none}}\n";
+
+/// A figure at least this many pixels wide gets a row of its own on the page.
+pub const WIDE: u32 = 1300;
+
+/// The width in pixels of the PNG at `path` (from its header), if it is one.
+pub fn png_width(path: &Path) -> Option<u32> {
+    let b = std::fs::read(path).ok()?;
+    (b.len() >= 24 && b[..8] == *b"\x89PNG\r\n\x1a\n")
+        .then(|| u32::from_be_bytes([b[16], b[17], b[18], b[19]]))
+}
+
+/// A section's figures as HTML: side by side in one flex row, each a link to the file at
+/// full size (never shown larger than it is); a figure [`WIDE`] or wider, or the only one
+/// of its section, may take the whole row, the others half of it.
+fn figures(out: &Path, images: &[String]) -> String {
+    let mut h = String::from("<div class=\"figs\">\n");
+    for img in images {
+        let wide = png_width(&out.join(img)).is_some_and(|w| w >= WIDE);
+        let class = if images.len() == 1 {
+            " class=\"solo\""
+        } else if wide {
+            " class=\"wide\""
+        } else {
+            ""
+        };
+        let img = esc(img);
+        let _ = writeln!(
+            h,
+            "<a href=\"{img}\"{class}><img src=\"{img}\" alt=\"{img}\"></a>"
+        );
+    }
+    h + "</div>\n"
+}
+
+/// An anchor for the heading `title`: lower-case letters and digits, the rest as single
+/// dashes (`Vanishing gradients (notes §1)` → `vanishing-gradients-notes-1`).
+pub fn slug(title: &str) -> String {
+    let mut s = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c.to_ascii_lowercase());
+        } else if !s.is_empty() && !s.ends_with('-') {
+            s.push('-');
+        }
+    }
+    while s.ends_with('-') {
+        s.pop();
+    }
+    if s.is_empty() {
+        s.push_str("section");
+    }
+    s
+}
+
+/// The page with an id on every `<h2>` (its [`slug`], made unique), a "back to top" link
+/// before every heading but the first, and the table of contents (one link per heading) in
+/// place of the `<!--toc-->` mark. Working on the finished page, it covers every section
+/// whoever wrote it.
+pub fn with_contents(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 4096);
+    let mut toc = String::from("<ol>\n");
+    let mut used = std::collections::BTreeSet::new();
+    let mut rest = html;
+    let mut first = true;
+    while let Some(i) = rest.find("<h2>") {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let after = &after[4..];
+        let end = after.find("</h2>").unwrap_or(after.len());
+        let title = &after[..end];
+        let plain = strip_tags(title);
+        let base = slug(&plain);
+        let mut id = base.clone();
+        let mut n = 2;
+        while !used.insert(id.clone()) {
+            id = format!("{base}-{n}");
+            n += 1;
+        }
+        if !first {
+            out.push_str("<p class=\"top\"><a href=\"#top\">↑ back to top</a></p>\n");
+        }
+        first = false;
+        let _ = write!(out, "<h2 id=\"{id}\">");
+        let _ = writeln!(toc, "<li><a href=\"#{id}\">{title}</a></li>");
+        rest = after;
+    }
+    out.push_str(rest);
+    toc.push_str("</ol>");
+    out.replacen("<!--toc-->", &toc, 1)
+}
+
+/// `s` without its HTML tags, entities decoded back to their characters.
+fn strip_tags(s: &str) -> String {
+    let mut t = String::new();
+    let mut inside = false;
+    for c in s.chars() {
+        match c {
+            '<' => inside = true,
+            '>' => inside = false,
+            c if !inside => t.push(c),
+            _ => {}
+        }
+    }
+    t.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// The initialisation section's paragraph: each initialiser's σ, and for each net the std
+/// of the first and last layer and the mean factor per layer, worded from the factor (kept
+/// within ±5 % a layer, else shrinks or grows).
+pub fn init_text(runs: &[init_stats::Run], width: usize) -> String {
+    let get = |net: &str, init: &str| runs.iter().find(|r| r.net == net && r.init == init);
+    let factor = |r: &init_stats::Run| {
+        let (a, b) = (r.std[0], r.std[r.std.len() - 1]);
+        if r.std.len() < 2 || a <= 0.0 || b <= 0.0 {
+            f64::NAN
+        } else {
+            (b / a).powf(1.0 / (r.std.len() - 1) as f64)
+        }
+    };
+    let word = |f: f64| {
+        if !f.is_finite() {
+            "collapses to 0"
+        } else if f < 0.95 {
+            "shrinks"
+        } else if f > 1.05 {
+            "grows"
+        } else {
+            "is kept"
+        }
+    };
+    let describe = |net: &str, init: &str| {
+        get(net, init).map_or_else(String::new, |r| {
+            let f = factor(r);
+            format!(
+                "{}: {} at layer 1, {} at layer {} (× {} per layer)",
+                word(f),
+                plot::num(r.std[0]),
+                plot::num(r.std[r.std.len() - 1]),
+                r.std.len(),
+                plot::num(f)
+            )
+        })
+    };
+    let layers = runs.first().map_or(0, |r| r.std.len());
+    let xavier = 1.0 / (width as f64).sqrt();
+    let he = (2.0 / width as f64).sqrt();
+    let tanh_xavier = get("tanh", "xavier").map_or(f64::NAN, factor);
+    let relu_xavier = get("relu", "xavier").map_or(f64::NAN, factor);
+    format!(
+        "Standard-normal inputs through {layers} layers of width {width} (fan_in = {width}) without biases, one \
+         initialiser per line: small N(0, 0.01²), large N(0, 1), Xavier σ = 1/√fan_in = {}, He σ = √(2/fan_in) = {}. \
+         <b>What to look for:</b> a line that stays level keeps the signal's scale; one that falls toward 0 (or \
+         stays at 1 for tanh: saturation) does not, and the histograms show the shape behind each σ. Std of the \
+         activations — tanh: small {}; large {}{}; Xavier {}; He {}. ReLU: small {}; large {}; \
+         Xavier {}; He {}. Xavier's Var(w) = 1/fan_in keeps the pre-activation variance equal to the input's, \
+         which preserves the activation variance only where tanh is near-linear (near 0): measured, the tanh std \
+         {} ({} per layer). ReLU zeroes half of its inputs, so under Xavier the variance should halve at every layer \
+         and the std shrink by 1/√2 ≈ 0.71 a layer: measured {} per layer{}; He's factor 2 in the variance is meant to \
+         compensate: measured {} per layer.",
+        plot::num(xavier),
+        plot::num(he),
+        describe("tanh", "small"),
+        describe("tanh", "large"),
+        if get("tanh", "large").is_some_and(|r| r.std.last().is_some_and(|&v| v > 0.8)) {
+            " (an std near 1 for values bounded by ±1: most units saturated)"
+        } else {
+            ""
+        },
+        describe("tanh", "xavier"),
+        describe("tanh", "he"),
+        describe("relu", "small"),
+        describe("relu", "large"),
+        describe("relu", "xavier"),
+        describe("relu", "he"),
+        if (tanh_xavier - 1.0).abs() <= 0.05 {
+            "is kept"
+        } else if tanh_xavier < 1.0 {
+            "still shrinks slowly"
+        } else {
+            "grows"
+        },
+        plot::num(tanh_xavier),
+        plot::num(relu_xavier),
+        if (relu_xavier - std::f64::consts::FRAC_1_SQRT_2).abs() <= 0.1 {
+            " (as predicted)"
+        } else {
+            " (not what the halving predicts)"
+        },
+        plot::num(get("relu", "he").map_or(f64::NAN, factor)),
+    )
+}
+
 /// Writes `bytes` to `path`; an error names the file.
 fn write_file(path: &Path, bytes: &[u8]) -> Res<()> {
     std::fs::write(path, bytes)
         .map_err(|e| failure(ErrorKind::Io, format!("{}: {e}", path.display())))
-}
-
-struct LinesFigure<'a>(Lines<'a>);
-
-impl Figure for LinesFigure<'_> {
-    fn size(&self) -> (u32, u32) {
-        (900, 540)
-    }
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
-    where
-        DB::ErrorType: 'static,
-    {
-        self.0.draw(root)
-    }
 }
 
 #[cfg(test)]

@@ -1045,7 +1045,7 @@ struct Boundary<'a> {
 
 impl Figure for Boundary<'_> {
     fn size(&self) -> (u32, u32) {
-        (720, 640)
+        (820, 640)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
     where
@@ -1056,20 +1056,23 @@ impl Figure for Boundary<'_> {
         let (y0, y1) = (ys[0], ys[ys.len() - 1]);
         let dx = (x1 - x0) / (xs.len() - 1) as f64;
         let dy = (y1 - y0) / (ys.len() - 1) as f64;
-        let mut chart = ChartBuilder::on(root)
+        let classes = self.data.classes.max(2);
+        let (main, side) = root.split_horizontally(720);
+        let mut chart = ChartBuilder::on(&main)
             .caption(&self.title, ("sans-serif", 18))
             .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(44)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
             .build_cartesian_2d(x0..x1, y0..y1)?;
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc("x0")
-            .y_desc("x1")
+            .x_desc("x0 (feature 0, as given)")
+            .y_desc("x1 (feature 1, as given)")
+            .x_label_formatter(&|v| plot::tick(*v))
+            .y_label_formatter(&|v| plot::tick(*v))
             .label_style(("sans-serif", 13))
             .draw()?;
-        let classes = self.data.classes.max(2);
         // Background: each cell in the pale colour of its class's points.
         chart.draw_series(ys.iter().enumerate().flat_map(|(iy, &y)| {
             xs.iter().enumerate().map(move |(ix, &x)| {
@@ -1080,14 +1083,58 @@ impl Figure for Boundary<'_> {
                 )
             })
         }))?;
-        chart.draw_series(self.data.rows().zip(&self.data.labels).map(|(p, &l)| {
-            let c = point_color(classes, usize::from(l));
-            Circle::new(
-                (f64::from(p[0]), f64::from(p[1])),
-                3,
-                ShapeStyle::from(c).filled(),
-            )
-        }))?;
+        for k in 0..classes {
+            let c = point_color(classes, k);
+            chart.draw_series(
+                self.data
+                    .rows()
+                    .zip(&self.data.labels)
+                    .filter(|(_, &l)| usize::from(l) == k)
+                    .map(|(p, _)| {
+                        Circle::new(
+                            (f64::from(p[0]), f64::from(p[1])),
+                            3,
+                            ShapeStyle::from(c).filled(),
+                        )
+                    }),
+            )?;
+        }
+        // The key, beside the plot: the background's colour bar, then the points' colours.
+        let (_, h) = side.dim_in_pixel();
+        let key_h = 30 + 18 * classes.min(12) as u32;
+        let (bar, key) = side.split_vertically(h.saturating_sub(key_h));
+        if classes <= 2 {
+            plot::colour_bar(
+                &bar,
+                "P(class 1)",
+                &|t| background_color(2, t),
+                &[0.0, 0.25, 0.5, 0.75, 1.0].map(|t| (t, plot::tick(t))),
+            )?;
+        } else {
+            let ticks: Vec<(f64, String)> = (0..classes)
+                .map(|k| ((k as f64 + 0.5) / classes as f64, k.to_string()))
+                .collect();
+            plot::colour_bar(
+                &bar,
+                "predicted class",
+                &|t| background_color(classes, (t * classes as f64 - 0.5).round()),
+                &ticks,
+            )?;
+        }
+        key.draw(&Text::new("points:", (2, 4), ("sans-serif", 12)))?;
+        for k in 0..classes.min(12) {
+            let y = 24 + 18 * k as i32;
+            key.draw(&Circle::new(
+                (10, y + 6),
+                4,
+                point_color(classes, k).filled(),
+            ))?;
+            key.draw(&Text::new(
+                format!("class {k}"),
+                (20, y),
+                ("sans-serif", 12),
+            ))?;
+        }
         Ok(())
     }
 }

@@ -46,6 +46,42 @@ pub struct Path {
     pub sign_agreement: f64,
     /// Distance to the optimum at the end.
     pub final_distance: f64,
+    /// The inputs' second moment `E[x xᵀ]` as `[E x₁², E x₁x₂, E x₂²]`: the loss is
+    /// `½ (w − w*)ᵀ E[x xᵀ] (w − w*)`, whose contours the figure draws.
+    pub moment: [f64; 3],
+}
+
+/// The second moment `[E x₁², E x₁x₂, E x₂²]` of `xs`.
+pub fn moment(xs: &[[f32; 2]]) -> [f64; 3] {
+    let n = xs.len().max(1) as f64;
+    let mut m = [0.0; 3];
+    for x in xs {
+        let (a, b) = (f64::from(x[0]), f64::from(x[1]));
+        m[0] += a * a;
+        m[1] += a * b;
+        m[2] += b * b;
+    }
+    m.map(|v| v / n)
+}
+
+/// The mean loss `½ E[((w − w*)·x)²]` at `w` for inputs of second moment `m` ([`moment`]).
+pub fn loss_at(m: &[f64; 3], w: (f64, f64)) -> f64 {
+    let (d0, d1) = (w.0 - OPTIMUM[0], w.1 - OPTIMUM[1]);
+    0.5 * (m[0] * d0 * d0 + 2.0 * m[1] * d0 * d1 + m[2] * d1 * d1)
+}
+
+/// The closed contour `loss_at(m, w) = level` as a polygon of `n` points around the
+/// optimum (an ellipse: along each direction u the radius is √(2 level / uᵀ M u)).
+pub fn contour(m: &[f64; 3], level: f64, n: usize) -> Vec<(f64, f64)> {
+    (0..=n)
+        .map(|i| {
+            let t = std::f64::consts::TAU * i as f64 / n as f64;
+            let (c, s) = (t.cos(), t.sin());
+            let q = m[0] * c * c + 2.0 * m[1] * c * s + m[2] * s * s;
+            let r = (2.0 * level / q.max(1e-300)).sqrt();
+            (OPTIMUM[0] + r * c, OPTIMUM[1] + r * s)
+        })
+        .collect()
 }
 
 /// The SGD step of inputs `xs` for the normalised learning rate `lr`: `lr / mean ‖x‖²`,
@@ -118,6 +154,7 @@ pub fn path(name: &'static str, xs: &[[f32; 2]], lr: f32, max_steps: usize, tol:
             same as f64 / counted as f64
         },
         final_distance: ((last.0 - OPTIMUM[0]).powi(2) + (last.1 - OPTIMUM[1]).powi(2)).sqrt(),
+        moment: moment(xs),
     })
 }
 
@@ -205,13 +242,34 @@ pub fn run(a: &ZigzagArgs, _ctx: &Ctx) -> Res<Output> {
     Ok(Output { json, text })
 }
 
+/// The view of each panel: w₁ and w₂ ranges.
+pub const VIEW: ([f64; 2], [f64; 2]) = ([-0.3, 1.6], [-1.7, 0.5]);
+
+/// The loss levels drawn as contours (½ E[(ŷ − y)²]).
+pub const LEVELS: [f64; 5] = [0.002, 0.01, 0.03, 0.1, 0.3];
+
+/// The part of `points` drawn: up to (not including) the first point outside [`VIEW`],
+/// and whether the path left it (a diverging run is cut there, not drawn along the frame).
+pub fn visible(points: &[(f64, f64)]) -> (&[(f64, f64)], bool) {
+    let inside = |&(x, y): &(f64, f64)| {
+        x.is_finite()
+            && y.is_finite()
+            && (VIEW.0[0]..=VIEW.0[1]).contains(&x)
+            && (VIEW.1[0]..=VIEW.1[1]).contains(&y)
+    };
+    match points.iter().position(|p| !inside(p)) {
+        Some(k) => (&points[..k], true),
+        None => (points, false),
+    }
+}
+
 struct ZigzagFigure<'a> {
     p: &'a [Path; 2],
 }
 
 impl Figure for ZigzagFigure<'_> {
     fn size(&self) -> (u32, u32) {
-        (1100, 540)
+        (1200, 600)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res<()>
     where
@@ -219,43 +277,99 @@ impl Figure for ZigzagFigure<'_> {
     {
         let panels = root.split_evenly((1, 2));
         for (i, (p, area)) in self.p.iter().zip(panels.iter()).enumerate() {
+            let (shown, left) = visible(&p.points);
             let title = format!(
-                "{}: {} steps, same-sign updates {:.0} %",
+                "{}: {}, same-sign updates {:.0} %",
                 if i == 0 {
-                    "inputs all positive"
+                    "inputs in [0, 1]²"
                 } else {
                     "inputs zero-centred"
                 },
-                p.steps.map_or("> max".into(), |s| s.to_string()),
+                match (p.steps, left) {
+                    (Some(s), _) => format!("{s} steps"),
+                    (None, true) => format!("diverged, off the plot at step {}", shown.len()),
+                    (None, false) => format!("not there after {} steps", p.points.len() - 1),
+                },
                 p.sign_agreement * 100.0
             );
             let mut chart = ChartBuilder::on(area)
-                .caption(title, ("sans-serif", 17))
+                .caption(title, ("sans-serif", 16))
                 .margin(10)
-                .x_label_area_size(36)
-                .y_label_area_size(44)
-                .build_cartesian_2d(-0.25f64..1.5, -1.5f64..0.5)?;
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(VIEW.0[0]..VIEW.0[1], VIEW.1[0]..VIEW.1[1])?;
             chart
                 .configure_mesh()
-                .x_desc("w1")
-                .y_desc("w2")
+                .x_desc("w1 (weight of input x1, unitless)")
+                .y_desc("w2 (weight of input x2, unitless)")
+                .x_label_formatter(&|v| plot::tick(*v))
+                .y_label_formatter(&|v| plot::tick(*v))
+                .light_line_style(WHITE.mix(0.0))
                 .label_style(("sans-serif", 13))
                 .draw()?;
             // Shade the optimum's quadrant.
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(0.0, -1.5), (1.5, 0.0)],
-                RGBColor(235, 240, 250).filled(),
-            )))?;
-            chart.draw_series(LineSeries::new(
-                p.points.iter().copied(),
-                plot::series_color(i).stroke_width(1),
-            ))?;
-            chart.draw_series(std::iter::once(Cross::new(
-                (OPTIMUM[0], OPTIMUM[1]),
-                8,
-                ShapeStyle::from(&RED).stroke_width(2),
-            )))?;
-            chart.draw_series(std::iter::once(Circle::new((0.0, 0.0), 4, BLACK.filled())))?;
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, VIEW.1[0]), (VIEW.0[1], 0.0)],
+                    RGBColor(232, 238, 250).filled(),
+                )))?
+                .label("w1 > 0, w2 < 0 (the optimum's quadrant)")
+                .legend(|(x, y)| {
+                    Rectangle::new(
+                        [(x, y - 5), (x + 18, y + 5)],
+                        RGBColor(232, 238, 250).filled(),
+                    )
+                });
+            for (k, &level) in LEVELS.iter().enumerate() {
+                let c = RGBColor(150, 150, 150);
+                let s = chart.draw_series(LineSeries::new(
+                    contour(&p.moment, level, 180),
+                    c.stroke_width(1),
+                ))?;
+                if k == 0 {
+                    s.label(format!(
+                        "loss contours ½E[(ŷ − y)²] = {}",
+                        LEVELS.map(plot::tick).join(", ")
+                    ))
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(1))
+                    });
+                }
+            }
+            let c = plot::series_color(i);
+            chart
+                .draw_series(LineSeries::new(shown.iter().copied(), c.stroke_width(1)))?
+                .label("SGD path, one sample per step")
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+                });
+            if left {
+                if let Some(&end) = shown.last() {
+                    chart
+                        .draw_series(std::iter::once(TriangleMarker::new(end, 7, BLACK.filled())))?
+                        .label("last point before leaving the view")
+                        .legend(|(x, y)| TriangleMarker::new((x + 9, y), 5, BLACK.filled()));
+                }
+            }
+            chart
+                .draw_series(std::iter::once(Cross::new(
+                    (OPTIMUM[0], OPTIMUM[1]),
+                    8,
+                    ShapeStyle::from(&RED).stroke_width(2),
+                )))?
+                .label("optimum w* = (1, -1)")
+                .legend(|(x, y)| Cross::new((x + 9, y), 5, ShapeStyle::from(&RED).stroke_width(2)));
+            chart
+                .draw_series(std::iter::once(Circle::new((0.0, 0.0), 4, BLACK.filled())))?
+                .label("start w = (0, 0)")
+                .legend(|(x, y)| Circle::new((x + 9, y), 4, BLACK.filled()));
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .position(SeriesLabelPosition::LowerLeft)
+                .draw()?;
         }
         Ok(())
     }
