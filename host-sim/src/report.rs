@@ -72,6 +72,9 @@ pub struct Section {
     pub text: String,
 }
 
+/// An experiment's report section: figures written into the directory, the section and its JSON.
+type SectionFn = fn(&Path, &Ctx, bool) -> Res<(Section, serde_json::Value)>;
+
 /// `s` as HTML text or attribute value: `&`, `<`, `>`, `"` and `'` escaped. Everything
 /// the page quotes from outside the simulator (the `--mcu` tables' values) goes through it.
 pub fn esc(s: &str) -> String {
@@ -549,6 +552,17 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
         "gradcheck".into(),
         json!({"max_rel_error": worst, "cases": cases.len()}),
     );
+
+    // 11. Beyond the notes: lecture 7's optimisation, each section its module's.
+    for (key, section) in [
+        ("lr_sweep", crate::lr_sweep::section as SectionFn),
+        ("schedules", crate::schedules::section),
+        ("optimizers", crate::optimizers::section),
+    ] {
+        let (sec, j) = section(out, ctx, q)?;
+        sections.push(sec);
+        all.insert(key.into(), j);
+    }
 
     // 10. The demo's log (what the firmware prints).
     let demo = crate::demo::run(
