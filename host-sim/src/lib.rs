@@ -11,7 +11,9 @@
 //! The binary `microprop-sim` is a thin clap front end over the modules here.
 
 pub mod activations;
+pub mod babysit;
 pub mod bench;
+pub mod bn_hist;
 pub mod centring;
 pub mod cli;
 pub mod ctx;
@@ -29,10 +31,12 @@ pub mod landscape;
 pub mod limits;
 pub mod net;
 pub mod optim;
+pub mod overfit;
 pub mod plot;
 pub mod predict;
 pub mod report;
 pub mod resume;
+pub mod search;
 pub mod stats;
 pub mod symmetry;
 pub mod table;

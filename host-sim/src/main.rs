@@ -42,6 +42,10 @@ fn main() -> ExitCode {
         Command::Init(a) => init_stats::run(a, &ctx),
         Command::DeadRelu(a) => dead_relu::run(a, &ctx),
         Command::Symmetry(a) => microprop_sim::symmetry::run(a, &ctx),
+        Command::Overfit(a) => microprop_sim::overfit::run(a, &ctx),
+        Command::BnHist(a) => microprop_sim::bn_hist::run(a, &ctx),
+        Command::Babysit(a) => microprop_sim::babysit::run(a, &ctx),
+        Command::Search(a) => microprop_sim::search::run(a, &ctx),
         Command::Activations(a) => activations::run(a, &ctx),
         Command::Report(a) => report::run(a, &ctx),
     };
