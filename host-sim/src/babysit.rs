@@ -268,11 +268,15 @@ pub fn text_of(a: &BabysitArgs, runs: &[PerK]) -> String {
             .filter_map(|c| c.last().copied())
             .collect();
         t += &format!(
-            "  K = {:>2}: final loss max {:.2e}, final accuracy min {:.1} %, epochs to 100 %: {:?}\n",
+            "  K = {:>2}: final loss max {:.2e}, final accuracy min {:.1} %, epochs to 100 %: {}\n",
             r.classes,
             fl.iter().copied().fold(0.0, f64::max),
             fa.iter().copied().fold(1.0, f64::min) * 100.0,
             r.epochs_to_100
+                .iter()
+                .map(|e| e.map_or("never".to_string(), |e| e.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     t
@@ -474,6 +478,7 @@ impl Figure for BabysitFigure<'_> {
             .x_desc("L2 strength λ")
             .y_desc("loss at initialisation (nats, log)")
             .y_label_formatter(&|v| log_tick(*v))
+            .light_line_style(WHITE)
             .x_labels(LAMBDAS.len())
             .x_label_formatter(&|v| {
                 let i = v.round();
@@ -539,6 +544,7 @@ impl Figure for BabysitFigure<'_> {
             .y_desc("training loss on the subset (nats, log)")
             .x_label_formatter(&|v| format!("{v:.0}"))
             .y_label_formatter(&|v| log_tick(*v))
+            .light_line_style(WHITE)
             .label_style(("sans-serif", 13))
             .draw()?;
         for (j, r) in self.runs.iter().enumerate() {

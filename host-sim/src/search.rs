@@ -418,7 +418,10 @@ impl Figure for SearchFigure<'_> {
                     })
                     .collect()
             };
+            // The chart's pixel is the root's; `main` starts below the key.
+            let (bx, by) = main.get_base_pixel();
             let (px, py) = c.backend_coord(&(t.lr, t.l2));
+            let (px, py) = (px - bx, py - by);
             let pts = star(f64::from(px), f64::from(py), 16.0, 7.0);
             main.draw(&Polygon::new(pts.clone(), RED.filled()))?;
             let mut closed = pts;
@@ -433,7 +436,7 @@ impl Figure for SearchFigure<'_> {
                     t.l2,
                     t.val_accuracy.unwrap_or(f64::NAN) * 100.0
                 ),
-                (px + 18, py - 22),
+                (px + 18, py + 6),
                 ("sans-serif", 14),
             ))?;
         }
