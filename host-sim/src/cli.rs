@@ -74,6 +74,14 @@ pub enum Command {
     DeadRelu(DeadReluArgs),
     /// Zero or constant initialisation: the hidden units stay identical (the symmetry is never broken).
     Symmetry(crate::symmetry::SymmetryArgs),
+    /// Train against validation accuracy of a wide net on a small noisy set: none, L2, dropout, both.
+    Overfit(crate::overfit::OverfitArgs),
+    /// Batch norm: per-layer activation histograms of deep tanh/sigmoid nets with and without it.
+    BnHist(crate::bn_hist::BnHistArgs),
+    /// Babysitting checks: initial loss ln K, L2 raises it, a tiny subset overfits to 100 %.
+    Babysit(crate::babysit::BabysitArgs),
+    /// Random search over learning rate x L2 strength (log-uniform), coarse then fine.
+    Search(crate::search::SearchArgs),
     /// Activation functions, their derivatives and their cost per maths backend.
     Activations(ActivationsArgs),
     /// The core's optimizers on a 2-D ravine: paths over the loss contours.
@@ -622,6 +630,10 @@ pub struct TrainArgs {
     /// Inverted dropout with drop probability P after every hidden layer (training only).
     #[arg(long, value_name = "P", value_parser = probability)]
     pub dropout: Option<f64>,
+    /// L2 strength λ: every step's mean gradient gets `λ w` for every dense weight (the
+    /// loss `+ ½ λ Σ w²`; biases and batch norm's γ, β are not penalised); 0 = off.
+    #[arg(long, value_name = "LAMBDA", value_parser = non_negative_f32, default_value_t = 0.0)]
+    pub l2: f32,
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,

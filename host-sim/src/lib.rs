@@ -11,7 +11,9 @@
 //! The binary `microprop-sim` is a thin clap front end over the modules here.
 
 pub mod activations;
+pub mod babysit;
 pub mod bench;
+pub mod bn_hist;
 pub mod centring;
 pub mod cli;
 pub mod convergence;
@@ -32,11 +34,13 @@ pub mod lr_sweep;
 pub mod net;
 pub mod optim;
 pub mod optimizers;
+pub mod overfit;
 pub mod plot;
 pub mod predict;
 pub mod report;
 pub mod resume;
 pub mod schedules;
+pub mod search;
 pub mod stats;
 pub mod symmetry;
 pub mod table;

@@ -54,6 +54,7 @@ pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs:
         points: Vec::new(),
         batch_norm: false,
         dropout: None,
+        l2: 0.0,
         math: MathArg::Libm,
         save: None,
         plot: None,

@@ -614,6 +614,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
         "saved_bytes": res.saved_bytes,
         "batch_norm": a.batch_norm,
         "dropout": a.dropout,
+        "l2": a.l2,
         "predictions": a.points.iter().zip(&res.predictions)
             .map(|(p, y)| json!({ "x": p.0, "y": y }))
             .collect::<Vec<_>>(),
@@ -846,7 +847,8 @@ pub fn train_with<M: Math<f32>>(
     let val_view = split.as_ref().map(|s| s.val.view()).transpose()?;
     let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
     let mut opt = AnyOptimizer::<M>::new(a.optimizer, a.lr, net.params())?;
-    let mut trainer = Trainer::new(loss, a.batch as usize)?;
+    let mut trainer = Trainer::new(loss, a.batch as usize)?
+        .with_regularization(microprop::Regularization::new(f64::from(a.l2), None)?);
     let mut order = vec![0u16; train.len()];
     core_train::fill_order(&mut order)?;
     let pb = ctx.progress(u64::from(a.epochs), "train");
