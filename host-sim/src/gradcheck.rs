@@ -653,8 +653,9 @@ pub fn section(
          ‖a − n‖ / max(‖a‖, ‖n‖)): central differences reach their smallest error {:.1e} at h = {:.0e} in f32 and {:.1e} \
          at h = {:.0e} in f64 (theory ε^(1/3): {:.0e} and {:.0e}); five-point {:.1e} at h = {:.0e} (f32) and {:.1e} at \
          h = {:.0e} (f64). With ReLU hidden layers (f64, central) the best is {:.1e} at h = {:.0e}. <b>Planted bug</b>: \
-         the analytic gradient of layer {}'s weights multiplied by {}: the check flags {} of {} parameters (all planted: \
-         {}), the smallest planted error is {:.1e} and the worst {:.1e} (parameter {w}), against {:.1e} for the clean \
+         the analytic gradient of dense layer {} (counting from 0)'s weights multiplied by {}: the check flags {} of \
+         {} parameters ({}), the smallest planted error is {:.1e} and the worst {:.1e} (parameter {w}), \
+         against {:.1e} for the clean \
          gradient (threshold {THRESHOLD:.0e}). <b>What to look for:</b> the V: the right arm's slope is the rule's order \
          (2 for central, 4 for five-point), the left arm rises as 1/h, f32's bottom (central) is {:.0e} times f64's, at a \
          larger h.</p>\n{table}<p>",
@@ -673,10 +674,14 @@ pub fn section(
         b(SERIES[4]).1,
         b(SERIES[4]).0,
         bug.layer,
-        bug.factor,
+        minus(bug.factor),
         bug.flagged().len(),
         bug.clean.len(),
-        if bug.caught() { "caught" } else { "NOT caught" },
+        if bug.caught() {
+            "caught: exactly that layer's weights"
+        } else {
+            "NOT caught"
+        },
         min_planted,
         we,
         bug.clean_max(),
@@ -765,4 +770,9 @@ pub fn run(a: &GradcheckArgs, _ctx: &Ctx) -> Res<Output> {
         text += &format!("figure: {}\n", p.display());
     }
     Ok(Output { json, text })
+}
+
+/// `v` as text with a real minus sign.
+fn minus(v: f64) -> String {
+    format!("{v}").replace('-', "−")
 }

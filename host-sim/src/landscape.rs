@@ -490,8 +490,8 @@ pub fn surface(hidden: usize, a: &LandscapeArgs, ctx: &Ctx) -> Res<Surface> {
     )
 }
 
-/// The zoomed window around `s`'s gradient peak: half-width two of `s`'s grid steps, so a
-/// band one cell thick in `s` spans about `grid / 2` cells if it is as thick as a step.
+/// The zoomed window around `s`'s gradient peak: half-width two of `s`'s grid steps (the
+/// same number of points over four of `s`'s cells).
 pub fn zoom_window(s: &Surface) -> ((f64, f64), f64) {
     (s.peak_at, 2.0 * s.step)
 }
@@ -503,7 +503,14 @@ pub struct Measured {
     pub surfaces: [Surface; 2],
     /// The 9-layer net around its gradient peak (`--zoom`).
     pub zoom: Option<Surface>,
+    /// How many times the zoom narrowed the window (each time around the last window's
+    /// peak, by a factor `(grid − 1) / 4`) before the band was resolved or
+    /// [`MAX_ZOOMS`] was reached.
+    pub zoom_levels: usize,
 }
+
+/// Most zoom levels `--zoom` makes.
+pub const MAX_ZOOMS: usize = 3;
 
 impl Measured {
     /// The surfaces in figure order (2-layer, 9-layer, zoom).
@@ -522,15 +529,27 @@ pub fn measure(a: &LandscapeArgs, ctx: &Ctx) -> Res<Measured> {
     let s2 = sweep(&mut t2, "2-layer", a.center, range, grid, ctx)?;
     let mut t9 = train(9, a, ctx)?;
     let s9 = sweep(&mut t9, "9-layer", a.center, range, grid, ctx)?;
-    let zoom = if a.zoom {
-        let (c, r) = zoom_window(&s9);
-        Some(sweep(&mut t9, "9-layer, zoomed", c, r, grid, ctx)?)
-    } else {
-        None
-    };
+    let mut zoom = None;
+    let mut zoom_levels = 0;
+    if a.zoom {
+        // Zoom around the peak until the band is resolved (at most MAX_ZOOMS times).
+        let mut from = s9.clone();
+        while zoom_levels < MAX_ZOOMS {
+            let (c, r) = zoom_window(&from);
+            let z = sweep(&mut t9, "9-layer, zoomed", c, r, grid, ctx)?;
+            zoom_levels += 1;
+            let done = z.band_resolved();
+            from = z.clone();
+            zoom = Some(z);
+            if done {
+                break;
+            }
+        }
+    }
     Ok(Measured {
         surfaces: [s2, s9],
         zoom,
+        zoom_levels,
     })
 }
 
@@ -668,6 +687,7 @@ pub fn measured_json(a: &LandscapeArgs, m: &Measured) -> serde_json::Value {
         "two_layer": surface_json(&m.surfaces[0]),
         "nine_layer": surface_json(&m.surfaces[1]),
         "zoom": m.zoom.as_ref().map(surface_json),
+        "zoom_levels": m.zoom_levels,
     })
 }
 
@@ -678,6 +698,7 @@ pub fn run_json(a: &LandscapeArgs, s: &[Surface; 2]) -> serde_json::Value {
         &Measured {
             surfaces: s.clone(),
             zoom: None,
+            zoom_levels: 0,
         },
     )
 }

@@ -264,7 +264,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
         " <b>Robustness</b>, start seeds 1–{ns}, {rgrid}×{rgrid} grid: without retries the 9-layer net trains (≥ {:.0} %) from \
          {} of {ns} seeds, the 2-layer net from {} of {ns}. With retries (the next seed until one trains, at most {}) \
          the {ns} start seeds give {} distinct 9-layer nets and {} distinct 2-layer nets (by weights hash), so the \
-         comparison rests on {} distinct pairs, not {ns}. The 9-layer plateau is the larger in {} of {ns} start seeds \
+         comparison rests on {} distinct pairs. The 9-layer plateau is the larger in {} of {ns} start seeds \
          ({} of {} distinct pairs), its band the narrower in {} ({} of {}), its peak the taller in {} ({} of {}).",
         landscape::MIN_ACCURACY * 100.0,
         rb.trained_without_retry[1],
@@ -292,7 +292,8 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             )
         } else {
             format!(
-                "{} net: {}, accuracy {:.1} %, plateau (‖∇‖ below 10⁻³ of the peak) {:.1} % of the grid, {:.1} % of the grid                  above half the peak, peak {:.3}",
+                "{} net: {}, accuracy {:.1} %, plateau (‖∇‖ below 10⁻³ of the peak) {:.1} % of the grid, \
+                 {:.1} % of the grid above half the peak, peak {:.3}",
                 x.name,
                 x.status_text(),
                 x.accuracy * 100.0,
@@ -302,7 +303,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             )
         }
     };
-    let band = |x: &landscape::Surface| {
+    let band = |x: &landscape::Surface, what: &str| {
         format!(
             "{} cell(s) thick at the peak ({}, {}) = {:.3} in weight units, grid step {:.3}: {}",
             x.band_cells,
@@ -310,22 +311,22 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             landscape::fmt_num(x.peak_at.1),
             x.band_thickness,
             x.step,
-            if x.band_resolved() {
-                "resolved"
-            } else {
-                "thinner than the grid resolves, so the full-window panel aliases it"
-            }
+            if x.band_resolved() { "resolved" } else { what }
         )
     };
     let zoom_text = m.zoom.as_ref().map_or(String::new(), |z| {
         format!(
-            " Bottom row: the 9-layer net zoomed to [{}, {}] × [{}, {}] around its gradient peak, step {:.4}: the band is {}.",
+            " Bottom row: the 9-layer net zoomed to [{}, {}] × [{}, {}] around its gradient peak ({} zoom step(s) of \
+             ×{}, at most {}), step {:.4}: the band is {}.",
             landscape::fmt_num(z.center.0 - z.range),
             landscape::fmt_num(z.center.0 + z.range),
             landscape::fmt_num(z.center.1 - z.range),
             landscape::fmt_num(z.center.1 + z.range),
+            m.zoom_levels,
+            (land_args.grid - 1) / 4,
+            landscape::MAX_ZOOMS,
             z.step,
-            band(z)
+            band(z, "still thinner than this grid resolves")
         )
     });
     sections.push(Section {
@@ -346,7 +347,7 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
             landscape::GRAD_DECADES,
             net_text(&s[0]),
             net_text(&s[1]),
-            band(&s[1]),
+            band(&s[1], "thinner than the grid resolves, so the full-window panel aliases it"),
             s[0].f32_max_loss_error,
             s[1].f32_max_loss_error,
             s[0].f32_unresolved_fraction * 100.0,

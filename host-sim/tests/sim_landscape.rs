@@ -137,6 +137,7 @@ fn log_scale_zoom_and_window_are_applied() {
             center,
             range,
             zoom: true,
+            seed: 3,
             ..args(1000, 10)
         };
         let m = landscape::measure(&a, &ctx()).unwrap();
@@ -168,10 +169,16 @@ fn log_scale_zoom_and_window_are_applied() {
         assert!((s9.ys[8] - (center.1 + f64::from(range))).abs() < 1e-9);
         assert_eq!(j["center"][0], center.0);
         let z = m.zoom.as_ref().unwrap();
-        assert_eq!(z.center, s9.peak_at);
-        assert!((z.range - 2.0 * s9.step).abs() < 1e-12);
-        // Four of the main grid's steps over the same number of points.
-        assert!((z.step - 4.0 * s9.step / 8.0).abs() < 1e-12);
+        // Each zoom level: four of the last grid's steps over the same number of points.
+        assert!((1..=landscape::MAX_ZOOMS).contains(&m.zoom_levels));
+        let shrink = (4.0f64 / 8.0).powi(m.zoom_levels as i32);
+        assert!((z.range - 2.0 * s9.step * shrink / 0.5).abs() < 1e-9);
+        assert!((z.step - s9.step * shrink).abs() < 1e-9);
+        assert!(z.band_resolved() || m.zoom_levels == landscape::MAX_ZOOMS);
+        if m.zoom_levels == 1 {
+            assert_eq!(z.center, s9.peak_at);
+        }
+        assert_eq!(j["zoom_levels"], m.zoom_levels);
         assert_eq!(j["zoom"]["step"], z.step);
         let inside = |s: &landscape::Surface| {
             (s.trained.0 - s.center.0).abs() <= s.range + s.step / 2.0
