@@ -221,7 +221,7 @@ pub const THRESHOLD: f64 = 1e-6;
 pub enum Rule {
     /// `(L(+h) − L(−h)) / 2h`: truncation error O(h²).
     Central,
-    /// [`five_point`]: truncation error O(h⁴).
+    /// `(8 (L(+h) − L(−h)) − (L(+2h) − L(−2h))) / 12h`: truncation error O(h⁴).
     FivePoint,
 }
 

@@ -260,11 +260,27 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     let rb = landscape::robustness(&land_args, &seeds, rgrid, ctx)?;
     l["robustness"] = rb.json();
     let ns = seeds.len();
+    // The 9-layer net most start seeds end on after their retries.
+    let mut shared = std::collections::BTreeMap::new();
+    for a in &rb.attempts {
+        if let Some(t) = a[1].last() {
+            *shared.entry(t.seed).or_insert(0usize) += 1;
+        }
+    }
+    let (top_seed, top_n) = shared
+        .iter()
+        .max_by_key(|(_, &n)| n)
+        .map_or((0, 0), |(&s, &n)| (s, n));
+    let sharing = if top_n > 1 {
+        format!("{top_n} of the {ns} comparisons use the 9-layer net of seed {top_seed}")
+    } else {
+        "every start seed has its own 9-layer net".to_string()
+    };
     let robustness = format!(
         " <b>Robustness</b>, start seeds 1–{ns}, {rgrid}×{rgrid} grid: without retries the 9-layer net trains (≥ {:.0} %) from \
          {} of {ns} seeds, the 2-layer net from {} of {ns}. With retries (the next seed until one trains, at most {}) \
-         the {ns} start seeds give {} distinct 9-layer nets and {} distinct 2-layer nets (by weights hash), so the \
-         comparison rests on {} distinct pairs. The 9-layer plateau is the larger in {} of {ns} start seeds \
+         the {ns} start seeds give {} distinct 9-layer nets and {} distinct 2-layer nets (by weights hash): {sharing}, \
+         and there are {} distinct (2-layer, 9-layer) pairs. The 9-layer plateau is the larger in {} of {ns} start seeds \
          ({} of {} distinct pairs), its band the narrower in {} ({} of {}), its peak the taller in {} ({} of {}).",
         landscape::MIN_ACCURACY * 100.0,
         rb.trained_without_retry[1],
