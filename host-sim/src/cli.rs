@@ -693,6 +693,9 @@ pub struct GradcheckArgs {
     /// Seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Plot file for the V-curve (relative error against step size, f32 and f64).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 /// `vanishing`.
@@ -758,9 +761,43 @@ pub struct LandscapeArgs {
     /// Seed.
     #[arg(long, default_value_t = 3)]
     pub seed: u64,
+    /// Seeds tried (`seed`, `seed + 1`, …) until a net reaches 90 % accuracy; every attempt
+    /// is reported, and a net that never does is measured and reported as not trained.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub attempts: u64,
+    /// Centre of the swept window `X,Y` (`w[0][0]`, `w[1][0]`): the window is
+    /// [X − range, X + range] × [Y − range, Y + range].
+    #[arg(long, value_parser = point_f64, allow_hyphen_values = true, default_value = "0,0")]
+    pub center: (f64, f64),
+    /// Also sweep a zoomed window around the 9-layer net's gradient peak (a third row of
+    /// panels), fine enough to resolve a band thinner than the main grid's step.
+    #[arg(long)]
+    pub zoom: bool,
     /// Plot file; its extension is replaced: both `.png` and `.svg` are written.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+}
+
+/// `X,Y`: two finite numbers.
+fn point_f64(s: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [x, y] = parts[..] else {
+        return Err(format!(
+            "`{s}` is not X,Y (two numbers separated by a comma)"
+        ));
+    };
+    let num = |t: &str| -> Result<f64, String> {
+        let v: f64 = t
+            .trim()
+            .parse()
+            .map_err(|e| format!("`{t}` is not a number: {e}"))?;
+        if v.is_finite() && v.abs() < 1e6 {
+            Ok(v)
+        } else {
+            Err(format!("`{t}` must be finite and below 1e6 in magnitude"))
+        }
+    };
+    Ok((num(x)?, num(y)?))
 }
 
 /// `zigzag`.
