@@ -616,18 +616,23 @@ pub fn run(a: &ReportArgs, ctx: &Ctx) -> Res<Output> {
     sections.push(gsec);
     all.insert("gradcheck".into(), gjson);
 
-    // 11. Beyond the notes: lecture 7's optimisation, each section its module's.
+    // 10. Beyond the notes: batch norm, babysitting, learning rates, schedules, optimizer
+    // paths, regularisation, random search (each section its module's).
     for (key, section) in [
-        ("lr_sweep", crate::lr_sweep::section as SectionFn),
+        ("bn_hist", crate::bn_hist::section as SectionFn),
+        ("babysit", crate::babysit::section),
+        ("lr_sweep", crate::lr_sweep::section),
         ("schedules", crate::schedules::section),
         ("optimizers", crate::optimizers::section),
+        ("overfit", crate::overfit::section),
+        ("search", crate::search::section),
     ] {
         let (sec, j) = section(out, ctx, q)?;
         sections.push(sec);
         all.insert(key.into(), j);
     }
 
-    // 10. The demo's log (what the firmware prints).
+    // 11. The demo's log (what the firmware prints).
     let demo = crate::demo::run(
         &DemoArgs {
             seed: None,
