@@ -1,15 +1,16 @@
 //! `cargo xtask`: the one place for orchestration.
 //!
 //! * `cargo xtask test [--bless]` — the test command (what CI runs): installs what is
-//!   missing, then formatting, clippy, host tests, documentation, fuzzing, the cross
-//!   builds, the firmware checks and the power cuts.
+//!   missing (in the background while the first steps run), then formatting, clippy, host
+//!   tests, documentation, the cross builds, fuzzing (its build in the background since
+//!   the host tests), the firmware checks and the power cuts.
 //! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
 //!   `test`) rewrites the committed transcripts `firmware/expected/{train,finetune,drift}.log`
 //!   from the host runs; without it, the host runs and the device logs must equal them.
 //! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]` — the
 //!   main job (see the README).
 //! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
-//! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every cargo-fuzz target for a bounded time.
+//! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every libFuzzer target for a bounded time.
 //!
 //! # Layering
 //!
