@@ -627,8 +627,10 @@ pub fn section(
     let v = vcurve(7)?;
     plot::save(&VCurveFigure(&v), &out.join("gradcheck-vcurve.png"))?;
     let bug = planted_bug(1, -1.0, h, 7)?;
-    let mut table = String::from(
-        "<table><tr><th>hidden</th><th>loss</th><th>output</th><th>max rel. error</th></tr>",
+    let mut table = format!(
+        "<details><summary>the {} cases, worst relative error {worst:.1e}</summary><table><tr><th>hidden</th>\
+         <th>loss</th><th>output</th><th>max rel. error</th></tr>",
+        cases.len()
     );
     for c in &cases {
         table += &format!(
@@ -636,7 +638,7 @@ pub fn section(
             c.activation, c.loss, c.output, c.max_rel_error
         );
     }
-    table += "</table>";
+    table += "</table></details>";
     let b = |n: &str| v.best(n);
     let (w, we) = bug.worst();
     let min_planted = bug
