@@ -920,15 +920,6 @@ fn tick(v: f64, range: f64) -> String {
     }
 }
 
-/// Colour-bar tick label for log10 value `e`.
-fn pow_label(e: f64) -> String {
-    if (e - e.round()).abs() < 1e-9 {
-        format!("1e{}", e.round() as i64)
-    } else {
-        format!("{:.1e}", 10f64.powf(e))
-    }
-}
-
 struct LandscapeFigure<'a> {
     rows: Vec<&'a Surface>,
 }
@@ -1084,35 +1075,20 @@ where
         )))?;
     }
     // The colour bar.
-    let mut cb = ChartBuilder::on(&bar)
-        .margin_top(30)
-        .margin_bottom(48)
-        .margin_right(4)
-        .y_label_area_size(52)
-        .build_cartesian_2d(0.0..1.0, lo..hi)?;
-    let steps = 100;
-    cb.draw_series((0..steps).map(|i| {
-        let a = lo + span * i as f64 / steps as f64;
-        let b = lo + span * (i + 1) as f64 / steps as f64;
-        Rectangle::new(
-            [(0.0, a), (1.0, b)],
-            plot::viridis((i as f64 + 0.5) / steps as f64).filled(),
-        )
-    }))?;
     let decades = hi - lo;
-    let labels = if decades >= 2.0 {
-        (decades.floor() as usize + 1).min(9)
-    } else {
-        5
-    };
-    cb.configure_mesh()
-        .disable_mesh()
-        .disable_x_axis()
-        .y_labels(labels)
-        .y_label_formatter(&|e| pow_label(*e))
-        .y_desc(bar_label)
-        .label_style(("sans-serif", 12))
-        .draw()?;
+    plot::ViridisBar {
+        lo,
+        hi,
+        label: bar_label,
+        labels: if decades >= 2.0 {
+            (decades.floor() as usize + 1).min(9)
+        } else {
+            5
+        },
+        format: &plot::pow_label,
+        margins: (30, 48),
+    }
+    .draw(&bar)?;
     Ok(())
 }
 
@@ -1126,7 +1102,7 @@ mod tests {
         assert_eq!(fmt_num(-0.0004), "0.000");
         assert_eq!(tick(-0.01, 10.0), "0");
         assert_eq!(fmt_num(-4.2), "−4.20");
-        assert_eq!(pow_label(-3.0), "1e-3");
+        assert_eq!(plot::pow_label(-3.0), "1e-3");
     }
 
     #[test]

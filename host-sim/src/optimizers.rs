@@ -580,30 +580,16 @@ impl Figure for RavineFigure<'_> {
             7,
             BLACK.stroke_width(2),
         )))?;
-        // Colour bar: the contour levels.
-        let mut cb = ChartBuilder::on(&bar)
-            .margin_top(40)
-            .margin_bottom(50)
-            .margin_right(8)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0.0f64..1.0, (10f64.powf(lo)..10f64.powf(hi)).log_scale())?;
-        cb.configure_mesh()
-            .disable_mesh()
-            .disable_x_axis()
-            .y_desc("contour level f(w)")
-            .y_label_formatter(&|v| format!("{v:.0e}"))
-            .label_style(("sans-serif", 12))
-            .draw()?;
-        let n = 100;
-        cb.draw_series((0..n).map(|i| {
-            let e0 = lo + (hi - lo) * f64::from(i) / f64::from(n);
-            let e1 = lo + (hi - lo) * f64::from(i + 1) / f64::from(n);
-            let t = (f64::from(i) + 0.5) / f64::from(n);
-            Rectangle::new(
-                [(0.0, 10f64.powf(e0)), (1.0, 10f64.powf(e1))],
-                plot::viridis(t).filled(),
-            )
-        }))?;
+        // Colour bar: the contour levels (log10 axis).
+        plot::ViridisBar {
+            lo,
+            hi,
+            label: "contour level f(w)",
+            labels: ((hi - lo).floor() as usize + 1).clamp(2, 10),
+            format: &plot::pow_label,
+            margins: (40, 50),
+        }
+        .draw(&bar)?;
         // Legend, below the chart (it covers nothing).
         let mut rows: Vec<(Option<RGBColor>, String)> = self
             .paths

@@ -580,6 +580,72 @@ impl Lines<'_> {
     }
 }
 
+/// A viridis colour bar: the colour of `t` in `0..1` drawn against a value axis `lo..hi`
+/// (`t` linear in the axis: for a log colour scale give the axis in log10 units and a
+/// `format` that prints powers of ten, e.g. [`pow_label`]). `margins` are the (top, bottom)
+/// pixels that line the bar up with the plotting area of the chart beside it; `labels` the
+/// number of axis labels.
+pub struct ViridisBar<'a> {
+    /// The value at the bar's bottom (colour 0).
+    pub lo: f64,
+    /// The value at its top (colour 1).
+    pub hi: f64,
+    /// The axis title.
+    pub label: &'a str,
+    /// How many labels the axis gets.
+    pub labels: usize,
+    /// Each label's text from its axis value.
+    pub format: &'a dyn Fn(f64) -> String,
+    /// (top, bottom) margins in pixels.
+    pub margins: (u32, u32),
+}
+
+impl ViridisBar<'_> {
+    /// Draws the bar into `area`.
+    ///
+    /// # Errors
+    /// The drawing backend's.
+    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Res<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let (lo, hi) = (self.lo, self.hi);
+        let mut cb = ChartBuilder::on(area)
+            .margin_top(self.margins.0)
+            .margin_bottom(self.margins.1)
+            .margin_right(8)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0f64..1.0, lo..hi)?;
+        let steps = 100u32;
+        cb.draw_series((0..steps).map(|i| {
+            let a = lo + (hi - lo) * f64::from(i) / f64::from(steps);
+            let b = lo + (hi - lo) * f64::from(i + 1) / f64::from(steps);
+            Rectangle::new(
+                [(0.0, a), (1.0, b)],
+                viridis((f64::from(i) + 0.5) / f64::from(steps)).filled(),
+            )
+        }))?;
+        cb.configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_labels(self.labels)
+            .y_label_formatter(&|v| (self.format)(*v))
+            .y_desc(self.label)
+            .label_style(("sans-serif", 12))
+            .draw()?;
+        Ok(())
+    }
+}
+
+/// A colour-bar label for the log10 value `e`: `1e-3` at whole powers, else two digits.
+pub fn pow_label(e: f64) -> String {
+    if (e - e.round()).abs() < 1e-9 {
+        format!("1e{}", e.round() as i64)
+    } else {
+        format!("{:.1e}", 10f64.powf(e))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

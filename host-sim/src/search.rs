@@ -441,28 +441,15 @@ impl Figure for SearchFigure<'_> {
             ))?;
         }
         // Colour bar.
-        let mut cb = ChartBuilder::on(&bar)
-            .margin_top(48)
-            .margin_bottom(58)
-            .margin_right(8)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..1.0, lo * 100.0..hi * 100.0)?;
-        cb.configure_mesh()
-            .disable_x_axis()
-            .disable_mesh()
-            .y_desc("validation accuracy (%)")
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(("sans-serif", 13))
-            .draw()?;
-        let steps = 100;
-        cb.draw_series((0..steps).map(|i| {
-            let a = lo + (hi - lo) * f64::from(i) / f64::from(steps);
-            let b = lo + (hi - lo) * f64::from(i + 1) / f64::from(steps);
-            Rectangle::new(
-                [(0.0, a * 100.0), (1.0, b * 100.0)],
-                plot::viridis(t_of(0.5 * (a + b))).filled(),
-            )
-        }))?;
+        plot::ViridisBar {
+            lo: lo * 100.0,
+            hi: hi * 100.0,
+            label: "validation accuracy (%)",
+            labels: 10,
+            format: &|v| format!("{v:.0}"),
+            margins: (48, 58),
+        }
+        .draw(&bar)?;
         Ok(())
     }
 }
