@@ -53,6 +53,9 @@
     )
 )]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 pub mod activation;
 pub mod babysit;
 pub mod checkpoint;

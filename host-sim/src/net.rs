@@ -6,28 +6,14 @@
 //! the same seed end with the same weights hash (checked by `host-sim/tests/sim_net.rs`).
 
 use microprop::{
-    layer::{DynDense, DynLayer, Family, Sequential},
+    layer::{DynDense, DynLayer, Sequential},
     Activation, Error, Init, Math, Network, Result, Scalar, Training,
 };
 use rand_core::RngCore;
 
-/// The host's storage family: every buffer a `Vec`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Heap;
-
-impl Family for Heap {
-    type Of<T: Clone + std::fmt::Debug + PartialEq> = Vec<T>;
-
-    fn filled<T: Clone + std::fmt::Debug + PartialEq>(len: usize, value: T) -> Result<Vec<T>> {
-        Ok(vec![value; len])
-    }
-
-    fn collect<T: Clone + std::fmt::Debug + PartialEq>(
-        items: impl IntoIterator<Item = T>,
-    ) -> Result<Vec<T>> {
-        Ok(items.into_iter().collect())
-    }
-}
+/// The host's storage family, every buffer a `Vec`: the core's (feature `alloc`), which
+/// the browser playground uses too.
+pub use microprop::layer::Heap;
 
 /// A run-time sequence of layers on the heap.
 pub type HostLayers<S> = Sequential<S, Heap>;

@@ -2,8 +2,10 @@
 //!
 //! A [`Family`] names one growable container for every element type (heapless'
 //! storage-generic pattern): `Vec<T>` on the host (the simulator's `Heap`), a
-//! [`heapless::Vec<T, N>`] of fixed capacity on a device ([`Bounded<N>`]). Compile-time
-//! layers need none: their arrays are inside the value.
+//! [`heapless::Vec<T, N>`] of fixed capacity on a device ([`Bounded<N>`]), an
+//! `alloc::vec::Vec` wherever there is a heap ([`Heap`], behind the `alloc` feature: the
+//! simulator and the browser playground). Compile-time layers need none: their arrays
+//! are inside the value.
 
 use core::fmt::Debug;
 
@@ -54,5 +56,27 @@ impl<const N: usize> Family for Bounded<N> {
             v.push(item).map_err(|_| Error::Capacity)?;
         }
         Ok(v)
+    }
+}
+
+/// A [`Family`] of `alloc::vec::Vec`s: run-time shapes wherever there is a heap (the host
+/// simulator, the browser playground). Behind the `alloc` feature; the core itself never
+/// allocates.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heap;
+
+#[cfg(feature = "alloc")]
+impl Family for Heap {
+    type Of<T: Clone + Debug + PartialEq> = alloc::vec::Vec<T>;
+
+    fn filled<T: Clone + Debug + PartialEq>(len: usize, value: T) -> Result<alloc::vec::Vec<T>> {
+        Ok(alloc::vec![value; len])
+    }
+
+    fn collect<T: Clone + Debug + PartialEq>(
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<alloc::vec::Vec<T>> {
+        Ok(items.into_iter().collect())
     }
 }
