@@ -11,6 +11,8 @@
 //!   main job (see the README).
 //! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every libFuzzer target for a bounded time.
+//! * `cargo xtask web [--serve | --test]` — the browser playground in `target/web/`; served
+//!   on 127.0.0.1, or its browser test in headless Chromium.
 //!
 //! # Layering
 //!
@@ -22,7 +24,7 @@
 //! |---|---|---|
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
-//! | 2 | [`transcript`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | a firmware program's committed transcript and device-log check (shared); reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
+//! | 2 | [`transcript`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`], [`web`] | a firmware program's committed transcript and device-log check (shared); reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands; the browser playground's build, server and browser test |
 //! | 3 | [`demo`], [`drift`], [`finetune`], [`bench_mcu`] | the demo's, the drift program's and the fine-tuning program's host runs and checks; the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
@@ -45,6 +47,7 @@ mod test;
 mod test_firmware;
 mod transcript;
 mod util;
+mod web;
 
 use std::process::ExitCode;
 
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         "run" => run::run(rest),
         "size" => size::run(rest),
         "bench-mcu" => bench_mcu::run(rest),
+        "web" => web::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -91,14 +95,16 @@ fn print_help() {
          firmware/expected/train.log, finetune.log and drift.log from the host runs)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n  \
-         fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n"
+         fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n  \
+         web      build the browser playground into target/web/ (--serve: serve it on 127.0.0.1;\n           \
+         --test: its browser test in headless Chromium, screenshots in target/web-test/)\n"
     );
 }
 
 #[cfg(test)]
 mod tests {
     /// Each module's layer (see the module documentation).
-    const LAYERS: [(&str, u8); 16] = [
+    const LAYERS: [(&str, u8); 17] = [
         ("util", 0),
         ("setup", 1),
         ("firmware", 1),
@@ -112,6 +118,7 @@ mod tests {
         ("run", 2),
         ("fuzz", 2),
         ("bench_host", 2),
+        ("web", 2),
         ("bench_mcu", 3),
         ("test_firmware", 4),
         ("test", 5),

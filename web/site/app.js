@@ -1,0 +1,556 @@
+// The playground's page: controls → a JSON configuration → microprop-web (the .wasm) →
+// curves, heatmaps and numbers on canvases. Training runs in slices inside
+// requestAnimationFrame so that no frame blocks the page for long.
+import { PRESETS } from "./presets.js";
+import { mcuPanel } from "./mcu.js";
+
+const $ = (id) => document.getElementById(id);
+const BOUNDARY_GRID = 60;
+const NEURON_GRID = 20;
+const SLICE_MS = 10; // training time per frame
+
+// ---- the wasm module ----------------------------------------------------------------
+let wasm;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function outBytes() {
+  return new Uint8Array(wasm.memory.buffer, wasm.mp_out_ptr(), wasm.mp_out_len());
+}
+function outText() { return dec.decode(outBytes()); }
+function floats() {
+  return new Float32Array(wasm.memory.buffer, wasm.mp_floats_ptr(), wasm.mp_floats_len());
+}
+function call(name, ...args) {
+  if (wasm[name](...args) !== 0) throw new Error(outText());
+}
+function callJson(name, ...args) { call(name, ...args); return JSON.parse(outText()); }
+
+// ---- state ------------------------------------------------------------------------------
+const S = {
+  info: null, state: null, history: [], gradHistory: [], playing: false, error: null,
+  frames: [], epochTimes: [], trainedEpochs: 0, trainMs: 0, loadMs: 0, neuronsValid: false,
+  maxEpochs: Infinity,
+};
+window.mp = S; // the browser test reads its measurements here
+
+// ---- configuration -----------------------------------------------------------------------
+function num(id, fallback) {
+  const v = parseFloat($(id).value);
+  return Number.isFinite(v) ? v : fallback;
+}
+
+function readConfig() {
+  const ds = $("dataset").value;
+  const k = ds.endsWith("K") ? Math.round(num("classes", 3)) : 2;
+  const dataset = ds.startsWith("clusters") ? "clusters" : ds.startsWith("spirals") ? "spirals" : "xor";
+  const hidden = $("hidden").value.split(",").map((s) => s.trim()).filter((s) => s !== "")
+    .map((s) => Number(s));
+  if (hidden.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`hidden widths "${$("hidden").value}": whole numbers ≥ 1, comma-separated`);
+  }
+  const outputs = k === 2 ? 1 : k;
+  const sched = $("schedule").value;
+  const period = Math.max(1, Math.round(num("period", 500)));
+  const schedule = sched === "constant" ? { kind: "constant" }
+    : sched === "step" ? { kind: "step", every: period, gamma: num("gamma", 0.5) }
+    : sched === "exponential" ? { kind: "exponential", gamma: num("gamma", 0.999) }
+    : { kind: "cosine", steps: period, min_lr: num("min-lr", 0) };
+  const scale = $("init-scale").value.trim();
+  const dropout = num("dropout", 0);
+  const spread = $("spread").value.trim();
+  return {
+    dataset, classes: k, samples: Math.round(num("samples", 500)),
+    spread: spread === "" ? null : parseFloat(spread),
+    offset: [num("offset-x", 0), num("offset-y", 0)],
+    val_fraction: num("test-ratio", 0), seed: Math.max(0, Math.round(num("seed", 42))),
+    layers: [2, ...hidden, outputs],
+    activation: $("activation").value,
+    output: k === 2 ? "sigmoid" : "softmax",
+    loss: k === 2 ? $("loss").value : "ce",
+    init: $("init").value, init_scale: scale === "" ? null : parseFloat(scale),
+    bias_init: num("bias-init", 0), batch_norm: $("batch-norm").checked,
+    dropout: dropout > 0 ? dropout : null,
+    optimizer: $("optimizer").value, lr: num("lr", 0.1), schedule,
+    warmup: Math.max(0, Math.round(num("warmup", 0))),
+    batch: Math.max(1, Math.round(num("batch", 8))), l2: num("l2", 0),
+  };
+}
+
+function showError(msg) {
+  S.error = msg;
+  $("error").hidden = !msg;
+  $("error").textContent = msg ? `⚠ ${msg}` : "";
+}
+
+function reset() {
+  pause();
+  let cfg;
+  try {
+    cfg = readConfig();
+    const bytes = enc.encode(JSON.stringify(cfg));
+    const ptr = wasm.mp_input(bytes.length);
+    new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
+    S.info = callJson("mp_init");
+  } catch (e) {
+    S.info = null;
+    showError(e.message);
+    return;
+  }
+  showError(null);
+  S.cfg = cfg;
+  S.history = [];
+  S.gradHistory = [];
+  S.trainedEpochs = 0;
+  S.trainMs = 0;
+  $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N";
+  measure();
+  draw();
+  $("mcu").replaceChildren(mcuPanel(S.info, cfg));
+}
+
+function shellWord(s) { return /^[\w.,:=+-]+$/.test(s) ? s : `'${s}'`; }
+
+// ---- training -----------------------------------------------------------------------------
+function trainEpochs(n) {
+  const t = performance.now();
+  const done = callJson("mp_epochs", n);
+  const dt = performance.now() - t;
+  S.trainMs += dt;
+  S.trainedEpochs += done.length;
+  S.history.push(...done);
+  return dt;
+}
+
+function measure() {
+  S.state = callJson("mp_state");
+  S.gradHistory.push(S.state.grad_norms);
+  call("mp_boundary", BOUNDARY_GRID);
+  S.boundary = floats().slice();
+  call("mp_neurons", NEURON_GRID);
+  S.neurons = floats().slice();
+}
+
+function frame() {
+  if (!S.playing) return;
+  const start = performance.now();
+  try {
+    // Train in slices of whole epochs until the frame's training budget is spent.
+    let spent = 0;
+    do {
+      spent += trainEpochs(1);
+    } while (spent < SLICE_MS && S.history.length < S.maxEpochs);
+    measure();
+    draw();
+  } catch (e) {
+    showError(e.message);
+    pause();
+  }
+  S.frames.push(performance.now() - start);
+  if (S.history.length >= S.maxEpochs) pause();
+  if (S.playing) requestAnimationFrame(frame);
+}
+
+function play() {
+  if (!S.info) return;
+  S.playing = true;
+  $("play").textContent = "⏸ Pause";
+  $("play").setAttribute("aria-pressed", "true");
+  requestAnimationFrame(frame);
+}
+function pause() {
+  S.playing = false;
+  $("play").textContent = "▶ Play";
+  $("play").setAttribute("aria-pressed", "false");
+}
+function step() {
+  if (!S.info) return;
+  pause();
+  try {
+    trainEpochs(1);
+    measure();
+    draw();
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+function download() {
+  if (!S.info) return;
+  try {
+    call("mp_model");
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  const blob = new Blob([outBytes().slice()], { type: "application/octet-stream" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `microprop-${S.info.layers.length}layers-epoch${S.history.length}.mpm`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// ---- drawing ------------------------------------------------------------------------------
+const POINT = [[20, 60, 200], [200, 20, 20], [30, 140, 40], [230, 140, 0], [130, 50, 170],
+  [0, 150, 160], [160, 100, 40], [220, 60, 150]];
+const pointColor = (k) => POINT[k % POINT.length];
+const pale = ([r, g, b]) => [r + (255 - r) * 0.65, g + (255 - g) * 0.65, b + (255 - b) * 0.65];
+function ramp(p) { // the simulator's two-class background ramp over P(class 1)
+  p = Number.isFinite(p) ? Math.min(1, Math.max(0, p)) : 0.5;
+  return [150 + 105 * p, 170 + 40 * (1 - Math.abs(2 * p - 1)), 255 - 105 * p];
+}
+function diverging(v) { // −1 orange … 0 white … +1 blue
+  const t = Math.min(1, Math.abs(v));
+  const [r, g, b] = v >= 0 ? [31, 95, 191] : [230, 120, 20];
+  return [255 + (r - 255) * t, 255 + (g - 255) * t, 255 + (b - 255) * t];
+}
+
+function sizeCanvas(c) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = c.clientWidth || c.width;
+  const h = c.clientHeight || c.height;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+  }
+  const ctx = c.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return [ctx, w, h];
+}
+
+function heatImage(ctx, values, n, colour) {
+  const img = ctx.createImageData(n, n);
+  for (let iy = 0; iy < n; iy++) {
+    for (let ix = 0; ix < n; ix++) {
+      const [r, g, b] = colour(values[iy * n + ix]);
+      const o = ((n - 1 - iy) * n + ix) * 4; // y rises upwards
+      img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = 255;
+    }
+  }
+  return img;
+}
+
+const scratch = document.createElement("canvas");
+function blit(ctx, img, x, y, w, h) {
+  scratch.width = img.width;
+  scratch.height = img.height;
+  scratch.getContext("2d").putImageData(img, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(scratch, x, y, w, h);
+}
+
+function drawBoundary() {
+  const c = $("boundary");
+  const [ctx, w, h] = sizeCanvas(c);
+  ctx.clearRect(0, 0, w, h);
+  const info = S.info;
+  const k = info.classes;
+  const colour = k === 2 ? ramp : (v) => pale(pointColor(Math.round(v)));
+  blit(ctx, heatImage(ctx, S.boundary, BOUNDARY_GRID, colour), 0, 0, w, h);
+  const [[x0, x1], [y0, y1]] = info.bounds;
+  const px = (x) => ((x - x0) / (x1 - x0)) * w;
+  const py = (y) => h - ((y - y0) / (y1 - y0)) * h;
+  const dots = (xs, labels, test) => {
+    for (let i = 0; i < labels.length; i++) {
+      const [r, g, b] = pointColor(labels[i]);
+      ctx.beginPath();
+      ctx.arc(px(xs[2 * i]), py(xs[2 * i + 1]), test ? 3.5 : 3, 0, 2 * Math.PI);
+      if (test) {
+        ctx.strokeStyle = `rgb(${r},${g},${b})`;
+        ctx.lineWidth = 1.5;
+        ctx.stroke();
+      } else {
+        ctx.fillStyle = `rgb(${r},${g},${b})`;
+        ctx.fill();
+        ctx.strokeStyle = "#fff";
+        ctx.lineWidth = 0.6;
+        ctx.stroke();
+      }
+    }
+  };
+  dots(info.train_x, info.train_labels, false);
+  dots(info.test_x, info.test_labels, true);
+  ctx.fillStyle = "#333";
+  ctx.font = "11px system-ui";
+  ctx.fillText(`x ∈ [${x0.toFixed(1)}, ${x1.toFixed(1)}], y ∈ [${y0.toFixed(1)}, ${y1.toFixed(1)}]`, 6, h - 6);
+}
+
+function drawNetwork() {
+  const c = $("net");
+  const info = S.info;
+  const widths = [2, ...info.unit_layers.map((i) => info.layers[i][2])];
+  const maxUnits = Math.max(...widths);
+  const cell = Math.max(10, Math.min(40, Math.floor(560 / (maxUnits * 1.25))));
+  const gap = Math.round(cell * 0.25);
+  c.style.height = `${Math.max(220, maxUnits * (cell + gap) + 40)}px`;
+  const [ctx, w, h] = sizeCanvas(c);
+  ctx.clearRect(0, 0, w, h);
+  const cols = widths.length;
+  const colX = (j) => 12 + (j * (w - 24 - cell)) / Math.max(1, cols - 1);
+  const unitY = (j, u) => {
+    const total = widths[j] * (cell + gap) - gap;
+    return 24 + (h - 32 - total) / 2 + u * (cell + gap);
+  };
+  // Weights: dense layer j connects column j to column j + 1.
+  const ws = S.state.weights;
+  for (let j = 0; j + 1 < cols && j < ws.length; j++) {
+    const L = ws[j];
+    let max = 1e-12;
+    for (const v of L.w) max = Math.max(max, Math.abs(v));
+    for (let o = 0; o < L.outputs; o++) {
+      for (let i = 0; i < L.inputs; i++) {
+        const v = L.w[o * L.inputs + i];
+        ctx.strokeStyle = v >= 0 ? "rgba(31,95,191,0.75)" : "rgba(230,120,20,0.75)";
+        ctx.lineWidth = Math.max(0.15, (3 * Math.abs(v)) / max);
+        ctx.beginPath();
+        ctx.moveTo(colX(j) + cell, unitY(j, i) + cell / 2);
+        ctx.lineTo(colX(j + 1), unitY(j + 1, o) + cell / 2);
+        ctx.stroke();
+      }
+    }
+  }
+  // Units: the inputs' own planes, then each layer's outputs.
+  const [[x0, x1], [y0, y1]] = info.bounds;
+  const n = NEURON_GRID;
+  const input = [new Float32Array(n * n), new Float32Array(n * n)];
+  const mx = Math.max(Math.abs(x0), Math.abs(x1)), my = Math.max(Math.abs(y0), Math.abs(y1));
+  for (let iy = 0; iy < n; iy++) {
+    for (let ix = 0; ix < n; ix++) {
+      input[0][iy * n + ix] = (x0 + ((x1 - x0) * ix) / (n - 1)) / mx;
+      input[1][iy * n + ix] = (y0 + ((y1 - y0) * iy) / (n - 1)) / my;
+    }
+  }
+  let off = 0;
+  ctx.font = "11px system-ui";
+  for (let j = 0; j < cols; j++) {
+    ctx.fillStyle = "#333";
+    const name = j === 0 ? "input" : j === cols - 1 ? "output" : `hidden ${j}`;
+    ctx.fillText(name, colX(j), 14);
+    for (let u = 0; u < widths[j]; u++) {
+      let vals;
+      if (j === 0) {
+        vals = input[u];
+      } else {
+        vals = S.neurons.subarray(off, off + n * n);
+        off += n * n;
+        let max = 1e-12;
+        for (const v of vals) max = Math.max(max, Math.abs(v));
+        vals = vals.map((v) => v / max);
+      }
+      blit(ctx, heatImage(ctx, vals, n, diverging), colX(j), unitY(j, u), cell, cell);
+      ctx.strokeStyle = "#888";
+      ctx.lineWidth = 0.5;
+      ctx.strokeRect(colX(j), unitY(j, u), cell, cell);
+    }
+  }
+}
+
+function axes(ctx, w, h, pad, x1, yLo, yHi, log, fmt) {
+  ctx.strokeStyle = "#999";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(pad.l, pad.t, w - pad.l - pad.r, h - pad.t - pad.b);
+  ctx.fillStyle = "#444";
+  ctx.font = "10px system-ui";
+  ctx.fillText(fmt(yHi), 2, pad.t + 8);
+  ctx.fillText(fmt(yLo), 2, h - pad.b);
+  ctx.fillText(`epoch ${x1}`, w - pad.r - 60, h - 3);
+  if (log) ctx.fillText("log", 2, h / 2);
+}
+
+function lineChart(id, series, opts = {}) {
+  const [ctx, w, h] = sizeCanvas($(id));
+  ctx.clearRect(0, 0, w, h);
+  const pad = { l: 44, r: 8, t: 6, b: 16 };
+  const pts = series.flatMap((s) => s.values.filter((v) => Number.isFinite(v) && (!opts.log || v > 0)));
+  if (pts.length === 0) {
+    ctx.fillStyle = "#888";
+    ctx.fillText("press ▶ or ⏭", w / 2 - 30, h / 2);
+    return;
+  }
+  const tf = opts.log ? Math.log10 : (v) => v;
+  let lo = Math.min(...pts.map(tf)), hi = Math.max(...pts.map(tf));
+  if (!opts.log) lo = Math.min(0, lo);
+  if (hi - lo < 1e-12) hi = lo + 1;
+  const n = Math.max(2, ...series.map((s) => s.values.length));
+  const X = (i) => pad.l + (i / (n - 1)) * (w - pad.l - pad.r);
+  const Y = (v) => h - pad.b - ((tf(v) - lo) / (hi - lo)) * (h - pad.t - pad.b);
+  for (const s of series) {
+    ctx.strokeStyle = s.colour;
+    ctx.lineWidth = 1.6;
+    ctx.setLineDash(s.dash ? [4, 3] : []);
+    ctx.beginPath();
+    let started = false;
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v) || (opts.log && v <= 0)) { started = false; return; }
+      if (started) ctx.lineTo(X(i), Y(v)); else ctx.moveTo(X(i), Y(v));
+      started = true;
+    });
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+  const fmt = opts.log ? (v) => `1e${v.toFixed(1)}` : (v) => v.toPrecision(3);
+  axes(ctx, w, h, pad, n - 1, lo, hi, opts.log, fmt);
+  let lx = pad.l + 6;
+  ctx.font = "10px system-ui";
+  for (const s of series) {
+    if (!s.label) continue;
+    ctx.fillStyle = s.colour;
+    ctx.fillText(s.label, lx, pad.t + 12);
+    lx += ctx.measureText(s.label).width + 10;
+  }
+}
+
+const LAYER = ["#1f5fbf", "#d0401b", "#2a9d3a", "#9b3fb5", "#c08a00", "#00929b", "#7a5230", "#e0609a"];
+
+function drawCharts() {
+  const H = S.history;
+  lineChart("loss-chart", [
+    { values: H.map((e) => e.train_loss), colour: "#1f5fbf", label: "train" },
+    { values: H.map((e) => e.test_loss ?? NaN), colour: "#d0401b", dash: true, label: "test" },
+  ]);
+  const layers = S.gradHistory.length ? S.gradHistory[S.gradHistory.length - 1].length : 0;
+  const grads = [];
+  for (let l = 0; l < layers; l++) {
+    grads.push({ values: S.gradHistory.map((g) => g[l]), colour: LAYER[l % LAYER.length], label: `L${l + 1}` });
+  }
+  lineChart("grad-chart", grads, { log: true });
+  drawUnits();
+  drawHistograms();
+}
+
+function drawUnits() {
+  const [ctx, w, h] = sizeCanvas($("units-chart"));
+  ctx.clearRect(0, 0, w, h);
+  const st = S.state;
+  const rows = [["dead", st.dead, "#444"], ["saturated", st.saturated, "#d0401b"]];
+  ctx.font = "11px system-ui";
+  const n = Math.max(st.dead.length, st.saturated.length, 1);
+  const bw = (w - 80) / n;
+  rows.forEach(([name, vals, colour], r) => {
+    const y = 8 + r * ((h - 16) / 2);
+    const bh = (h - 16) / 2 - 14;
+    ctx.fillStyle = "#333";
+    ctx.fillText(name, 4, y + bh / 2 + 4);
+    vals.forEach((v, i) => {
+      ctx.strokeStyle = "#ccc";
+      ctx.strokeRect(76 + i * bw, y, bw - 4, bh);
+      ctx.fillStyle = colour;
+      ctx.fillRect(76 + i * bw, y + bh * (1 - v), bw - 4, bh * v);
+      ctx.fillStyle = "#222";
+      ctx.fillText(`L${i + 1} ${(100 * v).toFixed(0)}%`, 78 + i * bw, y + bh + 11);
+    });
+  });
+}
+
+function drawHistograms() {
+  const [ctx, w, h] = sizeCanvas($("hist-chart"));
+  ctx.clearRect(0, 0, w, h);
+  const hs = S.state.histograms;
+  const bw = w / Math.max(1, hs.length);
+  ctx.font = "10px system-ui";
+  hs.forEach((hist, l) => {
+    const max = Math.max(1, ...hist.counts);
+    const cw = (bw - 8) / hist.counts.length;
+    hist.counts.forEach((c, i) => {
+      const bh = ((h - 28) * c) / max;
+      ctx.fillStyle = LAYER[l % LAYER.length];
+      ctx.fillRect(l * bw + 4 + i * cw, h - 16 - bh, Math.max(1, cw - 1), bh);
+    });
+    ctx.fillStyle = "#333";
+    const kind = S.info.layers[l][0];
+    ctx.fillText(`${l + 1} ${kind}`, l * bw + 4, 10);
+    ctx.fillText(`${hist.lo.toPrecision(2)} … ${hist.hi.toPrecision(2)}`, l * bw + 4, h - 4);
+  });
+}
+
+function draw() {
+  if (!S.info || !S.state) return;
+  const last = S.history[S.history.length - 1];
+  $("epoch").textContent = String(S.state.epoch);
+  $("train-loss").textContent = last ? last.train_loss.toFixed(4) : "–";
+  $("test-loss").textContent = last && last.test_loss != null ? last.test_loss.toFixed(4) : "–";
+  $("accuracy").textContent = last
+    ? `${(100 * last.train_accuracy).toFixed(1)} %` +
+      (last.test_accuracy != null ? ` / test ${(100 * last.test_accuracy).toFixed(1)} %` : "")
+    : "–";
+  $("hash").textContent = S.state.weights_hash;
+  drawBoundary();
+  drawNetwork();
+  drawCharts();
+}
+
+// ---- presets and wiring -------------------------------------------------------------------
+function applyPreset(name) {
+  const p = PRESETS.find((q) => q.name === name);
+  $("preset-text").textContent = p ? p.text : "";
+  if (!p || !p.controls) return;
+  for (const [id, v] of Object.entries(p.controls)) {
+    const el = $(id);
+    if (el.type === "checkbox") el.checked = Boolean(v); else el.value = String(v);
+  }
+  updateVisibility();
+}
+
+function updateVisibility() {
+  const ds = $("dataset").value;
+  const k = ds.endsWith("K");
+  $("classes").disabled = !k;
+  $("loss").disabled = k;
+  const s = $("schedule").value;
+  $("gamma").disabled = !(s === "step" || s === "exponential");
+  $("period").disabled = !(s === "step" || s === "cosine");
+  $("min-lr").disabled = s !== "cosine";
+}
+
+async function main() {
+  const t0 = performance.now();
+  const bytes = await (await fetch("microprop_web.wasm")).arrayBuffer();
+  const { instance } = await WebAssembly.instantiate(bytes, {});
+  wasm = instance.exports;
+  S.wasmBytes = bytes.byteLength;
+  const sel = $("preset");
+  for (const p of PRESETS) sel.add(new Option(p.label, p.name));
+  sel.addEventListener("change", () => { applyPreset(sel.value); reset(); });
+  $("config").addEventListener("change", (e) => {
+    if (e.target.id === "preset") return;
+    updateVisibility();
+    reset();
+  });
+  $("config").addEventListener("submit", (e) => e.preventDefault());
+  $("reset").addEventListener("click", reset);
+  $("play").addEventListener("click", () => (S.playing ? pause() : play()));
+  $("step").addEventListener("click", step);
+  $("download").addEventListener("click", download);
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, select, textarea")) return;
+    if (e.key === " " && !e.target.closest("button")) { e.preventDefault(); S.playing ? pause() : play(); }
+    if (e.key === "s") step();
+    if (e.key === "r") reset();
+  });
+  window.addEventListener("resize", () => { if (!S.playing) draw(); });
+  applyPreset(PRESETS[0].name);
+  updateVisibility();
+  reset();
+  S.loadMs = performance.now() - t0;
+  S.ready = true;
+}
+
+// The browser test's hooks: a configuration set directly, and bounded training.
+window.mpTest = {
+  setControls(controls) {
+    for (const [id, v] of Object.entries(controls)) {
+      const el = $(id);
+      if (el.type === "checkbox") el.checked = Boolean(v); else el.value = String(v);
+    }
+    updateVisibility();
+    reset();
+    return S.error;
+  },
+  preset(name) { $("preset").value = name; applyPreset(name); reset(); return S.error; },
+  playFor(epochs) { S.maxEpochs = S.history.length + epochs; S.frames = []; play(); },
+};
+
+main().catch((e) => showError(`cannot start: ${e.message}`));

@@ -1,0 +1,119 @@
+// The playground's browser test (`cargo xtask web --test`): headless Chromium driven by
+// playwright-core. Usage: node browser.mjs URL CHROMIUM OUTDIR. Writes OUTDIR/result.json
+// (measurements), OUTDIR/runs.tsv (each run's simulator flags, epochs and weights hash,
+// which xtask repeats with microprop-sim), the downloaded model files and screenshots.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const [url, executablePath, out] = process.argv.slice(2);
+const failures = [];
+const check = (ok, what) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+};
+
+const browser = await chromium.launch({ executablePath, headless: true, args: ["--no-sandbox"] });
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+const page = await context.newPage();
+const errors = [];
+page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+page.on("pageerror", (e) => errors.push(String(e)));
+page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
+const external = [];
+page.on("request", (r) => { if (!r.url().startsWith(url) && !r.url().startsWith("data:") && !r.url().startsWith("blob:")) external.push(r.url()); });
+
+const t0 = Date.now();
+await page.goto(url);
+await page.waitForFunction(() => window.mp && window.mp.ready, null, { timeout: 30000 });
+const load = await page.evaluate(() => ({
+  loadMs: performance.now(), wasmBytes: window.mp.wasmBytes, startMs: window.mp.loadMs,
+}));
+console.log(`loaded in ${Date.now() - t0} ms (page clock ${load.loadMs.toFixed(0)} ms, wasm start ${load.startMs.toFixed(0)} ms), .wasm ${load.wasmBytes} bytes`);
+
+// Every control has a label and can take the keyboard focus.
+const unlabeled = await page.evaluate(() =>
+  [...document.querySelectorAll("input, select, button")]
+    .filter((el) => el.tagName !== "BUTTON" && el.labels.length === 0).map((el) => el.id));
+check(unlabeled.length === 0, `every input and select has a label (${unlabeled.join(", ") || "all"})`);
+await page.keyboard.press("Tab");
+const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+check(Boolean(focused), `Tab focuses a control (${focused})`);
+
+const runs = [];
+async function train(name, controls, epochs, { download = false, preset = null } = {}) {
+  const err = await page.evaluate(([c, p]) => (p ? window.mpTest.preset(p) : window.mpTest.setControls(c)), [controls, preset]);
+  check(!err, `${name}: configuration accepted${err ? `: ${err}` : ""}`);
+  const started = Date.now();
+  await page.evaluate((n) => window.mpTest.playFor(n), epochs);
+  await page.waitForFunction((n) => window.mp.history.length >= n && !window.mp.playing, epochs, { timeout: 120000 });
+  const wall = (Date.now() - started) / 1000;
+  const r = await page.evaluate(() => {
+    const S = window.mp;
+    const f = [...S.frames].sort((a, b) => a - b);
+    return {
+      last: S.history[S.history.length - 1], epochs: S.history.length, hash: S.state.weights_hash,
+      sim_args: S.info.sim_args, frames: f.length, frameMax: f[f.length - 1],
+      frameP95: f[Math.floor(0.95 * (f.length - 1))], frameMedian: f[Math.floor(f.length / 2)],
+      trainMs: S.trainMs, error: S.error,
+    };
+  });
+  r.name = name;
+  r.wallSeconds = wall;
+  r.epochsPerSecond = r.epochs / wall;
+  r.framesPerSecond = r.frames / wall;
+  check(!r.error, `${name}: no error shown (${r.error || "none"})`);
+  console.log(`${name}: ${r.epochs} epochs in ${wall.toFixed(2)} s = ${r.epochsPerSecond.toFixed(1)} epochs/s, ` +
+    `${r.frames} frames = ${r.framesPerSecond.toFixed(1)} frames/s, frame work median ${r.frameMedian.toFixed(1)} ms, ` +
+    `p95 ${r.frameP95.toFixed(1)} ms, max ${r.frameMax.toFixed(1)} ms; accuracy ${(100 * r.last.train_accuracy).toFixed(1)} %` +
+    (r.last.test_accuracy != null ? ` (test ${(100 * r.last.test_accuracy).toFixed(1)} %)` : "") + `, hash ${r.hash}`);
+  r.model = "-";
+  if (download) {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    r.model = `${name}.mpm`;
+    await dl.saveAs(path.join(out, r.model));
+    const size = fs.statSync(path.join(out, r.model)).size;
+    check(size > 0, `${name}: model downloaded (${size} bytes)`);
+  }
+  runs.push(r);
+  return r;
+}
+
+const base = {
+  dataset: "clusters2", spread: 0.7, "offset-x": 0, "offset-y": 0, "test-ratio": 0.2, samples: 500,
+  seed: 42, hidden: "16,16", activation: "relu", loss: "mse", init: "he", "init-scale": "",
+  "bias-init": 0, "batch-norm": false, dropout: 0, optimizer: "sgd", lr: 0.1, schedule: "constant",
+  warmup: 0, batch: 8, l2: 0,
+};
+for (const seed of [42, 7]) {
+  const r = await train(`clusters-relu-seed${seed}`, { ...base, seed }, 30, { download: seed === 42 });
+  check(r.last.train_accuracy >= 0.95 && r.last.test_accuracy >= 0.95,
+    `two clusters, 2-16-16-1 ReLU, seed ${seed}: train and test accuracy ≥ 95 %`);
+  if (seed === 42) {
+    check(r.epochsPerSecond >= 10, `≥ 10 epochs/s while drawing (${r.epochsPerSecond.toFixed(1)})`);
+    await page.screenshot({ path: path.join(out, "playground-1280x800.png") });
+  }
+}
+await train("spirals-bn-dropout-adam", {
+  ...base, dataset: "spiralsK", classes: 3, samples: 300, hidden: "16,16", activation: "tanh",
+  "batch-norm": true, dropout: 0.1, optimizer: "adam", lr: 0.01, batch: 16, "test-ratio": 0.2, seed: 3,
+}, 20, { download: true });
+
+await page.setViewportSize({ width: 390, height: 844 });
+await page.waitForTimeout(200);
+await page.evaluate(() => window.dispatchEvent(new Event("resize")));
+const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+check(overflow <= 1, `narrow window: no horizontal scrolling (${overflow} px)`);
+await page.screenshot({ path: path.join(out, "playground-narrow.png"), fullPage: true });
+
+check(errors.length === 0, `no console error (${errors.join(" | ") || "none"})`);
+check(external.length === 0, `nothing loaded from elsewhere (${external.join(", ") || "none"})`);
+await browser.close();
+
+fs.writeFileSync(path.join(out, "result.json"), JSON.stringify({ url, load, runs, errors, failures }, null, 2));
+fs.writeFileSync(path.join(out, "runs.tsv"),
+  runs.map((r) => [r.name, r.epochs, r.hash, r.model, ...r.sim_args].join("\t")).join("\n") + "\n");
+if (failures.length) {
+  console.error(`browser test: ${failures.length} check(s) failed`);
+  process.exit(1);
+}
