@@ -30,7 +30,12 @@
 //! `fixed`'s operators panic on overflow in debug builds and wrap in release; [`Q16`]'s
 //! operators saturate instead, always: `+`, `−`, `×`, `÷` and negation clamp to
 //! [`Q16::MAX`] / [`Q16::MIN`], and division by zero gives `MAX` (or `MIN` for a negative
-//! dividend). Saturation is harmless where a value is merely large (a pre-activation
+//! dividend). A saturated value then behaves like a float's ±∞: it is absorbing
+//! (`∞ + x = ∞`, `∞ · x = ±∞`, even `∞ · 0`, `x / ∞ = 0`), so an overflow anywhere in a
+//! pass reaches the loss and the gradients instead of being averaged, halved or
+//! cancelled back into range (without that, a mean over a batch of saturated gradients
+//! would look finite). Functions that map ±∞ to a finite value for floats do so here too
+//! (σ(+∞) = 1, `exp(−∞) = 0`, `tanh`, `erf`); `sqrt` and `ln` keep +∞. Saturation is harmless where a value is merely large (a pre-activation
 //! deep in a sigmoid's tail), harmful where it would be learnt from: a saturated value
 //! (|x| ≥ 32768 − 2⁻¹⁶, i.e. at the format's limit) counts as **not finite** for
 //! [`Scalar::is_finite`], [`Scalar::all_finite`] and [`Scalar::all_abs_below`]. So a step
@@ -57,7 +62,7 @@ use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAss
 
 use fixed::types::I16F16;
 
-use crate::{Libm, Math, Scalar};
+use crate::{Error, Libm, Math, Model, Result, Scalar};
 
 /// A Q16.16 fixed-point number with saturating arithmetic (see the [module
 /// documentation](self) for the range, the resolution and the overflow policy).
@@ -137,43 +142,75 @@ impl defmt::Format for Q16 {
     }
 }
 
+impl Q16 {
+    /// The saturated value of a sign: [`Q16::MIN`] for negative, else [`Q16::MAX`].
+    #[inline(always)]
+    const fn saturated(negative: bool) -> Q16 {
+        if negative {
+            Q16::MIN
+        } else {
+            Q16::MAX
+        }
+    }
+}
+
 impl Add for Q16 {
     type Output = Q16;
+    /// Saturating; a saturated operand is absorbing (`∞ + x = ∞`).
     #[inline(always)]
     fn add(self, rhs: Q16) -> Q16 {
-        Q16(self.0.saturating_add(rhs.0))
+        if self.is_saturated() {
+            self
+        } else if rhs.is_saturated() {
+            rhs
+        } else {
+            Q16(self.0.saturating_add(rhs.0))
+        }
     }
 }
 
 impl Sub for Q16 {
     type Output = Q16;
+    /// Saturating; a saturated operand is absorbing (`x − ∞ = −∞`).
     #[inline(always)]
     fn sub(self, rhs: Q16) -> Q16 {
-        Q16(self.0.saturating_sub(rhs.0))
+        if self.is_saturated() {
+            self
+        } else if rhs.is_saturated() {
+            -rhs
+        } else {
+            Q16(self.0.saturating_sub(rhs.0))
+        }
     }
 }
 
 impl Mul for Q16 {
     type Output = Q16;
-    /// Saturating; the product rounds toward −∞ (`fixed`'s rule).
+    /// Saturating; the product rounds toward −∞ (`fixed`'s rule). A saturated operand is
+    /// absorbing, even against 0 (`∞ · 0` is NaN for floats: not finite either way).
     #[inline(always)]
     fn mul(self, rhs: Q16) -> Q16 {
-        Q16(self.0.saturating_mul(rhs.0))
+        if self.is_saturated() || rhs.is_saturated() {
+            Q16::saturated((self.0 < I16F16::ZERO) != (rhs.0 < I16F16::ZERO))
+        } else {
+            Q16(self.0.saturating_mul(rhs.0))
+        }
     }
 }
 
 impl Div for Q16 {
     type Output = Q16;
     /// Saturating; `x / 0` is [`Q16::MAX`] for `x ≥ 0` and [`Q16::MIN`] for `x < 0`
-    /// (both not finite), never a panic.
+    /// (both not finite), never a panic; `∞ / x = ±∞`, `x / ∞ = 0` for finite `x`.
     #[inline(always)]
     fn div(self, rhs: Q16) -> Q16 {
-        if rhs.0 == I16F16::ZERO {
-            if self.0 < I16F16::ZERO {
-                Q16::MIN
-            } else {
-                Q16::MAX
-            }
+        let negative = (self.0 < I16F16::ZERO) != (rhs.0 < I16F16::ZERO);
+        if self.is_saturated() {
+            Q16::saturated(negative)
+        } else if rhs.0 == I16F16::ZERO {
+            Q16::saturated(self.0 < I16F16::ZERO)
+        } else if rhs.is_saturated() {
+            Q16::ZERO
         } else {
             Q16(self.0.saturating_div(rhs.0))
         }
@@ -182,6 +219,7 @@ impl Div for Q16 {
 
 impl Neg for Q16 {
     type Output = Q16;
+    /// `−MIN` is `MAX`; `−MAX` is saturated too.
     #[inline(always)]
     fn neg(self) -> Q16 {
         Q16(self.0.saturating_neg())
@@ -466,6 +504,9 @@ fn ln_q16(x: Q16) -> Q16 {
     if b <= 0 {
         return Q16::MIN;
     }
+    if x.is_saturated() {
+        return Q16::MAX;
+    }
     // b = 2^e · m with m ∈ [1, 2) in Q30: e is the position of the top bit.
     let top = 31 - b.leading_zeros() as i32;
     let m = (i64::from(b) << 30) >> top; // Q30 ∈ [1, 2)
@@ -491,6 +532,9 @@ fn ln_q16(x: Q16) -> Q16 {
 /// finite, as NaN would be).
 #[inline]
 fn sqrt_q16(x: Q16) -> Q16 {
+    if x.is_saturated() {
+        return Q16::MAX;
+    }
     match x.0.checked_sqrt() {
         Some(r) => Q16(r),
         None => Q16::MAX,
@@ -628,6 +672,80 @@ impl Math<Q16> for Libm {
     }
 }
 
+/// Copies every parameter, state value and activation of `src` into `dst`, a model of the
+/// same shape in another scalar: a float model to [`Q16`] (rounding to nearest, for
+/// training on the host in `f32` and fine-tuning on the device in fixed point) or back
+/// (exact: every Q16 value is an `f64`, and an `f32` for |x| < 256). `dst`'s gradients and
+/// caches are left alone; nothing is changed unless everything converts.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] if the two models' depths, layer kinds or widths differ (with
+/// the first differing count), [`Error::InvalidHyperParameter`] if a value of `src` is not
+/// finite in `dst` (beyond ±32768 for [`Q16`], or already not finite).
+pub fn convert<A: Model, B: Model>(src: &A, dst: &mut B) -> Result<()> {
+    if src.depth() != dst.depth() || src.params() != dst.params() {
+        return Err(Error::ShapeMismatch {
+            expected: src.params(),
+            found: dst.params(),
+        });
+    }
+    // First pass: shapes and values check, without writing.
+    let mut res = Ok(());
+    dst.visit_layers(|d| {
+        src.visit_layers(|s| {
+            if s.index != d.index || res.is_err() {
+                return;
+            }
+            let same = s.kind == d.kind
+                && s.inputs == d.inputs
+                && s.outputs == d.outputs
+                && s.w.len() == d.w.len()
+                && s.b.len() == d.b.len()
+                && s.state.len() == d.state.len();
+            if !same {
+                res = Err(Error::ShapeMismatch {
+                    expected: s.w.len() + s.b.len(),
+                    found: d.w.len() + d.b.len(),
+                });
+                return;
+            }
+            let ok =
+                s.w.iter()
+                    .chain(s.b)
+                    .chain(s.state)
+                    .all(|&x| B::Scalar::from_f64(x.to_f64()).is_finite())
+                    && s.activation
+                        .is_none_or(|a| a.cast::<B::Scalar>().is_valid());
+            if !ok {
+                res = Err(Error::InvalidHyperParameter(
+                    "a value is not finite in the target scalar (beyond Q16's ±32768?)",
+                ));
+            }
+        });
+    });
+    res?;
+    dst.visit_layers_mut(|mut d| {
+        src.visit_layers(|s| {
+            if s.index != d.index {
+                return;
+            }
+            for (d, &s) in d.w.iter_mut().zip(s.w) {
+                *d = B::Scalar::from_f64(s.to_f64());
+            }
+            for (d, &s) in d.b.iter_mut().zip(s.b) {
+                *d = B::Scalar::from_f64(s.to_f64());
+            }
+            for (d, &s) in d.state.iter_mut().zip(s.state) {
+                *d = B::Scalar::from_f64(s.to_f64());
+            }
+            if let (Some(d), Some(s)) = (d.activation.as_deref_mut(), s.activation) {
+                *d = s.cast();
+            }
+        });
+    });
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +761,14 @@ mod tests {
         assert_eq!(-Q16::ONE / Q16::ZERO, Q16::MIN);
         assert_eq!(-Q16::MIN, Q16::MAX);
         assert_eq!(Q16::MIN.abs(), Q16::MAX);
+        // Saturation is absorbing, like ∞.
+        assert_eq!((big + big) - big, Q16::MAX);
+        assert_eq!((big + big) * Q16::HALF, Q16::MAX);
+        assert_eq!((big + big) * Q16::ZERO, Q16::MAX);
+        assert_eq!(Q16::ONE - Q16::MAX, Q16::from_bits(-i32::MAX));
+        assert!(!(Q16::ONE - Q16::MAX).is_finite());
+        assert_eq!(Q16::ONE / Q16::MAX, Q16::ZERO);
+        assert_eq!(Q16::MIN / Q16::ONE, Q16::MIN);
         assert!(!(big + big).is_finite());
         assert!(big.is_finite());
         assert!(!Q16::from_f64(f64::NAN).is_finite());

@@ -13,7 +13,8 @@
 
 use microprop::{
     data::{self, Clusters},
-    mlp, train, Activation, Dataset, FixedTable, Init, Loss, Model, Scalar, Sgd, Trainer, Q16,
+    mlp, train, Activation, Dataset, Error, FixedTable, Init, Loss, Model, Scalar, Sgd, Trainer,
+    Q16,
 };
 
 /// The same data in `f32` and in `Q16` (rounded to nearest: the generators draw in `f64`).
@@ -168,4 +169,77 @@ fn q16_trains_as_well_as_f32() {
         // The comparison can fail: the nets learnt something.
         assert!(*mq >= 0.9, "q16 only {mq}");
     }
+}
+
+/// The weights of `m` as raw bits, to compare bit for bit.
+fn bits<T: Model>(m: &T) -> Vec<u64> {
+    let mut out = Vec::new();
+    m.visit_layers(|l| out.extend(l.w.iter().chain(l.b).map(|x| x.to_bits_u64())));
+    out
+}
+
+/// The overflow policy: a step whose gradient saturates (outputs at the format's limit:
+/// `NonFiniteGradient`), and one whose update would saturate a weight (`NonFiniteUpdate`),
+/// are refused like a float step with ∞ —
+/// weights bit-identical — over several seeds; a good step afterwards changes them.
+#[test]
+fn saturated_steps_are_refused_and_change_nothing() {
+    type Q = mlp![Q16, FixedTable; 2, 16, 1];
+    let labels = [0u8, 1];
+    let good = [[Q16::from_f64(0.5), Q16::from_f64(-0.5)]; 2];
+    let huge = [[Q16::from_f64(30000.0), Q16::from_f64(30000.0)]; 2];
+    let mut refused = [0usize; 2];
+    let mut kinds = std::collections::BTreeSet::new();
+    for seed in 0..4u64 {
+        for case in 0..2 {
+            let mut rng = microprop::rng(seed);
+            let mut m = Q::new(
+                Activation::Relu,
+                Activation::Identity,
+                Init::HeNormal,
+                0.01,
+                &mut rng,
+            )
+            .unwrap()
+            .into_training();
+            let x = if case == 0 {
+                // Huge inputs: pre-activations, outputs and gradients saturate.
+                &huge
+            } else {
+                // An output bias of 150 and η = 300: loss (≈ 150²) and gradient (≈ 150)
+                // are finite, the update (150 − 300 · 150) saturates.
+                m.visit_layers_mut(|l| {
+                    if l.index == 0 {
+                        l.w.fill(Q16::ZERO);
+                    } else {
+                        l.b.fill(Q16::from_f64(150.0));
+                    }
+                });
+                &good
+            };
+            let before = bits(&m);
+            let data = Dataset::new(x, &labels).unwrap();
+            let mut opt = Sgd::new(Q16::from_f64(if case == 0 { 0.5 } else { 300.0 })).unwrap();
+            let mut t = Trainer::new(Loss::Mse, 2).unwrap();
+            let r = t.step(&mut m, &mut opt, &data, &[0, 1], &mut microprop::rng(0));
+            assert!(
+                r == Err([Error::NonFiniteGradient, Error::NonFiniteUpdate][case]),
+                "seed {seed} case {case}: {r:?}"
+            );
+            assert_eq!(
+                bits(&m),
+                before,
+                "seed {seed} case {case}: a refused step changed weights"
+            );
+            refused[case] += 1;
+            kinds.insert(format!("case {case}: {:?}", r.unwrap_err()));
+            if case == 0 {
+                let data = Dataset::new(&good, &labels).unwrap();
+                t.step(&mut m, &mut opt, &data, &[0, 1], &mut microprop::rng(0))
+                    .unwrap();
+                assert_ne!(bits(&m), before);
+            }
+        }
+    }
+    println!("saturated steps refused: {refused:?} (huge inputs; an update past the limit), weights bit-identical: {kinds:?}");
 }
