@@ -9,14 +9,13 @@
 //! * **Range** ±32768 (`[-32768, 32768 − 2⁻¹⁶]`). Pre-activations, weights, losses and
 //!   gradients must stay well inside it; inputs should be standardised (|x| of a few units).
 //! * **Resolution** 2⁻¹⁶ ≈ 1.53·10⁻⁵: the smallest nonzero magnitude, and the absolute
-//!   error of every conversion (rounding to nearest) and of every product (rounded toward
-//!   −∞ by `fixed`, so up to one unit).
+//!   error of every conversion and of every product (both round to nearest: at most ½
+//!   unit).
 //! * **Learning rates** are stored in Q16 too: 10⁻³ is 66 units (1.5 % rounding), below
 //!   ≈ 10⁻⁴ the rate itself is a handful of units. Worse, an update `lr · g` smaller than
-//!   2⁻¹⁶ is 0 (or −2⁻¹⁶: products round toward −∞): with `lr = 0.1` a gradient below
-//!   ≈ 1.5·10⁻⁴ moves nothing. Use the largest rate that trains (0.05–0.5 on the small nets),
+//!   ½ · 2⁻¹⁶ is 0: with `lr = 0.1` a gradient below ≈ 7.6·10⁻⁵ moves nothing. Use the largest rate that trains (0.05–0.5 on the small nets),
 //!   and [`Sgd`](crate::Sgd) or [`Momentum`](crate::Momentum).
-//! * **Gradients** below 2⁻¹⁶ are exactly 0: a deep sigmoid net's first layers (where the
+//! * **Gradients** below ½ · 2⁻¹⁶ are exactly 0: a deep sigmoid net's first layers (where the
 //!   gradient shrinks by σ' ≤ ¼ per layer) stop learning altogether — the vanishing
 //!   gradient in its most literal form (`core/tests/fixed_point.rs` measures it).
 //! * **Initial weights** are rounded to 2⁻¹⁶ (harmless: He/Xavier scales of 0.1–1 keep
@@ -186,14 +185,18 @@ impl Sub for Q16 {
 
 impl Mul for Q16 {
     type Output = Q16;
-    /// Saturating; the product rounds toward −∞ (`fixed`'s rule). A saturated operand is
-    /// absorbing, even against 0 (`∞ · 0` is NaN for floats: not finite either way).
+    /// Saturating; the product rounds to nearest (ties toward +∞), not toward −∞ as
+    /// `fixed`'s `saturating_mul` does: truncation biases every product by −½ unit on
+    /// average, which turns a gradient below the resolution into a steady −1 unit drift of
+    /// the weights instead of 0. A saturated operand is absorbing, even against 0
+    /// (`∞ · 0` is NaN for floats: not finite either way).
     #[inline(always)]
     fn mul(self, rhs: Q16) -> Q16 {
         if self.is_saturated() || rhs.is_saturated() {
             Q16::saturated((self.0 < I16F16::ZERO) != (rhs.0 < I16F16::ZERO))
         } else {
-            Q16(self.0.saturating_mul(rhs.0))
+            let p = i64::from(self.to_bits()) * i64::from(rhs.to_bits());
+            Q16::clamp_i64((p + (1 << 15)) >> 16)
         }
     }
 }
