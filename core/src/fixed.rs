@@ -39,8 +39,8 @@
 //! (|x| ≥ 32768 − 2⁻¹⁶, i.e. at the format's limit) counts as **not finite** for
 //! [`Scalar::is_finite`], [`Scalar::all_finite`] and [`Scalar::all_abs_below`]. So a step
 //! whose gradient or update saturated is refused by the same machinery that refuses a
-//! float step with NaN or ∞ ([`Error::NonFiniteGradient`](crate::Error::NonFiniteGradient),
-//! [`Error::NonFiniteUpdate`](crate::Error::NonFiniteUpdate)), weights bit-identical.
+//! float step with NaN or ∞ ([`Error::NonFiniteGradient`],
+//! [`Error::NonFiniteUpdate`]), weights bit-identical.
 //! Conversions from floats saturate too, and NaN converts to `MAX` (not finite).
 //!
 //! ## Backends

@@ -498,3 +498,199 @@ fn deep_sigmoid_first_layer_gradients_underflow_to_zero() {
         }
     }
 }
+
+/// The largest absolute error of every activation and its derivative in Q16 under each
+/// backend, over [-10, 10] (200,001 points, each rounded to Q16, the reference taken at
+/// the rounded point), against `f64` libm.
+fn q16_table_row<M: Math<Q16>>(act: Activation) -> [f64; 2] {
+    let (q, r) = (act.cast::<Q16>(), act.cast::<f64>());
+    let (mut ef, mut ed) = (0.0f64, 0.0f64);
+    for i in 0..200_001 {
+        let z = Q16::from_f64(-10.0 + 20.0 * f64::from(i) / 200_000.0);
+        let a = q.forward::<M>(z);
+        let want = r.forward::<Libm>(z.to_f64());
+        ef = ef.max((a.to_f64() - want).abs());
+        let d = q.derivative::<M>(z, a).to_f64();
+        ed = ed.max((d - r.derivative::<Libm>(z.to_f64(), want)).abs());
+    }
+    [ef, ed]
+}
+
+/// The `q16` table of `core/docs/backend-accuracy.md`: each documented figure bounds the
+/// measurement and is within 2× of it (or both are within a unit of 2⁻¹⁶).
+#[test]
+fn q16_activation_errors_match_the_documented_table() {
+    let doc = include_str!("../docs/backend-accuracy.md");
+    let documented: Vec<(String, Vec<f64>)> = doc
+        .lines()
+        .skip_while(|l| !l.starts_with("| q16 activation |"))
+        .skip(2)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| {
+            let cells: Vec<&str> = l
+                .split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            (
+                cells[0].to_string(),
+                cells[1..].iter().map(|c| c.parse().unwrap()).collect(),
+            )
+        })
+        .collect();
+    let mut table = String::from(
+        "| q16 activation | table f abs | table f' abs | poly f abs | poly f' abs | libm f abs | libm f' abs |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut bad = Vec::new();
+    for act in Activation::ALL.into_iter().filter(|a| a.is_elementwise()) {
+        let got: Vec<f64> = [
+            q16_table_row::<FixedTable>(act),
+            q16_table_row::<microprop::FixedPoly>(act),
+            q16_table_row::<Libm>(act),
+        ]
+        .concat();
+        table.push_str(&format!(
+            "| {} | {} |\n",
+            act.name(),
+            got.iter()
+                .map(|v| format!("{:.1e}", up(*v)))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        ));
+        match documented.iter().find(|(n, _)| n == act.name()) {
+            Some((_, d)) if d.len() == got.len() => {
+                for (k, (&d, &g)) in d.iter().zip(&got).enumerate() {
+                    if g > d || (d > 2.0 * g && d > 1.6e-5) {
+                        bad.push(format!(
+                            "{} column {k}: documented {d:e}, measured {g:e}",
+                            act.name()
+                        ));
+                    }
+                }
+            }
+            _ => bad.push(format!(
+                "{} missing or malformed in the q16 table",
+                act.name()
+            )),
+        }
+    }
+    println!("{table}");
+    assert!(bad.is_empty(), "{bad:#?}\nmeasured:\n{table}");
+}
+
+/// Rounds up to two significant digits (what the table prints).
+fn up(v: f64) -> f64 {
+    if v == 0.0 {
+        return 0.0;
+    }
+    let e = v.log10().floor() - 1.0;
+    let s = 10f64.powf(e);
+    (v / s).ceil() * s
+}
+
+/// SGD with momentum trains N1 in Q16 as in `f32` (within 1 point, three seeds); the
+/// optimizers whose usual ε is 10⁻⁸ are refused in Q16 by their constructors (ε rounds to 0).
+#[test]
+fn momentum_trains_and_adaptive_optimizers_are_refused() {
+    use microprop::{
+        AdaGrad, AdaGradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Momentum, MomentumConfig,
+        RmsProp, RmsPropConfig,
+    };
+    type F = mlp![f32; 2, 16, 1];
+    type Q = mlp![Q16, FixedTable; 2, 16, 1];
+    const P: usize = F::PARAMS;
+    let mut rng = microprop::rng(11);
+    let (mut x, mut l) = (vec![[0.0f32; 2]; 200], vec![0u8; 200]);
+    Clusters::two(1.5)
+        .generate(&mut rng, &mut x, &mut l)
+        .unwrap();
+    let xq = both(&x);
+    let (df, dq) = (
+        Dataset::new(&x, &l).unwrap(),
+        Dataset::new(&xq, &l).unwrap(),
+    );
+    fn run<T: Model, O: microprop::Optimizer<T::Scalar>>(
+        m: &mut T,
+        opt: &mut O,
+        d: &Dataset<'_, T::Scalar>,
+        seed: u64,
+    ) -> f64 {
+        let mut t = Trainer::new(Loss::Mse, 8).unwrap();
+        let mut order = vec![0u16; d.len()];
+        train::fill_order(&mut order).unwrap();
+        let mut rng = microprop::rng(seed);
+        for _ in 0..20 {
+            t.epoch(m, opt, d, &mut order, &mut rng).unwrap();
+        }
+        train::evaluate(m, Loss::Mse, d).unwrap().accuracy.to_f64()
+    }
+    let mut accs = Vec::new();
+    for seed in 1..4u64 {
+        let mut rng = microprop::rng(seed);
+        let mut f = F::new(
+            Activation::Sigmoid,
+            Activation::Sigmoid,
+            Init::XavierNormal,
+            0.0,
+            &mut rng,
+        )
+        .unwrap()
+        .into_training();
+        let mut rng = microprop::rng(seed);
+        let mut q = Q::new(
+            Activation::Sigmoid,
+            Activation::Sigmoid,
+            Init::XavierNormal,
+            0.0,
+            &mut rng,
+        )
+        .unwrap()
+        .into_training();
+        let mut of = Momentum::new(
+            MomentumConfig {
+                lr: 0.05f32,
+                momentum: 0.9,
+            },
+            [0.0f32; P],
+        )
+        .unwrap();
+        let mut oq = Momentum::new(
+            MomentumConfig {
+                lr: Q16::from_f64(0.05),
+                momentum: Q16::from_f64(0.9),
+            },
+            [Q16::ZERO; P],
+        )
+        .unwrap();
+        accs.push((
+            run(&mut f, &mut of, &df, seed),
+            run(&mut q, &mut oq, &dq, seed),
+        ));
+    }
+    println!("N1 sigmoid, two clusters (spread 1.5), momentum η=0.05 μ=0.9, batch 8, 20 epochs, f32/q16 per seed: {accs:?}");
+    let (mf, mq) = accs
+        .iter()
+        .fold((0.0, 0.0), |s, a| (s.0 + a.0 / 3.0, s.1 + a.1 / 3.0));
+    assert!((mf - mq).abs() <= 0.01 && mq > 0.8, "f32 {mf} q16 {mq}");
+    let eps = Some(Error::InvalidHyperParameter(
+        "epsilon must be finite and > 0",
+    ));
+    assert_eq!(
+        Adam::<Q16, [Q16; 2 * P]>::new(AdamConfig::default(), [Q16::ZERO; 2 * P]).err(),
+        eps
+    );
+    assert_eq!(
+        AdamW::<Q16, [Q16; 2 * P]>::new(AdamWConfig::default(), [Q16::ZERO; 2 * P]).err(),
+        eps
+    );
+    assert_eq!(
+        RmsProp::<Q16, [Q16; P]>::new(RmsPropConfig::default(), [Q16::ZERO; P]).err(),
+        eps
+    );
+    assert_eq!(
+        AdaGrad::<Q16, [Q16; P]>::new(AdaGradConfig::default(), [Q16::ZERO; P]).err(),
+        eps
+    );
+    // The same defaults construct in f32 (the refusal is Q16's).
+    assert!(Adam::<f32, [f32; 2 * P]>::new(AdamConfig::default(), [0.0; 2 * P]).is_ok());
+}
