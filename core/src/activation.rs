@@ -397,7 +397,7 @@ activations! {
         code: 1,
         output_only: false,
         hot: true,
-        forward: |z| sigmoid::<S, M>(z),
+        forward: |z| M::sigmoid(z),
         derivative: |_z, a| a * (S::ONE - a),
     }
     /// The hyperbolic tangent.

@@ -43,6 +43,14 @@ pub trait Math<S: Scalar>: Copy + Default + core::fmt::Debug + Send + Sync + 'st
     fn erf(x: S) -> S;
     /// Square root.
     fn sqrt(x: S) -> S;
+    /// The logistic sigmoid `1 / (1 + e^{-x})`. The default is
+    /// [`activation::sigmoid`](crate::activation::sigmoid) on this backend's `exp` (what
+    /// every float backend uses); the fixed-point backends replace it with a table or
+    /// polynomial ([`crate::fixed`]).
+    #[inline(always)]
+    fn sigmoid(x: S) -> S {
+        crate::activation::sigmoid::<S, Self>(x)
+    }
 }
 
 /// Accurate maths from the `libm` crate (a port of musl's libm): the default backend.

@@ -1,10 +1,14 @@
-//! The scalar type a network computes in: `f32` everywhere, `f64` on the host.
+//! The scalar type a network computes in: `f32` everywhere, `f64` on the host, [`Q16`]
+//! (Q16.16 fixed point, [`crate::fixed`]) on cores without an FPU.
+//!
+//! [`Q16`]: crate::Q16
 
 use core::fmt::{Debug, Display};
 use core::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
-/// A floating-point scalar: [`f32`] (the microcontroller's type) or [`f64`] (for gradient
-/// checks on the host).
+/// A scalar: [`f32`] (the microcontroller's type), [`f64`] (for gradient checks on the
+/// host) or [`Q16`](crate::Q16) (Q16.16 fixed point with saturating arithmetic, for cores
+/// without an FPU; see [`crate::fixed`] for how "finite" and ε read there).
 ///
 /// The trait only carries what the kernels need; every transcendental function goes
 /// through a [`Math`](crate::Math) backend instead, so the numbers never depend on which
@@ -37,24 +41,26 @@ pub trait Scalar:
     const ONE: Self;
     /// 0.5.
     const HALF: Self;
-    /// The largest finite value.
+    /// The largest finite value (for [`Q16`](crate::Q16) the saturation limit, itself
+    /// counted as not finite).
     const MAX: Self;
-    /// Machine epsilon.
+    /// Machine epsilon (for [`Q16`](crate::Q16) the resolution 2⁻¹⁶).
     const EPSILON: Self;
     /// Bytes of one value (`size_of::<Self>()`).
     const BYTES: usize;
-    /// A tag stored in the model format: `"f32"` or `"f64"`.
+    /// A tag stored in the model format: `"f32"`, `"f64"` or `"q16"`.
     const NAME: &'static str;
 
-    /// Converts from `f32` (exact for both scalars).
+    /// Converts from `f32` (exact for both floats; rounding to nearest and saturating for
+    /// [`Q16`](crate::Q16)).
     fn from_f32(x: f32) -> Self;
     /// Converts from `f64`, rounding to nearest for `f32`.
     fn from_f64(x: f64) -> Self;
-    /// Converts to `f64` (exact for both scalars).
+    /// Converts to `f64` (exact for every scalar).
     fn to_f64(self) -> f64;
     /// Converts a count, rounding to nearest.
     fn from_usize(n: usize) -> Self;
-    /// Neither NaN nor infinite.
+    /// Neither NaN nor infinite (for [`Q16`](crate::Q16): not saturated).
     fn is_finite(self) -> bool;
     /// Absolute value (clears the sign bit).
     fn abs(self) -> Self;
