@@ -138,6 +138,7 @@ fn main() {
     let result = match math.as_str() {
         "libm" => by_net::<microprop::Libm>(&net, steps, eval),
         "micromath" => by_net::<microprop::Micromath>(&net, steps, eval),
+        "fast" => by_net::<microprop::Fast>(&net, steps, eval),
         other => usage(&format!("unknown maths backend `{other}`")),
     };
     match result {
