@@ -37,6 +37,39 @@ pub fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
     sum
 }
 
+/// Rows at least this wide are vectorised along the row (each row's own partial sums or
+/// elements, 4 lanes at a time), not across rows: see [`row_boundary`].
+pub const WIDE_ROW: usize = 8;
+
+/// Marks the start of one row's work in a loop over the rows of a layer whose rows are at
+/// least [`WIDE_ROW`] long: a compiler fence (no machine instruction, no effect on the
+/// arithmetic) that keeps LLVM's loop vectoriser from vectorising the loop over rows
+/// once a constant-length row loop is unrolled inside it — which gathers each lane's
+/// weights one scalar load at a time (strided by the row length) and costs 2–4
+/// instructions per weight. Within a row, the SLP vectoriser then packs the
+/// independent element operations (or the dot product's partial sums) into vectors,
+/// in the order the code fixes. Narrow rows (the notes' 2-wide layers) keep the
+/// vectorisation across rows, which suits them.
+#[inline(always)]
+pub fn row_boundary(row_len: usize) {
+    if row_len >= WIDE_ROW {
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `w[o][i] += alpha · (δ_o · x_i)`, row by row (`W` row-major, one row per `δ_o`): the
+/// online SGD update of a dense layer's weights from its outer-product gradient.
+#[inline(always)]
+pub fn outer_axpy<S: Scalar>(alpha: S, w: &mut [S], delta: &[S], x: &[S]) {
+    let n = x.len().max(1);
+    for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
+        row_boundary(n);
+        for (p, &x) in row.iter_mut().zip(x) {
+            *p += alpha * (d * x);
+        }
+    }
+}
+
 /// `y += alpha · x`, element by element.
 #[inline(always)]
 pub fn axpy<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
@@ -86,6 +119,7 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
 ) {
     let n = x.len().max(1);
     for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
+        row_boundary(n);
         *z = b + dot(row, x);
     }
     act.apply::<M>(z, a);
@@ -172,8 +206,19 @@ pub fn through_derivative<S: Scalar, M: Math<S>>(
     act.delta::<M>(z, a, g);
 }
 
-/// `Σ |v|`, in order.
+/// `Σ |v|`, with four partial sums over blocks of four (combined as in [`dot`]) then the
+/// tail, so that it vectorises. Online steps use it only to bound their update (any order
+/// of a sum of non-negative terms has the same worst-case rounding), never to compute a
+/// weight.
 #[inline]
 pub fn sum_abs<S: Scalar>(v: &[S]) -> S {
-    v.iter().fold(S::ZERO, |s, &v| s + v.abs())
+    let (v4, tail) = v.as_chunks::<4>();
+    let mut s = [S::ZERO; 4];
+    for x in v4 {
+        let [x0, x1, x2, x3] = *x;
+        let [s0, s1, s2, s3] = s;
+        s = [s0 + x0.abs(), s1 + x1.abs(), s2 + x2.abs(), s3 + x3.abs()];
+    }
+    let [s0, s1, s2, s3] = s;
+    tail.iter().fold((s0 + s2) + (s1 + s3), |s, &v| s + v.abs())
 }

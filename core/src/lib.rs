@@ -90,7 +90,7 @@ pub use fixed::{FixedPoly, FixedTable, Q16};
 pub use init::Init;
 pub use layer::Mode;
 pub use loss::Loss;
-pub use math::{Libm, Math, Micromath};
+pub use math::{Fast, Libm, Math, Micromath};
 pub use model::Model;
 pub use network::{Network, Training};
 pub use optim::{

@@ -11,7 +11,7 @@
     clippy::panic
 )]
 
-use microprop::{Activation, Libm, Math, Micromath};
+use microprop::{Activation, Fast, Libm, Math, Micromath};
 
 const POINTS: usize = 200_001;
 
@@ -107,14 +107,16 @@ fn row(name: &str, got: &[f64]) -> String {
 fn backend_errors_match_the_documented_table() {
     let docs = documented("activation");
     let mut table = String::from(
-        "| activation | libm f abs | libm f rel | libm f' abs | libm f' rel | micromath f abs | micromath f rel | micromath f' abs | micromath f' rel |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| activation | libm f abs | libm f rel | libm f' abs | libm f' rel | micromath f abs | micromath f rel | micromath f' abs | micromath f' rel | fast f abs | fast f rel | fast f' abs | fast f' rel |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut mismatches = Vec::new();
     for act in Activation::ALL.into_iter().filter(|a| a.is_elementwise()) {
         let (lf, ld) = measure::<Libm>(act);
         let (mf, md) = measure::<Micromath>(act);
+        let (ff, fd) = measure::<Fast>(act);
         let got = [
-            lf.abs, lf.rel, ld.abs, ld.rel, mf.abs, mf.rel, md.abs, md.rel,
+            lf.abs, lf.rel, ld.abs, ld.rel, mf.abs, mf.rel, md.abs, md.rel, ff.abs, ff.rel, fd.abs,
+            fd.rel,
         ];
         table.push_str(&row(act.name(), &got));
         check_row(&docs, act.name(), &got, &mut mismatches);
@@ -162,15 +164,16 @@ fn measure_fn(f: impl Fn(f32) -> f32, reference: impl Fn(f64) -> f64) -> Err {
 fn exponential_errors_match_the_documented_table() {
     let docs = documented("function");
     let mut table = String::from(
-        "| function | libm abs | libm rel | micromath abs | micromath rel |\n|---|---:|---:|---:|---:|\n",
+        "| function | libm abs | libm rel | micromath abs | micromath rel | fast abs | fast rel |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     let mut mismatches = Vec::new();
-    let rows: [(&str, [Err; 2]); 2] = [
+    let rows: [(&str, [Err; 3]); 2] = [
         (
             "exp",
             [
                 measure_fn(<Libm as Math<f32>>::exp, libm::exp),
                 measure_fn(<Micromath as Math<f32>>::exp, libm::exp),
+                measure_fn(<Fast as Math<f32>>::exp, libm::exp),
             ],
         ),
         (
@@ -178,11 +181,12 @@ fn exponential_errors_match_the_documented_table() {
             [
                 measure_fn(<Libm as Math<f32>>::exp_m1, libm::expm1),
                 measure_fn(<Micromath as Math<f32>>::exp_m1, libm::expm1),
+                measure_fn(<Fast as Math<f32>>::exp_m1, libm::expm1),
             ],
         ),
     ];
-    for (name, [l, m]) in rows {
-        let got = [l.abs, l.rel, m.abs, m.rel];
+    for (name, [l, m, f]) in rows {
+        let got = [l.abs, l.rel, m.abs, m.rel, f.abs, f.rel];
         table.push_str(&row(name, &got));
         check_row(&docs, name, &got, &mut mismatches);
     }

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use microprop::{Activation, Libm, Math, Micromath};
+use microprop::{Activation, Fast, Libm, Math, Micromath};
 use microprop_app::bench;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -71,7 +71,7 @@ fn time_backend<M: Math<f32>>(act: Activation, inner: usize, reps: u32) -> (f64,
     (best_f / per, ((best_b - best_fill).max(0.0)) / per)
 }
 
-/// Host costs of every activation under both backends.
+/// Host costs of every activation under each backend (libm, micromath, fast).
 pub fn host_costs(elements: usize, reps: u32, ctx: &Ctx) -> Vec<HostCost> {
     let inner = (elements / bench::SWEEP).max(1);
     let pb = ctx.progress(Activation::ALL.len() as u64, "activations");
@@ -92,6 +92,16 @@ pub fn host_costs(elements: usize, reps: u32, ctx: &Ctx) -> Vec<HostCost> {
         out.push(HostCost {
             activation: act.name(),
             backend: "micromath",
+            forward_ns: f,
+            backward_ns: b,
+            forward_max_abs_error: ef,
+            backward_max_abs_error: eb,
+        });
+        let (f, b) = time_backend::<Fast>(act, inner, reps);
+        let (ef, eb) = bench::max_error::<Fast>(act);
+        out.push(HostCost {
+            activation: act.name(),
+            backend: "fast",
             forward_ns: f,
             backward_ns: b,
             forward_max_abs_error: ef,

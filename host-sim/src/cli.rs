@@ -308,6 +308,8 @@ pub enum MathArg {
     Libm,
     /// micromath (fast approximations).
     Micromath,
+    /// fast: a table-driven `exp` within 2 ulp, libm for the rest (`microprop::Fast`).
+    Fast,
 }
 
 fn positive_f32(s: &str) -> Result<f32, String> {

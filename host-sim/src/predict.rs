@@ -48,6 +48,7 @@ pub fn run(a: &PredictArgs, ctx: &Ctx) -> Res<Output> {
     match a.math {
         MathArg::Libm => run_with::<Libm>(a, &info, &bytes),
         MathArg::Micromath => run_with::<Micromath>(a, &info, &bytes),
+        MathArg::Fast => run_with::<microprop::Fast>(a, &info, &bytes),
     }
 }
 

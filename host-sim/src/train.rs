@@ -571,6 +571,7 @@ pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
     let (res, data, grid) = match a.math {
         MathArg::Libm => train_with::<Libm>(a, ctx)?,
         MathArg::Micromath => train_with::<Micromath>(a, ctx)?,
+        MathArg::Fast => train_with::<microprop::Fast>(a, ctx)?,
     };
     if let (Some(path), Some(grid)) = (&a.plot, grid) {
         let fig = Boundary {
@@ -1148,6 +1149,7 @@ pub fn save_boundary(a: &TrainArgs, path: &Path, ctx: &Ctx) -> Res<TrainResult> 
     let (res, data, grid) = match a.math {
         MathArg::Libm => train_with::<Libm>(&a, ctx)?,
         MathArg::Micromath => train_with::<Micromath>(&a, ctx)?,
+        MathArg::Fast => train_with::<microprop::Fast>(&a, ctx)?,
     };
     let Some(grid) = grid else {
         return fail(ErrorKind::Internal, "train: --plot computed no grid");

@@ -88,13 +88,7 @@ impl<S: Scalar> Rule<S> for Sgd<S> {
     /// The same arithmetic as [`Rule::apply_slice`] on `g = δ_o · x_i`, without storing `g`.
     #[inline]
     fn apply_outer(&mut self, _offset: usize, w: &mut [S], delta: &[S], x: &[S]) {
-        let step = -self.lr;
-        let n = x.len().max(1);
-        for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
-            for (p, &x) in row.iter_mut().zip(x) {
-                *p = moved(step, *p, d * x);
-            }
-        }
+        crate::kernel::outer_axpy(-self.lr, w, delta, x);
     }
 }
 
