@@ -7,7 +7,7 @@
 //! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
 //!   `test`) rewrites the committed transcripts `firmware/expected/{train,finetune,drift}.log`
 //!   from the host runs; without it, the host runs and the device logs must equal them.
-//! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]` — the
+//! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift|tiny] [--board f411]` — the
 //!   main job (see the README).
 //! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every libFuzzer target for a bounded time.
@@ -23,7 +23,7 @@
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
 //! | 2 | [`transcript`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`] | a firmware program's committed transcript and device-log check (shared); reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands |
-//! | 3 | [`demo`], [`drift`], [`finetune`], [`bench_mcu`] | the demo's, the drift program's and the fine-tuning program's host runs and checks; the `bench-mcu` command and one benchmark run |
+//! | 3 | [`demo`], [`drift`], [`finetune`], [`tiny`], [`bench_mcu`] | the demo's, the drift program's, the fine-tuning program's and the minimal trainer's host runs and checks; the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
 //!
@@ -43,6 +43,7 @@ mod size;
 mod symbols;
 mod test;
 mod test_firmware;
+mod tiny;
 mod transcript;
 mod util;
 
@@ -98,7 +99,7 @@ fn print_help() {
 #[cfg(test)]
 mod tests {
     /// Each module's layer (see the module documentation).
-    const LAYERS: [(&str, u8); 16] = [
+    const LAYERS: [(&str, u8); 17] = [
         ("util", 0),
         ("setup", 1),
         ("firmware", 1),
@@ -107,6 +108,7 @@ mod tests {
         ("demo", 3),
         ("drift", 3),
         ("finetune", 3),
+        ("tiny", 3),
         ("bench_log", 2),
         ("size", 2),
         ("run", 2),
