@@ -9,7 +9,8 @@
 //!   from the host runs; without it, the host runs and the device logs must equal them.
 //! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift|tiny] [--board f411]` — the
 //!   main job (see the README).
-//! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
+//! * `cargo xtask size [--bless] [--breakdown] [--top N] [--only BIN]`, `bench-mcu`,
+//!   `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every libFuzzer target for a bounded time.
 //!
 //! # Layering
@@ -87,7 +88,8 @@ fn print_help() {
          firmware checks, power cuts (--bless: rewrite firmware/expected/train.log first)\n  \
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
-         size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
+         size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt;\n           \
+         --breakdown [--top N]: flash by section, crate and largest functions; --only BIN)\n  \
          test-firmware  only the firmware part of `test` (--bless: rewrite the expected logs\n           \
          firmware/expected/train.log, finetune.log and drift.log from the host runs)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
