@@ -15,12 +15,21 @@ fn main() {
         "m4f"
     };
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
-    let bins: [(&str, &str); 6] = [
+    let bins: [(&str, &str); 7] = [
         ("train", memory(mcu, false)),
         ("finetune", memory(mcu, false)),
         ("resume", memory(mcu, false)),
         ("drift", memory(mcu, false)),
         ("bench", memory(mcu, true)),
+        // The minimal trainer: 16 KiB of flash (and a RAM ceiling) on the M0.
+        (
+            "tiny",
+            if mcu == "m0" {
+                "memory/tiny-m0.x"
+            } else {
+                memory(mcu, false)
+            },
+        ),
         ("train-f411", "memory/stm32f411.x"),
     ];
     for (bin, file) in bins {

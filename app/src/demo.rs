@@ -258,7 +258,7 @@ where
     S: Sink + ?Sized,
 {
     let bytes = Network::<L>::bytes_to_train(0, B);
-    let mut model = Training::<L, microprop::Libm, B>::default();
+    let mut model = fresh::<L, B>();
     let net = model.network_mut();
     net.set_activations(plan.hidden, Activation::Sigmoid)?;
     net.init(Init::HeNormal, plan.bias, ctx.rng)?;
@@ -270,6 +270,17 @@ where
         grad_norms(plan.id, Phase::Trained, &mut model, ctx.data, ctx.sink)?;
     }
     Ok(result)
+}
+
+/// A zeroed model, returned into the caller's slot: the temporaries its construction
+/// takes live in this frame, which is gone before training starts (inlined, they would
+/// stay in `train_net`'s frame under every call it makes).
+#[inline(never)]
+fn fresh<L, const B: usize>() -> Training<L, microprop::Libm, B>
+where
+    L: Net<Scalar = f32> + Fixed<f32> + Default,
+{
+    Training::default()
 }
 
 /// Trains one net for its schedule, logging every epoch and the time taken. Returns the

@@ -68,6 +68,11 @@
 //! the device's miscalibrated readings, fine-tuned on its labelled samples, compared
 //! with a net trained from scratch on the device.
 //!
+//! ## The minimal trainer (feature `tiny`, [`tiny`](mod@tiny))
+//! N1 (2-16-1 sigmoid) trained online on a generated two-cluster stream that is never
+//! stored, its held-out accuracy logged every epoch: the M0 image that keeps within
+//! 16 KiB of flash and 1.5 KiB of RAM.
+//!
 //! ## The cost benchmark ([`bench`](mod@bench))
 //! The protocol the benchmark firmware times (activation sweeps, training steps of N1, N2,
 //! N3), the program that runs it ([`bench::run`]) and the host-side error of each maths
@@ -101,6 +106,8 @@ pub mod finetune;
 pub mod iris_model;
 pub mod number;
 pub mod resume;
+#[cfg(feature = "tiny")]
+pub mod tiny;
 
 pub use board::{Board, Cycles};
 pub use demo::{

@@ -162,6 +162,18 @@ impl Image {
         }
     }
 
+    /// The minimal trainer on `core` (issue 11): feature `tiny`, a binary of its own; on
+    /// the M0 it links into 16 KiB of flash (`firmware/memory/tiny-m0.x`).
+    pub const fn tiny(core: &Core) -> Image {
+        Image {
+            bin: "tiny",
+            target: core.target,
+            profile: Profile::Release,
+            only_feature: None,
+            features: "tiny",
+        }
+    }
+
     /// The cost benchmark on `core`.
     pub const fn bench(core: &Core) -> Image {
         Image {
@@ -175,13 +187,14 @@ impl Image {
 
     /// Every image of the size report, in `firmware/sizes.txt` order: the demo on each
     /// core, the benchmark on each core, the STM32F411 image, the fine-tuning program and
-    /// the drift program on each core.
+    /// the drift program on each core, the minimal trainer on the M0.
     pub fn all() -> Vec<Image> {
         let mut all: Vec<Image> = CORES.iter().map(Image::demo).collect();
         all.extend(CORES.iter().map(Image::bench));
         all.push(Image::F411);
         all.extend(CORES.iter().map(Image::finetune));
         all.extend(CORES.iter().map(Image::drift));
+        all.push(Image::tiny(&CORES[2]));
         all
     }
 

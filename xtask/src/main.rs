@@ -7,9 +7,10 @@
 //! * `cargo xtask test-firmware [--bless]` — only the firmware checks. `--bless` (also on
 //!   `test`) rewrites the committed transcripts `firmware/expected/{train,finetune,drift}.log`
 //!   from the host runs; without it, the host runs and the device logs must equal them.
-//! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]` — the
+//! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift|tiny] [--board f411]` — the
 //!   main job (see the README).
-//! * `cargo xtask size [--bless]`, `bench-mcu`, `bench-host`, `setup`.
+//! * `cargo xtask size [--bless] [--breakdown] [--top N] [--only BIN]`, `bench-mcu`,
+//!   `bench-host`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every libFuzzer target for a bounded time.
 //! * `cargo xtask web [--serve | --test]` — the browser playground in `target/web/`; served
 //!   on 127.0.0.1, or its browser test in headless Chromium.
@@ -25,7 +26,7 @@
 //! | 0 | [`util`] | leaf helpers: paths, running commands, flags, lap times |
 //! | 1 | [`setup`], [`firmware`], [`symbols`] | installing tools; firmware images, typed cargo commands, QEMU runs; ELF symbols |
 //! | 2 | [`transcript`], [`bench_log`], [`size`], [`run`], [`fuzz`], [`bench_host`], [`web`] | a firmware program's committed transcript and device-log check (shared); reading the benchmark log; the `size`, `run`, `fuzz`, `bench-host` commands; the browser playground's build, server and browser test |
-//! | 3 | [`demo`], [`drift`], [`finetune`], [`bench_mcu`] | the demo's, the drift program's and the fine-tuning program's host runs and checks; the `bench-mcu` command and one benchmark run |
+//! | 3 | [`demo`], [`drift`], [`finetune`], [`tiny`], [`bench_mcu`] | the demo's, the drift program's, the fine-tuning program's and the minimal trainer's host runs and checks; the `bench-mcu` command and one benchmark run |
 //! | 4 | [`test_firmware`] | the `test-firmware` command |
 //! | 5 | [`test`](mod@test) | the `test` command |
 //!
@@ -45,6 +46,7 @@ mod size;
 mod symbols;
 mod test;
 mod test_firmware;
+mod tiny;
 mod transcript;
 mod util;
 mod web;
@@ -90,7 +92,8 @@ fn print_help() {
          firmware checks, power cuts (--bless: rewrite firmware/expected/train.log first)\n  \
          setup    install the rustup targets and components, QEMU and the defmt decoder\n  \
          run      train on the emulated Cortex-M4F (--core m3|m0; --board f411: flash a board)\n  \
-         size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt)\n  \
+         size     flash and static RAM of every firmware binary (--bless: update firmware/sizes.txt;\n           \
+         --breakdown [--top N]: flash by section, crate and largest functions; --only BIN)\n  \
          test-firmware  only the firmware part of `test` (--bless: rewrite the expected logs\n           \
          firmware/expected/train.log, finetune.log and drift.log from the host runs)\n  \
          bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
@@ -113,6 +116,7 @@ mod tests {
         ("demo", 3),
         ("drift", 3),
         ("finetune", 3),
+        ("tiny", 3),
         ("bench_log", 2),
         ("size", 2),
         ("run", 2),

@@ -1,8 +1,9 @@
-//! `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift] [--board f411]`:
-//! the main job. Installs what is missing, then trains on the emulated core with decoded
-//! logs (`cargo run` of the demo, or of the fine-tuning program with `--program finetune`,
-//! or of the learning-under-drift program with `--program drift`, through the QEMU
-//! runner); or builds the STM32F411 image and flashes it with probe-rs.
+//! `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift|tiny] [--board
+//! f411]`: the main job. Installs what is missing, then trains on the emulated core with
+//! decoded logs (`cargo run` of the demo, or of the fine-tuning program with `--program
+//! finetune`, of the learning-under-drift program with `--program drift`, or of the
+//! minimal N1 trainer with `--program tiny`, through the QEMU runner); or builds the
+//! STM32F411 image and flashes it with probe-rs.
 
 use std::process::Command;
 
@@ -24,9 +25,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 Some("train") => program = Image::demo,
                 Some("finetune") => program = Image::finetune,
                 Some("drift") => program = Image::drift,
+                Some("tiny") => program = Image::tiny,
                 other => {
                     return Err(format!(
-                        "run: unknown program `{}` (train, finetune, drift)",
+                        "run: unknown program `{}` (train, finetune, drift, tiny)",
                         other.unwrap_or_default()
                     ))
                 }

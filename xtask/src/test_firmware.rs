@@ -7,7 +7,9 @@
 //! cargo builds them side by side), the demo and the fine-tuning program under QEMU on
 //! M4F, M3 and M0 checked against their transcripts and the stack budget, the drift
 //! program on each core checked against the host's run and cut under QEMU (`drift`), and
-//! the cost benchmark run to a complete table on each core.
+//! the cost benchmark run to a complete table on each core; the minimal trainer (`tiny`)
+//! on the M0 checked against its transcript (the host's accuracies and weights hash) and
+//! its RAM ceiling.
 
 use microprop::Activation;
 
@@ -17,6 +19,7 @@ use crate::drift;
 use crate::finetune;
 use crate::firmware::{self, Image, CORES};
 use crate::setup;
+use crate::tiny;
 use crate::util::{root, run_cmd, Laps, Snapshot};
 
 /// `cargo xtask test-firmware [--bless]`.
@@ -36,12 +39,18 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     let expected = demo::host(mode)?;
     let tuned = finetune::host(mode)?;
     let drifted = drift::host(mode)?;
+    let small = tiny::host(mode)?;
     laps.lap("firmware: host transcripts");
     run_cmd(firmware::cargo().args(["fmt", "--", "--check"]))?;
     run_cmd(firmware::cargo().args(["clippy", "--release", "--bins", "--", "-D", "warnings"]))?;
     run_cmd(Image::F411.cargo("clippy").args(["--", "-D", "warnings"]))?;
     run_cmd(
         Image::finetune(&CORES[0])
+            .cargo("clippy")
+            .args(["--", "-D", "warnings"]),
+    )?;
+    run_cmd(
+        Image::tiny(&CORES[2])
             .cargo("clippy")
             .args(["--", "-D", "warnings"]),
     )?;
@@ -58,8 +67,9 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
         ]);
     }
     images.push(Image::F411);
+    images.push(Image::tiny(&CORES[2]));
     Image::build_all(&images)?;
-    laps.lap("firmware: build 3 targets x (demo, bench, finetune, drift) + STM32F411");
+    laps.lap("firmware: build 3 targets x (demo, bench, finetune, drift) + STM32F411 + tiny");
     for core in &CORES {
         let run = Image::demo(core).run_qemu(&[])?;
         demo::check_device(core, &run, &expected)?;
@@ -71,6 +81,9 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
         finetune::check_device(core, &run, &tuned)?;
         laps.lap(&format!("firmware: finetune under QEMU on {}", core.name));
     }
+    let m0 = &CORES[2];
+    tiny::check_device(m0, &Image::tiny(m0).run_qemu(&[])?, &small)?;
+    laps.lap("firmware: tiny under QEMU on m0");
     // The benchmark runs to the end on every core and its output parses into a table.
     let scratch = root().join("target/bench-mcu-smoke");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
