@@ -252,8 +252,9 @@ fn gauss(rng: &mut DefaultRng) -> f32 {
     (sum - 2.0) * 1.732_050_8
 }
 
-/// One sample of each class ([`LABELS`]): each coordinate its centre (∓1) plus
-/// `sigma` times [`gauss`], drawn in order (class 0's x₀, x₁, then class 1's).
+/// One sample of each class ([`LABELS`]): each coordinate its centre (∓1) plus `sigma`
+/// times an Irwin–Hall variate (four uniforms, unit variance), drawn in order (class 0's
+/// x₀, x₁, then class 1's).
 pub fn pair(rng: &mut DefaultRng, sigma: f32) -> [[f32; 2]; 2] {
     let mut x = [[-1.0f32; 2], [1.0; 2]];
     for v in x.iter_mut().flatten() {

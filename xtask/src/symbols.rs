@@ -77,8 +77,9 @@ pub fn function_at(syms: &[Symbol], pc: u64) -> String {
 /// path (`<(A,T) as microprop::layer::sequence::Seq<S>>::visit`, `<f32 as ..>`, `<R as
 /// ..>` → `microprop`). Names without a path: the soft-float, integer-division and memory
 /// routines (`aeabi_fadd`, `udivsi3`, `memcpy`) are `compiler_builtins`, defmt's
-/// `defmt_*` hooks `defmt`; the rest (the vector table's handlers, `Reset`, `main`) are
-/// `[runtime]`.
+/// `defmt_*` hooks `defmt`; LLVM's machine outliner's `OUTLINED_FUNCTION_n` (code shared
+/// by several functions, under `opt-level = "z"`) `[outlined]`; the rest (the vector
+/// table's handlers, `Reset`, `main`) `[runtime]`.
 pub fn crate_of(name: &str) -> String {
     fn leading(n: &str) -> Option<&str> {
         let n = n.trim_start_matches(['<', '&', '(', '[', '*', ' ']);
@@ -105,6 +106,8 @@ pub fn crate_of(name: &str) -> String {
         "compiler_builtins".to_string()
     } else if name.starts_with("defmt_") {
         "defmt".to_string()
+    } else if name.starts_with("OUTLINED_FUNCTION_") {
+        "[outlined]".to_string()
     } else {
         "[runtime]".to_string()
     }
@@ -177,6 +180,8 @@ mod tests {
             ("clzsi2", "compiler_builtins"),
             ("memcpy", "compiler_builtins"),
             ("defmt_write", "defmt"),
+            ("udivmoddi4", "compiler_builtins"),
+            ("OUTLINED_FUNCTION_17", "[outlined]"),
             ("Reset", "[runtime]"),
             ("HardFault", "[runtime]"),
         ] {
