@@ -5,9 +5,10 @@ import { PRESETS } from "./presets.js";
 import { mcuPanel } from "./mcu.js";
 
 const $ = (id) => document.getElementById(id);
-const BOUNDARY_GRID = 60;
+const BOUNDARY_GRID = 48;
 const NEURON_GRID = 20;
-const SLICE_MS = 10; // training time per frame
+const SLICE_MS = 6; // training time per frame
+const STATE_MS = 300; // the statistics' passes over the data at most this often while playing
 
 // ---- the wasm module ----------------------------------------------------------------
 let wasm;
@@ -101,6 +102,7 @@ function reset() {
   S.cfg = cfg;
   S.history = [];
   S.gradHistory = [];
+  S.gradEpochs = [];
   S.trainedEpochs = 0;
   S.trainMs = 0;
   $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N";
@@ -122,13 +124,25 @@ function trainEpochs(n) {
   return dt;
 }
 
-function measure() {
-  S.state = callJson("mp_state");
-  S.gradHistory.push(S.state.grad_norms);
+let frameNo = 0;
+function measure(full = true) {
+  const now = performance.now();
+  frameNo++;
+  if (full || !S.state || now - S.stateAt >= STATE_MS) {
+    S.state = callJson("mp_state");
+    S.stateAt = now;
+    S.gradHistory.push(S.state.grad_norms);
+    S.gradEpochs = S.gradEpochs || [];
+    S.gradEpochs.push(S.state.epoch);
+  }
   call("mp_boundary", BOUNDARY_GRID);
   S.boundary = floats().slice();
-  call("mp_neurons", NEURON_GRID);
-  S.neurons = floats().slice();
+  // The neurons' heatmaps every other frame while playing.
+  S.neuronsFresh = full || frameNo % 2 === 0 || !S.neurons;
+  if (S.neuronsFresh) {
+    call("mp_neurons", NEURON_GRID);
+    S.neurons = floats().slice();
+  }
 }
 
 function frame() {
@@ -140,7 +154,7 @@ function frame() {
     do {
       spent += trainEpochs(1);
     } while (spent < SLICE_MS && S.history.length < S.maxEpochs);
-    measure();
+    measure(S.history.length >= S.maxEpochs);
     draw();
   } catch (e) {
     showError(e.message);
@@ -254,10 +268,15 @@ function drawBoundary() {
   const px = (x) => ((x - x0) / (x1 - x0)) * w;
   const py = (y) => h - ((y - y0) / (y1 - y0)) * h;
   const dots = (xs, labels, test) => {
-    for (let i = 0; i < labels.length; i++) {
-      const [r, g, b] = pointColor(labels[i]);
+    for (let k = 0; k < info.classes; k++) {
+      const [r, g, b] = pointColor(k);
       ctx.beginPath();
-      ctx.arc(px(xs[2 * i]), py(xs[2 * i + 1]), test ? 3.5 : 3, 0, 2 * Math.PI);
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i] !== k) continue;
+        const x = px(xs[2 * i]), y = py(xs[2 * i + 1]);
+        ctx.moveTo(x + 3, y);
+        ctx.arc(x, y, 3, 0, 2 * Math.PI);
+      }
       if (test) {
         ctx.strokeStyle = `rgb(${r},${g},${b})`;
         ctx.lineWidth = 1.5;
@@ -265,7 +284,7 @@ function drawBoundary() {
       } else {
         ctx.fillStyle = `rgb(${r},${g},${b})`;
         ctx.fill();
-        ctx.strokeStyle = "#fff";
+        ctx.strokeStyle = "rgba(255,255,255,0.8)";
         ctx.lineWidth = 0.6;
         ctx.stroke();
       }
@@ -294,8 +313,11 @@ function drawNetwork() {
     const total = widths[j] * (cell + gap) - gap;
     return 24 + (h - 32 - total) / 2 + u * (cell + gap);
   };
-  // Weights: dense layer j connects column j to column j + 1.
+  // Weights: dense layer j connects column j to column j + 1; one path per colour and
+  // width bucket (a few strokes instead of one per weight).
   const ws = S.state.weights;
+  const BUCKETS = 6;
+  const paths = new Map();
   for (let j = 0; j + 1 < cols && j < ws.length; j++) {
     const L = ws[j];
     let max = 1e-12;
@@ -303,52 +325,79 @@ function drawNetwork() {
     for (let o = 0; o < L.outputs; o++) {
       for (let i = 0; i < L.inputs; i++) {
         const v = L.w[o * L.inputs + i];
-        ctx.strokeStyle = v >= 0 ? "rgba(31,95,191,0.75)" : "rgba(230,120,20,0.75)";
-        ctx.lineWidth = Math.max(0.15, (3 * Math.abs(v)) / max);
-        ctx.beginPath();
-        ctx.moveTo(colX(j) + cell, unitY(j, i) + cell / 2);
-        ctx.lineTo(colX(j + 1), unitY(j + 1, o) + cell / 2);
-        ctx.stroke();
+        const b = Math.min(BUCKETS - 1, Math.floor((BUCKETS * Math.abs(v)) / max));
+        const key = `${v >= 0 ? 1 : 0}:${b}`;
+        if (!paths.has(key)) paths.set(key, []);
+        paths.get(key).push(colX(j) + cell, unitY(j, i) + cell / 2, colX(j + 1), unitY(j + 1, o) + cell / 2);
       }
     }
   }
-  // Units: the inputs' own planes, then each layer's outputs.
+  for (const [key, seg] of paths) {
+    const [pos, b] = key.split(":").map(Number);
+    ctx.strokeStyle = pos ? "rgba(31,95,191,0.7)" : "rgba(230,120,20,0.7)";
+    ctx.lineWidth = 0.2 + (3 * (b + 0.5)) / BUCKETS;
+    ctx.beginPath();
+    for (let q = 0; q < seg.length; q += 4) {
+      ctx.moveTo(seg[q], seg[q + 1]);
+      ctx.lineTo(seg[q + 2], seg[q + 3]);
+    }
+    ctx.stroke();
+  }
+  // Units: the inputs' own planes, then each layer's outputs, all in one image atlas.
   const [[x0, x1], [y0, y1]] = info.bounds;
   const n = NEURON_GRID;
-  const input = [new Float32Array(n * n), new Float32Array(n * n)];
   const mx = Math.max(Math.abs(x0), Math.abs(x1)), my = Math.max(Math.abs(y0), Math.abs(y1));
-  for (let iy = 0; iy < n; iy++) {
-    for (let ix = 0; ix < n; ix++) {
-      input[0][iy * n + ix] = (x0 + ((x1 - x0) * ix) / (n - 1)) / mx;
-      input[1][iy * n + ix] = (y0 + ((y1 - y0) * iy) / (n - 1)) / my;
-    }
-  }
-  let off = 0;
-  ctx.font = "11px system-ui";
+  const units = widths.reduce((a, b) => a + b, 0);
+  const atlas = ctx.createImageData(n * units, n);
+  let off = 0, slot = 0;
+  const tiles = [];
   for (let j = 0; j < cols; j++) {
-    ctx.fillStyle = "#333";
-    const name = j === 0 ? "input" : j === cols - 1 ? "output" : `hidden ${j}`;
-    ctx.fillText(name, colX(j), 14);
     for (let u = 0; u < widths[j]; u++) {
-      let vals;
-      if (j === 0) {
-        vals = input[u];
-      } else {
+      let vals, max = 1e-12;
+      if (j > 0) {
         vals = S.neurons.subarray(off, off + n * n);
         off += n * n;
-        let max = 1e-12;
-        for (const v of vals) max = Math.max(max, Math.abs(v));
-        vals = vals.map((v) => v / max);
+        for (let q = 0; q < vals.length; q++) max = Math.max(max, Math.abs(vals[q]));
       }
-      blit(ctx, heatImage(ctx, vals, n, diverging), colX(j), unitY(j, u), cell, cell);
-      ctx.strokeStyle = "#888";
-      ctx.lineWidth = 0.5;
-      ctx.strokeRect(colX(j), unitY(j, u), cell, cell);
+      for (let iy = 0; iy < n; iy++) {
+        for (let ix = 0; ix < n; ix++) {
+          const v = j === 0
+            ? (u === 0 ? (x0 + ((x1 - x0) * ix) / (n - 1)) / mx : (y0 + ((y1 - y0) * iy) / (n - 1)) / my)
+            : vals[iy * n + ix] / max;
+          // diverging(v), inlined: −1 orange … 0 white … +1 blue.
+          const t = v > 1 ? 1 : v < -1 ? 1 : v < 0 ? -v : v;
+          const o = ((n - 1 - iy) * n * units + slot * n + ix) * 4;
+          const d = atlas.data;
+          if (v >= 0) {
+            d[o] = 255 - 224 * t; d[o + 1] = 255 - 160 * t; d[o + 2] = 255 - 64 * t;
+          } else {
+            d[o] = 255 - 25 * t; d[o + 1] = 255 - 135 * t; d[o + 2] = 255 - 235 * t;
+          }
+          d[o + 3] = 255;
+        }
+      }
+      tiles.push([slot, colX(j), unitY(j, u)]);
+      slot++;
     }
+  }
+  scratch.width = atlas.width;
+  scratch.height = atlas.height;
+  scratch.getContext("2d").putImageData(atlas, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.strokeStyle = "#888";
+  ctx.lineWidth = 0.5;
+  for (const [k, x, y] of tiles) {
+    ctx.drawImage(scratch, k * n, 0, n, n, x, y, cell, cell);
+    ctx.strokeRect(x, y, cell, cell);
+  }
+  ctx.font = "11px system-ui";
+  ctx.fillStyle = "#333";
+  for (let j = 0; j < cols; j++) {
+    ctx.fillText(j === 0 ? "input" : j === cols - 1 ? "output" : `hidden ${j}`, colX(j), 14);
   }
 }
 
-function axes(ctx, w, h, pad, x1, yLo, yHi, log, fmt) {
+function axes(ctx, w, h, pad, xLabel, yLo, yHi, log, fmt) {
   ctx.strokeStyle = "#999";
   ctx.lineWidth = 1;
   ctx.strokeRect(pad.l, pad.t, w - pad.l - pad.r, h - pad.t - pad.b);
@@ -356,7 +405,7 @@ function axes(ctx, w, h, pad, x1, yLo, yHi, log, fmt) {
   ctx.font = "10px system-ui";
   ctx.fillText(fmt(yHi), 2, pad.t + 8);
   ctx.fillText(fmt(yLo), 2, h - pad.b);
-  ctx.fillText(`epoch ${x1}`, w - pad.r - 60, h - 3);
+  ctx.fillText(xLabel, w - pad.r - ctx.measureText(xLabel).width - 2, h - 3);
   if (log) ctx.fillText("log", 2, h / 2);
 }
 
@@ -392,7 +441,7 @@ function lineChart(id, series, opts = {}) {
   }
   ctx.setLineDash([]);
   const fmt = opts.log ? (v) => `1e${v.toFixed(1)}` : (v) => v.toPrecision(3);
-  axes(ctx, w, h, pad, n - 1, lo, hi, opts.log, fmt);
+  axes(ctx, w, h, pad, opts.xLabel || `epoch ${n}`, lo, hi, opts.log, fmt);
   let lx = pad.l + 6;
   ctx.font = "10px system-ui";
   for (const s of series) {
@@ -416,7 +465,8 @@ function drawCharts() {
   for (let l = 0; l < layers; l++) {
     grads.push({ values: S.gradHistory.map((g) => g[l]), colour: LAYER[l % LAYER.length], label: `L${l + 1}` });
   }
-  lineChart("grad-chart", grads, { log: true });
+  const upto = S.gradEpochs.length ? S.gradEpochs[S.gradEpochs.length - 1] : 0;
+  lineChart("grad-chart", grads, { log: true, xLabel: `epochs 0 … ${upto}` });
   drawUnits();
   drawHistograms();
 }
@@ -478,7 +528,7 @@ function draw() {
     : "–";
   $("hash").textContent = S.state.weights_hash;
   drawBoundary();
-  drawNetwork();
+  if (S.neuronsFresh !== false) drawNetwork();
   drawCharts();
 }
 
@@ -540,7 +590,9 @@ async function main() {
 
 // The browser test's hooks: a configuration set directly, and bounded training.
 window.mpTest = {
-  setControls(controls) {
+  setControls(controls, preset = null) {
+    $("preset").value = preset || "custom";
+    $("preset-text").textContent = (PRESETS.find((q) => q.name === preset) || PRESETS[0]).text;
     for (const [id, v] of Object.entries(controls)) {
       const el = $(id);
       if (el.type === "checkbox") el.checked = Boolean(v); else el.value = String(v);
@@ -549,7 +601,7 @@ window.mpTest = {
     reset();
     return S.error;
   },
-  preset(name) { $("preset").value = name; applyPreset(name); reset(); return S.error; },
+  presetControls(name) { return { ...PRESETS.find((q) => q.name === name).controls }; },
   playFor(epochs) { S.maxEpochs = S.history.length + epochs; S.frames = []; play(); },
 };
 

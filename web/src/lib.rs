@@ -460,6 +460,15 @@ pub struct Info {
     pub model_bytes: usize,
     /// Optimizer state scalars.
     pub optimizer_state: usize,
+    /// Bytes of the network's parameters and state plus one activation per layer: what
+    /// `microprop-sim train` reports as `bytes` (the formula of the core's
+    /// `Network::BYTES` for the compile-time network of the same shape).
+    pub weight_bytes: usize,
+    /// Bytes of the training buffers for [`capacity`](Self::capacity) rows: the
+    /// simulator's `training_bytes` (the core's `Network::training_bytes`).
+    pub training_bytes: usize,
+    /// Bytes of the optimizer's state (`f32` each).
+    pub optimizer_bytes: usize,
     /// Batch capacity of the training buffers.
     pub capacity: usize,
     /// The equivalent `microprop-sim train` flags (no `--epochs`).
@@ -685,6 +694,9 @@ impl Playground {
             unit_layers,
             model_bytes: self.model_file().map_or(0, |b| b.len()),
             optimizer_state: self.opt.state().len(),
+            weight_bytes: weight_bytes(&self.net),
+            training_bytes: training_bytes(&self.net),
+            optimizer_bytes: std::mem::size_of_val(self.opt.state()),
             capacity: self.net.capacity(),
             sim_args: self.cfg.sim_args(),
         }
@@ -896,4 +908,25 @@ fn histograms(net: &mut Net, data: &microprop::Dataset<'_, f32>) -> Res<Vec<Hist
             Histogram { lo, hi, counts }
         })
         .collect())
+}
+
+/// host-sim's `net::weight_bytes`: parameters and state, plus one activation per layer.
+fn weight_bytes(net: &Net) -> usize {
+    let mut bytes = 0;
+    net.visit_layers(|l| {
+        bytes += (l.w.len() + l.b.len() + l.state.len()) * core::mem::size_of::<f32>();
+        bytes += core::mem::size_of::<Activation>();
+    });
+    bytes
+}
+
+/// host-sim's `net::training_bytes`: gradients, two activations per unit and row, the
+/// row count and the weight bound.
+fn training_bytes(net: &Net) -> usize {
+    let (mut grads, mut rows) = (0, net.inputs());
+    net.visit_layers(|l| {
+        grads += l.gw.len() + l.gb.len();
+        rows += 2 * l.outputs;
+    });
+    (grads + net.capacity() * rows + 2) * core::mem::size_of::<f32>()
 }

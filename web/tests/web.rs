@@ -141,6 +141,18 @@ fn same_config_same_weights_hash_and_model_file_as_the_simulator() {
             sim["val_accuracy"].is_number(),
             "config {i}"
         );
+        let info = run.info();
+        assert_eq!(
+            sim["bytes"].as_u64(),
+            Some(info.weight_bytes as u64),
+            "config {i}"
+        );
+        assert_eq!(
+            sim["training_bytes"].as_u64(),
+            Some(info.training_bytes as u64),
+            "config {i}"
+        );
+        assert_eq!(sim["saved_bytes"].as_u64(), Some(info.model_bytes as u64));
         let file = std::fs::read(&save).unwrap();
         assert_eq!(
             run.model_file().unwrap(),
@@ -186,6 +198,10 @@ fn two_clusters_reach_95_percent_and_the_page_sees_every_unit() {
         assert_eq!(state.dead.len(), 2);
         assert_eq!(state.weights.len(), 3);
         assert_eq!(info.model_bytes, run.model_file().unwrap().len());
+        // The README's table for the demo's 2-16-16-1: 1,372 B of weights, 1,628 B of
+        // training buffers (SGD keeps no state).
+        assert_eq!((info.weight_bytes, info.training_bytes), (1372, 1628));
+        assert_eq!(info.optimizer_bytes, 0);
     }
 }
 
