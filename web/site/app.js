@@ -532,6 +532,46 @@ function draw() {
   drawCharts();
 }
 
+// ---- Experiment A's surfaces ----------------------------------------------------------------
+const SURFACE_GRID = 32;
+function viridis(t) { // a short approximation of viridis
+  t = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const x = t * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x)), f = x - i;
+  return stops[i].map((a, k) => a + (stops[i + 1][k] - a) * f);
+}
+function drawSurface(id, vals, log) {
+  const [ctx, w, h] = sizeCanvas($(id));
+  const tf = log ? (v) => Math.log10(Math.max(v, 1e-30)) : (v) => v;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of vals) { const t = tf(v); if (Number.isFinite(t)) { lo = Math.min(lo, t); hi = Math.max(hi, t); } }
+  const span = hi - lo || 1;
+  blit(ctx, heatImage(ctx, vals, SURFACE_GRID, (v) => viridis((tf(v) - lo) / span)), 0, 0, w, h);
+  ctx.strokeStyle = "#fff";
+  ctx.strokeRect(w / 2 - 3, h / 2 - 3, 6, 6); // the trained weights
+  return [lo, hi];
+}
+function surfaces() {
+  if (!S.info) return null;
+  pause();
+  const span = Math.max(0.5, num("span", 8));
+  try {
+    const t = performance.now();
+    const centre = callJson("mp_surface", SURFACE_GRID, span);
+    const f = floats().slice();
+    const n = SURFACE_GRID * SURFACE_GRID;
+    S.surface = { loss: f.subarray(0, n), grad: f.subarray(n), centre, span, ms: performance.now() - t };
+    const [l0, l1] = drawSurface("surface-loss", S.surface.loss, false);
+    const [g0, g1] = drawSurface("surface-grad", S.surface.grad, true);
+    $("surface-info").textContent = `w[0][0] ${centre[0].toFixed(2)} ± ${span}, w[1][0] ${centre[1].toFixed(2)} ± ${span}; ` +
+      `loss ${l0.toPrecision(3)} … ${l1.toPrecision(3)}, ‖g‖ 1e${g0.toFixed(1)} … 1e${g1.toFixed(1)}`;
+    return S.surface;
+  } catch (e) {
+    showError(e.message);
+    return null;
+  }
+}
+
 // ---- presets and wiring -------------------------------------------------------------------
 function applyPreset(name) {
   const p = PRESETS.find((q) => q.name === name);
@@ -574,6 +614,7 @@ async function main() {
   $("play").addEventListener("click", () => (S.playing ? pause() : play()));
   $("step").addEventListener("click", step);
   $("download").addEventListener("click", download);
+  $("surface").addEventListener("click", surfaces);
   document.addEventListener("keydown", (e) => {
     if (e.target.closest("input, select, textarea")) return;
     if (e.key === " " && !e.target.closest("button")) { e.preventDefault(); S.playing ? pause() : play(); }
@@ -602,6 +643,10 @@ window.mpTest = {
     return S.error;
   },
   presetControls(name) { return { ...PRESETS.find((q) => q.name === name).controls }; },
+  surfaces() {
+    const r = surfaces();
+    return r && { loss: [...r.loss], grad: [...r.grad], ms: r.ms };
+  },
   playFor(epochs) { S.maxEpochs = S.history.length + epochs; S.frames = []; play(); },
 };
 

@@ -841,6 +841,46 @@ impl Playground {
         Ok(cols.into_iter().flatten().flatten().collect())
     }
 
+    /// Experiment A's surfaces: the mean training loss and the norm of its gradient over
+    /// `(w[0][0], w[1][0])` (the first layer's weight from input 0 into neurons 0 and 1),
+    /// each on `n` values from −`span` to +`span` around its current value, every other
+    /// parameter as it is (the core's [`diagnostics::loss_slice`]): `n × n` losses, then
+    /// `n × n` gradient norms, rows of constant `w[1][0]`. The weights are restored.
+    ///
+    /// # Errors
+    /// A first layer with fewer than two neurons; the slice's errors.
+    pub fn surface(&mut self, n: usize, span: f64) -> Res<Vec<f32>> {
+        use diagnostics::{Axis, Param, SliceGrad};
+        let (p, q) = (Param::weight(0, 0, 0), Param::weight(0, 1, 0));
+        let e = |_| "the loss surface needs a first layer of at least two neurons".to_string();
+        let (p0, q0) = (
+            f64::from(p.get(&mut self.net).map_err(e)?),
+            f64::from(q.get(&mut self.net).map_err(e)?),
+        );
+        let axis = |param, at: f64| Axis {
+            param,
+            from: at - span,
+            to: at + span,
+            steps: n,
+        };
+        let train = self.train.view().map_err(core_err("data"))?;
+        let mut losses = vec![0.0f32; n * n];
+        let mut grads = vec![0.0f32; n * n];
+        diagnostics::loss_slice(
+            &mut self.net,
+            self.loss,
+            &train,
+            axis(p, p0),
+            axis(q, q0),
+            SliceGrad::Swept,
+            &mut losses,
+            &mut grads,
+        )
+        .map_err(core_err("loss surface"))?;
+        losses.extend_from_slice(&grads);
+        Ok(losses)
+    }
+
     /// The trained network and its optimizer state as microprop's model file (what
     /// `microprop-sim train --save` writes; `predict --load` and the firmware read it).
     ///

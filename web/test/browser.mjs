@@ -129,7 +129,19 @@ for (const seed of [42, 7]) {
   check(centred.last.train_loss < zz.last.train_loss,
     `zig-zag, seed ${seed}: zero-centred inputs reach a lower loss in 20 epochs (${centred.last.train_loss.toFixed(4)} < ${zz.last.train_loss.toFixed(4)})`);
 }
-await train("preset-experiment-a", null, 10, { preset: "experiment-a" });
+// Experiment A: the 9-layer 2-wide sigmoid net's surface over w[0][0] × w[1][0] is a
+// plateau: its steepest gradient is below 1e-3 of the 2-layer net's.
+for (const seed of [42, 7]) {
+  const steepest = {};
+  for (const [depth, hidden] of [[2, "2"], [9, "2,2,2,2,2,2,2,2"]]) {
+    await train(`experiment-a-${depth}-layers-seed${seed}`, { ...(await presetControls("experiment-a")), hidden, seed }, 30);
+    const s = await page.evaluate(() => window.mpTest.surfaces());
+    steepest[depth] = Math.max(...s.grad);
+    console.log(`experiment A, ${depth} layers, seed ${seed}: surface (32 × 32) in ${s.ms.toFixed(0)} ms, steepest gradient ${steepest[depth].toExponential(2)}`);
+  }
+  check(steepest[9] < 1e-3 * steepest[2],
+    `experiment A, seed ${seed}: the 9-layer surface is a plateau (steepest ${steepest[9].toExponential(2)} < 1e-3 × ${steepest[2].toExponential(2)})`);
+}
 await page.screenshot({ path: path.join(out, "playground-preset.png") });
 
 await page.setViewportSize({ width: 390, height: 844 });

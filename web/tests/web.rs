@@ -252,3 +252,37 @@ fn bad_settings_are_named() {
         }
     }
 }
+
+#[test]
+fn the_loss_surface_restores_the_weights_and_changes_nothing() {
+    for hidden in [vec![2], vec![2; 8]] {
+        let mut layers = vec![2];
+        layers.extend(&hidden);
+        layers.push(1);
+        let cfg = Config {
+            layers,
+            activation: "sigmoid".into(),
+            init: InitKind::Xavier,
+            lr: 0.5,
+            ..Config::default()
+        };
+        let mut a = Playground::new(cfg.clone()).unwrap();
+        let mut b = Playground::new(cfg).unwrap();
+        for _ in 0..3 {
+            a.epoch().unwrap();
+            b.epoch().unwrap();
+        }
+        let s = a.surface(7, 4.0).unwrap();
+        assert_eq!(s.len(), 2 * 49);
+        assert!(s.iter().all(|v| v.is_finite() && *v >= 0.0));
+        // The loss varies over the grid; the centre is the current loss.
+        let (lo, hi) = s[..49]
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(hi > lo);
+        assert_eq!(a.weights_hash(), b.weights_hash());
+        a.epoch().unwrap();
+        b.epoch().unwrap();
+        assert_eq!(a.weights_hash(), b.weights_hash());
+    }
+}
