@@ -1,31 +1,32 @@
 // The playground's page: controls → a JSON configuration → microprop-web (the .wasm) →
 // curves, heatmaps and numbers on canvases. Training runs in slices inside
-// requestAnimationFrame so that no frame blocks the page for long.
+// a worker (worker.js) so that no frame waits for it; the main thread draws once per
+// animation frame.
 import { PRESETS } from "./presets.js";
 import { mcuPanel } from "./mcu.js";
 
 const $ = (id) => document.getElementById(id);
 const BOUNDARY_GRID = 48;
 const NEURON_GRID = 20;
-const SLICE_MS = 6; // training time per frame
-const STATE_MS = 300; // the statistics' passes over the data at most this often while playing
 
-// ---- the wasm module ----------------------------------------------------------------
-let wasm;
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function outBytes() {
-  return new Uint8Array(wasm.memory.buffer, wasm.mp_out_ptr(), wasm.mp_out_len());
+// ---- the training thread ------------------------------------------------------------------
+// microprop-web runs in a worker (worker.js); the main thread only draws.
+const worker = new Worker("worker.js", { type: "module" });
+let nextId = 1;
+const pending = new Map();
+function ask(op, body = {}) {
+  const id = nextId++;
+  worker.postMessage({ id, op, ...body });
+  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
 }
-function outText() { return dec.decode(outBytes()); }
-function floats() {
-  return new Float32Array(wasm.memory.buffer, wasm.mp_floats_ptr(), wasm.mp_floats_len());
-}
-function call(name, ...args) {
-  if (wasm[name](...args) !== 0) throw new Error(outText());
-}
-function callJson(name, ...args) { call(name, ...args); return JSON.parse(outText()); }
+worker.onmessage = ({ data: m }) => {
+  if (m.op === "tick") return onTick(m);
+  const p = pending.get(m.id);
+  if (!p) return;
+  pending.delete(m.id);
+  if (m.ok) p.resolve(m); else p.reject(new Error(m.error));
+};
+worker.onerror = (e) => showError(`training thread: ${e.message}`);
 
 // ---- state ------------------------------------------------------------------------------
 const S = {
@@ -84,29 +85,33 @@ function showError(msg) {
   $("error").textContent = msg ? `⚠ ${msg}` : "";
 }
 
-function reset() {
+let gen = 0;
+async function reset() {
   pause();
   let cfg;
+  const mine = ++gen;
   try {
     cfg = readConfig();
-    const bytes = enc.encode(JSON.stringify(cfg));
-    const ptr = wasm.mp_input(bytes.length);
-    new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-    S.info = callJson("mp_init");
+    const r = await ask("init", { cfg, gen: mine });
+    if (mine !== gen) return;
+    S.info = r.info;
+    S.wasmBytes = r.wasmBytes;
+    S.history = [];
+    S.gradHistory = [];
+    S.gradEpochs = [];
+    S.trainMs = 0;
+    S.state = null;
+    absorb(r);
   } catch (e) {
+    if (mine !== gen) return;
     S.info = null;
     showError(e.message);
     return;
   }
   showError(null);
   S.cfg = cfg;
-  S.history = [];
-  S.gradHistory = [];
-  S.gradEpochs = [];
-  S.trainedEpochs = 0;
-  S.trainMs = 0;
   $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N";
-  measure();
+  S.dirty = true;
   draw();
   $("mcu").replaceChildren(mcuPanel(S.info, cfg));
 }
@@ -114,55 +119,55 @@ function reset() {
 function shellWord(s) { return /^[\w.,:=+-]+$/.test(s) ? s : `'${s}'`; }
 
 // ---- training -----------------------------------------------------------------------------
-function trainEpochs(n) {
-  const t = performance.now();
-  const done = callJson("mp_epochs", n);
-  const dt = performance.now() - t;
-  S.trainMs += dt;
-  S.trainedEpochs += done.length;
-  S.history.push(...done);
-  return dt;
+// What the worker measured: new epochs, and the latest state, boundary and neurons.
+function absorb(m) {
+  if (m.epochs) S.history.push(...m.epochs);
+  if (m.trainMs != null) S.trainMs = m.trainMs;
+  if (m.state) {
+    S.state = m.state;
+    S.gradHistory.push(m.state.grad_norms);
+    S.gradEpochs.push(m.state.epoch);
+  }
+  if (m.boundary) S.boundary = m.boundary;
+  if (m.neurons) S.neurons = m.neurons;
+  if (m.state || m.boundary) S.dirty = true;
 }
 
-let frameNo = 0;
-function measure(full = true) {
-  const now = performance.now();
-  frameNo++;
-  if (full || !S.state || now - S.stateAt >= STATE_MS) {
-    S.state = callJson("mp_state");
-    S.stateAt = now;
-    S.gradHistory.push(S.state.grad_norms);
-    S.gradEpochs = S.gradEpochs || [];
-    S.gradEpochs.push(S.state.epoch);
-  }
-  call("mp_boundary", BOUNDARY_GRID);
-  S.boundary = floats().slice();
-  // The neurons' heatmaps every other frame while playing.
-  S.neuronsFresh = full || frameNo % 2 === 0 || !S.neurons;
-  if (S.neuronsFresh) {
-    call("mp_neurons", NEURON_GRID);
-    S.neurons = floats().slice();
-  }
+function onTick(m) {
+  if (m.gen !== gen) return;
+  absorb(m);
+  if (m.error) showError(m.error);
+  if (m.done) pause(false);
 }
 
+// Draws what changed, once per animation frame; while playing, asks the worker for the
+// next snapshot as soon as the last one arrived.
 function frame() {
-  if (!S.playing) return;
-  const start = performance.now();
-  try {
-    // Train in slices of whole epochs until the frame's training budget is spent.
-    let spent = 0;
-    do {
-      spent += trainEpochs(1);
-    } while (spent < SLICE_MS && S.history.length < S.maxEpochs);
-    measure(S.history.length >= S.maxEpochs);
-    draw();
-  } catch (e) {
-    showError(e.message);
-    pause();
+  if (S.playing && !S.snapPending) {
+    S.snapPending = true;
+    const mine = gen;
+    ask("snap").then((r) => {
+      S.snapPending = false;
+      if (mine === gen && S.playing) absorb(r);
+    }).catch((e) => { S.snapPending = false; showError(e.message); });
   }
-  S.frames.push(performance.now() - start);
-  if (S.history.length >= S.maxEpochs) pause();
-  if (S.playing) requestAnimationFrame(frame);
+  if (S.dirty) {
+    const start = performance.now();
+    try {
+      draw();
+    } catch (e) {
+      showError(e.message);
+    }
+    if (S.playing) S.frames.push(performance.now() - start);
+  }
+  if (S.playing || S.dirty) requestAnimationFrame(frame);
+  else S.looping = false;
+}
+function loop() {
+  if (!S.looping) {
+    S.looping = true;
+    requestAnimationFrame(frame);
+  }
 }
 
 function play() {
@@ -170,34 +175,44 @@ function play() {
   S.playing = true;
   $("play").textContent = "⏸ Pause";
   $("play").setAttribute("aria-pressed", "true");
-  requestAnimationFrame(frame);
+  ask("run", { maxEpochs: S.maxEpochs }).catch((e) => showError(e.message));
+  loop();
 }
-function pause() {
+function pause(tell = true) {
+  const was = S.playing;
   S.playing = false;
+  S.maxEpochs = Infinity;
   $("play").textContent = "▶ Play";
   $("play").setAttribute("aria-pressed", "false");
+  if (tell && was) {
+    const mine = gen;
+    ask("pause").then((r) => { if (mine === gen) { absorb(r); loop(); } }).catch((e) => showError(e.message));
+  }
+  loop();
 }
-function step() {
+async function step() {
   if (!S.info) return;
   pause();
+  const mine = gen;
   try {
-    trainEpochs(1);
-    measure();
-    draw();
+    const r = await ask("step");
+    if (mine === gen) absorb(r);
+    loop();
   } catch (e) {
     showError(e.message);
   }
 }
 
-function download() {
+async function download() {
   if (!S.info) return;
+  let r;
   try {
-    call("mp_model");
+    r = await ask("model");
   } catch (e) {
     showError(e.message);
     return;
   }
-  const blob = new Blob([outBytes().slice()], { type: "application/octet-stream" });
+  const blob = new Blob([r.bytes], { type: "application/octet-stream" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = `microprop-${S.info.layers.length}layers-epoch${S.history.length}.mpm`;
@@ -517,6 +532,7 @@ function drawHistograms() {
 }
 
 function draw() {
+  S.dirty = false;
   if (!S.info || !S.state) return;
   const last = S.history[S.history.length - 1];
   $("epoch").textContent = String(S.state.epoch);
@@ -528,7 +544,7 @@ function draw() {
     : "–";
   $("hash").textContent = S.state.weights_hash;
   drawBoundary();
-  if (S.neuronsFresh !== false) drawNetwork();
+  drawNetwork();
   drawCharts();
 }
 
@@ -551,16 +567,15 @@ function drawSurface(id, vals, log) {
   ctx.strokeRect(w / 2 - 3, h / 2 - 3, 6, 6); // the trained weights
   return [lo, hi];
 }
-function surfaces() {
+async function surfaces() {
   if (!S.info) return null;
   pause();
   const span = Math.max(0.5, num("span", 8));
   try {
-    const t = performance.now();
-    const centre = callJson("mp_surface", SURFACE_GRID, span);
-    const f = floats().slice();
+    const r = await ask("surface", { n: SURFACE_GRID, span });
     const n = SURFACE_GRID * SURFACE_GRID;
-    S.surface = { loss: f.subarray(0, n), grad: f.subarray(n), centre, span, ms: performance.now() - t };
+    const centre = r.centre;
+    S.surface = { loss: r.grid.subarray(0, n), grad: r.grid.subarray(n), centre, span, ms: r.ms };
     const [l0, l1] = drawSurface("surface-loss", S.surface.loss, false);
     const [g0, g1] = drawSurface("surface-grad", S.surface.grad, true);
     $("surface-info").textContent = `w[0][0] ${centre[0].toFixed(2)} ± ${span}, w[1][0] ${centre[1].toFixed(2)} ± ${span}; ` +
@@ -597,10 +612,6 @@ function updateVisibility() {
 
 async function main() {
   const t0 = performance.now();
-  const bytes = await (await fetch("microprop_web.wasm")).arrayBuffer();
-  const { instance } = await WebAssembly.instantiate(bytes, {});
-  wasm = instance.exports;
-  S.wasmBytes = bytes.byteLength;
   const sel = $("preset");
   for (const p of PRESETS) sel.add(new Option(p.label, p.name));
   sel.addEventListener("change", () => { applyPreset(sel.value); reset(); });
@@ -621,17 +632,17 @@ async function main() {
     if (e.key === "s") step();
     if (e.key === "r") reset();
   });
-  window.addEventListener("resize", () => { if (!S.playing) draw(); });
+  window.addEventListener("resize", () => { S.dirty = true; loop(); });
   applyPreset(PRESETS[0].name);
   updateVisibility();
-  reset();
+  await reset();
   S.loadMs = performance.now() - t0;
   S.ready = true;
 }
 
 // The browser test's hooks: a configuration set directly, and bounded training.
 window.mpTest = {
-  setControls(controls, preset = null) {
+  async setControls(controls, preset = null) {
     $("preset").value = preset || "custom";
     $("preset-text").textContent = (PRESETS.find((q) => q.name === preset) || PRESETS[0]).text;
     for (const [id, v] of Object.entries(controls)) {
@@ -639,15 +650,15 @@ window.mpTest = {
       if (el.type === "checkbox") el.checked = Boolean(v); else el.value = String(v);
     }
     updateVisibility();
-    reset();
+    await reset();
     return S.error;
   },
   presetControls(name) { return { ...PRESETS.find((q) => q.name === name).controls }; },
-  surfaces() {
-    const r = surfaces();
+  async surfaces() {
+    const r = await surfaces();
     return r && { loss: [...r.loss], grad: [...r.grad], ms: r.ms };
   },
-  playFor(epochs) { S.maxEpochs = S.history.length + epochs; S.frames = []; play(); },
+  playFor(epochs) { S.frames = []; S.maxEpochs = S.history.length + epochs; play(); },
 };
 
 main().catch((e) => showError(`cannot start: ${e.message}`));
