@@ -110,7 +110,9 @@ async function reset() {
   }
   showError(null);
   S.cfg = cfg;
-  $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N";
+  const scheduled = cfg.schedule.kind !== "constant" || cfg.warmup > 0;
+  $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N" +
+    (scheduled ? "\n(microprop-sim train has no learning-rate schedule: this is the same run at a constant rate, not this one)" : "");
   S.dirty = true;
   draw();
   $("mcu").replaceChildren(mcuPanel(S.info, cfg));
@@ -617,6 +619,12 @@ async function main() {
   sel.addEventListener("change", () => { applyPreset(sel.value); reset(); });
   $("config").addEventListener("change", (e) => {
     if (e.target.id === "preset") return;
+    if (e.target.id === "dataset") {
+      // Each data set's own default spread (the simulator's: clusters 0.7, XOR margin
+      // 0.1, spiral noise 0.05).
+      const d = $("dataset").value;
+      $("spread").value = d.startsWith("clusters") ? 0.7 : d === "xor" ? 0.1 : 0.05;
+    }
     updateVisibility();
     reset();
   });
