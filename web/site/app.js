@@ -142,17 +142,23 @@ function onTick(m) {
   if (m.done) pause(false);
 }
 
-// Draws what changed, once per animation frame; while playing, asks the worker for the
-// next snapshot as soon as the last one arrived.
+// Draws what changed, once per animation frame.
+// The next snapshot is asked for as soon as one arrives (the worker answers between
+// training slices), so one is ready by the next frame.
+function snap() {
+  if (!S.playing || S.snapPending) return;
+  S.snapPending = true;
+  const mine = gen;
+  ask("snap").then((r) => {
+    S.snapPending = false;
+    if (mine === gen && S.playing) {
+      absorb(r);
+      snap();
+    }
+  }).catch((e) => { S.snapPending = false; showError(e.message); });
+}
 function frame() {
-  if (S.playing && !S.snapPending) {
-    S.snapPending = true;
-    const mine = gen;
-    ask("snap").then((r) => {
-      S.snapPending = false;
-      if (mine === gen && S.playing) absorb(r);
-    }).catch((e) => { S.snapPending = false; showError(e.message); });
-  }
+  snap();
   if (S.dirty) {
     const start = performance.now();
     try {
