@@ -1,30 +1,32 @@
 // The playground's page: controls → a JSON configuration → microprop-web (the .wasm) →
 // curves, heatmaps and numbers on canvases. Training runs in slices inside
-// requestAnimationFrame so that no frame blocks the page for long.
+// a worker (worker.js) so that no frame waits for it; the main thread draws once per
+// animation frame.
 import { PRESETS } from "./presets.js";
 import { mcuPanel } from "./mcu.js";
 
 const $ = (id) => document.getElementById(id);
-const BOUNDARY_GRID = 60;
+const BOUNDARY_GRID = 48;
 const NEURON_GRID = 20;
-const SLICE_MS = 10; // training time per frame
 
-// ---- the wasm module ----------------------------------------------------------------
-let wasm;
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function outBytes() {
-  return new Uint8Array(wasm.memory.buffer, wasm.mp_out_ptr(), wasm.mp_out_len());
+// ---- the training thread ------------------------------------------------------------------
+// microprop-web runs in a worker (worker.js); the main thread only draws.
+const worker = new Worker("worker.js", { type: "module" });
+let nextId = 1;
+const pending = new Map();
+function ask(op, body = {}) {
+  const id = nextId++;
+  worker.postMessage({ id, op, ...body });
+  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
 }
-function outText() { return dec.decode(outBytes()); }
-function floats() {
-  return new Float32Array(wasm.memory.buffer, wasm.mp_floats_ptr(), wasm.mp_floats_len());
-}
-function call(name, ...args) {
-  if (wasm[name](...args) !== 0) throw new Error(outText());
-}
-function callJson(name, ...args) { call(name, ...args); return JSON.parse(outText()); }
+worker.onmessage = ({ data: m }) => {
+  if (m.op === "tick") return onTick(m);
+  const p = pending.get(m.id);
+  if (!p) return;
+  pending.delete(m.id);
+  if (m.ok) p.resolve(m); else p.reject(new Error(m.error));
+};
+worker.onerror = (e) => showError(`training thread: ${e.message}`);
 
 // ---- state ------------------------------------------------------------------------------
 const S = {
@@ -83,28 +85,35 @@ function showError(msg) {
   $("error").textContent = msg ? `⚠ ${msg}` : "";
 }
 
-function reset() {
+let gen = 0;
+async function reset() {
   pause();
   let cfg;
+  const mine = ++gen;
   try {
     cfg = readConfig();
-    const bytes = enc.encode(JSON.stringify(cfg));
-    const ptr = wasm.mp_input(bytes.length);
-    new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
-    S.info = callJson("mp_init");
+    const r = await ask("init", { cfg, gen: mine });
+    if (mine !== gen) return;
+    S.info = r.info;
+    S.wasmBytes = r.wasmBytes;
+    S.history = [];
+    S.gradHistory = [];
+    S.gradEpochs = [];
+    S.trainMs = 0;
+    S.state = null;
+    absorb(r);
   } catch (e) {
+    if (mine !== gen) return;
     S.info = null;
     showError(e.message);
     return;
   }
   showError(null);
   S.cfg = cfg;
-  S.history = [];
-  S.gradHistory = [];
-  S.trainedEpochs = 0;
-  S.trainMs = 0;
-  $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N";
-  measure();
+  const scheduled = cfg.schedule.kind !== "constant" || cfg.warmup > 0;
+  $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N" +
+    (scheduled ? "\n(microprop-sim train has no learning-rate schedule: this is the same run at a constant rate, not this one)" : "");
+  S.dirty = true;
   draw();
   $("mcu").replaceChildren(mcuPanel(S.info, cfg));
 }
@@ -112,43 +121,61 @@ function reset() {
 function shellWord(s) { return /^[\w.,:=+-]+$/.test(s) ? s : `'${s}'`; }
 
 // ---- training -----------------------------------------------------------------------------
-function trainEpochs(n) {
-  const t = performance.now();
-  const done = callJson("mp_epochs", n);
-  const dt = performance.now() - t;
-  S.trainMs += dt;
-  S.trainedEpochs += done.length;
-  S.history.push(...done);
-  return dt;
-}
-
-function measure() {
-  S.state = callJson("mp_state");
-  S.gradHistory.push(S.state.grad_norms);
-  call("mp_boundary", BOUNDARY_GRID);
-  S.boundary = floats().slice();
-  call("mp_neurons", NEURON_GRID);
-  S.neurons = floats().slice();
-}
-
-function frame() {
-  if (!S.playing) return;
-  const start = performance.now();
-  try {
-    // Train in slices of whole epochs until the frame's training budget is spent.
-    let spent = 0;
-    do {
-      spent += trainEpochs(1);
-    } while (spent < SLICE_MS && S.history.length < S.maxEpochs);
-    measure();
-    draw();
-  } catch (e) {
-    showError(e.message);
-    pause();
+// What the worker measured: new epochs, and the latest state, boundary and neurons.
+function absorb(m) {
+  if (m.epochs) S.history.push(...m.epochs);
+  if (m.trainMs != null) S.trainMs = m.trainMs;
+  if (m.state) {
+    S.state = m.state;
+    S.gradHistory.push(m.state.grad_norms);
+    S.gradEpochs.push(m.state.epoch);
   }
-  S.frames.push(performance.now() - start);
-  if (S.history.length >= S.maxEpochs) pause();
-  if (S.playing) requestAnimationFrame(frame);
+  if (m.boundary) S.boundary = m.boundary;
+  if (m.neurons) S.neurons = m.neurons;
+  if (m.state || m.boundary) S.dirty = true;
+}
+
+function onTick(m) {
+  if (m.gen !== gen) return;
+  absorb(m);
+  if (m.error) showError(m.error);
+  if (m.done) pause(false);
+}
+
+// Draws what changed, once per animation frame.
+// The next snapshot is asked for as soon as one arrives (the worker answers between
+// training slices), so one is ready by the next frame.
+function snap() {
+  if (!S.playing || S.snapPending) return;
+  S.snapPending = true;
+  const mine = gen;
+  ask("snap").then((r) => {
+    S.snapPending = false;
+    if (mine === gen && S.playing) {
+      absorb(r);
+      snap();
+    }
+  }).catch((e) => { S.snapPending = false; showError(e.message); });
+}
+function frame() {
+  snap();
+  if (S.dirty) {
+    const start = performance.now();
+    try {
+      draw();
+    } catch (e) {
+      showError(e.message);
+    }
+    if (S.playing) S.frames.push(performance.now() - start);
+  }
+  if (S.playing || S.dirty) requestAnimationFrame(frame);
+  else S.looping = false;
+}
+function loop() {
+  if (!S.looping) {
+    S.looping = true;
+    requestAnimationFrame(frame);
+  }
 }
 
 function play() {
@@ -156,34 +183,44 @@ function play() {
   S.playing = true;
   $("play").textContent = "⏸ Pause";
   $("play").setAttribute("aria-pressed", "true");
-  requestAnimationFrame(frame);
+  ask("run", { maxEpochs: S.maxEpochs }).catch((e) => showError(e.message));
+  loop();
 }
-function pause() {
+function pause(tell = true) {
+  const was = S.playing;
   S.playing = false;
+  S.maxEpochs = Infinity;
   $("play").textContent = "▶ Play";
   $("play").setAttribute("aria-pressed", "false");
+  if (tell && was) {
+    const mine = gen;
+    ask("pause").then((r) => { if (mine === gen) { absorb(r); loop(); } }).catch((e) => showError(e.message));
+  }
+  loop();
 }
-function step() {
+async function step() {
   if (!S.info) return;
   pause();
+  const mine = gen;
   try {
-    trainEpochs(1);
-    measure();
-    draw();
+    const r = await ask("step");
+    if (mine === gen) absorb(r);
+    loop();
   } catch (e) {
     showError(e.message);
   }
 }
 
-function download() {
+async function download() {
   if (!S.info) return;
+  let r;
   try {
-    call("mp_model");
+    r = await ask("model");
   } catch (e) {
     showError(e.message);
     return;
   }
-  const blob = new Blob([outBytes().slice()], { type: "application/octet-stream" });
+  const blob = new Blob([r.bytes], { type: "application/octet-stream" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
   a.download = `microprop-${S.info.layers.length}layers-epoch${S.history.length}.mpm`;
@@ -254,10 +291,15 @@ function drawBoundary() {
   const px = (x) => ((x - x0) / (x1 - x0)) * w;
   const py = (y) => h - ((y - y0) / (y1 - y0)) * h;
   const dots = (xs, labels, test) => {
-    for (let i = 0; i < labels.length; i++) {
-      const [r, g, b] = pointColor(labels[i]);
+    for (let k = 0; k < info.classes; k++) {
+      const [r, g, b] = pointColor(k);
       ctx.beginPath();
-      ctx.arc(px(xs[2 * i]), py(xs[2 * i + 1]), test ? 3.5 : 3, 0, 2 * Math.PI);
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i] !== k) continue;
+        const x = px(xs[2 * i]), y = py(xs[2 * i + 1]);
+        ctx.moveTo(x + 3, y);
+        ctx.arc(x, y, 3, 0, 2 * Math.PI);
+      }
       if (test) {
         ctx.strokeStyle = `rgb(${r},${g},${b})`;
         ctx.lineWidth = 1.5;
@@ -265,7 +307,7 @@ function drawBoundary() {
       } else {
         ctx.fillStyle = `rgb(${r},${g},${b})`;
         ctx.fill();
-        ctx.strokeStyle = "#fff";
+        ctx.strokeStyle = "rgba(255,255,255,0.8)";
         ctx.lineWidth = 0.6;
         ctx.stroke();
       }
@@ -294,8 +336,11 @@ function drawNetwork() {
     const total = widths[j] * (cell + gap) - gap;
     return 24 + (h - 32 - total) / 2 + u * (cell + gap);
   };
-  // Weights: dense layer j connects column j to column j + 1.
+  // Weights: dense layer j connects column j to column j + 1; one path per colour and
+  // width bucket (a few strokes instead of one per weight).
   const ws = S.state.weights;
+  const BUCKETS = 6;
+  const paths = new Map();
   for (let j = 0; j + 1 < cols && j < ws.length; j++) {
     const L = ws[j];
     let max = 1e-12;
@@ -303,52 +348,79 @@ function drawNetwork() {
     for (let o = 0; o < L.outputs; o++) {
       for (let i = 0; i < L.inputs; i++) {
         const v = L.w[o * L.inputs + i];
-        ctx.strokeStyle = v >= 0 ? "rgba(31,95,191,0.75)" : "rgba(230,120,20,0.75)";
-        ctx.lineWidth = Math.max(0.15, (3 * Math.abs(v)) / max);
-        ctx.beginPath();
-        ctx.moveTo(colX(j) + cell, unitY(j, i) + cell / 2);
-        ctx.lineTo(colX(j + 1), unitY(j + 1, o) + cell / 2);
-        ctx.stroke();
+        const b = Math.min(BUCKETS - 1, Math.floor((BUCKETS * Math.abs(v)) / max));
+        const key = `${v >= 0 ? 1 : 0}:${b}`;
+        if (!paths.has(key)) paths.set(key, []);
+        paths.get(key).push(colX(j) + cell, unitY(j, i) + cell / 2, colX(j + 1), unitY(j + 1, o) + cell / 2);
       }
     }
   }
-  // Units: the inputs' own planes, then each layer's outputs.
+  for (const [key, seg] of paths) {
+    const [pos, b] = key.split(":").map(Number);
+    ctx.strokeStyle = pos ? "rgba(31,95,191,0.7)" : "rgba(230,120,20,0.7)";
+    ctx.lineWidth = 0.2 + (3 * (b + 0.5)) / BUCKETS;
+    ctx.beginPath();
+    for (let q = 0; q < seg.length; q += 4) {
+      ctx.moveTo(seg[q], seg[q + 1]);
+      ctx.lineTo(seg[q + 2], seg[q + 3]);
+    }
+    ctx.stroke();
+  }
+  // Units: the inputs' own planes, then each layer's outputs, all in one image atlas.
   const [[x0, x1], [y0, y1]] = info.bounds;
   const n = NEURON_GRID;
-  const input = [new Float32Array(n * n), new Float32Array(n * n)];
   const mx = Math.max(Math.abs(x0), Math.abs(x1)), my = Math.max(Math.abs(y0), Math.abs(y1));
-  for (let iy = 0; iy < n; iy++) {
-    for (let ix = 0; ix < n; ix++) {
-      input[0][iy * n + ix] = (x0 + ((x1 - x0) * ix) / (n - 1)) / mx;
-      input[1][iy * n + ix] = (y0 + ((y1 - y0) * iy) / (n - 1)) / my;
-    }
-  }
-  let off = 0;
-  ctx.font = "11px system-ui";
+  const units = widths.reduce((a, b) => a + b, 0);
+  const atlas = ctx.createImageData(n * units, n);
+  let off = 0, slot = 0;
+  const tiles = [];
   for (let j = 0; j < cols; j++) {
-    ctx.fillStyle = "#333";
-    const name = j === 0 ? "input" : j === cols - 1 ? "output" : `hidden ${j}`;
-    ctx.fillText(name, colX(j), 14);
     for (let u = 0; u < widths[j]; u++) {
-      let vals;
-      if (j === 0) {
-        vals = input[u];
-      } else {
+      let vals, max = 1e-12;
+      if (j > 0) {
         vals = S.neurons.subarray(off, off + n * n);
         off += n * n;
-        let max = 1e-12;
-        for (const v of vals) max = Math.max(max, Math.abs(v));
-        vals = vals.map((v) => v / max);
+        for (let q = 0; q < vals.length; q++) max = Math.max(max, Math.abs(vals[q]));
       }
-      blit(ctx, heatImage(ctx, vals, n, diverging), colX(j), unitY(j, u), cell, cell);
-      ctx.strokeStyle = "#888";
-      ctx.lineWidth = 0.5;
-      ctx.strokeRect(colX(j), unitY(j, u), cell, cell);
+      for (let iy = 0; iy < n; iy++) {
+        for (let ix = 0; ix < n; ix++) {
+          const v = j === 0
+            ? (u === 0 ? (x0 + ((x1 - x0) * ix) / (n - 1)) / mx : (y0 + ((y1 - y0) * iy) / (n - 1)) / my)
+            : vals[iy * n + ix] / max;
+          // diverging(v), inlined: −1 orange … 0 white … +1 blue.
+          const t = v > 1 ? 1 : v < -1 ? 1 : v < 0 ? -v : v;
+          const o = ((n - 1 - iy) * n * units + slot * n + ix) * 4;
+          const d = atlas.data;
+          if (v >= 0) {
+            d[o] = 255 - 224 * t; d[o + 1] = 255 - 160 * t; d[o + 2] = 255 - 64 * t;
+          } else {
+            d[o] = 255 - 25 * t; d[o + 1] = 255 - 135 * t; d[o + 2] = 255 - 235 * t;
+          }
+          d[o + 3] = 255;
+        }
+      }
+      tiles.push([slot, colX(j), unitY(j, u)]);
+      slot++;
     }
+  }
+  scratch.width = atlas.width;
+  scratch.height = atlas.height;
+  scratch.getContext("2d").putImageData(atlas, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.strokeStyle = "#888";
+  ctx.lineWidth = 0.5;
+  for (const [k, x, y] of tiles) {
+    ctx.drawImage(scratch, k * n, 0, n, n, x, y, cell, cell);
+    ctx.strokeRect(x, y, cell, cell);
+  }
+  ctx.font = "11px system-ui";
+  ctx.fillStyle = "#333";
+  for (let j = 0; j < cols; j++) {
+    ctx.fillText(j === 0 ? "input" : j === cols - 1 ? "output" : `hidden ${j}`, colX(j), 14);
   }
 }
 
-function axes(ctx, w, h, pad, x1, yLo, yHi, log, fmt) {
+function axes(ctx, w, h, pad, xLabel, yLo, yHi, log, fmt) {
   ctx.strokeStyle = "#999";
   ctx.lineWidth = 1;
   ctx.strokeRect(pad.l, pad.t, w - pad.l - pad.r, h - pad.t - pad.b);
@@ -356,7 +428,7 @@ function axes(ctx, w, h, pad, x1, yLo, yHi, log, fmt) {
   ctx.font = "10px system-ui";
   ctx.fillText(fmt(yHi), 2, pad.t + 8);
   ctx.fillText(fmt(yLo), 2, h - pad.b);
-  ctx.fillText(`epoch ${x1}`, w - pad.r - 60, h - 3);
+  ctx.fillText(xLabel, w - pad.r - ctx.measureText(xLabel).width - 2, h - 3);
   if (log) ctx.fillText("log", 2, h / 2);
 }
 
@@ -392,7 +464,7 @@ function lineChart(id, series, opts = {}) {
   }
   ctx.setLineDash([]);
   const fmt = opts.log ? (v) => `1e${v.toFixed(1)}` : (v) => v.toPrecision(3);
-  axes(ctx, w, h, pad, n - 1, lo, hi, opts.log, fmt);
+  axes(ctx, w, h, pad, opts.xLabel || `epoch ${n}`, lo, hi, opts.log, fmt);
   let lx = pad.l + 6;
   ctx.font = "10px system-ui";
   for (const s of series) {
@@ -416,7 +488,8 @@ function drawCharts() {
   for (let l = 0; l < layers; l++) {
     grads.push({ values: S.gradHistory.map((g) => g[l]), colour: LAYER[l % LAYER.length], label: `L${l + 1}` });
   }
-  lineChart("grad-chart", grads, { log: true });
+  const upto = S.gradEpochs.length ? S.gradEpochs[S.gradEpochs.length - 1] : 0;
+  lineChart("grad-chart", grads, { log: true, xLabel: `epochs 0 … ${upto}` });
   drawUnits();
   drawHistograms();
 }
@@ -467,6 +540,7 @@ function drawHistograms() {
 }
 
 function draw() {
+  S.dirty = false;
   if (!S.info || !S.state) return;
   const last = S.history[S.history.length - 1];
   $("epoch").textContent = String(S.state.epoch);
@@ -480,6 +554,45 @@ function draw() {
   drawBoundary();
   drawNetwork();
   drawCharts();
+}
+
+// ---- Experiment A's surfaces ----------------------------------------------------------------
+const SURFACE_GRID = 32;
+function viridis(t) { // a short approximation of viridis
+  t = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0));
+  const stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  const x = t * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x)), f = x - i;
+  return stops[i].map((a, k) => a + (stops[i + 1][k] - a) * f);
+}
+function drawSurface(id, vals, log) {
+  const [ctx, w, h] = sizeCanvas($(id));
+  const tf = log ? (v) => Math.log10(Math.max(v, 1e-30)) : (v) => v;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of vals) { const t = tf(v); if (Number.isFinite(t)) { lo = Math.min(lo, t); hi = Math.max(hi, t); } }
+  const span = hi - lo || 1;
+  blit(ctx, heatImage(ctx, vals, SURFACE_GRID, (v) => viridis((tf(v) - lo) / span)), 0, 0, w, h);
+  ctx.strokeStyle = "#fff";
+  ctx.strokeRect(w / 2 - 3, h / 2 - 3, 6, 6); // the trained weights
+  return [lo, hi];
+}
+async function surfaces() {
+  if (!S.info) return null;
+  pause();
+  const span = Math.max(0.5, num("span", 8));
+  try {
+    const r = await ask("surface", { n: SURFACE_GRID, span });
+    const n = SURFACE_GRID * SURFACE_GRID;
+    const centre = r.centre;
+    S.surface = { loss: r.grid.subarray(0, n), grad: r.grid.subarray(n), centre, span, ms: r.ms };
+    const [l0, l1] = drawSurface("surface-loss", S.surface.loss, false);
+    const [g0, g1] = drawSurface("surface-grad", S.surface.grad, true);
+    $("surface-info").textContent = `w[0][0] ${centre[0].toFixed(2)} ± ${span}, w[1][0] ${centre[1].toFixed(2)} ± ${span}; ` +
+      `loss ${l0.toPrecision(3)} … ${l1.toPrecision(3)}, ‖g‖ 1e${g0.toFixed(1)} … 1e${g1.toFixed(1)}`;
+    return S.surface;
+  } catch (e) {
+    showError(e.message);
+    return null;
+  }
 }
 
 // ---- presets and wiring -------------------------------------------------------------------
@@ -507,15 +620,17 @@ function updateVisibility() {
 
 async function main() {
   const t0 = performance.now();
-  const bytes = await (await fetch("microprop_web.wasm")).arrayBuffer();
-  const { instance } = await WebAssembly.instantiate(bytes, {});
-  wasm = instance.exports;
-  S.wasmBytes = bytes.byteLength;
   const sel = $("preset");
   for (const p of PRESETS) sel.add(new Option(p.label, p.name));
   sel.addEventListener("change", () => { applyPreset(sel.value); reset(); });
   $("config").addEventListener("change", (e) => {
     if (e.target.id === "preset") return;
+    if (e.target.id === "dataset") {
+      // Each data set's own default spread (the simulator's: clusters 0.7, XOR margin
+      // 0.1, spiral noise 0.05).
+      const d = $("dataset").value;
+      $("spread").value = d.startsWith("clusters") ? 0.7 : d === "xor" ? 0.1 : 0.05;
+    }
     updateVisibility();
     reset();
   });
@@ -524,33 +639,40 @@ async function main() {
   $("play").addEventListener("click", () => (S.playing ? pause() : play()));
   $("step").addEventListener("click", step);
   $("download").addEventListener("click", download);
+  $("surface").addEventListener("click", surfaces);
   document.addEventListener("keydown", (e) => {
     if (e.target.closest("input, select, textarea")) return;
     if (e.key === " " && !e.target.closest("button")) { e.preventDefault(); S.playing ? pause() : play(); }
     if (e.key === "s") step();
     if (e.key === "r") reset();
   });
-  window.addEventListener("resize", () => { if (!S.playing) draw(); });
+  window.addEventListener("resize", () => { S.dirty = true; loop(); });
   applyPreset(PRESETS[0].name);
   updateVisibility();
-  reset();
+  await reset();
   S.loadMs = performance.now() - t0;
   S.ready = true;
 }
 
 // The browser test's hooks: a configuration set directly, and bounded training.
 window.mpTest = {
-  setControls(controls) {
+  async setControls(controls, preset = null) {
+    $("preset").value = preset || "custom";
+    $("preset-text").textContent = (PRESETS.find((q) => q.name === preset) || PRESETS[0]).text;
     for (const [id, v] of Object.entries(controls)) {
       const el = $(id);
       if (el.type === "checkbox") el.checked = Boolean(v); else el.value = String(v);
     }
     updateVisibility();
-    reset();
+    await reset();
     return S.error;
   },
-  preset(name) { $("preset").value = name; applyPreset(name); reset(); return S.error; },
-  playFor(epochs) { S.maxEpochs = S.history.length + epochs; S.frames = []; play(); },
+  presetControls(name) { return { ...PRESETS.find((q) => q.name === name).controls }; },
+  async surfaces() {
+    const r = await surfaces();
+    return r && { loss: [...r.loss], grad: [...r.grad], ms: r.ms };
+  },
+  playFor(epochs) { S.frames = []; S.maxEpochs = S.history.length + epochs; play(); },
 };
 
 main().catch((e) => showError(`cannot start: ${e.message}`));

@@ -121,6 +121,26 @@ pub extern "C" fn mp_neurons(n: usize) -> i32 {
     })
 }
 
+/// Experiment A's loss and gradient surfaces on an `n × n` grid of half-width `span`
+/// into the float buffer ([`Playground::surface`]); the output is the two centres as
+/// JSON `[w00, w10]`.
+#[unsafe(no_mangle)]
+pub extern "C" fn mp_surface(n: usize, span: f64) -> i32 {
+    answer(|s| {
+        let run = run(s)?;
+        let mut centre = [0.0f32; 2];
+        if let Some(l) = run.state()?.weights.first() {
+            centre = [
+                l.w.first().copied().unwrap_or(0.0),
+                l.w.get(l.inputs).copied().unwrap_or(0.0),
+            ];
+        }
+        let grid = run.surface(n.clamp(2, 64), span)?;
+        s.floats = grid;
+        json(&centre)
+    })
+}
+
 /// The model file's bytes into the output ([`Playground::model_file`]).
 #[unsafe(no_mangle)]
 pub extern "C" fn mp_model() -> i32 {

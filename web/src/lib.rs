@@ -460,6 +460,15 @@ pub struct Info {
     pub model_bytes: usize,
     /// Optimizer state scalars.
     pub optimizer_state: usize,
+    /// Bytes of the network's parameters and state plus one activation per layer: what
+    /// `microprop-sim train` reports as `bytes` (the formula of the core's
+    /// `Network::BYTES` for the compile-time network of the same shape).
+    pub weight_bytes: usize,
+    /// Bytes of the training buffers for [`capacity`](Self::capacity) rows: the
+    /// simulator's `training_bytes` (the core's `Network::training_bytes`).
+    pub training_bytes: usize,
+    /// Bytes of the optimizer's state (`f32` each).
+    pub optimizer_bytes: usize,
     /// Batch capacity of the training buffers.
     pub capacity: usize,
     /// The equivalent `microprop-sim train` flags (no `--epochs`).
@@ -685,6 +694,9 @@ impl Playground {
             unit_layers,
             model_bytes: self.model_file().map_or(0, |b| b.len()),
             optimizer_state: self.opt.state().len(),
+            weight_bytes: weight_bytes(&self.net),
+            training_bytes: training_bytes(&self.net),
+            optimizer_bytes: std::mem::size_of_val(self.opt.state()),
             capacity: self.net.capacity(),
             sim_args: self.cfg.sim_args(),
         }
@@ -829,6 +841,46 @@ impl Playground {
         Ok(cols.into_iter().flatten().flatten().collect())
     }
 
+    /// Experiment A's surfaces: the mean training loss and the norm of its gradient over
+    /// `(w[0][0], w[1][0])` (the first layer's weight from input 0 into neurons 0 and 1),
+    /// each on `n` values from −`span` to +`span` around its current value, every other
+    /// parameter as it is (the core's [`diagnostics::loss_slice`]): `n × n` losses, then
+    /// `n × n` gradient norms, rows of constant `w[1][0]`. The weights are restored.
+    ///
+    /// # Errors
+    /// A first layer with fewer than two neurons; the slice's errors.
+    pub fn surface(&mut self, n: usize, span: f64) -> Res<Vec<f32>> {
+        use diagnostics::{Axis, Param, SliceGrad};
+        let (p, q) = (Param::weight(0, 0, 0), Param::weight(0, 1, 0));
+        let e = |_| "the loss surface needs a first layer of at least two neurons".to_string();
+        let (p0, q0) = (
+            f64::from(p.get(&mut self.net).map_err(e)?),
+            f64::from(q.get(&mut self.net).map_err(e)?),
+        );
+        let axis = |param, at: f64| Axis {
+            param,
+            from: at - span,
+            to: at + span,
+            steps: n,
+        };
+        let train = self.train.view().map_err(core_err("data"))?;
+        let mut losses = vec![0.0f32; n * n];
+        let mut grads = vec![0.0f32; n * n];
+        diagnostics::loss_slice(
+            &mut self.net,
+            self.loss,
+            &train,
+            axis(p, p0),
+            axis(q, q0),
+            SliceGrad::Swept,
+            &mut losses,
+            &mut grads,
+        )
+        .map_err(core_err("loss surface"))?;
+        losses.extend_from_slice(&grads);
+        Ok(losses)
+    }
+
     /// The trained network and its optimizer state as microprop's model file (what
     /// `microprop-sim train --save` writes; `predict --load` and the firmware read it).
     ///
@@ -896,4 +948,25 @@ fn histograms(net: &mut Net, data: &microprop::Dataset<'_, f32>) -> Res<Vec<Hist
             Histogram { lo, hi, counts }
         })
         .collect())
+}
+
+/// host-sim's `net::weight_bytes`: parameters and state, plus one activation per layer.
+fn weight_bytes(net: &Net) -> usize {
+    let mut bytes = 0;
+    net.visit_layers(|l| {
+        bytes += (l.w.len() + l.b.len() + l.state.len()) * core::mem::size_of::<f32>();
+        bytes += core::mem::size_of::<Activation>();
+    });
+    bytes
+}
+
+/// host-sim's `net::training_bytes`: gradients, two activations per unit and row, the
+/// row count and the weight bound.
+fn training_bytes(net: &Net) -> usize {
+    let (mut grads, mut rows) = (0, net.inputs());
+    net.visit_layers(|l| {
+        grads += l.gw.len() + l.gb.len();
+        rows += 2 * l.outputs;
+    });
+    (grads + net.capacity() * rows + 2) * core::mem::size_of::<f32>()
 }

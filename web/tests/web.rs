@@ -141,6 +141,18 @@ fn same_config_same_weights_hash_and_model_file_as_the_simulator() {
             sim["val_accuracy"].is_number(),
             "config {i}"
         );
+        let info = run.info();
+        assert_eq!(
+            sim["bytes"].as_u64(),
+            Some(info.weight_bytes as u64),
+            "config {i}"
+        );
+        assert_eq!(
+            sim["training_bytes"].as_u64(),
+            Some(info.training_bytes as u64),
+            "config {i}"
+        );
+        assert_eq!(sim["saved_bytes"].as_u64(), Some(info.model_bytes as u64));
         let file = std::fs::read(&save).unwrap();
         assert_eq!(
             run.model_file().unwrap(),
@@ -186,6 +198,10 @@ fn two_clusters_reach_95_percent_and_the_page_sees_every_unit() {
         assert_eq!(state.dead.len(), 2);
         assert_eq!(state.weights.len(), 3);
         assert_eq!(info.model_bytes, run.model_file().unwrap().len());
+        // The README's table for the demo's 2-16-16-1: 1,372 B of weights, 1,628 B of
+        // training buffers (SGD keeps no state).
+        assert_eq!((info.weight_bytes, info.training_bytes), (1372, 1628));
+        assert_eq!(info.optimizer_bytes, 0);
     }
 }
 
@@ -234,5 +250,39 @@ fn bad_settings_are_named() {
             Ok(_) => panic!("accepted a bad config ({what})"),
             Err(e) => assert!(e.contains(what), "{e:?} should name {what:?}"),
         }
+    }
+}
+
+#[test]
+fn the_loss_surface_restores_the_weights_and_changes_nothing() {
+    for hidden in [vec![2], vec![2; 8]] {
+        let mut layers = vec![2];
+        layers.extend(&hidden);
+        layers.push(1);
+        let cfg = Config {
+            layers,
+            activation: "sigmoid".into(),
+            init: InitKind::Xavier,
+            lr: 0.5,
+            ..Config::default()
+        };
+        let mut a = Playground::new(cfg.clone()).unwrap();
+        let mut b = Playground::new(cfg).unwrap();
+        for _ in 0..3 {
+            a.epoch().unwrap();
+            b.epoch().unwrap();
+        }
+        let s = a.surface(7, 4.0).unwrap();
+        assert_eq!(s.len(), 2 * 49);
+        assert!(s.iter().all(|v| v.is_finite() && *v >= 0.0));
+        // The loss varies over the grid; the centre is the current loss.
+        let (lo, hi) = s[..49]
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(hi > lo);
+        assert_eq!(a.weights_hash(), b.weights_hash());
+        a.epoch().unwrap();
+        b.epoch().unwrap();
+        assert_eq!(a.weights_hash(), b.weights_hash());
     }
 }
