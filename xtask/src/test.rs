@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::firmware::{self, Image};
 use crate::util::{cmd, run_cmd, Snapshot};
-use crate::{fuzz, setup, test_firmware};
+use crate::{fuzz, setup, test_firmware, web};
 
 /// Fuzzing budget per target in `cargo xtask test` (`cargo xtask fuzz` runs longer).
 const FUZZ_SECONDS: u32 = 5;
@@ -78,6 +78,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "--test",
         "layers",
     ]))?;
+    // The playground: its wasm build, then the page in headless Chromium against the
+    // simulator (`cargo xtask web --test`).
+    web::browser_test()?;
     // The fuzz build ran behind everything since the host tests; a few seconds per target
     // now (the firmware's power cuts, timed in wall-clock time, start with no background
     // job).
