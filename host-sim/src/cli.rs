@@ -301,6 +301,17 @@ impl PreprocessArg {
     }
 }
 
+/// `train --scalar`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScalarArg {
+    /// 32-bit float (the default; every flag).
+    F32,
+    /// 64-bit float.
+    F64,
+    /// Q16.16 fixed point (`microprop::Q16`, integer maths).
+    Q16,
+}
+
 /// `--math`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MathArg {
@@ -639,6 +650,12 @@ pub struct TrainArgs {
     /// Maths backend.
     #[arg(long, value_enum, default_value_t = MathArg::Libm)]
     pub math: MathArg,
+    /// The scalar the network computes in: f32, f64, or q16 (Q16.16 fixed point, with
+    /// the integer table backend; --math is then ignored). f64 and q16 train dense layers
+    /// with SGD or momentum, without --batch-norm, --dropout, --preprocess, --l2,
+    /// --val-fraction, --plot or --save (usage error otherwise); the JSON keys are the same.
+    #[arg(long, value_enum, default_value_t = ScalarArg::F32)]
+    pub scalar: ScalarArg,
     /// Save the trained model: every layer (preprocessing included) with its parameters
     /// and state, and the optimizer's state (microprop's model format; `predict --load`
     /// and the firmware read it).

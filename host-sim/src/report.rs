@@ -56,6 +56,7 @@ pub fn train_args(layers: &[usize], act: HiddenAct, dataset: DatasetArg, epochs:
         dropout: None,
         l2: 0.0,
         math: MathArg::Libm,
+        scalar: crate::cli::ScalarArg::F32,
         save: None,
         plot: None,
     }

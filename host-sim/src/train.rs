@@ -9,15 +9,15 @@ use microprop::layer::{
     StandardizeSpec, WhitenSpec,
 };
 use microprop::{
-    train as core_train, Activation, Init, Libm, Loss, Math, Micromath, Model, Optimizer,
-    PcaWhitening, Preprocess, Trainer,
+    train as core_train, Activation, FixedTable, Init, Libm, Loss, Math, Micromath, Model,
+    Momentum, MomentumConfig, Optimizer, PcaWhitening, Preprocess, Scalar, Sgd, Trainer, Q16,
 };
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, TrainArgs},
+    cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, ScalarArg, TrainArgs},
     ctx::{fail, failure, usage, ErrorKind},
     data::{default_spread, Data, Split},
     limits::{self, Footprint},
@@ -568,10 +568,12 @@ fn read_data(a: &TrainArgs, path: &Path) -> Res<crate::table::Table> {
 
 /// `microprop-sim train`.
 pub fn run(a: &TrainArgs, ctx: &Ctx) -> Res<Output> {
-    let (res, data, grid) = match a.math {
-        MathArg::Libm => train_with::<Libm>(a, ctx)?,
-        MathArg::Micromath => train_with::<Micromath>(a, ctx)?,
-        MathArg::Fast => train_with::<microprop::Fast>(a, ctx)?,
+    let (res, data, grid) = match (a.scalar, a.math) {
+        (ScalarArg::F32, MathArg::Libm) => train_with::<Libm>(a, ctx)?,
+        (ScalarArg::F32, MathArg::Micromath) => train_with::<Micromath>(a, ctx)?,
+        (ScalarArg::F32, MathArg::Fast) => train_with::<microprop::Fast>(a, ctx)?,
+        (ScalarArg::F64, _) => train_scalar::<f64, Libm>(a, ctx)?,
+        (ScalarArg::Q16, _) => train_scalar::<Q16, FixedTable>(a, ctx)?,
     };
     if let (Some(path), Some(grid)) = (&a.plot, grid) {
         let fig = Boundary {
@@ -935,6 +937,171 @@ pub fn train_with<M: Math<f32>>(
         warnings,
     };
     Ok((res, data, grid))
+}
+
+/// One epoch of [`train_scalar`] with its optimizer bound in.
+type EpochFn<'a, S, M> = dyn FnMut(&mut HostNet<S, M>, &mut [u16], &mut microprop::DefaultRng) -> microprop::Result<()>
+    + 'a;
+
+/// `train --scalar f64|q16`: the same run as [`train_with`] (the same data, split, seed,
+/// initial weights drawn the same way and rounded to `S`, trainer and epochs) in the
+/// scalar `S`, for dense layers trained by SGD or momentum; the flags it does not take
+/// are usage errors. Health warnings are not computed (empty).
+///
+/// # Errors
+/// Usage errors for flags outside that subset; training errors.
+pub fn train_scalar<S: Scalar, M: Math<S>>(
+    a: &TrainArgs,
+    ctx: &Ctx,
+) -> Res<(TrainResult, Data, Option<Grid>)> {
+    let scalar = S::NAME;
+    let unsupported = [
+        (a.batch_norm, "--batch-norm"),
+        (a.dropout.is_some(), "--dropout"),
+        (a.preprocess != PreprocessArg::None, "--preprocess"),
+        (a.l2 != 0.0, "--l2"),
+        (a.val_fraction > 0.0, "--val-fraction"),
+        (a.plot.is_some(), "--plot"),
+        (a.save.is_some(), "--save"),
+        (
+            !matches!(a.math, MathArg::Libm),
+            "--math (f64 uses libm, q16 the integer table backend)",
+        ),
+        (
+            !matches!(a.optimizer, OptimizerArg::Sgd | OptimizerArg::Momentum),
+            "--optimizer other than sgd or momentum",
+        ),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
+        return usage(format!(
+            "--scalar {scalar}: {flag} is not supported (f32 only; {scalar} trains dense layers with sgd or momentum)"
+        ));
+    }
+    let mut rng = microprop::rng(a.seed);
+    let (data, label_column) = match &a.data {
+        Some(path) => {
+            let table = read_data(a, path)?;
+            let d = &table.data;
+            validate(a, d.features, d.len(), Some(d.classes))?;
+            (table.data, Some(table.label))
+        }
+        None => {
+            let classes = validate(a, FEATURES, a.samples as usize, None)?;
+            let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
+            let mut data =
+                Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+            if let Some(off) = a.offset {
+                data.shift(off.0);
+            }
+            (data, None)
+        }
+    };
+    let xs: Vec<S> = data.x.iter().map(|&v| S::from_f32(v)).collect();
+    if !xs.iter().all(|v| v.is_finite()) {
+        return usage(format!(
+            "--scalar {scalar}: the data does not fit ({scalar} holds |x| < {})",
+            S::MAX
+        ));
+    }
+    check_batches(a, data.len())?;
+    let (init, mult) = init_of(a.init, a.init_scale);
+    let layers = net::layers_with::<S>(
+        &a.layers.0,
+        a.activation.activation().cast(),
+        a.output.activation().cast(),
+        net::Extras {
+            batch_norm: false,
+            dropout: None,
+        },
+    )?;
+    let mut net = net::build::<S, M>(layers, init, a.bias_init, 1, &mut rng)?;
+    if mult != 1.0 {
+        let m = S::from_f32(mult);
+        net.visit_layers_mut(|l| l.w.iter_mut().for_each(|w| *w *= m));
+    }
+    if !net::weights_finite(&net) {
+        return usage(format!(
+            "--init-scale: the initial weights overflow {scalar}"
+        ));
+    }
+    let loss: Loss = a.loss.loss();
+    let view = microprop::Dataset::from_flat(&xs, &data.labels, data.features)?;
+    let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
+    let lr = S::from_f32(a.lr);
+    let mut trainer = Trainer::new(loss, a.batch as usize)?;
+    let mut order = vec![0u16; data.len()];
+    core_train::fill_order(&mut order)?;
+    let pb = ctx.progress(u64::from(a.epochs), "train");
+    let (mut loss_per_epoch, mut accuracy_per_epoch) = (Vec::new(), Vec::new());
+    let mut epochs_to_95 = None;
+    let mut train_ns = 0u128;
+    let params = net.params();
+    let mut run = |opt: &mut EpochFn<'_, S, M>| -> Res<()> {
+        for e in 1..=a.epochs {
+            let t = Instant::now();
+            opt(&mut net, &mut order, &mut rng)
+                .map_err(|err| failure(ErrorKind::of_core(&err), format!("epoch {e}: {err}")))?;
+            train_ns += t.elapsed().as_nanos();
+            let m = core_train::evaluate(&mut net, loss, &view)?;
+            loss_per_epoch.push(m.loss.to_f64());
+            accuracy_per_epoch.push(m.accuracy.to_f64());
+            if epochs_to_95.is_none() && m.accuracy.to_f64() >= 0.95 {
+                epochs_to_95 = Some(e);
+            }
+            pb.inc(1);
+        }
+        Ok(())
+    };
+    if a.optimizer == OptimizerArg::Momentum {
+        let mut opt = Momentum::new(
+            MomentumConfig {
+                lr,
+                ..MomentumConfig::default()
+            },
+            vec![S::ZERO; params],
+        )?;
+        run(&mut |n, o, r| trainer.epoch(n, &mut opt, &view, o, r).map(|_| ()))?;
+    } else {
+        let mut opt = Sgd::new(lr)?;
+        run(&mut |n, o, r| trainer.epoch(n, &mut opt, &view, o, r).map(|_| ()))?;
+    }
+    pb.finish_and_clear();
+    let m = core_train::evaluate(&mut net, loss, &view)?;
+    let grad_norms_final = stats::grad_norms(&mut net, loss, &view)?;
+    let steps = trainer.steps();
+    let predictions = a
+        .points
+        .iter()
+        .map(|p| {
+            let x: Vec<S> = p.0.iter().map(|&v| S::from_f32(v)).collect();
+            net::predict(net.network(), &x).map(|y| y.iter().map(|v| v.to_f64() as f32).collect())
+        })
+        .collect::<microprop::Result<Vec<_>>>()?;
+    let res = TrainResult {
+        accuracy: m.accuracy.to_f64(),
+        final_loss: m.loss.to_f64(),
+        loss_per_epoch,
+        accuracy_per_epoch,
+        epochs_to_95,
+        params: net.params(),
+        bytes: net::weight_bytes(net.network()),
+        training_bytes: net::training_bytes(&net),
+        grad_norms_init,
+        grad_norms_final,
+        weights_hash: net.weights_hash(),
+        ns_per_step: train_ns as f64 / f64::from(steps.max(1)),
+        steps,
+        saved_bytes: None,
+        predictions,
+        features: data.features,
+        classes: data.classes,
+        label_column,
+        train_samples: data.len(),
+        val_rows: Vec::new(),
+        val: None,
+        warnings: Vec::new(),
+    };
+    Ok((res, data, None))
 }
 
 /// Writes the trained network (every layer, its preprocessing included, with its
