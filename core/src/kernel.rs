@@ -19,8 +19,14 @@ pub const SMALL_LAYER: usize = 64;
 /// reproducible on every target; the partial sums let the compiler vectorise it.
 #[inline(always)]
 pub fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
-    let (a4, a_tail) = a.as_chunks::<4>();
-    let (b4, b_tail) = b.as_chunks::<4>();
+    dot_finish(dot_partial(a, b), a, b)
+}
+
+/// [`dot`]'s four partial sums over the blocks of four.
+#[inline(always)]
+fn dot_partial<S: Scalar>(a: &[S], b: &[S]) -> [S; 4] {
+    let (a4, _) = a.as_chunks::<4>();
+    let (b4, _) = b.as_chunks::<4>();
     let mut s = [S::ZERO; 4];
     for (x, y) in a4.iter().zip(b4) {
         let [x0, x1, x2, x3] = *x;
@@ -28,7 +34,15 @@ pub fn dot<S: Scalar>(a: &[S], b: &[S]) -> S {
         let [s0, s1, s2, s3] = s;
         s = [s0 + x0 * y0, s1 + x1 * y1, s2 + x2 * y2, s3 + x3 * y3];
     }
-    // The pairs a vector unit folds naturally: (s0 + s2) + (s1 + s3).
+    s
+}
+
+/// [`dot`] from its partial sums: `(s0 + s2) + (s1 + s3)` (the pairs a vector unit
+/// folds naturally), then the tail in order.
+#[inline(always)]
+fn dot_finish<S: Scalar>(s: [S; 4], a: &[S], b: &[S]) -> S {
+    let (_, a_tail) = a.as_chunks::<4>();
+    let (_, b_tail) = b.as_chunks::<4>();
     let [s0, s1, s2, s3] = s;
     let mut sum = (s0 + s2) + (s1 + s3);
     for (&x, &y) in a_tail.iter().zip(b_tail) {
@@ -118,11 +132,45 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
     a: &mut [S],
 ) {
     let n = x.len().max(1);
-    for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
+    // Not in the `compact` build (the M0 image): its code would not fit there.
+    if n >= WIDE_ROW && !cfg!(feature = "compact") {
+        wide_rows_forward(w, b, x, z);
+    } else {
+        for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
+            *z = b + dot(row, x);
+        }
+    }
+    act.apply::<M>(z, a);
+}
+
+/// `z = b + W x` for rows of at least [`WIDE_ROW`], bit for bit [`dot`]'s per row: four
+/// rows at a time, each row's four partial sums computed in one vector and stored, then
+/// the four rows finished together (the stored partial sums are what lets LLVM keep each
+/// row's accumulators in one 4-lane register; 64 bytes of stack for `f32`).
+#[inline(always)]
+fn wide_rows_forward<S: Scalar>(w: &[S], b: &[S], x: &[S], z: &mut [S]) {
+    let n = x.len().max(1);
+    let mut z4 = z.chunks_exact_mut(4);
+    let b4 = b.chunks_exact(4);
+    let w4 = w.chunks_exact(4 * n);
+    let (b_rest, w_rest) = (b4.remainder(), w4.remainder());
+    for ((z4, b4), w4) in (&mut z4).zip(b4).zip(w4) {
+        let mut part = [[S::ZERO; 4]; 4];
+        for (p, row) in part.iter_mut().zip(w4.chunks_exact(n)) {
+            row_boundary(n);
+            *p = dot_partial(row, x);
+        }
+        row_boundary(n);
+        let rows = w4.chunks_exact(n);
+        for (((z, &p), &b), row) in z4.iter_mut().zip(&part).zip(b4).zip(rows) {
+            *z = b + dot_finish(p, row, x);
+        }
+    }
+    let rest = z4.into_remainder().iter_mut().zip(w_rest.chunks_exact(n));
+    for ((z, row), &b) in rest.zip(b_rest) {
         row_boundary(n);
         *z = b + dot(row, x);
     }
-    act.apply::<M>(z, a);
 }
 
 /// `∂L/∂W = δ xᵀ`, `∂L/∂b = δ` of one row, as `grads` says (out of line: layers larger
