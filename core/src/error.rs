@@ -103,11 +103,12 @@ pub enum FormatError {
         /// The limit.
         max: usize,
     },
-    /// The stored scalar size (bytes) differs from the network's.
+    /// The stored scalar type differs from the network's: sizes in bytes, with
+    /// [`Q16_SCALAR_TAG`](crate::format::Q16_SCALAR_TAG) for Q16.
     ScalarType {
-        /// The network's scalar size.
+        /// The network's scalar size (or the Q16 tag).
         expected: u8,
-        /// The stored scalar size.
+        /// The stored scalar size (or the Q16 tag).
         found: u8,
     },
     /// The stored input count differs.
@@ -230,10 +231,12 @@ impl fmt::Display for FormatError {
                 f,
                 "layer {layer} kind differs: network has code {expected}, stored code {found}"
             ),
-            FormatError::ScalarType { expected, found } => write!(
-                f,
-                "scalar type differs: network has {expected}-byte scalars, stored {found}-byte"
-            ),
+            FormatError::ScalarType { expected, found } => {
+                f.write_str("scalar type differs: network has ")?;
+                scalar_name(f, *expected)?;
+                f.write_str(" scalars, stored ")?;
+                scalar_name(f, *found)
+            }
             FormatError::Inputs { expected, found } => {
                 write!(f, "inputs differ: network has {expected}, stored {found}")
             }
@@ -279,3 +282,13 @@ impl From<FormatError> for Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// A [`FormatError::ScalarType`] code as words: `f32`, `f64`, `q16` or its size.
+fn scalar_name(f: &mut fmt::Formatter<'_>, code: u8) -> fmt::Result {
+    match code {
+        4 => f.write_str("f32 (4-byte)"),
+        8 => f.write_str("f64 (8-byte)"),
+        crate::format::Q16_SCALAR_TAG => f.write_str("q16 (4-byte fixed point)"),
+        n => write!(f, "{n}-byte"),
+    }
+}

@@ -12,14 +12,17 @@
 //!
 //! # Layout (format version 2)
 //! Integers are little-endian; a *scalar* is the IEEE bits of the network's scalar type
-//! (4 bytes for `f32`, 8 for `f64`), little-endian.
+//! (4 bytes for `f32`, 8 for `f64`), or for [`Q16`](crate::Q16) its 32-bit integer (units
+//! of 2⁻¹⁶, flags bit 1), little-endian. A file of one scalar loads only into a network of
+//! that scalar ([`FormatError::ScalarType`] names Q16 as [`Q16_SCALAR_TAG`]); convert
+//! between them with [`fixed::convert`](crate::fixed::convert).
 //!
 //! | field | bytes | content |
 //! |---|---|---|
 //! | magic | 4 | `MPRP` ([`MAGIC`]) |
 //! | version | 1 | [`VERSION`] (= 2; version 1 wrote a one-byte varint here, so its files are told apart) |
 //! | scalar size | 1 | 4 (`f32`) or 8 (`f64`) |
-//! | flags | 1 | bit 0: optimizer state stored; other bits 0 |
+//! | flags | 1 | bit 0: optimizer state stored; bit 1: the scalars are Q16 (scalar size 4); other bits 0 |
 //! | reserved | 1 | 0 |
 //! | depth | 4 | layers, `1..=`[`MAX_DEPTH`] |
 //! | length | 4 | bytes of the whole model, CRC included |
@@ -96,6 +99,35 @@ pub const MAX_SPEC_LEN: usize = Spec::MAX_LEN;
 const PROGRESS_LEN: usize = 8;
 const CRC_LEN: usize = 4;
 const FLAG_OPTIMIZER: u8 = 1;
+/// Flags bit 1: the 4-byte scalars are [`Q16`](crate::Q16) bits, not `f32`.
+const FLAG_Q16: u8 = 2;
+/// The internal scalar code of a Q16 file: 4 bytes, tagged (`code & 0xFF` is the size).
+const Q16_CODE: usize = 0x104;
+/// How [`FormatError::ScalarType`] names Q16: `0x80 | 4`.
+pub const Q16_SCALAR_TAG: u8 = 0x84;
+
+/// The internal scalar code of `S`: its size, tagged for Q16.
+fn code_of<S: Scalar>() -> usize {
+    if S::NAME == "q16" {
+        Q16_CODE
+    } else {
+        S::BYTES
+    }
+}
+
+/// Bytes per scalar of an internal scalar code.
+const fn bytes_of(code: usize) -> usize {
+    code & 0xFF
+}
+
+/// A scalar code as [`FormatError::ScalarType`] reports it.
+fn tag_of(code: usize) -> u8 {
+    if code == Q16_CODE {
+        Q16_SCALAR_TAG
+    } else {
+        code as u8
+    }
+}
 
 static CRC32: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 
@@ -403,7 +435,7 @@ pub fn read_info(bytes: &[u8]) -> Result<Info<'_>> {
             name: o.name,
             learning_rate: o.lr,
             steps: o.steps,
-            state_len: o.state.len() / file.width,
+            state_len: o.state.len() / bytes_of(file.width),
         }),
         progress: file.progress,
         len: file.len,
@@ -614,6 +646,10 @@ fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]
         FLAG_OPTIMIZER
     } else {
         0
+    } | if code_of::<S>() == Q16_CODE {
+        FLAG_Q16
+    } else {
+        0
     });
     w.u8(0);
     w.u32(count(depth)?);
@@ -628,7 +664,7 @@ fn encode<S: Scalar>(src: &dyn Source<S>, extras: &Extras<'_, S>, buf: &mut [u8]
             variances |= bit(layer);
         }
         if res.is_ok() {
-            res = if validate_at(&spec, S::BYTES).is_err() {
+            res = if validate_at(&spec, code_of::<S>()).is_err() {
                 Err(FormatError::InvalidSpec { layer }.into())
             } else {
                 spec.write::<S>(&mut w)
@@ -717,8 +753,8 @@ fn variances_ok(specs: &[u8], values: &[u8], width: usize) -> Result<bool> {
     let mut layer = 0;
     while !r.0.is_empty() {
         let spec = read_spec(&mut r, width, layer)?;
-        v.take(spec.params().saturating_mul(width))?;
-        let state = v.take(spec.state().saturating_mul(width))?;
+        v.take(spec.params().saturating_mul(bytes_of(width)))?;
+        let state = v.take(spec.state().saturating_mul(bytes_of(width)))?;
         if has_variances(&spec) {
             let mut var = Reader(state.get(state.len() / 2..).unwrap_or(&[]));
             while !var.0.is_empty() {
@@ -736,6 +772,8 @@ fn variances_ok(specs: &[u8], values: &[u8], width: usize) -> Result<bool> {
 fn validate_at(spec: &Spec, width: usize) -> Result<()> {
     if width == 4 {
         spec.validate::<f32>()
+    } else if width == Q16_CODE {
+        spec.validate::<crate::Q16>()
     } else {
         spec.validate::<f64>()
     }
@@ -776,10 +814,17 @@ impl<'a> Reader<'a> {
     pub(crate) fn f64(&mut self) -> Result<f64> {
         Ok(f64::from_le_bytes(self.array()?))
     }
-    /// A scalar of `width` bytes, widened.
+    /// A scalar of `width` bytes (or Q16 bits), widened; a saturated Q16 value reads as ∞.
     pub(crate) fn scalar(&mut self, width: usize) -> Result<f64> {
         if width == 4 {
             self.f32().map(f64::from)
+        } else if width == Q16_CODE {
+            let q = crate::Q16::from_bits(i32::from_le_bytes(self.array()?));
+            Ok(if q.is_saturated() {
+                f64::INFINITY
+            } else {
+                q.to_f64()
+            })
         } else {
             self.f64()
         }
@@ -841,7 +886,7 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
     if let Some(&width) = bytes.get(5) {
         if width != 4 && width != 8 {
             return Err(FormatError::ScalarType {
-                expected: S::BYTES as u8,
+                expected: tag_of(code_of::<S>()),
                 found: width,
             }
             .into());
@@ -851,7 +896,11 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
     let _magic: [u8; 4] = header.array()?;
     let (_version, width, flags, reserved) =
         (header.u8()?, header.u8()?, header.u8()?, header.u8()?);
-    let width = usize::from(width);
+    let width = if flags & FLAG_Q16 != 0 && width == 4 {
+        Q16_CODE
+    } else {
+        usize::from(width)
+    };
     let depth = header.usize()?;
     let len = header.usize()?;
     if len < HEADER_LEN + PROGRESS_LEN + CRC_LEN {
@@ -865,7 +914,11 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
     if CRC32.checksum(body) != stored {
         return Err(FormatError::Checksum.into());
     }
-    if reserved != 0 || flags & !FLAG_OPTIMIZER != 0 || depth == 0 {
+    if reserved != 0
+        || flags & !(FLAG_OPTIMIZER | FLAG_Q16) != 0
+        || (flags & FLAG_Q16 != 0 && width != Q16_CODE)
+        || depth == 0
+    {
         return Err(FormatError::Malformed.into());
     }
     if depth > MAX_DEPTH {
@@ -901,7 +954,11 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
             .ok_or(FormatError::Malformed)?;
     }
     let specs = start.get(..start.len() - r.0.len()).unwrap_or(&[]);
-    let values = r.take(values.checked_mul(width).ok_or(FormatError::Malformed)?)?;
+    let values = r.take(
+        values
+            .checked_mul(bytes_of(width))
+            .ok_or(FormatError::Malformed)?,
+    )?;
     if !all_finite(values, width) || !variances_ok(specs, values, width)? {
         return Err(FormatError::NonFinite.into());
     }
@@ -918,7 +975,10 @@ fn parse<S: Scalar>(bytes: &[u8]) -> Result<File<'_>> {
         let lr = r.scalar(width)?;
         let steps = r.u32()?;
         let n = r.usize()?;
-        let state = r.take(n.checked_mul(width).ok_or(FormatError::Malformed)?)?;
+        let state = r.take(
+            n.checked_mul(bytes_of(width))
+                .ok_or(FormatError::Malformed)?,
+        )?;
         if !(lr.is_finite() && lr > 0.0 && all_finite(state, width)) {
             return Err(FormatError::NonFinite.into());
         }
@@ -979,10 +1039,10 @@ fn layer_differs(layer: usize, target: &Spec, stored: &Spec) -> Option<FormatErr
 
 /// The first pass's checks against the target.
 fn check<S: Scalar>(file: &File<'_>, sink: &dyn Sink<S>, targets: &Targets<'_, S>) -> Result<()> {
-    if file.width != S::BYTES {
+    if file.width != code_of::<S>() {
         return Err(FormatError::ScalarType {
-            expected: S::BYTES as u8,
-            found: file.width as u8,
+            expected: tag_of(code_of::<S>()),
+            found: tag_of(file.width),
         }
         .into());
     }
@@ -1022,7 +1082,7 @@ fn check<S: Scalar>(file: &File<'_>, sink: &dyn Sink<S>, targets: &Targets<'_, S
         if opt.check_learning_rate(S::from_f64(stored.lr)).is_err() {
             return Err(FormatError::NonFinite.into());
         }
-        let found = stored.state.len() / file.width;
+        let found = stored.state.len() / bytes_of(file.width);
         if opt.state().len() != found {
             return Err(FormatError::OptimizerState {
                 expected: opt.state().len(),

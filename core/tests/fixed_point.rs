@@ -694,3 +694,79 @@ fn momentum_trains_and_adaptive_optimizers_are_refused() {
     // The same defaults construct in f32 (the refusal is Q16's).
     assert!(Adam::<f32, [f32; 2 * P]>::new(AdamConfig::default(), [0.0; 2 * P]).is_ok());
 }
+
+/// Conversion and the model format: an `f32` model converts to Q16 (rounding) and back
+/// (exactly); a Q16 model saves with its tag and loads back bit-identical; a file of one
+/// scalar is refused by a network of the other with `ScalarType` naming both. Over
+/// three seeds and two shapes.
+#[test]
+fn q16_converts_and_round_trips_through_the_model_format() {
+    use microprop::format::{self, Extras, Targets, Q16_SCALAR_TAG};
+    use microprop::FormatError;
+    macro_rules! round_trip {
+        ([$($n:tt),+], $hidden:expr) => {{
+            type F = mlp![f32; $($n),+];
+            type Q = mlp![Q16, FixedTable; $($n),+];
+            for seed in 0..3u64 {
+                let hidden: Activation = $hidden;
+                let mut rng = microprop::rng(seed);
+                let f = F::new(hidden, Activation::Sigmoid, Init::HeNormal, 0.01, &mut rng).unwrap().into_training();
+                let mut q = Q::zeroed(hidden.cast(), Activation::Sigmoid).unwrap().into_training();
+                microprop::fixed::convert(&f, &mut q).unwrap();
+                // Rounded to nearest: within half a unit.
+                let (wf, wq) = (bits(&f), bits(&q));
+                assert_eq!(wf.len(), wq.len());
+                let mut fv = Vec::new();
+                f.visit_layers(|l| fv.extend(l.w.iter().chain(l.b).map(|x| f64::from(*x))));
+                let mut qv = Vec::new();
+                q.visit_layers(|l| qv.extend(l.w.iter().chain(l.b).map(|x| x.to_f64())));
+                assert!(fv.iter().zip(&qv).all(|(a, b)| (a - b).abs() <= 0.5 / 65536.0));
+                assert!(fv.iter().zip(&qv).any(|(a, b)| a != b), "rounding happened");
+                // Back to f32: exact (|w| < 256).
+                let mut back = F::zeroed(hidden, Activation::Sigmoid).unwrap().into_training();
+                microprop::fixed::convert(&q, &mut back).unwrap();
+                let mut bv = Vec::new();
+                back.visit_layers(|l| bv.extend(l.w.iter().chain(l.b).map(|x| f64::from(*x))));
+                assert_eq!(bv, qv);
+                // The format: Q16 in, Q16 out, bit-identical; the tag refuses the other scalar.
+                let (qn, fnet) = (q.into_network(), f.into_network());
+                let mut qbuf = vec![0u8; 8192];
+                let n = format::save_network(&qn, &Extras::none(), &mut qbuf).unwrap();
+                let qbuf = &qbuf[..n];
+                let mut loaded = Q::zeroed(hidden.cast(), Activation::Sigmoid).unwrap();
+                format::load_network(qbuf, &mut loaded, Targets::none()).unwrap();
+                assert_eq!(bits(&loaded.into_training()), wq);
+                let mut as_f32 = F::zeroed(hidden, Activation::Sigmoid).unwrap();
+                let err = format::load_network(qbuf, &mut as_f32, Targets::none()).unwrap_err();
+                assert_eq!(err, FormatError::ScalarType { expected: 4, found: Q16_SCALAR_TAG }.into());
+                let mut fbuf = vec![0u8; 8192];
+                let n = format::save_network(&fnet, &Extras::none(), &mut fbuf).unwrap();
+                let mut as_q16 = Q::zeroed(hidden.cast(), Activation::Sigmoid).unwrap();
+                let err2 = format::load_network(&fbuf[..n], &mut as_q16, Targets::none()).unwrap_err();
+                assert_eq!(err2, FormatError::ScalarType { expected: Q16_SCALAR_TAG, found: 4 }.into());
+                assert_eq!(format::read_info(qbuf).unwrap().scalar_bytes, 4);
+                if seed == 0 {
+                    println!("{}: q16 file {} bytes; into f32: \"{err}\"; f32 file into q16: \"{err2}\"", stringify!($($n),+), qbuf.len());
+                }
+            }
+        }};
+    }
+    round_trip!([2, 16, 1], Activation::Sigmoid);
+    round_trip!([2, 8, 8, 1], Activation::LeakyRelu(0.01));
+    // A value beyond Q16's range is refused, nothing written.
+    type F = mlp![f32; 2, 4, 1];
+    type Q = mlp![Q16, FixedTable; 2, 4, 1];
+    let mut f = F::zeroed(Activation::Relu, Activation::Sigmoid)
+        .unwrap()
+        .into_training();
+    f.visit_layers_mut(|l| l.b.fill(40000.0));
+    let mut q = Q::zeroed(Activation::Relu, Activation::Sigmoid)
+        .unwrap()
+        .into_training();
+    let before = bits(&q);
+    assert!(matches!(
+        microprop::fixed::convert(&f, &mut q),
+        Err(Error::InvalidHyperParameter(_))
+    ));
+    assert_eq!(bits(&q), before);
+}
