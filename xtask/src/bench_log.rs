@@ -267,3 +267,47 @@ fn field(words: &[&str], key: &str) -> Result<f64, String> {
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firmware::CORES;
+
+    #[test]
+    fn q16_rows_go_to_the_q16_object_in_the_float_rows_shape() {
+        let lines: Vec<String> = [
+            "act sigmoid libm fwd 4000 bwd 3000 fill 1000 n 1024",
+            "act sigmoid q16-table fwd 2000 bwd 3000 fill 1000 n 1024",
+            "act relu q16-poly fwd 100 bwd 300 fill 100 n 1024",
+            "step N1 2-16-1 sigmoid libm total 3200 fwd 800 sample 1600 n 64",
+            "step N1 2-16-1 sigmoid q16-table total 6400 fwd 1600 sample 3200 n 64",
+            "step N2 2-32-32-1 relu q16-table total 64000 fwd 1600 sample 3200 n 64",
+            "step N1 2-16-1 sigmoid q16-poly total 6500 fwd 1600 sample 3200 n 64",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let t = parse_bench(&CORES[2], "test", 40.0, &lines).expect("parses");
+        assert_eq!(t["activations"].as_array().map(Vec::len), Some(1));
+        assert_eq!(t["steps"].as_array().map(Vec::len), Some(1));
+        let q = &t["q16"];
+        assert_eq!(q["n1"]["instructions_per_step"], json!(4000.0));
+        assert_eq!(q["n1"]["backend"], "q16-table");
+        assert_eq!(q["n2relu"]["instructions_per_step"], json!(40000.0));
+        assert_eq!(q["n1_poly"]["instructions_per_step"], json!(4062.5));
+        let table = &q["activations"]["q16-table"][0];
+        assert_eq!(table["forward_instructions_per_element"], json!(78.13));
+        // The error of the Q16 backend, not of a float one.
+        let (ef, _) = bench::max_error_q16::<FixedTable>(Activation::Sigmoid);
+        assert_eq!(table["forward_max_abs_error"], json!(ef));
+        assert!(ef > 0.0 && ef < 1e-4, "{ef}");
+        // The same keys as a float row.
+        let keys =
+            |v: &serde_json::Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(table), keys(&t["activations"][0]));
+        assert_eq!(keys(&q["n1"]), keys(&t["steps"][0]));
+        // No fixed-point lines: no q16 object.
+        let t = parse_bench(&CORES[2], "test", 40.0, &lines[..1]).expect("parses");
+        assert!(t["q16"].is_null());
+    }
+}
