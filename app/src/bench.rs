@@ -10,14 +10,18 @@
 //! * Training steps: batch 1 (online), SGD (η = 0.1), MSE, sigmoid output, on
 //!   [`STEP_SAMPLES`] two-cluster samples visited in order: N1 = 2-16-1 sigmoid,
 //!   N2 = 2-32-32-1 sigmoid and ReLU, N3 = 2-(9×2)-1 sigmoid.
+//! * Fixed point ([`run_with_q16`], the firmware's benchmark): the same activations and
+//!   the N1 and N2 ReLU steps in [`Q16`] (the same protocol: the samples and the initial
+//!   weights are the `f32` ones rounded to Q16, η = 0.1 in Q16), under [`FixedTable`] and
+//!   [`FixedPoly`]; their error against `f64` from [`max_error_q16`].
 
 use core::hint::black_box;
 
 use microprop::{
     data::Clusters,
     layer::{Fixed, Grads, Net, Pass},
-    mlp, train, Activation, Dataset, Init, Libm, Loss, Math, Micromath, Model, Network, Sgd,
-    Trainer, Training,
+    mlp, train, Activation, Dataset, FixedPoly, FixedTable, Init, Libm, Loss, Math, Micromath,
+    Model, Network, Scalar, Sgd, Trainer, Training, Q16,
 };
 
 use crate::{
@@ -46,6 +50,10 @@ pub type N1<M = Libm> = mlp![f32, M; 2, 16, 1];
 pub type N2<M = Libm> = mlp![f32, M; 2, 32, 32, 1];
 /// N3: nine hidden layers of 2, sigmoid.
 pub type N3<M = Libm> = mlp![f32, M; 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1];
+/// N1 in fixed point ([`Q16`]), under integer backend `M`.
+pub type Q16N1<M = FixedTable> = mlp![Q16, M; 2, 16, 1];
+/// N2 in fixed point ([`Q16`]), under integer backend `M`.
+pub type Q16N2<M = FixedTable> = mlp![Q16, M; 2, 32, 32, 1];
 
 /// The sweep: `SWEEP_LO + (SWEEP_HI − SWEEP_LO) · i / (SWEEP − 1)`, computed in `f64` and
 /// rounded once.
@@ -134,10 +142,10 @@ where
     T::create(hidden, init, &mut microprop::rng(11))
 }
 
-/// Networks that [`step_net`] can create (every `mlp!` network).
+/// Networks that [`step_net`] can create (every `mlp!` network, in any scalar).
 pub trait NewNet: Sized {
     /// The network with its training buffers.
-    type Training: Model<Scalar = f32>;
+    type Training: Model;
     /// Creates the net.
     ///
     /// # Errors
@@ -153,8 +161,8 @@ pub trait NewNet: Sized {
 
 impl<L, M> NewNet for Network<L, M>
 where
-    L: Net<Scalar = f32> + Fixed<f32> + Default,
-    M: Math<f32>,
+    L: Net + Fixed<L::Scalar> + Default,
+    M: Math<L::Scalar>,
 {
     type Training = Training<L, M>;
     fn create(
@@ -162,19 +170,19 @@ where
         init: Init,
         rng: &mut microprop::DefaultRng,
     ) -> microprop::Result<Self> {
-        Self::new(hidden, Activation::Sigmoid, init, 0.01, rng)
+        Self::new(hidden.cast(), Activation::Sigmoid, init, 0.01, rng)
     }
     fn into_model(self) -> Training<L, M> {
         self.into_training()
     }
 }
 
-/// The step benchmark's trainer (MSE, batch 1) and optimizer (SGD, η = 0.1).
+/// The step benchmark's trainer (MSE, batch 1) and optimizer (SGD, η = 0.1 in `S`).
 ///
 /// # Errors
 /// None in practice.
-pub fn step_trainer() -> microprop::Result<(Trainer, Sgd<f32>)> {
-    Ok((Trainer::new(Loss::Mse, 1)?, Sgd::new(0.1)?))
+pub fn step_trainer<S: Scalar>() -> microprop::Result<(Trainer, Sgd<S>)> {
+    Ok((Trainer::new(Loss::Mse, 1)?, Sgd::new(S::from_f64(0.1))?))
 }
 
 /// Runs `steps` training steps (batch 1), visiting the samples in order starting at
@@ -183,11 +191,11 @@ pub fn step_trainer() -> microprop::Result<(Trainer, Sgd<f32>)> {
 /// # Errors
 /// As [`Trainer::step`].
 #[inline(never)]
-pub fn run_steps<T: Model<Scalar = f32>>(
+pub fn run_steps<T: Model>(
     trainer: &mut Trainer,
     model: &mut T,
-    opt: &mut Sgd<f32>,
-    data: &Dataset<'_, f32>,
+    opt: &mut Sgd<T::Scalar>,
+    data: &Dataset<'_, T::Scalar>,
     start: usize,
     steps: usize,
 ) -> microprop::Result<()> {
@@ -226,6 +234,43 @@ pub fn max_error<M: Math<f32>>(act: Activation) -> (f64, f64) {
     (err(&a, &a64), err(&g, &g64))
 }
 
+/// The maximum absolute error of `act` in [`Q16`] under the integer backend `M`, forward
+/// and backward, against the `f64` `Libm` computation on the same inputs (the sweep
+/// rounded to Q16, as [`run_with_q16`] times it). Returns `(forward, backward)`.
+pub fn max_error_q16<M: Math<Q16>>(act: Activation) -> (f64, f64) {
+    let zq = sweep_q16();
+    let q = act.cast::<Q16>();
+    let mut a = [Q16::ZERO; SWEEP];
+    let mut g = [Q16::ONE; SWEEP];
+    q.apply::<M>(&zq, &mut a);
+    q.backward::<M>(&zq, &a, &mut g);
+    let mut z64 = [0.0f64; SWEEP];
+    for (z64, z) in z64.iter_mut().zip(&zq) {
+        *z64 = z.to_f64();
+    }
+    let mut a64 = [0.0f64; SWEEP];
+    let mut g64 = [1.0f64; SWEEP];
+    let reference = act.cast::<f64>();
+    reference.apply::<Libm>(&z64, &mut a64);
+    reference.backward::<Libm>(&z64, &a64, &mut g64);
+    let err = |x: &[Q16], r: &[f64]| {
+        x.iter()
+            .zip(r)
+            .fold(0.0f64, |m, (x, &r)| m.max(libm::fabs(x.to_f64() - r)))
+    };
+    (err(&a, &a64), err(&g, &g64))
+}
+
+/// The sweep rounded to [`Q16`] (to nearest).
+pub fn sweep_q16() -> [Q16; SWEEP] {
+    let z = sweep();
+    let mut q = [Q16::ZERO; SWEEP];
+    for (q, &z) in q.iter_mut().zip(&z) {
+        *q = Q16::from_f32(z);
+    }
+    q
+}
+
 /// What the benchmark needs from the platform: a counter ([`Cycles`]; its ticks are what
 /// the events report) and the two ends of each counted region, for an exact instruction
 /// counter that triggers on code addresses (the firmware calls its marker functions,
@@ -249,6 +294,28 @@ pub fn run<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
 ) -> Result<(), Error> {
+    run_float(meter, sink, false)
+}
+
+/// [`run`], then the fixed-point rows before [`BenchEvent::Done`]: every activation in
+/// [`Q16`] under [`FixedTable`] then [`FixedPoly`], and the N1 and N2 ReLU steps under
+/// both (counted regions numbered after the float ones). The firmware's benchmark.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_q16<P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+) -> Result<(), Error> {
+    run_float(meter, sink, true)
+}
+
+/// [`run`], with the fixed-point rows when `q16`.
+fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+    q16: bool,
+) -> Result<(), Error> {
     // Region 0: the markers' own cost, subtracted from every region.
     meter.region_start();
     meter.region_stop();
@@ -258,6 +325,12 @@ pub fn run<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     let mut region = 1;
     steps::<Libm, _, _>(meter, sink, &mut region)?;
     steps::<Micromath, _, _>(meter, sink, &mut region)?;
+    if q16 {
+        activations_q16::<FixedTable, _, _>(meter, sink);
+        activations_q16::<FixedPoly, _, _>(meter, sink);
+        steps_q16::<FixedTable, _, _>(meter, sink, &mut region)?;
+        steps_q16::<FixedPoly, _, _>(meter, sink, &mut region)?;
+    }
     sink.event(&BenchEvent::Memory {
         weights: N1::<Libm>::BYTES as u32,
         training: N1::<Libm>::TRAINING_BYTES as u32,
@@ -301,6 +374,63 @@ fn activations<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(meter: &mut
     }
 }
 
+/// Times every activation in [`Q16`] under backend `M`, forward and backward (as
+/// [`activations`]).
+#[inline(never)]
+fn activations_q16<M: Math<Q16>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+) {
+    let z = sweep_q16();
+    let mut a = [Q16::ZERO; SWEEP];
+    let mut g = [Q16::ONE; SWEEP];
+    for act in Activation::ALL {
+        let act = black_box(act);
+        let q = act.cast::<Q16>();
+        let t0 = meter.now();
+        for _ in 0..REPS {
+            q.apply::<M>(black_box(&z), black_box(&mut a));
+        }
+        let t1 = meter.now();
+        for _ in 0..REPS {
+            black_box(&mut g).fill(Q16::ONE);
+            q.backward::<M>(black_box(&z), black_box(&a), black_box(&mut g));
+        }
+        let t2 = meter.now();
+        for _ in 0..REPS {
+            black_box(&mut g).fill(Q16::ONE);
+        }
+        let t3 = meter.now();
+        sink.event(&BenchEvent::Activation {
+            act,
+            backend: M::NAME,
+            fwd: t1.wrapping_sub(t0),
+            bwd: t2.wrapping_sub(t1),
+            fill: t3.wrapping_sub(t2),
+            n: (REPS * SWEEP) as u32,
+        });
+    }
+}
+
+/// Times the N1 and N2 ReLU steps in [`Q16`] under backend `M` (the `f32` samples
+/// rounded to Q16).
+fn steps_q16<M: Math<Q16>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+    meter: &mut P,
+    sink: &mut S,
+    region: &mut u32,
+) -> Result<(), Error> {
+    let mut x = [[0.0f32; 2]; STEP_SAMPLES];
+    let mut labels = [0u8; STEP_SAMPLES];
+    step_data(&mut x, &mut labels)?;
+    let mut xq = [[Q16::ZERO; 2]; STEP_SAMPLES];
+    for (q, x) in xq.iter_mut().zip(&x) {
+        *q = [Q16::from_f32(x[0]), Q16::from_f32(x[1])];
+    }
+    let data = Dataset::new(&xq, &labels)?;
+    step::<Q16N1<M>, M, _, _>(meter, sink, region, StepNet::N1, &data)?;
+    step::<Q16N2<M>, M, _, _>(meter, sink, region, StepNet::N2Relu, &data)
+}
+
 /// Times the training steps of every net under backend `M`.
 fn steps<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
@@ -326,12 +456,12 @@ fn steps<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
 /// Creates net `id` as an `N`, then times a warm-up step, [`STEPS`] steps (one counted
 /// region), [`STEPS`] forward passes and [`STEPS`] samples.
 #[inline(never)]
-fn step<N: NewNet, M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+fn step<N: NewNet, M: Math<Sc<N>>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
     region: &mut u32,
     id: StepNet,
-    data: &Dataset<'_, f32>,
+    data: &Dataset<'_, Sc<N>>,
 ) -> Result<(), Error> {
     let net: N = step_net(id.hidden())?;
     let mut model = net.into_model();
@@ -365,9 +495,12 @@ fn step<N: NewNet, M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     Ok(())
 }
 
+/// The scalar of a [`NewNet`]'s model.
+type Sc<N> = <<N as NewNet>::Training as Model>::Scalar;
+
 /// [`STEPS`] training-mode forward passes.
 #[inline(never)]
-fn forwards<T: Model<Scalar = f32>>(model: &mut T, data: &Dataset<'_, f32>) -> Result<(), Error> {
+fn forwards<T: Model>(model: &mut T, data: &Dataset<'_, T::Scalar>) -> Result<(), Error> {
     for (x, _) in data.iter().take(STEPS) {
         model.forward(&mut Pass::probe(), black_box(x))?;
     }
@@ -376,10 +509,10 @@ fn forwards<T: Model<Scalar = f32>>(model: &mut T, data: &Dataset<'_, f32>) -> R
 
 /// [`STEPS`] forward + loss + backward passes (gradients accumulate; no update).
 #[inline(never)]
-fn samples<T: Model<Scalar = f32>>(
+fn samples<T: Model>(
     trainer: &Trainer,
     model: &mut T,
-    data: &Dataset<'_, f32>,
+    data: &Dataset<'_, T::Scalar>,
 ) -> Result<(), Error> {
     let (loss, mut pass) = (Some(trainer.loss()), Pass::probe());
     for i in 0..STEPS.min(data.len()) as u16 {

@@ -107,6 +107,16 @@ pub enum TinyEvent {
         /// Bytes of the model with its training buffers (`size_of::<Model>()`).
         bytes: u32,
     },
+    /// The start of the fixed-point program ([`q16::run`]): as [`TinyEvent::Start`].
+    #[cfg(feature = "q16")]
+    StartQ16 {
+        /// Seed of the training stream.
+        seed: u64,
+        /// Trainable parameters.
+        params: u16,
+        /// Bytes of the model with its training buffers (`size_of::<q16::Model>()`).
+        bytes: u32,
+    },
     /// One epoch done.
     Epoch {
         /// 1-based.
@@ -142,6 +152,15 @@ impl fmt::Display for TinyEvent {
             } => write!(
                 f,
                 "microprop tiny: N1 2-16-1 sigmoid, online SGD, seed {seed}, {params} params, {bytes} B model+training buffers"
+            ),
+            #[cfg(feature = "q16")]
+            TinyEvent::StartQ16 {
+                seed,
+                params,
+                bytes,
+            } => write!(
+                f,
+                "microprop tiny: N1 2-16-1 sigmoid in Q16.16 (q16-table), online SGD, seed {seed}, {params} params, {bytes} B model+training buffers"
             ),
             TinyEvent::Epoch { epoch, loss, acc } => {
                 write!(f, "epoch {epoch}: loss {loss} held-out acc {acc}%")
@@ -295,4 +314,142 @@ fn accuracy(config: &Config, model: &Model) -> Result<Percent, Error> {
     Ok(Percent::from_permille(
         correct * 1000 / u32::from(config.test),
     ))
+}
+
+/// The same program in fixed point (feature `q16`): N1 in [`Q16`](microprop::Q16) under
+/// the integer backend [`FixedTable`](microprop::FixedTable), trained on the same streams
+/// with the same protocol. The samples and the initial weights are drawn exactly as in
+/// `f32` (the same generator calls, the same `f32` arithmetic) and rounded to Q16 to
+/// nearest; everything from there on (forward, loss, backward, update, the held-out
+/// accuracy, the mean loss) is integer arithmetic, so the weights are bit-identical on
+/// every core and on the host. Its log is [`run`]'s, the start line naming the scalar.
+#[cfg(feature = "q16")]
+pub mod q16 {
+    use microprop::{
+        layer::Dense, Activation, Dataset, DefaultRng, FixedTable, Model as _, Scalar as _, Sgd,
+        Trainer, Training, Q16,
+    };
+
+    use super::{pair, unit, Config, TinyEvent, LABELS, LOSS};
+    use crate::{
+        event::Sink,
+        number::{Fixed6, Percent},
+        Error,
+    };
+
+    /// N1's layers in Q16.
+    pub type Layers = (Dense<Q16, 2, 16>, (Dense<Q16, 16, 1>, ()));
+
+    /// N1 in Q16 with its training buffers for online steps: what [`run`] trains.
+    pub type Model = Training<Layers, FixedTable, 1>;
+
+    /// As [`super::run`], in Q16: the learning rate is `config.lr` rounded to Q16 (0.1 is
+    /// 6554 units, 6,554 / 65,536 = 0.100006), the epoch's mean loss the Q16 sum of the
+    /// step losses divided by the sample count in Q16 (logged to six decimals, exactly
+    /// from the Q16 bits). The start event is [`TinyEvent::StartQ16`].
+    ///
+    /// # Errors
+    /// As [`super::run`].
+    pub fn run<S: Sink<TinyEvent> + ?Sized>(
+        config: &Config,
+        model: &mut Model,
+        sink: &mut S,
+    ) -> Result<super::Outcome, Error> {
+        if config.samples & 1 != 0 || config.test & 1 != 0 || config.test == 0 {
+            return Err(microprop::Error::InvalidHyperParameter(
+                "tiny: the training and held-out sample counts must be even (pairs), the held-out one non-zero",
+            )
+            .into());
+        }
+        let mut rng = microprop::rng(config.seed);
+        init(model, &mut rng);
+        sink.event(&TinyEvent::StartQ16 {
+            seed: config.seed,
+            params: model.params() as u16,
+            bytes: core::mem::size_of::<Model>() as u32,
+        });
+        let mut trainer = Trainer::new(LOSS, 1)?;
+        let mut opt = Sgd::new(Q16::from_f32(config.lr))?;
+        let mut acc = Percent::of(0, 1);
+        for epoch in 1..=config.epochs {
+            let mut loss = Q16::ZERO;
+            for _ in 0..config.samples / 2 {
+                let x = to_q16(pair(&mut rng, config.sigma));
+                let pair = Dataset::new(&x, &LABELS)?;
+                for i in [0, 1] {
+                    loss += trainer.step(model, &mut opt, &pair, &[i], &mut rng)?;
+                }
+            }
+            acc = accuracy(config, model)?;
+            let n = Q16::from_bits(i32::from(config.samples.max(1)) << 16);
+            sink.event(&TinyEvent::Epoch {
+                epoch,
+                loss: fixed6(loss / n),
+                acc,
+            });
+        }
+        let hash = model.weights_hash();
+        sink.event(&TinyEvent::Hash { hash });
+        let bar = Percent::from_permille(config.bar_permille);
+        let passed = acc.permille() >= config.bar_permille;
+        sink.event(&TinyEvent::Verdict {
+            acc,
+            bar,
+            pass: passed,
+        });
+        Ok(super::Outcome {
+            accuracy: acc,
+            passed,
+            hash,
+        })
+    }
+
+    /// A [`pair`] rounded to Q16.
+    fn to_q16(x: [[f32; 2]; 2]) -> [[Q16; 2]; 2] {
+        x.map(|p| p.map(Q16::from_f32))
+    }
+
+    /// A non-negative Q16 `x` to six decimals, exactly rounded from its bits (integer
+    /// arithmetic only); a negative one (not a loss) as 0.
+    fn fixed6(x: Q16) -> Fixed6 {
+        let bits = u64::try_from(x.to_bits()).unwrap_or(0);
+        let micro = (bits * 1_000_000 + (1 << 15)) >> 16;
+        Fixed6 {
+            int: (micro / 1_000_000) as u32,
+            frac: (micro % 1_000_000) as u32,
+        }
+    }
+
+    /// As the `f32` program's initialisation (the same draws, the same `f32` values),
+    /// each weight then rounded to Q16.
+    fn init(model: &mut Model, rng: &mut DefaultRng) {
+        model.network_mut().visit_mut(|l| {
+            if let Some(act) = l.activation {
+                *act = Activation::Sigmoid;
+            }
+            let limit = libm::sqrtf(6.0 / (l.inputs + l.outputs) as f32);
+            for w in l.w.iter_mut() {
+                *w = Q16::from_f32(limit * (2.0 * unit(rng) - 1.0));
+            }
+            l.b.fill(Q16::ZERO);
+        });
+    }
+
+    /// As the `f32` program's held-out accuracy, in Q16 (output ≥ ½ is class 1).
+    #[inline(never)]
+    fn accuracy(config: &Config, model: &Model) -> Result<Percent, Error> {
+        let mut rng = microprop::rng(config.test_seed);
+        let half = Q16::from_bits(1 << 15);
+        let mut correct = 0u32;
+        for _ in 0..config.test / 2 {
+            let x = to_q16(pair(&mut rng, config.sigma));
+            for (x, &label) in x.iter().zip(&LABELS) {
+                let [y] = model.network().predict(x)?;
+                correct += u32::from(u8::from(y >= half) == label);
+            }
+        }
+        Ok(Percent::from_permille(
+            correct * 1000 / u32::from(config.test),
+        ))
+    }
 }

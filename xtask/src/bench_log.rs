@@ -7,11 +7,17 @@
 //! * `step <net name...> <backend> total T fwd T sample T n N` — of N training steps;
 //! * `memory weights B training B trainer B optimizer B`, `stack stack B`;
 //! * `region <k> <net name...> <backend>` — which plugin region is which step.
+//!
+//! Rows whose backend is a fixed-point one (`q16-table`, `q16-poly`) go to the table's
+//! `q16` object instead: `{"n1": <step row>, "n2relu": <step row>, "n1_poly": ..,
+//! "n2relu_poly": .., "activations": {"q16-table": [<activation rows>], "q16-poly": [..]}}`,
+//! rows of the same shape as the float ones (`n1`, `n2relu`: under `FixedTable`, the
+//! default fixed-point backend).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use microprop::{Activation, Libm, Micromath};
+use microprop::{Activation, FixedPoly, FixedTable, Libm, Micromath};
 use microprop_app::bench;
 use serde_json::json;
 
@@ -28,6 +34,8 @@ pub fn parse_bench(
 ) -> Result<serde_json::Value, String> {
     let mut acts = Vec::new();
     let mut steps = Vec::new();
+    let mut q16 = serde_json::Map::new();
+    let mut q16_acts = serde_json::Map::new();
     let mut memory = json!(null);
     let mut stack = json!(null);
     for line in lines {
@@ -44,9 +52,23 @@ pub fn parse_bench(
                     .ok_or_else(|| format!("unknown activation {name}"))?;
                 let (ef, eb) = match backend {
                     "libm" => bench::max_error::<Libm>(act),
+                    "q16-table" => bench::max_error_q16::<FixedTable>(act),
+                    "q16-poly" => bench::max_error_q16::<FixedPoly>(act),
                     _ => bench::max_error::<Micromath>(act),
                 };
-                acts.push(json!({
+                let rows = if is_q16(backend) {
+                    match q16_acts
+                        .entry(backend.to_string())
+                        .or_insert_with(|| json!([]))
+                        .as_array_mut()
+                    {
+                        Some(rows) => rows,
+                        None => return Err("q16 activations: not an array".into()),
+                    }
+                } else {
+                    &mut acts
+                };
+                rows.push(json!({
                     "activation": name, "backend": backend,
                     "forward_instructions_per_element": round2(fwd),
                     "backward_instructions_per_element": round2(bwd),
@@ -69,7 +91,7 @@ pub fn parse_bench(
                     .into_iter()
                     .find(|s| s.name() == net)
                     .map(|s| s.bar());
-                steps.push(json!({
+                let row = json!({
                     "net": net, "backend": backend,
                     "instructions_per_step": round2(total),
                     "forward": round2(fwd),
@@ -79,7 +101,22 @@ pub fn parse_bench(
                     "sample_minus_forward": round2(sample - fwd),
                     "step_minus_sample": round2(total - sample),
                     "m4f_libm_bar": bar,
-                }));
+                });
+                if is_q16(backend) {
+                    let key = match net.as_str() {
+                        n if n == bench::StepNet::N1.name() => "n1",
+                        n if n == bench::StepNet::N2Relu.name() => "n2relu",
+                        _ => return Err(format!("unexpected q16 step net {net}")),
+                    };
+                    let key = if backend == "q16-table" {
+                        key.to_string()
+                    } else {
+                        format!("{key}_poly")
+                    };
+                    q16.insert(key, row);
+                } else {
+                    steps.push(row);
+                }
             }
             Some("memory") => {
                 memory = json!({
@@ -93,7 +130,11 @@ pub fn parse_bench(
             _ => {}
         }
     }
+    if !q16_acts.is_empty() {
+        q16.insert("activations".into(), serde_json::Value::Object(q16_acts));
+    }
     Ok(json!({
+        "q16": if q16.is_empty() { json!(null) } else { serde_json::Value::Object(q16) },
         "core": core.name,
         "target": core.target,
         "machine": machine,
@@ -150,7 +191,34 @@ pub fn add_exact_counts(
     }
     let calibration = *totals.get(&0).ok_or("no calibration region")?;
     let steps = bench::STEP_SAMPLES as f64;
-    for s in table["steps"].as_array_mut().into_iter().flatten() {
+    let mut rows: Vec<&mut serde_json::Value> = Vec::new();
+    let (steps_rows, q16) = match table {
+        serde_json::Value::Object(m) => {
+            let mut it = m.iter_mut();
+            let mut steps_rows = None;
+            let mut q16 = None;
+            for (k, v) in &mut it {
+                match k.as_str() {
+                    "steps" => steps_rows = Some(v),
+                    "q16" => q16 = Some(v),
+                    _ => {}
+                }
+            }
+            (steps_rows, q16)
+        }
+        _ => (None, None),
+    };
+    if let Some(v) = steps_rows {
+        rows.extend(v.as_array_mut().into_iter().flatten());
+    }
+    if let Some(serde_json::Value::Object(q)) = q16 {
+        rows.extend(
+            q.iter_mut()
+                .filter(|(k, _)| k.as_str() != "activations")
+                .map(|(_, v)| v),
+        );
+    }
+    for s in rows {
         let Some((k, _, _)) = labels
             .iter()
             .find(|(_, net, backend)| s["net"] == net.as_str() && s["backend"] == backend.as_str())
@@ -181,6 +249,11 @@ pub fn add_exact_counts(
     Ok(())
 }
 
+/// Whether `backend` (a `Math::NAME`) is one of the fixed-point backends.
+pub fn is_q16(backend: &str) -> bool {
+    backend.starts_with("q16-")
+}
+
 /// The number after `key` in a log line's words.
 fn field(words: &[&str], key: &str) -> Result<f64, String> {
     words
@@ -193,4 +266,48 @@ fn field(words: &[&str], key: &str) -> Result<f64, String> {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::firmware::CORES;
+
+    #[test]
+    fn q16_rows_go_to_the_q16_object_in_the_float_rows_shape() {
+        let lines: Vec<String> = [
+            "act sigmoid libm fwd 4000 bwd 3000 fill 1000 n 1024",
+            "act sigmoid q16-table fwd 2000 bwd 3000 fill 1000 n 1024",
+            "act relu q16-poly fwd 100 bwd 300 fill 100 n 1024",
+            "step N1 2-16-1 sigmoid libm total 3200 fwd 800 sample 1600 n 64",
+            "step N1 2-16-1 sigmoid q16-table total 6400 fwd 1600 sample 3200 n 64",
+            "step N2 2-32-32-1 relu q16-table total 64000 fwd 1600 sample 3200 n 64",
+            "step N1 2-16-1 sigmoid q16-poly total 6500 fwd 1600 sample 3200 n 64",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let t = parse_bench(&CORES[2], "test", 40.0, &lines).expect("parses");
+        assert_eq!(t["activations"].as_array().map(Vec::len), Some(1));
+        assert_eq!(t["steps"].as_array().map(Vec::len), Some(1));
+        let q = &t["q16"];
+        assert_eq!(q["n1"]["instructions_per_step"], json!(4000.0));
+        assert_eq!(q["n1"]["backend"], "q16-table");
+        assert_eq!(q["n2relu"]["instructions_per_step"], json!(40000.0));
+        assert_eq!(q["n1_poly"]["instructions_per_step"], json!(4062.5));
+        let table = &q["activations"]["q16-table"][0];
+        assert_eq!(table["forward_instructions_per_element"], json!(78.13));
+        // The error of the Q16 backend, not of a float one.
+        let (ef, _) = bench::max_error_q16::<FixedTable>(Activation::Sigmoid);
+        assert_eq!(table["forward_max_abs_error"], json!(ef));
+        assert!(ef > 0.0 && ef < 1e-4, "{ef}");
+        // The same keys as a float row.
+        let keys =
+            |v: &serde_json::Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(table), keys(&t["activations"][0]));
+        assert_eq!(keys(&q["n1"]), keys(&t["steps"][0]));
+        // No fixed-point lines: no q16 object.
+        let t = parse_bench(&CORES[2], "test", 40.0, &lines[..1]).expect("parses");
+        assert!(t["q16"].is_null());
+    }
 }

@@ -188,8 +188,72 @@ fn print_table(t: &serde_json::Value) {
             );
         }
     }
+    print_q16(t);
     println!(
         "N1 memory: {} ; stack high-water {} B",
         t["n1_memory"], t["stack_high_water_bytes"]
     );
+}
+
+/// Prints one core's fixed-point rows (the table's `q16` object), against the bars
+/// (M0: N1 ≤ 10,000, N2 ReLU ≤ 100,000 instructions per step, sigmoid forward ≤ 150 per
+/// element; M3: N1 ≤ 6,000).
+fn print_q16(t: &serde_json::Value) {
+    let q = &t["q16"];
+    if q.is_null() {
+        return;
+    }
+    let core = t["core"].as_str().unwrap_or("?");
+    println!("-- {core} fixed point (Q16.16) --");
+    for (backend, rows) in q["activations"].as_object().into_iter().flatten() {
+        for a in rows.as_array().into_iter().flatten() {
+            println!(
+                "{:<11} {:<10} {:>9.1} {:>10.1e} {:>9.1} {:>10.1e}",
+                a["activation"].as_str().unwrap_or("?"),
+                backend,
+                a["forward_instructions_per_element"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+                a["forward_max_abs_error"].as_f64().unwrap_or(f64::NAN),
+                a["backward_instructions_per_element"]
+                    .as_f64()
+                    .unwrap_or(f64::NAN),
+                a["backward_max_abs_error"].as_f64().unwrap_or(f64::NAN),
+            );
+        }
+    }
+    let bar = |key: &str| match (core, key) {
+        ("m0", "n1") => Some(10_000),
+        ("m0", "n2relu") => Some(100_000),
+        ("m3", "n1") => Some(6_000),
+        _ => None,
+    };
+    for key in ["n1", "n2relu", "n1_poly", "n2relu_poly"] {
+        let s = &q[key];
+        if s.is_null() {
+            continue;
+        }
+        let exact = s["exact_instructions_per_step"].as_f64();
+        let per_step = exact.or(s["instructions_per_step"].as_f64());
+        let verdict = match (bar(key), per_step) {
+            (Some(b), Some(n)) if n <= f64::from(b) => format!(" (bar {b}: met)"),
+            (Some(b), Some(_)) => format!(" (bar {b}: MISSED)"),
+            _ => String::new(),
+        };
+        println!(
+            "  {} {}: {} {:.1} instructions per step{verdict}",
+            s["net"].as_str().unwrap_or("?"),
+            s["backend"].as_str().unwrap_or("?"),
+            if exact.is_some() { "exactly" } else { "about" },
+            per_step.unwrap_or(f64::NAN),
+        );
+        for f in s["profile"].as_array().into_iter().flatten().take(4) {
+            let name = f["function"].as_str().unwrap_or("?");
+            let short: String = name.chars().take(90).collect();
+            println!(
+                "    {:>9.1}  {short}",
+                f["instructions_per_step"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+    }
 }

@@ -174,6 +174,18 @@ impl Image {
         }
     }
 
+    /// The minimal trainer in fixed point on `core`: feature `tiny-q16`, binary
+    /// `tiny-q16` (linked like `tiny`).
+    pub const fn tiny_q16(core: &Core) -> Image {
+        Image {
+            bin: "tiny-q16",
+            target: core.target,
+            profile: Profile::Release,
+            only_feature: None,
+            features: "tiny-q16",
+        }
+    }
+
     /// The cost benchmark on `core`.
     pub const fn bench(core: &Core) -> Image {
         Image {
@@ -187,7 +199,8 @@ impl Image {
 
     /// Every image of the size report, in `firmware/sizes.txt` order: the demo on each
     /// core, the benchmark on each core, the STM32F411 image, the fine-tuning program and
-    /// the drift program on each core, the minimal trainer on the M0.
+    /// the drift program on each core, the minimal trainer on the M0, its fixed-point
+    /// variant on each core.
     pub fn all() -> Vec<Image> {
         let mut all: Vec<Image> = CORES.iter().map(Image::demo).collect();
         all.extend(CORES.iter().map(Image::bench));
@@ -195,6 +208,7 @@ impl Image {
         all.extend(CORES.iter().map(Image::finetune));
         all.extend(CORES.iter().map(Image::drift));
         all.push(Image::tiny(&CORES[2]));
+        all.extend(CORES.iter().map(Image::tiny_q16));
         all
     }
 

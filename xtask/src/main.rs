@@ -107,7 +107,7 @@ fn print_help() {
 #[cfg(test)]
 mod tests {
     /// Each module's layer (see the module documentation).
-    const LAYERS: [(&str, u8); 17] = [
+    const LAYERS: [(&str, u8); 18] = [
         ("util", 0),
         ("setup", 1),
         ("firmware", 1),

@@ -9,7 +9,8 @@
 //! program on each core checked against the host's run and cut under QEMU (`drift`), and
 //! the cost benchmark run to a complete table on each core; the minimal trainer (`tiny`)
 //! on the M0 checked against its transcript (the host's accuracies and weights hash) and
-//! its RAM ceiling.
+//! its RAM ceiling; its fixed-point variant (`tiny-q16`) on M4F, M3 and M0, each checked
+//! against its transcript `firmware/expected/tiny-q16.log` (bit-identical weights).
 
 use microprop::Activation;
 
@@ -40,6 +41,7 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     let tuned = finetune::host(mode)?;
     let drifted = drift::host(mode)?;
     let small = tiny::host(mode)?;
+    let small_q16 = tiny::host_q16(mode)?;
     laps.lap("firmware: host transcripts");
     run_cmd(firmware::cargo().args(["fmt", "--", "--check"]))?;
     run_cmd(firmware::cargo().args(["clippy", "--release", "--bins", "--", "-D", "warnings"]))?;
@@ -51,6 +53,11 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     )?;
     run_cmd(
         Image::tiny(&CORES[2])
+            .cargo("clippy")
+            .args(["--", "-D", "warnings"]),
+    )?;
+    run_cmd(
+        Image::tiny_q16(&CORES[2])
             .cargo("clippy")
             .args(["--", "-D", "warnings"]),
     )?;
@@ -68,8 +75,11 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     }
     images.push(Image::F411);
     images.push(Image::tiny(&CORES[2]));
+    images.extend(CORES.iter().map(Image::tiny_q16));
     Image::build_all(&images)?;
-    laps.lap("firmware: build 3 targets x (demo, bench, finetune, drift) + STM32F411 + tiny");
+    laps.lap(
+        "firmware: build 3 targets x (demo, bench, finetune, drift, tiny-q16) + STM32F411 + tiny",
+    );
     for core in &CORES {
         let run = Image::demo(core).run_qemu(&[])?;
         demo::check_device(core, &run, &expected)?;
@@ -84,6 +94,11 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     let m0 = &CORES[2];
     tiny::check_device(m0, &Image::tiny(m0).run_qemu(&[])?, &small)?;
     laps.lap("firmware: tiny under QEMU on m0");
+    for core in &CORES {
+        let run = Image::tiny_q16(core).run_qemu(&[])?;
+        tiny::check_device_q16(core, &run, &small_q16)?;
+        laps.lap(&format!("firmware: tiny-q16 under QEMU on {}", core.name));
+    }
     // The benchmark runs to the end on every core and its output parses into a table.
     let scratch = root().join("target/bench-mcu-smoke");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;

@@ -11,6 +11,10 @@
 //!   accuracies and the same weights hash), the stack within [`STACK_CEILING`]; and the
 //!   firmware's `RAM used: ...` line (static data + stack high-water mark) within
 //!   [`RAM_CEILING`].
+//! * The fixed-point variant (`tiny::q16`, image `tiny-q16`) the same way against
+//!   [`TRANSCRIPT_Q16`] (`firmware/expected/tiny-q16.log`) with [`host_q16`] and
+//!   [`check_device_q16`], on every core: integer training, so any difference from the
+//!   host's lines (the weights hash included) is a bug.
 
 use microprop_app::tiny::{self, Config, TinyEvent};
 use microprop_app::Sink;
@@ -34,6 +38,23 @@ pub const RAM_CEILING: u32 = 2_816;
 
 /// The stack part of [`RAM_CEILING`] (the model is a `static`: 712 B of static data).
 pub const STACK_CEILING: u32 = RAM_CEILING - 712;
+
+/// The fixed-point variant's committed transcript, relative to the workspace root.
+pub const TRANSCRIPT_Q16: &str = "firmware/expected/tiny-q16.log";
+
+/// The fixed-point variant's RAM ceiling, static data and stack together: a regression
+/// ceiling (the f32 program's [`RAM_CEILING`]).
+pub const RAM_CEILING_Q16: u32 = RAM_CEILING;
+
+/// The fixed-point variant, as the shared checks see it (as [`PROGRAM`]).
+pub const PROGRAM_Q16: Program = Program {
+    name: "tiny-q16",
+    transcript: TRANSCRIPT_Q16,
+    exits_0_when: "N1 in Q16 reaches the bar",
+    platform_lines: "RAM lines (`RAM used: ...`)",
+    is_platform_line: |line| line.starts_with(RAM_PREFIX),
+    stack_budget: STACK_CEILING,
+};
 
 /// The minimal trainer, as the shared transcript and device checks see it: its only
 /// platform line is the firmware's RAM line.
@@ -69,11 +90,32 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
     let mut model = tiny::Model::default();
     let outcome = tiny::run(&Config::default(), &mut model, &mut sink)
         .map_err(|e| format!("the tiny program stopped on the host: {e}"))?;
-    let (lines, _) = PROGRAM.host_lines(&sink.0, |_| true)?;
+    check_host(&PROGRAM, &sink.0, outcome, mode)
+}
+
+/// [`host`] for the fixed-point variant (`tiny::q16::run`) and [`TRANSCRIPT_Q16`].
+pub fn host_q16(mode: Snapshot) -> Result<Expected, String> {
+    let mut sink = Keep(Vec::new());
+    let mut model = tiny::q16::Model::default();
+    let outcome = tiny::q16::run(&Config::default(), &mut model, &mut sink)
+        .map_err(|e| format!("the tiny-q16 program stopped on the host: {e}"))?;
+    check_host(&PROGRAM_Q16, &sink.0, outcome, mode)
+}
+
+/// The host run's lines against (or blessed into) `program`'s transcript.
+fn check_host(
+    program: &Program,
+    events: &[TinyEvent],
+    outcome: tiny::Outcome,
+    mode: Snapshot,
+) -> Result<Expected, String> {
+    let name = program.name;
+    let transcript = program.transcript;
+    let (lines, _) = program.host_lines(events, |_| true)?;
     let verdict = lines.last().cloned().unwrap_or_default();
     if !outcome.passed {
         return Err(format!(
-            "the host run of the tiny program failed its bar: {verdict}{}",
+            "the host run of the {name} program failed its bar: {verdict}{}",
             if mode == Snapshot::Bless {
                 "; not blessing a failing transcript"
             } else {
@@ -81,9 +123,9 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
             }
         ));
     }
-    PROGRAM.snapshot(&lines, mode)?;
+    program.snapshot(&lines, mode)?;
     eprintln!(
-        "  tiny on the host: {verdict}; {} lines identical to {TRANSCRIPT}",
+        "  {name} on the host: {verdict}; {} lines identical to {transcript}",
         lines.len()
     );
     Ok(Expected { lines, verdict })
@@ -92,22 +134,39 @@ pub fn host(mode: Snapshot) -> Result<Expected, String> {
 /// Checks the `tiny` image's run on `core` against `expected`, and its RAM line against
 /// [`RAM_CEILING`].
 pub fn check_device(core: &Core, run: &QemuRun, expected: &Expected) -> Result<(), String> {
-    let summary = PROGRAM.check_device(core, run, &expected.lines, 1)?;
+    check_program(&PROGRAM, RAM_CEILING, core, run, expected)
+}
+
+/// [`check_device`] for the `tiny-q16` image (against [`RAM_CEILING_Q16`]).
+pub fn check_device_q16(core: &Core, run: &QemuRun, expected: &Expected) -> Result<(), String> {
+    check_program(&PROGRAM_Q16, RAM_CEILING_Q16, core, run, expected)
+}
+
+/// `program`'s device check and its RAM line against `ceiling`.
+fn check_program(
+    program: &Program,
+    ceiling: u32,
+    core: &Core,
+    run: &QemuRun,
+    expected: &Expected,
+) -> Result<(), String> {
+    let (name, transcript) = (program.name, program.transcript);
+    let summary = program.check_device(core, run, &expected.lines, 1)?;
     let ram = run
         .lines
         .iter()
         .find_map(|l| l.strip_prefix(RAM_PREFIX))
         .and_then(|rest| rest.split_whitespace().next()?.parse::<u32>().ok())
-        .ok_or_else(|| format!("tiny on {}: no readable `{RAM_PREFIX}` line", core.name))?;
-    if ram > RAM_CEILING {
+        .ok_or_else(|| format!("{name} on {}: no readable `{RAM_PREFIX}` line", core.name))?;
+    if ram > ceiling {
         return Err(format!(
-            "tiny on {}: {ram} B of RAM used (static + stack), above its {RAM_CEILING} B \
+            "{name} on {}: {ram} B of RAM used (static + stack), above its {ceiling} B \
              ceiling",
             core.name
         ));
     }
     eprintln!(
-        "  tiny on {}: exit 0; {} lines identical to {TRANSCRIPT} ({}); stack {}; RAM used \
+        "  {name} on {}: exit 0; {} lines identical to {transcript} ({}); stack {}; RAM used \
          {ram} B (bar 1536 B)",
         core.name, summary.lines, expected.verdict, summary.stack
     );
@@ -134,6 +193,19 @@ mod tests {
     fn the_host_run_passes_and_equals_the_transcript() {
         let expected = host(Snapshot::Check).expect("host run");
         assert!(expected.verdict.ends_with("PASS"), "{}", expected.verdict);
+    }
+
+    #[test]
+    fn the_q16_host_run_passes_and_equals_its_transcript() {
+        let expected = host_q16(Snapshot::Check).expect("host run");
+        assert!(expected.verdict.ends_with("PASS"), "{}", expected.verdict);
+        let f32_lines = host(Snapshot::Check).expect("host run").lines;
+        // Its own program: another start line, other weights.
+        assert_ne!(expected.lines.first(), f32_lines.first());
+        assert_ne!(
+            expected.lines.iter().rev().nth(1),
+            f32_lines.iter().rev().nth(1)
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn main() -> ! {
         qemu::exit(false)
     };
     defmt::info!("bench for {=str}", qemu::CORE);
-    let result = bench::run(&mut Meter(SysTickCounter::start(cp.SYST)), &mut DefmtSink);
+    let result = bench::run_with_q16(&mut Meter(SysTickCounter::start(cp.SYST)), &mut DefmtSink);
     let (used, size) = stack::high_water();
     defmt::info!("stack {=u32} of {=u32}", used, size);
     match result {

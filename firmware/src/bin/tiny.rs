@@ -32,6 +32,10 @@ impl Sink<TinyEvent> for Log {
                 params,
                 bytes
             ),
+            // Only the `tiny-q16` image logs it (built together with this one when its
+            // feature is on).
+            #[cfg(feature = "tiny-q16")]
+            TinyEvent::StartQ16 { .. } => {}
             TinyEvent::Epoch { epoch, loss, acc } => defmt::info!(
                 "epoch {=u16}: loss {=u32}.{=u32:06} held-out acc {=u16}.{=u8}%",
                 epoch,
