@@ -71,42 +71,29 @@ fn time_backend<M: Math<f32>>(act: Activation, inner: usize, reps: u32) -> (f64,
     (best_f / per, ((best_b - best_fill).max(0.0)) / per)
 }
 
+/// One activation's host cost and error under the backend `M`.
+fn host_cost<M: Math<f32>>(act: Activation, inner: usize, reps: u32) -> HostCost {
+    let (f, b) = time_backend::<M>(act, inner, reps);
+    let (ef, eb) = bench::max_error::<M>(act);
+    HostCost {
+        activation: act.name(),
+        backend: M::NAME,
+        forward_ns: f,
+        backward_ns: b,
+        forward_max_abs_error: ef,
+        backward_max_abs_error: eb,
+    }
+}
+
 /// Host costs of every activation under each backend (libm, micromath, fast).
 pub fn host_costs(elements: usize, reps: u32, ctx: &Ctx) -> Vec<HostCost> {
     let inner = (elements / bench::SWEEP).max(1);
     let pb = ctx.progress(Activation::ALL.len() as u64, "activations");
     let mut out = Vec::new();
     for act in Activation::ALL {
-        let (f, b) = time_backend::<Libm>(act, inner, reps);
-        let (ef, eb) = bench::max_error::<Libm>(act);
-        out.push(HostCost {
-            activation: act.name(),
-            backend: "libm",
-            forward_ns: f,
-            backward_ns: b,
-            forward_max_abs_error: ef,
-            backward_max_abs_error: eb,
-        });
-        let (f, b) = time_backend::<Micromath>(act, inner, reps);
-        let (ef, eb) = bench::max_error::<Micromath>(act);
-        out.push(HostCost {
-            activation: act.name(),
-            backend: "micromath",
-            forward_ns: f,
-            backward_ns: b,
-            forward_max_abs_error: ef,
-            backward_max_abs_error: eb,
-        });
-        let (f, b) = time_backend::<Fast>(act, inner, reps);
-        let (ef, eb) = bench::max_error::<Fast>(act);
-        out.push(HostCost {
-            activation: act.name(),
-            backend: "fast",
-            forward_ns: f,
-            backward_ns: b,
-            forward_max_abs_error: ef,
-            backward_max_abs_error: eb,
-        });
+        out.push(host_cost::<Libm>(act, inner, reps));
+        out.push(host_cost::<Micromath>(act, inner, reps));
+        out.push(host_cost::<Fast>(act, inner, reps));
         pb.inc(1);
     }
     pb.finish_and_clear();
