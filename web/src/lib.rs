@@ -15,6 +15,7 @@
 
 pub mod data;
 pub mod ffi;
+pub mod named;
 pub mod optim;
 
 use microprop::format::{self, Extras, Progress};
@@ -144,6 +145,7 @@ pub struct Config {
     /// Dropout probability after every hidden layer.
     pub dropout: Option<f64>,
     /// Optimizer.
+    #[serde(with = "named")]
     pub optimizer: OptimizerKind,
     /// Learning rate.
     pub lr: f32,
@@ -217,7 +219,7 @@ impl Config {
             "--bias-init".into(),
             self.bias_init.to_string(),
             "--optimizer".into(),
-            format!("{:?}", self.optimizer).to_lowercase(),
+            self.optimizer.to_string(),
             "--lr".into(),
             self.lr.to_string(),
             "--batch".into(),
@@ -560,7 +562,7 @@ impl Playground {
             ));
         }
         let loss = cfg.loss.loss();
-        let opt = AnyOptimizer::<Libm>::new(cfg.optimizer, cfg.lr, net.params())?;
+        let opt = optim::new::<Libm>(cfg.optimizer, cfg.lr, net.params())?;
         let trainer = Trainer::new(loss, cfg.batch as usize)
             .map_err(core_err("batch"))?
             .with_regularization(
