@@ -42,7 +42,8 @@ pub fn network<S: Scalar, M: Math<S>>(layers: Vec<HostLayer<S>>) -> Result<HostN
 /// network of the same shape), with buffers for batches of up to `capacity` rows.
 ///
 /// # Errors
-/// As [`Sequential::new`] and [`Network::init`]; [`Error::Capacity`] for `capacity = 0`.
+/// As [`Sequential::new`] and [`Network::init`];
+/// [`Error::Capacity`](microprop::Error::Capacity) for `capacity = 0`.
 pub fn build<S: Scalar, M: Math<S>>(
     layers: Vec<HostLayer<S>>,
     init: Init,
@@ -121,7 +122,8 @@ pub fn first_weights<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> Vec<S> {
 /// Runs the network in evaluation mode on one sample.
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] or [`Error::NonFiniteInput`] for a bad sample.
+/// [`Error::ShapeMismatch`](microprop::Error::ShapeMismatch) or
+/// [`Error::NonFiniteInput`](microprop::Error::NonFiniteInput) for a bad sample.
 pub fn predict<S: Scalar, M: Math<S>>(net: &HostNetwork<S, M>, x: &[S]) -> Result<Vec<S>> {
     use microprop::layer::Seq;
     let mut out = vec![S::ZERO; net.layers().outputs()];
