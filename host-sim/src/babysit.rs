@@ -20,8 +20,7 @@ use serde_json::json;
 use crate::{
     cli::{DatasetArg, OptimizerArg},
     data::Data,
-    net,
-    optim::AnyOptimizer,
+    net, optim,
     overfit::band,
     plot::{self, Figure},
     report::Section,
@@ -138,7 +137,7 @@ pub fn run_one(
         &mut rng,
     )?;
     let tiny = view.head(subset);
-    let mut opt = AnyOptimizer::<Libm>::new(OptimizerArg::Adam, 0.01, he.params())?;
+    let mut opt = optim::new::<Libm>(OptimizerArg::Adam, 0.01, he.params())?;
     let mut trainer = Trainer::new(Loss::CrossEntropy, 4)?;
     let mut order = vec![0u16; tiny.len()];
     core_train::fill_order(&mut order)?;

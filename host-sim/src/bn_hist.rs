@@ -22,7 +22,7 @@ use crate::{
     cli::{DatasetArg, OptimizerArg},
     data::Data,
     net::{self, HostNet},
-    optim::AnyOptimizer,
+    optim,
     overfit::band,
     plot::{self, Figure},
     report::Section,
@@ -233,7 +233,7 @@ pub fn run_one(
     let layers = net::layers_with::<f32>(&sizes, act.activation(), Activation::Softmax, extras)?;
     let mut net = net::build::<f32, Libm>(layers, Init::Normal(sigma), 0.0, BATCH, &mut rng)?;
     let at_init = measure(&mut net, &view, act)?;
-    let mut opt = AnyOptimizer::<Libm>::new(OptimizerArg::Sgd, LR, net.params())?;
+    let mut opt = optim::new::<Libm>(OptimizerArg::Sgd, LR, net.params())?;
     let mut trainer = Trainer::new(Loss::CrossEntropy, BATCH)?;
     let mut order = vec![0u16; data.len()];
     core_train::fill_order(&mut order)?;

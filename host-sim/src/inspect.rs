@@ -32,8 +32,7 @@ use crate::{
     ctx::{failure, ErrorKind, Failure},
     limits::{self, Footprint},
     net::{self, HostNetwork},
-    optim::AnyOptimizer,
-    Ctx, Output, Res,
+    optim, Ctx, Output, Res,
 };
 
 /// The keys of the report that come from the header alone: present also when the file is
@@ -232,7 +231,7 @@ pub fn optimizer_slots() -> Res<Vec<(String, u64)>> {
                 || format!("{o:?}").to_lowercase(),
                 |p| p.get_name().to_string(),
             );
-            let opt = AnyOptimizer::<Libm>::new(o, 0.1, 1)?;
+            let opt = optim::new::<Libm>(o, 0.1, 1)?;
             Ok((name, opt.state().len() as u64))
         })
         .collect()

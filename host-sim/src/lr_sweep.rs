@@ -20,8 +20,7 @@ use crate::{
     cli::{DatasetArg, OptimizerArg},
     ctx::usage,
     data::{default_spread, Data},
-    net,
-    optim::AnyOptimizer,
+    net, optim,
     plot::{self, Figure},
     train::health_warnings,
     Ctx, Output, Res,
@@ -110,7 +109,7 @@ pub fn train_run(
     let layers = net::dense_layers::<f32>(&LAYERS, Activation::Relu, Activation::Identity)?;
     let mut net = net::build::<f32, Libm>(layers, Init::HeNormal, 0.0, 1, &mut rng)?;
     let view = data.view()?;
-    let mut opt = AnyOptimizer::<Libm>::new(OptimizerArg::Sgd, lr, net.params())?;
+    let mut opt = optim::new::<Libm>(OptimizerArg::Sgd, lr, net.params())?;
     let mut trainer = Trainer::new(Loss::Mse, BATCH)?;
     let mut order = vec![0u16; data.len()];
     core_train::fill_order(&mut order)?;

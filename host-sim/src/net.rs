@@ -6,8 +6,8 @@
 //! the same seed end with the same weights hash (checked by `host-sim/tests/sim_net.rs`).
 
 use microprop::{
-    layer::{DynDense, DynLayer, Sequential},
-    Activation, Error, Init, Math, Network, Result, Scalar, Training,
+    layer::{DynLayer, Sequential},
+    Activation, Init, Math, Network, Result, Scalar, Training,
 };
 use rand_core::RngCore;
 
@@ -24,51 +24,9 @@ pub type HostNetwork<S, M> = Network<HostLayers<S>, M>;
 /// A run-time network with its training buffers (batch capacity chosen when made).
 pub type HostNet<S, M> = Training<HostLayers<S>, M>;
 
-/// The dense layers of `sizes` (input first): `hidden` on every layer but the last,
-/// `output` on the last, all weights zero.
-///
-/// # Errors
-/// [`Error::InvalidHyperParameter`] for fewer than two sizes, a zero size, or softmax on a
-/// hidden layer.
-pub fn dense_layers<S: Scalar>(
-    sizes: &[usize],
-    hidden: Activation<S>,
-    output: Activation<S>,
-) -> Result<Vec<HostLayer<S>>> {
-    let depth = sizes.len().saturating_sub(1);
-    let acts: Vec<Activation<S>> = (0..depth)
-        .map(|i| if i + 1 == depth { output } else { hidden })
-        .collect();
-    dense_layers_with(sizes, &acts)
-}
-
-/// The dense layers of `sizes` (input first) with `activations[i]` on layer `i`, all
-/// weights zero (a network read from a model file, whose layers each name their own).
-///
-/// # Errors
-/// [`Error::InvalidHyperParameter`] for fewer than two sizes or a zero size;
-/// [`Error::ShapeMismatch`] unless there is one activation per layer.
-pub fn dense_layers_with<S: Scalar>(
-    sizes: &[usize],
-    activations: &[Activation<S>],
-) -> Result<Vec<HostLayer<S>>> {
-    if sizes.len() < 2 || sizes.contains(&0) {
-        return Err(Error::InvalidHyperParameter(
-            "layers: at least two sizes, none zero",
-        ));
-    }
-    if activations.len() != sizes.len() - 1 {
-        return Err(Error::ShapeMismatch {
-            expected: sizes.len() - 1,
-            found: activations.len(),
-        });
-    }
-    sizes
-        .windows(2)
-        .zip(activations)
-        .map(|(w, &act)| DynDense::zeroed(w[0], w[1], act).map(DynLayer::from))
-        .collect()
-}
+/// The dense layers of a shape, and of a shape with batch norm and dropout: the core's
+/// builders on the [`Heap`] (feature `alloc`), which the browser playground uses too.
+pub use microprop::layer::{dense_layers, dense_layers_with, layers_with, Extras};
 
 /// A network of `layers`, all weights as the layers hold them (zero from
 /// [`dense_layers`]).
@@ -79,57 +37,13 @@ pub fn network<S: Scalar, M: Math<S>>(layers: Vec<HostLayer<S>>) -> Result<HostN
     Network::from_layers(Sequential::new(layers)?)
 }
 
-/// The hidden layers' extras: batch norm after every hidden dense layer, dropout after
-/// every hidden layer's activation.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Extras {
-    /// Batch norm (default momentum and ε) after every hidden dense layer.
-    pub batch_norm: bool,
-    /// Dropout with this drop probability after every hidden layer.
-    pub dropout: Option<f64>,
-}
-
-/// The layers of `sizes` with `extras`: each hidden dense layer (identity activation when
-/// batch norm follows it, which then applies `hidden`), then dropout; the output layer
-/// plain.
-///
-/// # Errors
-/// As [`dense_layers`]; [`Error::InvalidHyperParameter`] for a bad dropout probability.
-pub fn layers_with<S: Scalar>(
-    sizes: &[usize],
-    hidden: Activation<S>,
-    output: Activation<S>,
-    extras: Extras,
-) -> Result<Vec<HostLayer<S>>> {
-    let dense = dense_layers::<S>(sizes, hidden, output)?;
-    let depth = dense.len();
-    let mut layers = Vec::with_capacity(3 * depth);
-    for (i, (layer, &width)) in dense.into_iter().zip(&sizes[1..]).enumerate() {
-        if i + 1 == depth {
-            layers.push(layer);
-            break;
-        }
-        if extras.batch_norm {
-            let act = Activation::Identity;
-            layers.push(DynDense::zeroed(sizes[i], width, act)?.into());
-            let cfg = microprop::layer::BatchNormConfig::default();
-            layers.push(microprop::layer::DynBatchNorm::new(width, hidden, cfg)?.into());
-        } else {
-            layers.push(layer);
-        }
-        if let Some(p) = extras.dropout {
-            layers.push(microprop::layer::DynDropout::new(width, p)?.into());
-        }
-    }
-    Ok(layers)
-}
-
 /// A network of `layers`, initialised like [`microprop::Network::new`] (weights by `init`
 /// from `rng`, dense biases `bias`: the same draws in the same order as the compile-time
 /// network of the same shape), with buffers for batches of up to `capacity` rows.
 ///
 /// # Errors
-/// As [`Sequential::new`] and [`Network::init`]; [`Error::Capacity`] for `capacity = 0`.
+/// As [`Sequential::new`] and [`Network::init`];
+/// [`Error::Capacity`](microprop::Error::Capacity) for `capacity = 0`.
 pub fn build<S: Scalar, M: Math<S>>(
     layers: Vec<HostLayer<S>>,
     init: Init,
@@ -208,7 +122,8 @@ pub fn first_weights<S: Scalar, M: Math<S>>(net: &HostNet<S, M>) -> Vec<S> {
 /// Runs the network in evaluation mode on one sample.
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] or [`Error::NonFiniteInput`] for a bad sample.
+/// [`Error::ShapeMismatch`](microprop::Error::ShapeMismatch) or
+/// [`Error::NonFiniteInput`](microprop::Error::NonFiniteInput) for a bad sample.
 pub fn predict<S: Scalar, M: Math<S>>(net: &HostNetwork<S, M>, x: &[S]) -> Result<Vec<S>> {
     use microprop::layer::Seq;
     let mut out = vec![S::ZERO; net.layers().outputs()];

@@ -2,9 +2,10 @@
 //!
 //! The loss is the quadratic `f(w₁, w₂) = ½ (w₁² + κ w₂²)`: curvature 1 along `w₁` (the
 //! floor of the ravine) and κ (the condition number, default 50) across it. Every
-//! optimizer is one of the core's (driven through [`AnyOptimizer`], as `train` drives
-//! them) on a 2-parameter state with the analytic gradient `(w₁, κ w₂)`, so the paths are
-//! microprop's own update rules. A step the core refuses (its update would not be finite)
+//! optimizer is one of the core's (driven through
+//! [`AnyOptimizer`](crate::optim::AnyOptimizer), as `train` drives them) on a 2-parameter
+//! state with the analytic gradient `(w₁, κ w₂)`, so the paths are microprop's own update
+//! rules. A step the core refuses (its update would not be finite)
 //! or a loss above 10⁶ × the starting loss ends the path as diverged.
 
 use plotters::coord::Shift;
@@ -14,7 +15,7 @@ use serde_json::json;
 use crate::{
     cli::OptimizerArg,
     ctx::usage,
-    optim::AnyOptimizer,
+    optim,
     plot::{self, Figure},
     Ctx, Output, Res,
 };
@@ -178,7 +179,7 @@ pub fn run_path(
     steps: u32,
     threshold: f64,
 ) -> Res<Path> {
-    let mut opt = AnyOptimizer::<Libm>::new(which, lr, 2)?;
+    let mut opt = optim::new::<Libm>(which, lr, 2)?;
     let mut w = start;
     let at = |w: [f32; 2]| [f64::from(w[0]), f64::from(w[1])];
     let f0 = ravine.loss(at(w));

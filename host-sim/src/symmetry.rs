@@ -17,8 +17,7 @@ use serde_json::json;
 use crate::{
     cli::{DatasetArg, OptimizerArg},
     data::Data,
-    net,
-    optim::AnyOptimizer,
+    net, optim,
     plot::{self, Figure},
     Ctx, Output, Res,
 };
@@ -142,7 +141,7 @@ pub fn run_one(
     let before = hidden_spread(&net);
     let start = params_of(&net);
     let view = data.view()?;
-    let mut opt = AnyOptimizer::<Libm>::new(OptimizerArg::Sgd, LR, net.params())?;
+    let mut opt = optim::new::<Libm>(OptimizerArg::Sgd, LR, net.params())?;
     let mut trainer = Trainer::new(Loss::Mse, 8)?;
     let mut order = vec![0u16; data.len()];
     core_train::fill_order(&mut order)?;

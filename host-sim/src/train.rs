@@ -22,7 +22,7 @@ use crate::{
     data::{default_spread, Data, Split},
     limits::{self, Footprint},
     net::{self, HostLayer, HostNet},
-    optim::AnyOptimizer,
+    optim::{self, AnyOptimizer},
     plot::{self, Figure},
     stats,
     table::{CsvReader, RowLimits},
@@ -411,7 +411,7 @@ fn validate(
         }
     }
     // The rate as the run's optimizer takes it, in f32 (and AdamW's η·λ ≤ 1).
-    AnyOptimizer::<Libm>::new(a.optimizer, a.lr, 0)?;
+    optim::new::<Libm>(a.optimizer, a.lr, 0)?;
     if let Some(p) = &a.plot {
         plot::check_path("--plot", p)?;
         if features != 2 {
@@ -849,7 +849,7 @@ pub fn train_with<M: Math<f32>>(
     let view = train.view()?;
     let val_view = split.as_ref().map(|s| s.val.view()).transpose()?;
     let grad_norms_init = stats::grad_norms(&mut net, loss, &view)?;
-    let mut opt = AnyOptimizer::<M>::new(a.optimizer, a.lr, net.params())?;
+    let mut opt = optim::new::<M>(a.optimizer, a.lr, net.params())?;
     let mut trainer = Trainer::new(loss, a.batch as usize)?
         .with_regularization(microprop::Regularization::new(f64::from(a.l2), None)?);
     let mut order = vec![0u16; train.len()];

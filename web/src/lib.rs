@@ -15,12 +15,11 @@
 
 pub mod data;
 pub mod ffi;
+pub mod named;
 pub mod optim;
 
 use microprop::format::{self, Extras, Progress};
-use microprop::layer::{
-    BatchNormConfig, DynBatchNorm, DynDense, DynDropout, DynLayer, Heap, Kind, Pass, Sequential,
-};
+use microprop::layer::{DynLayer, Heap, Kind, Pass, Sequential};
 use microprop::{
     diagnostics, train as core_train, Activation, Decay, DefaultRng, Init, Libm, Loss, Model,
     Network, Optimizer, Regularization, Schedule, Trainer, Training,
@@ -144,6 +143,7 @@ pub struct Config {
     /// Dropout probability after every hidden layer.
     pub dropout: Option<f64>,
     /// Optimizer.
+    #[serde(with = "named")]
     pub optimizer: OptimizerKind,
     /// Learning rate.
     pub lr: f32,
@@ -217,7 +217,7 @@ impl Config {
             "--bias-init".into(),
             self.bias_init.to_string(),
             "--optimizer".into(),
-            format!("{:?}", self.optimizer).to_lowercase(),
+            self.optimizer.to_string(),
             "--lr".into(),
             self.lr.to_string(),
             "--batch".into(),
@@ -338,36 +338,14 @@ impl Config {
     }
 }
 
-/// The hidden layers with the extras, as `microprop-sim train` builds them (host-sim's
-/// `net::layers_with`): each hidden dense layer (identity when batch norm follows and
-/// applies the activation), then dropout; the output layer plain; all weights zero.
+/// The hidden layers with the extras, as `microprop-sim train` builds them: the core's
+/// [`microprop::layer::layers_with`], all weights zero.
 fn layers(cfg: &Config, hidden: Activation, output: Activation) -> Res<Vec<DynLayer<f32, Heap>>> {
-    let sizes = &cfg.layers;
-    let depth = sizes.len() - 1;
-    let mut out = Vec::with_capacity(3 * depth);
-    for (i, w) in sizes.windows(2).enumerate() {
-        let (&n_in, &n_out) = (w.first().unwrap_or(&1), w.get(1).unwrap_or(&1));
-        let e = core_err("layers");
-        if i + 1 == depth {
-            out.push(DynDense::zeroed(n_in, n_out, output).map_err(&e)?.into());
-            break;
-        }
-        if cfg.batch_norm {
-            out.push(
-                DynDense::zeroed(n_in, n_out, Activation::Identity)
-                    .map_err(&e)?
-                    .into(),
-            );
-            let bn = DynBatchNorm::new(n_out, hidden, BatchNormConfig::default()).map_err(&e)?;
-            out.push(bn.into());
-        } else {
-            out.push(DynDense::zeroed(n_in, n_out, hidden).map_err(&e)?.into());
-        }
-        if let Some(p) = cfg.dropout {
-            out.push(DynDropout::new(n_out, p).map_err(&e)?.into());
-        }
-    }
-    Ok(out)
+    let extras = microprop::layer::Extras {
+        batch_norm: cfg.batch_norm,
+        dropout: cfg.dropout,
+    };
+    microprop::layer::layers_with(&cfg.layers, hidden, output, extras).map_err(core_err("layers"))
 }
 
 /// One epoch's measurements.
@@ -560,7 +538,7 @@ impl Playground {
             ));
         }
         let loss = cfg.loss.loss();
-        let opt = AnyOptimizer::<Libm>::new(cfg.optimizer, cfg.lr, net.params())?;
+        let opt = optim::new::<Libm>(cfg.optimizer, cfg.lr, net.params())?;
         let trainer = Trainer::new(loss, cfg.batch as usize)
             .map_err(core_err("batch"))?
             .with_regularization(

@@ -18,10 +18,12 @@
 //! The state buffer is any `B: AsRef<[S]> + AsMut<[S]>`: `[0.0f32; 2 * Net::PARAMS]` on
 //! the device (its bytes are `SLOTS · PARAMS · size_of::<S>()`, on top of
 //! `Network::BYTES + Network::TRAINING_BYTES`), a `Vec` or `&mut [S]` on the host.
+//! [`AnyOptimizer`] is any of them chosen at run time by an [`OptimizerKind`].
 
 mod adagrad;
 mod adam;
 mod adamw;
+mod any;
 mod momentum;
 mod nesterov;
 mod rmsprop;
@@ -30,6 +32,7 @@ mod sgd;
 pub use adagrad::{AdaGrad, AdaGradConfig};
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
+pub use any::{AnyOptimizer, OptimizerKind, UnknownOptimizer};
 pub use momentum::{Momentum, MomentumConfig};
 pub use nesterov::Nesterov;
 pub use rmsprop::{RmsProp, RmsPropConfig};
