@@ -415,8 +415,11 @@ function drawNetwork() {
   }
   ctx.font = "11px system-ui";
   ctx.fillStyle = "#333";
+  // Short labels when the columns are too close for "hidden N" (deep nets).
+  const short = cols > 1 && colX(1) - colX(0) < ctx.measureText("hidden 88 ").width;
   for (let j = 0; j < cols; j++) {
-    ctx.fillText(j === 0 ? "input" : j === cols - 1 ? "output" : `hidden ${j}`, colX(j), 14);
+    const label = j === 0 ? "input" : j === cols - 1 ? "output" : short ? `h${j}` : `hidden ${j}`;
+    ctx.fillText(label, colX(j), 14);
   }
 }
 
@@ -463,7 +466,7 @@ function lineChart(id, series, opts = {}) {
     ctx.stroke();
   }
   ctx.setLineDash([]);
-  const fmt = opts.log ? (v) => `1e${v.toFixed(1)}` : (v) => v.toPrecision(3);
+  const fmt = opts.log ? (v) => (10 ** v).toExponential(1) : (v) => v.toPrecision(3);
   axes(ctx, w, h, pad, opts.xLabel || `epoch ${n}`, lo, hi, opts.log, fmt);
   let lx = pad.l + 6;
   ctx.font = "10px system-ui";
@@ -587,7 +590,7 @@ async function surfaces() {
     const [l0, l1] = drawSurface("surface-loss", S.surface.loss, false);
     const [g0, g1] = drawSurface("surface-grad", S.surface.grad, true);
     $("surface-info").textContent = `w[0][0] ${centre[0].toFixed(2)} ± ${span}, w[1][0] ${centre[1].toFixed(2)} ± ${span}; ` +
-      `loss ${l0.toPrecision(3)} … ${l1.toPrecision(3)}, ‖g‖ 1e${g0.toFixed(1)} … 1e${g1.toFixed(1)}`;
+      `loss ${l0.toPrecision(3)} … ${l1.toPrecision(3)}, ‖g‖ ${(10 ** g0).toExponential(1)} … ${(10 ** g1).toExponential(1)}`;
     return S.surface;
   } catch (e) {
     showError(e.message);
@@ -596,6 +599,9 @@ async function surfaces() {
 }
 
 // ---- presets and wiring -------------------------------------------------------------------
+const CUSTOM_TEXT =
+  "Your own configuration: every control below is yours; pick an experiment above to load one of the notes' set-ups.";
+
 function applyPreset(name) {
   const p = PRESETS.find((q) => q.name === name);
   $("preset-text").textContent = p ? p.text : "";
@@ -622,9 +628,13 @@ async function main() {
   const t0 = performance.now();
   const sel = $("preset");
   for (const p of PRESETS) sel.add(new Option(p.label, p.name));
+  sel.add(new Option("Custom (your own settings)", "custom"));
   sel.addEventListener("change", () => { applyPreset(sel.value); reset(); });
   $("config").addEventListener("change", (e) => {
     if (e.target.id === "preset") return;
+    // Any other change makes it a configuration of the user's own, no longer the preset.
+    sel.value = "custom";
+    $("preset-text").textContent = CUSTOM_TEXT;
     if (e.target.id === "dataset") {
       // Each data set's own default spread (the simulator's: clusters 0.7, XOR margin
       // 0.1, spiral noise 0.05).
@@ -658,7 +668,8 @@ async function main() {
 window.mpTest = {
   async setControls(controls, preset = null) {
     $("preset").value = preset || "custom";
-    $("preset-text").textContent = (PRESETS.find((q) => q.name === preset) || PRESETS[0]).text;
+    const p = PRESETS.find((q) => q.name === preset);
+    $("preset-text").textContent = p ? p.text : CUSTOM_TEXT;
     for (const [id, v] of Object.entries(controls)) {
       const el = $(id);
       if (el.type === "checkbox") el.checked = Boolean(v); else el.value = String(v);
