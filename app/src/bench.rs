@@ -10,19 +10,21 @@
 //! * Training steps: batch 1 (online), SGD (η = 0.1), MSE, sigmoid output, on
 //!   [`STEP_SAMPLES`] two-cluster samples visited in order: N1 = 2-16-1 sigmoid,
 //!   N2 = 2-32-32-1 sigmoid and ReLU, N3 = 2-(9×2)-1 sigmoid.
-//! * Fixed point ([`run_with_q16`], the firmware's benchmark): the same activations and
-//!   the N1 and N2 ReLU steps in [`Q16`] (the same protocol: the samples and the initial
-//!   weights are the `f32` ones rounded to Q16, η = 0.1 in Q16), under [`FixedTable`] and
-//!   [`FixedPoly`]; their error against `f64` from [`max_error_q16`].
+//! * Fixed point (feature `bench-q16`; `run_with_q16`, the firmware's benchmark): the same activations and
+//!   the N1 and N2 ReLU steps in `Q16` (the same protocol: the samples and the initial
+//!   weights are the `f32` ones rounded to Q16, η = 0.1 in Q16), under `FixedTable` and
+//!   `FixedPoly`; their error against `f64` from `max_error_q16`.
 
 use core::hint::black_box;
 
 use microprop::{
     data::Clusters,
     layer::{Fixed, Grads, Net, Pass},
-    mlp, train, Activation, Dataset, FixedPoly, FixedTable, Init, Libm, Loss, Math, Micromath,
-    Model, Network, Scalar, Sgd, Trainer, Training, Q16,
+    mlp, train, Activation, Dataset, Init, Libm, Loss, Math, Micromath, Model, Network, Scalar,
+    Sgd, Trainer, Training,
 };
+#[cfg(feature = "bench-q16")]
+use microprop::{FixedPoly, FixedTable, Q16};
 
 use crate::{
     board::Cycles,
@@ -50,8 +52,10 @@ pub type N1<M = Libm> = mlp![f32, M; 2, 16, 1];
 pub type N2<M = Libm> = mlp![f32, M; 2, 32, 32, 1];
 /// N3: nine hidden layers of 2, sigmoid.
 pub type N3<M = Libm> = mlp![f32, M; 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1];
+#[cfg(feature = "bench-q16")]
 /// N1 in fixed point ([`Q16`]), under integer backend `M`.
 pub type Q16N1<M = FixedTable> = mlp![Q16, M; 2, 16, 1];
+#[cfg(feature = "bench-q16")]
 /// N2 in fixed point ([`Q16`]), under integer backend `M`.
 pub type Q16N2<M = FixedTable> = mlp![Q16, M; 2, 32, 32, 1];
 
@@ -234,6 +238,7 @@ pub fn max_error<M: Math<f32>>(act: Activation) -> (f64, f64) {
     (err(&a, &a64), err(&g, &g64))
 }
 
+#[cfg(feature = "bench-q16")]
 /// The maximum absolute error of `act` in [`Q16`] under the integer backend `M`, forward
 /// and backward, against the `f64` `Libm` computation on the same inputs (the sweep
 /// rounded to Q16, as [`run_with_q16`] times it). Returns `(forward, backward)`.
@@ -261,6 +266,7 @@ pub fn max_error_q16<M: Math<Q16>>(act: Activation) -> (f64, f64) {
     (err(&a, &a64), err(&g, &g64))
 }
 
+#[cfg(feature = "bench-q16")]
 /// The sweep rounded to [`Q16`] (to nearest).
 pub fn sweep_q16() -> [Q16; SWEEP] {
     let z = sweep();
@@ -297,6 +303,7 @@ pub fn run<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     run_float(meter, sink, false)
 }
 
+#[cfg(feature = "bench-q16")]
 /// [`run`], then the fixed-point rows before [`BenchEvent::Done`]: every activation in
 /// [`Q16`] under [`FixedTable`] then [`FixedPoly`], and the N1 and N2 ReLU steps under
 /// both (counted regions numbered after the float ones). The firmware's benchmark.
@@ -325,6 +332,9 @@ fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     let mut region = 1;
     steps::<Libm, _, _>(meter, sink, &mut region)?;
     steps::<Micromath, _, _>(meter, sink, &mut region)?;
+    #[cfg(not(feature = "bench-q16"))]
+    let _ = q16;
+    #[cfg(feature = "bench-q16")]
     if q16 {
         activations_q16::<FixedTable, _, _>(meter, sink);
         activations_q16::<FixedPoly, _, _>(meter, sink);
@@ -374,6 +384,7 @@ fn activations<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(meter: &mut
     }
 }
 
+#[cfg(feature = "bench-q16")]
 /// Times every activation in [`Q16`] under backend `M`, forward and backward (as
 /// [`activations`]).
 #[inline(never)]
@@ -412,6 +423,7 @@ fn activations_q16<M: Math<Q16>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     }
 }
 
+#[cfg(feature = "bench-q16")]
 /// Times the N1 and N2 ReLU steps in [`Q16`] under backend `M` (the `f32` samples
 /// rounded to Q16).
 fn steps_q16<M: Math<Q16>, P: Meter, S: Sink<BenchEvent> + ?Sized>(

@@ -56,10 +56,12 @@ async function train(name, controls, epochs, { download = false, preset = null, 
   const r = await page.evaluate(() => {
     const S = window.mp;
     const f = S.frames.length ? [...S.frames].sort((a, b) => a - b) : [0];
+    // Nearest-rank quantiles, one convention for the median and the 95th percentile.
+    const q = (p) => f[Math.min(f.length - 1, Math.max(0, Math.ceil(p * f.length) - 1))];
     return {
       last: S.history[S.history.length - 1], epochs: S.history.length, hash: S.state.weights_hash,
       sim_args: S.info.sim_args, frames: S.frames.length, frameMax: f[f.length - 1],
-      frameP95: f[Math.floor(0.95 * (f.length - 1))], frameMedian: f[Math.floor(f.length / 2)],
+      frameP95: q(0.95), frameMedian: q(0.5),
       trainMs: S.trainMs, error: S.error, state: S.state,
     };
   });

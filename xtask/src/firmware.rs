@@ -193,7 +193,7 @@ impl Image {
             target: core.target,
             profile: Profile::Speed,
             only_feature: None,
-            features: "",
+            features: "bench-q16",
         }
     }
 
