@@ -132,8 +132,10 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
     a: &mut [S],
 ) {
     let n = x.len().max(1);
-    // Not in the `compact` build (the M0 image): its code would not fit there.
-    if n >= WIDE_ROW && !cfg!(feature = "compact") {
+    // Only where there are four rows to block (a layer's sizes are constants here, so the
+    // other branch is compiled out), and not in the `compact` build (the M0 image), whose
+    // flash it would overflow.
+    if n >= WIDE_ROW && z.len() >= 4 && !cfg!(feature = "compact") {
         wide_rows_forward(w, b, x, z);
     } else {
         for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
