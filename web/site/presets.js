@@ -9,7 +9,7 @@ const BASE = {
 
 export const PRESETS = [
   {
-    name: "custom",
+    name: "default",
     label: "Two clusters, 2-16-16-1 ReLU (the simulator's default)",
     text: "Two Gaussian clusters, a 2-16-16-1 ReLU net with a sigmoid output and MSE, He initialisation, SGD at 0.1 in batches of 8: microprop-sim train's defaults on 500 samples with a fifth held out.",
     controls: BASE,
