@@ -10,6 +10,8 @@ pub mod drift_sink;
 pub mod finetune_sink;
 pub mod sink;
 pub mod stack;
+#[cfg(all(feature = "tiny", feature = "qemu"))]
+pub mod tiny_sink;
 
 #[cfg(feature = "qemu")]
 pub mod flash;
