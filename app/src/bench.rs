@@ -216,26 +216,7 @@ pub fn run_steps<T: Model>(
 /// The maximum absolute error of `act` under backend `M` in `f32`, forward and backward,
 /// against the `f64` `Libm` computation, over the sweep. Returns `(forward, backward)`.
 pub fn max_error<M: Math<f32>>(act: Activation) -> (f64, f64) {
-    let z = sweep();
-    let mut a = [0.0f32; SWEEP];
-    let mut g = [1.0f32; SWEEP];
-    act.apply::<M>(&z, &mut a);
-    act.backward::<M>(&z, &a, &mut g);
-    let mut z64 = [0.0f64; SWEEP];
-    for (z64, &z) in z64.iter_mut().zip(&z) {
-        *z64 = f64::from(z);
-    }
-    let mut a64 = [0.0f64; SWEEP];
-    let mut g64 = [1.0f64; SWEEP];
-    let reference = act.cast::<f64>();
-    reference.apply::<Libm>(&z64, &mut a64);
-    reference.backward::<Libm>(&z64, &a64, &mut g64);
-    let err = |x: &[f32], r: &[f64]| {
-        x.iter()
-            .zip(r)
-            .fold(0.0f64, |m, (&x, &r)| m.max(libm::fabs(f64::from(x) - r)))
-    };
-    (err(&a, &a64), err(&g, &g64))
+    max_error_in::<f32, M>(act)
 }
 
 #[cfg(feature = "bench-q16")]
@@ -243,38 +224,30 @@ pub fn max_error<M: Math<f32>>(act: Activation) -> (f64, f64) {
 /// and backward, against the `f64` `Libm` computation on the same inputs (the sweep
 /// rounded to Q16, as [`run_with_q16`] times it). Returns `(forward, backward)`.
 pub fn max_error_q16<M: Math<Q16>>(act: Activation) -> (f64, f64) {
-    let zq = sweep_q16();
-    let q = act.cast::<Q16>();
-    let mut a = [Q16::ZERO; SWEEP];
-    let mut g = [Q16::ONE; SWEEP];
-    q.apply::<M>(&zq, &mut a);
-    q.backward::<M>(&zq, &a, &mut g);
-    let mut z64 = [0.0f64; SWEEP];
-    for (z64, z) in z64.iter_mut().zip(&zq) {
-        *z64 = z.to_f64();
-    }
+    max_error_in::<Q16, M>(act)
+}
+
+/// [`max_error`] in the scalar `Sc`: the sweep converted to `Sc`, the reference in `f64`
+/// on exactly those inputs.
+fn max_error_in<Sc: Scalar, M: Math<Sc>>(act: Activation) -> (f64, f64) {
+    let z = sweep().map(Sc::from_f32);
+    let cast = act.cast::<Sc>();
+    let mut a = [Sc::ZERO; SWEEP];
+    let mut g = [Sc::ONE; SWEEP];
+    cast.apply::<M>(&z, &mut a);
+    cast.backward::<M>(&z, &a, &mut g);
+    let z64 = z.map(Sc::to_f64);
     let mut a64 = [0.0f64; SWEEP];
     let mut g64 = [1.0f64; SWEEP];
     let reference = act.cast::<f64>();
     reference.apply::<Libm>(&z64, &mut a64);
     reference.backward::<Libm>(&z64, &a64, &mut g64);
-    let err = |x: &[Q16], r: &[f64]| {
+    let err = |x: &[Sc], r: &[f64]| {
         x.iter()
             .zip(r)
-            .fold(0.0f64, |m, (x, &r)| m.max(libm::fabs(x.to_f64() - r)))
+            .fold(0.0f64, |m, (&x, &r)| m.max(libm::fabs(x.to_f64() - r)))
     };
     (err(&a, &a64), err(&g, &g64))
-}
-
-#[cfg(feature = "bench-q16")]
-/// The sweep rounded to [`Q16`] (to nearest).
-pub fn sweep_q16() -> [Q16; SWEEP] {
-    let z = sweep();
-    let mut q = [Q16::ZERO; SWEEP];
-    for (q, &z) in q.iter_mut().zip(&z) {
-        *q = Q16::from_f32(z);
-    }
-    q
 }
 
 /// What the benchmark needs from the platform: a counter ([`Cycles`]; its ticks are what
@@ -327,8 +300,8 @@ fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter.region_start();
     meter.region_stop();
     sink.event(&BenchEvent::Calibration);
-    activations::<Libm, _, _>(meter, sink);
-    activations::<Micromath, _, _>(meter, sink);
+    activations::<f32, Libm, _, _>(meter, sink);
+    activations::<f32, Micromath, _, _>(meter, sink);
     let mut region = 1;
     steps::<Libm, _, _>(meter, sink, &mut region)?;
     steps::<Micromath, _, _>(meter, sink, &mut region)?;
@@ -336,8 +309,8 @@ fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     let _ = q16;
     #[cfg(feature = "bench-q16")]
     if q16 {
-        activations_q16::<FixedTable, _, _>(meter, sink);
-        activations_q16::<FixedPoly, _, _>(meter, sink);
+        activations::<Q16, FixedTable, _, _>(meter, sink);
+        activations::<Q16, FixedPoly, _, _>(meter, sink);
         steps_q16::<FixedTable, _, _>(meter, sink, &mut region)?;
         steps_q16::<FixedPoly, _, _>(meter, sink, &mut region)?;
     }
@@ -351,65 +324,31 @@ fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     Ok(())
 }
 
-/// Times every activation under backend `M`, forward and backward.
+/// Times every activation in the scalar `Sc` (on [`sweep`] converted to it: `f32` as it
+/// is, [`Q16`] rounded to nearest) under backend `M`, forward and backward.
 #[inline(never)]
-fn activations<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(meter: &mut P, sink: &mut S) {
-    let z = sweep();
-    let mut a = [0.0f32; SWEEP];
-    let mut g = [1.0f32; SWEEP];
-    for act in Activation::ALL {
-        let act = black_box(act);
-        let t0 = meter.now();
-        for _ in 0..REPS {
-            act.apply::<M>(black_box(&z), black_box(&mut a));
-        }
-        let t1 = meter.now();
-        for _ in 0..REPS {
-            black_box(&mut g).fill(1.0);
-            act.backward::<M>(black_box(&z), black_box(&a), black_box(&mut g));
-        }
-        let t2 = meter.now();
-        for _ in 0..REPS {
-            black_box(&mut g).fill(1.0);
-        }
-        let t3 = meter.now();
-        sink.event(&BenchEvent::Activation {
-            act,
-            backend: M::NAME,
-            fwd: t1.wrapping_sub(t0),
-            bwd: t2.wrapping_sub(t1),
-            fill: t3.wrapping_sub(t2),
-            n: (REPS * SWEEP) as u32,
-        });
-    }
-}
-
-#[cfg(feature = "bench-q16")]
-/// Times every activation in [`Q16`] under backend `M`, forward and backward (as
-/// [`activations`]).
-#[inline(never)]
-fn activations_q16<M: Math<Q16>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+fn activations<Sc: Scalar, M: Math<Sc>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
 ) {
-    let z = sweep_q16();
-    let mut a = [Q16::ZERO; SWEEP];
-    let mut g = [Q16::ONE; SWEEP];
+    let z = sweep().map(Sc::from_f32);
+    let mut a = [Sc::ZERO; SWEEP];
+    let mut g = [Sc::ONE; SWEEP];
     for act in Activation::ALL {
         let act = black_box(act);
-        let q = act.cast::<Q16>();
+        let cast = act.cast::<Sc>();
         let t0 = meter.now();
         for _ in 0..REPS {
-            q.apply::<M>(black_box(&z), black_box(&mut a));
+            cast.apply::<M>(black_box(&z), black_box(&mut a));
         }
         let t1 = meter.now();
         for _ in 0..REPS {
-            black_box(&mut g).fill(Q16::ONE);
-            q.backward::<M>(black_box(&z), black_box(&a), black_box(&mut g));
+            black_box(&mut g).fill(Sc::ONE);
+            cast.backward::<M>(black_box(&z), black_box(&a), black_box(&mut g));
         }
         let t2 = meter.now();
         for _ in 0..REPS {
-            black_box(&mut g).fill(Q16::ONE);
+            black_box(&mut g).fill(Sc::ONE);
         }
         let t3 = meter.now();
         sink.event(&BenchEvent::Activation {
