@@ -53,9 +53,6 @@
     )
 )]
 
-#[cfg(feature = "alloc")]
-extern crate alloc;
-
 pub mod activation;
 pub mod babysit;
 pub mod checkpoint;

@@ -11,9 +11,9 @@ use microprop::{
 };
 use rand_core::RngCore;
 
-/// The host's storage family, every buffer a `Vec`: the core's (feature `alloc`), which
+/// The host's storage family, every buffer a `Vec`: `microprop-heap`'s, which
 /// the browser playground uses too.
-pub use microprop::layer::Heap;
+pub use microprop_heap::Heap;
 
 /// A run-time sequence of layers on the heap.
 pub type HostLayers<S> = Sequential<S, Heap>;
@@ -25,8 +25,8 @@ pub type HostNetwork<S, M> = Network<HostLayers<S>, M>;
 pub type HostNet<S, M> = Training<HostLayers<S>, M>;
 
 /// The dense layers of a shape, and of a shape with batch norm and dropout: the core's
-/// builders on the [`Heap`] (feature `alloc`), which the browser playground uses too.
-pub use microprop::layer::{dense_layers, dense_layers_with, layers_with, Extras};
+/// builders on the [`Heap`] (crate `microprop-heap`), which the browser playground uses too.
+pub use microprop_heap::{dense_layers, dense_layers_with, layers_with, Extras};
 
 /// A network of `layers`, all weights as the layers hold them (zero from
 /// [`dense_layers`]).

@@ -36,6 +36,6 @@ pub fn new<M: Math<f32>>(
     params: usize,
 ) -> crate::Res<AnyOptimizer<M>> {
     let kind = OptimizerKind::from(which);
-    AnyOptimizer::<M>::zeroed(kind, lr, params)
+    microprop_heap::zeroed_optimizer(kind, lr, params)
         .map_err(|e| Box::new(UsageError(format!("--lr {lr} (--optimizer {kind}): {e}"))) as _)
 }

@@ -19,11 +19,12 @@ pub mod named;
 pub mod optim;
 
 use microprop::format::{self, Extras, Progress};
-use microprop::layer::{DynLayer, Heap, Kind, Pass, Sequential};
+use microprop::layer::{DynLayer, Kind, Pass, Sequential};
 use microprop::{
     diagnostics, train as core_train, Activation, Decay, DefaultRng, Init, Libm, Loss, Model,
     Network, Optimizer, Regularization, Schedule, Trainer, Training,
 };
+use microprop_heap::Heap;
 use serde::{Deserialize, Serialize};
 
 pub use data::{Data, DatasetKind};
@@ -339,13 +340,13 @@ impl Config {
 }
 
 /// The hidden layers with the extras, as `microprop-sim train` builds them: the core's
-/// [`microprop::layer::layers_with`], all weights zero.
+/// [`microprop_heap::layers_with`], all weights zero.
 fn layers(cfg: &Config, hidden: Activation, output: Activation) -> Res<Vec<DynLayer<f32, Heap>>> {
-    let extras = microprop::layer::Extras {
+    let extras = microprop_heap::Extras {
         batch_norm: cfg.batch_norm,
         dropout: cfg.dropout,
     };
-    microprop::layer::layers_with(&cfg.layers, hidden, output, extras).map_err(core_err("layers"))
+    microprop_heap::layers_with(&cfg.layers, hidden, output, extras).map_err(core_err("layers"))
 }
 
 /// One epoch's measurements.

@@ -17,6 +17,6 @@ pub fn new<M: Math<f32>>(
     lr: f32,
     params: usize,
 ) -> crate::Res<AnyOptimizer<M>> {
-    AnyOptimizer::<M>::zeroed(which, lr, params)
+    microprop_heap::zeroed_optimizer(which, lr, params)
         .map_err(|e| format!("learning rate {lr} ({which}): {e}"))
 }

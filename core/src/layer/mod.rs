@@ -70,8 +70,6 @@ pub use kinds::{Kind, Params, Spec};
 pub use repeat::{Repeat, Then};
 pub(crate) use sequence::{finite_output, fixed_buffers, fixed_capacity, fixed_rows};
 pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
-#[cfg(feature = "alloc")]
-pub use storage::{dense_layers, dense_layers_with, layers_with, Extras, Heap};
 pub use storage::{Bounded, Family};
 
 use core::fmt::Debug;

@@ -191,19 +191,6 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AnyOptimizer<S, B, M> {
     }
 }
 
-#[cfg(feature = "alloc")]
-impl<S: Scalar, M: Math<S>> AnyOptimizer<S, alloc::vec::Vec<S>, M> {
-    /// [`with_state`](Self::with_state) for a model of `params` parameters, the state a
-    /// zeroed `Vec` of `kind.slots() × params` scalars (feature `alloc`).
-    ///
-    /// # Errors
-    /// As [`with_state`](Self::with_state).
-    pub fn zeroed(kind: OptimizerKind, lr: S, params: usize) -> Result<Self> {
-        let state = alloc::vec![S::ZERO; kind.slots().saturating_mul(params)];
-        Self::with_state(kind, lr, state)
-    }
-}
-
 // One impl per scalar type rather than over every `S: Scalar`: the blanket
 // `impl<R: Rule<S>> Optimizer<S> for R` would otherwise overlap (coherence cannot see that
 // `Scalar` is sealed).
