@@ -211,7 +211,15 @@ pub fn browser_test() -> Result<(), String> {
             "{CHROMIUM} missing: `cargo xtask setup` installs Debian's chromium"
         ));
     }
-    run_cmd(cmd("cargo").args(["build", "-p", "microprop-sim", "--release"]))?;
+    // `--workspace`: the features resolve as in the test run, which built this binary
+    // already (with `-p` cargo resolves them anew and rebuilds the tree: 154 s in CI).
+    run_cmd(cmd("cargo").args([
+        "build",
+        "--workspace",
+        "--release",
+        "--bin",
+        "microprop-sim",
+    ]))?;
     let sim = root().join("target/release/microprop-sim");
     let dir = test_dir();
     let _ = fs::remove_dir_all(&dir);
