@@ -20,10 +20,12 @@
 //!   gradient in its most literal form (`core/tests/fixed_point.rs` measures it).
 //! * **Initial weights** are rounded to 2⁻¹⁶ (harmless: He/Xavier scales of 0.1–1 keep
 //!   4–5 significant digits); biases of 0 are exact.
-//! * Optimizers whose ε is 10⁻⁸ (Adam, AdamW, RMSProp, AdaGrad) are refused by their
-//!   constructors in Q16: ε rounds to 0 ("epsilon must be finite and > 0"). With an ε of
-//!   2⁻¹⁶ or more they run, but their second moments (squared gradients) underflow; they
-//!   are not recommended.
+//! * Optimizers that divide by `√v + ε` (Adam, AdamW, RMSProp, AdaGrad) do not exist in
+//!   Q16: their ε (10⁻⁸) rounds to 0 and their second moments (squared gradients)
+//!   underflow, so they are built for [`Float`](crate::Float) scalars only and naming one
+//!   with `Q16` is a compile-time error. In a run-time choice
+//!   ([`AnyOptimizer`](crate::optim::AnyOptimizer)) they are not offered either: it is
+//!   `f32`/`f64` only.
 //!
 //! ## Overflow policy: nothing wraps silently
 //! `fixed`'s operators panic on overflow in debug builds and wrap in release; [`Q16`]'s

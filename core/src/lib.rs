@@ -97,7 +97,7 @@ pub use optim::{
 pub use preprocess::{Preprocess, Standardizer};
 pub use regularization::Regularization;
 pub use rng::{rng, DefaultRng};
-pub use scalar::Scalar;
+pub use scalar::{Float, Scalar};
 pub use schedule::{Decay, Schedule};
 pub use train::{Metrics, Trainer, Walked};
 pub use whitening::PcaWhitening;

@@ -84,6 +84,26 @@ pub trait Scalar:
     }
 }
 
+/// The floating-point scalars, [`f32`] and [`f64`]: what the optimizers that divide by
+/// `√v + ε` (Adam, AdamW, RMSProp, AdaGrad) are built for. Their ε (10⁻⁸) is below
+/// [`Q16`](crate::Q16)'s resolution 2⁻¹⁶ and their second moments (squared gradients)
+/// underflow there, so those optimizers do not exist in fixed point: naming one with
+/// `Q16` is a compile-time error.
+///
+/// ```compile_fail
+/// use microprop::{Adam, AdamConfig, Q16, Scalar};
+/// // error: the trait bound `Q16: Float` is not satisfied
+/// let _ = Adam::<Q16, [Q16; 4]>::new(AdamConfig::default(), [Q16::ZERO; 4]);
+/// ```
+/// ```
+/// use microprop::{Adam, AdamConfig};
+/// assert!(Adam::<f32, [f32; 4]>::new(AdamConfig::default(), [0.0; 4]).is_ok());
+/// ```
+pub trait Float: Scalar {}
+
+impl Float for f32 {}
+impl Float for f64 {}
+
 macro_rules! impl_scalar {
     ($t:ty, $bits:ty, $name:literal) => {
         impl crate::layer::sealed::Sealed for $t {}

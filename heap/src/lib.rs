@@ -14,7 +14,7 @@ use core::fmt::Debug;
 
 use microprop::layer::{BatchNormConfig, DynBatchNorm, DynDense, DynDropout, DynLayer, Family};
 use microprop::optim::{AnyOptimizer, OptimizerKind};
-use microprop::{Activation, Error, Math, Result, Scalar};
+use microprop::{Activation, Error, Float, Math, Result, Scalar};
 
 /// A [`Family`] of `Vec`s: run-time shapes wherever there is a heap (the host
 /// simulator, the browser playground).
@@ -135,7 +135,7 @@ pub fn layers_with<S: Scalar>(
 ///
 /// # Errors
 /// As [`AnyOptimizer::with_state`].
-pub fn zeroed_optimizer<S: Scalar, M: Math<S>>(
+pub fn zeroed_optimizer<S: Float, M: Math<S>>(
     kind: OptimizerKind,
     lr: S,
     params: usize,

@@ -3,7 +3,7 @@
 use core::marker::PhantomData;
 
 use super::{accepts_one_slot, apply_one_slot, check_eps, check_lr, check_state, Rule};
-use crate::{Libm, Math, Result, Scalar};
+use crate::{Float, Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`AdaGrad`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,7 +49,7 @@ pub struct AdaGrad<S, B, M = Libm> {
     math: PhantomData<M>,
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdaGrad<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdaGrad<S, B, M> {
     /// State scalars per parameter.
     pub const SLOTS: usize = 1;
 
@@ -80,7 +80,7 @@ fn next<S: Scalar, M: Math<S>>(cfg: AdaGradConfig<S>, w: S, g: S, c: S) -> (S, S
     (w - cfg.lr * g / (M::sqrt(c) + cfg.eps), c)
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdaGrad<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdaGrad<S, B, M> {
     const NAME: &'static str = "adagrad";
     fn lr(&self) -> S {
         self.cfg.lr

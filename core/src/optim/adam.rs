@@ -3,7 +3,7 @@
 use core::marker::PhantomData;
 
 use super::{block, block_ref, check_eps, check_lr, check_state, check_unit, finite, Rule};
-use crate::{Libm, Math, Result, Scalar};
+use crate::{Float, Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`Adam`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -214,7 +214,7 @@ pub struct Adam<S, B, M = Libm> {
     math: PhantomData<M>,
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Adam<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Adam<S, B, M> {
     /// State scalars per parameter.
     pub const SLOTS: usize = 2;
 
@@ -243,7 +243,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Adam<S, B, M> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for Adam<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for Adam<S, B, M> {
     const NAME: &'static str = "adam";
     fn lr(&self) -> S {
         self.moments.cfg.lr

@@ -3,7 +3,7 @@
 use core::marker::PhantomData;
 
 use super::{adam::Moments, AdamConfig, Rule};
-use crate::{Error, Libm, Math, Result, Scalar};
+use crate::{Error, Float, Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`AdamW`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -50,7 +50,7 @@ pub struct AdamW<S, B, M = Libm> {
     math: PhantomData<M>,
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
     /// State scalars per parameter.
     pub const SLOTS: usize = 2;
 
@@ -91,7 +91,7 @@ impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AdamW<S, B, M> {
     }
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdamW<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for AdamW<S, B, M> {
     const NAME: &'static str = "adamw";
     fn lr(&self) -> S {
         self.moments.cfg.lr

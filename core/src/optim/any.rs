@@ -10,7 +10,7 @@ use super::{
     AdaGrad, AdaGradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Momentum, MomentumConfig,
     Nesterov, Optimizer, RmsProp, RmsPropConfig, Sgd,
 };
-use crate::{Libm, Math, Result, Scalar};
+use crate::{Float, Libm, Math, Result};
 
 /// The core's optimizers by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,7 +131,7 @@ macro_rules! each {
     };
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AnyOptimizer<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> AnyOptimizer<S, B, M> {
     /// The optimizer `kind` with learning rate `lr` (every other hyper-parameter at its
     /// config's [`Default`]) and the state buffer `state`, which holds
     /// [`kind.slots()`](OptimizerKind::slots) scalars per parameter (SGD drops it).

@@ -3,7 +3,7 @@
 use core::marker::PhantomData;
 
 use super::{accepts_one_slot, apply_one_slot, check_eps, check_lr, check_state, check_unit, Rule};
-use crate::{Libm, Math, Result, Scalar};
+use crate::{Float, Libm, Math, Result, Scalar};
 
 /// Hyper-parameters of [`RmsProp`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,7 +53,7 @@ pub struct RmsProp<S, B, M = Libm> {
     math: PhantomData<M>,
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> RmsProp<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> RmsProp<S, B, M> {
     /// State scalars per parameter.
     pub const SLOTS: usize = 1;
 
@@ -85,7 +85,7 @@ fn next<S: Scalar, M: Math<S>>(cfg: RmsPropConfig<S>, w: S, g: S, c: S) -> (S, S
     (w - cfg.lr * g / (M::sqrt(c) + cfg.eps), c)
 }
 
-impl<S: Scalar, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for RmsProp<S, B, M> {
+impl<S: Float, B: AsRef<[S]> + AsMut<[S]>, M: Math<S>> Rule<S> for RmsProp<S, B, M> {
     const NAME: &'static str = "rmsprop";
     fn lr(&self) -> S {
         self.cfg.lr
