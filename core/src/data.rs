@@ -128,6 +128,19 @@ impl Clusters<'_> {
     }
 }
 
+/// `out.len()` cluster centres evenly on a circle of `radius` about the origin, the first
+/// on the positive x axis (centre `k` at angle 2πk/K): the simulator's and the
+/// playground's K clusters (radius 2). Computed in `f64` with `libm` and rounded to `f32`,
+/// so every target gets the same centres.
+pub fn circle_centres(radius: f32, out: &mut [[f32; 2]]) {
+    let n = out.len() as f64;
+    let r = f64::from(radius);
+    for (k, c) in out.iter_mut().enumerate() {
+        let t = core::f64::consts::TAU * k as f64 / n;
+        *c = [(r * libm::cos(t)) as f32, (r * libm::sin(t)) as f32];
+    }
+}
+
 /// XOR quadrants: points uniform in `[-1, 1]²` (kept `margin` away from the axes), class 1
 /// when exactly one coordinate is negative.
 ///
@@ -226,6 +239,30 @@ fn same_len(x: usize, labels: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// K centres on the circle, the first on the x axis, consecutive ones 2π/K apart,
+    /// and as the host's own `f64` `cos`/`sin` put them (what the simulator used before).
+    #[test]
+    fn circle_centres_are_evenly_on_the_circle() {
+        for k in [1usize, 2, 3, 5, 8] {
+            let mut c = [[9.0f32; 2]; 8];
+            circle_centres(2.0, &mut c[..k]);
+            for (i, p) in c[..k].iter().enumerate() {
+                let (x, y) = (f64::from(p[0]), f64::from(p[1]));
+                assert!((x.hypot(y) - 2.0).abs() < 1e-6, "{k}: {p:?}");
+                let t = core::f64::consts::TAU * i as f64 / k as f64;
+                assert_eq!(
+                    *p,
+                    [(2.0 * t.cos()) as f32, (2.0 * t.sin()) as f32],
+                    "{k} {i}"
+                );
+            }
+            assert!(
+                c[k..].iter().all(|p| *p == [9.0; 2]),
+                "{k}: wrote past its slice"
+            );
+        }
+    }
 
     /// Every arm is balanced and its noise-free points lie on it; two arms are
     /// [`spirals`] bit for bit.

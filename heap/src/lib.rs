@@ -1,6 +1,7 @@
 //! microprop's run-time networks on the heap: the storage [`Heap`] (every buffer a `Vec`)
 //! beside the core's `Bounded<N>`, the run-time layer builders the simulator's `train` and
-//! the browser playground share, and an optimizer with its state in a `Vec`.
+//! the browser playground share, an optimizer with its state in a `Vec`, and owned data
+//! ([`Data`]: the generated data sets and the held-out split).
 //!
 //! A crate of its own so that the core (`microprop`) never needs an allocator: it is
 //! `no_std` with `alloc`, so it builds for the host and for `wasm32-unknown-unknown` alike.
@@ -8,6 +9,9 @@
 #![forbid(unsafe_code)]
 
 extern crate alloc;
+
+pub mod data;
+pub use data::{Data, DatasetKind, EmptySide, Split};
 
 use alloc::{vec, vec::Vec};
 use core::fmt::Debug;

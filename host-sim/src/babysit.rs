@@ -18,8 +18,8 @@ use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, OptimizerArg},
-    data::Data,
+    cli::OptimizerArg,
+    data::{Data, DatasetKind},
     net, optim,
     overfit::band,
     plot::{self, Figure},
@@ -111,7 +111,7 @@ pub fn run_one(
     epochs: u32,
 ) -> Res<(f64, Vec<f64>, Vec<f64>, Vec<f64>)> {
     let mut rng = microprop::rng(seed);
-    let data = Data::generate(DatasetArg::Spirals, PER_CLASS * k, k, 0.05, &mut rng)?;
+    let data = Data::generate(DatasetKind::Spirals, PER_CLASS * k, k, 0.05, &mut rng)?;
     let view = data.view()?;
     let sizes = layers_for(k);
     let mut small = net::dense::<f32, Libm>(

@@ -19,8 +19,8 @@ use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, OptimizerArg},
-    data::Data,
+    cli::OptimizerArg,
+    data::{Data, DatasetKind},
     net::{self, HostNet},
     optim,
     overfit::band,
@@ -221,7 +221,7 @@ pub fn run_one(
     epochs: u32,
 ) -> Res<(Vec<LayerStats>, Vec<LayerStats>)> {
     let mut rng = microprop::rng(seed);
-    let data = Data::generate(DatasetArg::Clusters, SAMPLES, 2, 0.7, &mut rng)?;
+    let data = Data::generate(DatasetKind::Clusters, SAMPLES, 2, 0.7, &mut rng)?;
     let view = data.view()?;
     let mut sizes = vec![2];
     sizes.extend(std::iter::repeat_n(WIDTH, DEPTH));

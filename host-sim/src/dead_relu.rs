@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::{
-    cli::{act_flag, DatasetArg, DeadReluArgs},
+    cli::{act_flag, DeadReluArgs},
     ctx::usage,
-    data::Data,
+    data::{Data, DatasetKind},
     limits, net,
     plot::{self, Figure},
     stats, Ctx, Output, Res,
@@ -245,7 +245,7 @@ struct Run {
 fn one(a: &DeadReluArgs, act: Activation, lr: f32, bias: f32, seed: u64) -> Res<Run> {
     // The same data and initial weights for every activation and rate of a seed.
     let mut rng = microprop::rng(1000 + seed);
-    let data = Data::generate(DatasetArg::Clusters, 200, 2, 0.7, &mut rng)?;
+    let data = Data::generate(DatasetKind::Clusters, 200, 2, 0.7, &mut rng)?;
     let view = data.view()?;
     let mut net = net::dense::<f32, Libm>(
         &a.layers.0,

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::{
     cli::{DatasetArg, OptimizerArg},
     ctx::usage,
-    data::{default_spread, Data},
+    data::{Data, DatasetKind},
     net, optim,
     plot::{self, Figure},
     train::health_warnings,
@@ -105,7 +105,8 @@ pub fn train_run(
     epochs: u32,
 ) -> Res<Run> {
     let mut rng = microprop::rng(seed);
-    let data = Data::generate(dataset, SAMPLES, 2, default_spread(dataset), &mut rng)?;
+    let kind = DatasetKind::from(dataset);
+    let data = Data::generate(kind, SAMPLES, 2, kind.default_spread(), &mut rng)?;
     let layers = net::dense_layers::<f32>(&LAYERS, Activation::Relu, Activation::Identity)?;
     let mut net = net::build::<f32, Libm>(layers, Init::HeNormal, 0.0, 1, &mut rng)?;
     let view = data.view()?;

@@ -15,8 +15,8 @@ use plotters::prelude::*;
 use serde_json::json;
 
 use crate::{
-    cli::{DatasetArg, OptimizerArg},
-    data::Data,
+    cli::OptimizerArg,
+    data::{Data, DatasetKind},
     net, optim,
     plot::{self, Figure},
     Ctx, Output, Res,
@@ -124,7 +124,7 @@ pub fn run_one(
     epochs: u32,
 ) -> Res<(Vec<f64>, Vec<f64>, f64, f64)> {
     let mut rng = microprop::rng(seed);
-    let data = Data::generate(DatasetArg::Xor, 200, 2, 0.1, &mut rng)?;
+    let data = Data::generate(DatasetKind::Xor, 200, 2, 0.1, &mut rng)?;
     let layers = net::dense_layers::<f32>(&LAYERS, Activation::Tanh, Activation::Sigmoid)?;
     let core_init = match init {
         "normal" => Init::Normal(sigma),

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::{
     cli::{DatasetArg, InitArg, MathArg, OptimizerArg, PreprocessArg, ScalarArg, TrainArgs},
     ctx::{fail, failure, usage, ErrorKind},
-    data::{default_spread, Data, Split},
+    data::{self, Data, DatasetKind, Split},
     limits::{self, Footprint},
     net::{self, HostLayer, HostNet},
     optim::{self, AnyOptimizer},
@@ -782,9 +782,9 @@ pub fn train_with<M: Math<f32>>(
         }
         None => {
             let classes = validate(a, FEATURES, a.samples as usize, None)?;
-            let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
-            let mut data =
-                Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+            let kind = DatasetKind::from(a.dataset);
+            let spread = a.spread.unwrap_or_else(|| kind.default_spread());
+            let mut data = Data::generate(kind, a.samples as usize, classes, spread, &mut rng)?;
             if !data.is_finite() {
                 return usage(format!(
                     "--spread {spread:e}: the {} data overflows f32",
@@ -807,7 +807,7 @@ pub fn train_with<M: Math<f32>>(
     };
     // The held-out rows (their own random stream: `rng` is untouched).
     let split: Option<Split> = if a.val_fraction > 0.0 {
-        Some(data.split(a.val_fraction, a.seed)?)
+        Some(data::split(&data, a.val_fraction, a.seed)?)
     } else {
         None
     };
@@ -987,9 +987,9 @@ pub fn train_scalar<S: Scalar, M: Math<S>>(
         }
         None => {
             let classes = validate(a, FEATURES, a.samples as usize, None)?;
-            let spread = a.spread.unwrap_or_else(|| default_spread(a.dataset));
-            let mut data =
-                Data::generate(a.dataset, a.samples as usize, classes, spread, &mut rng)?;
+            let kind = DatasetKind::from(a.dataset);
+            let spread = a.spread.unwrap_or_else(|| kind.default_spread());
+            let mut data = Data::generate(kind, a.samples as usize, classes, spread, &mut rng)?;
             if let Some(off) = a.offset {
                 data.shift(off.0);
             }

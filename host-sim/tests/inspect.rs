@@ -9,8 +9,7 @@ mod common;
 use common::{json, scratch, sim};
 use microprop::format::{self, Extras};
 use microprop::{mlp, Activation, Init, Preprocess, Standardizer};
-use microprop_sim::cli::DatasetArg;
-use microprop_sim::data::{default_spread, Data};
+use microprop_sim::data::{Data, DatasetKind};
 use microprop_sim::inspect::{HEADER_KEYS, MODEL_KEYS};
 use serde_json::Value;
 
@@ -165,10 +164,10 @@ fn standardisation_and_adam_state_are_reported_with_their_values() {
     // The values fitted on train's data: its generator draws the data first.
     let mut rng = microprop::rng(5);
     let data = Data::generate(
-        DatasetArg::Clusters,
+        DatasetKind::Clusters,
         200,
         2,
-        default_spread(DatasetArg::Clusters),
+        DatasetKind::Clusters.default_spread(),
         &mut rng,
     )
     .unwrap();
@@ -372,10 +371,10 @@ fn whitening_is_reported_with_its_fitted_statistics() {
     check_common(&v, &t, &file);
     let mut rng = microprop::rng(9);
     let data = Data::generate(
-        DatasetArg::Clusters,
+        DatasetKind::Clusters,
         200,
         2,
-        default_spread(DatasetArg::Clusters),
+        DatasetKind::Clusters.default_spread(),
         &mut rng,
     )
     .unwrap();

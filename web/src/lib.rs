@@ -13,7 +13,6 @@
 //! (`web/tests/web.rs` checks it against the simulator). [`ffi`] is the page's C-ABI
 //! interface over one playground.
 
-pub mod data;
 pub mod ffi;
 pub mod named;
 pub mod optim;
@@ -27,7 +26,7 @@ use microprop::{
 use microprop_heap::Heap;
 use serde::{Deserialize, Serialize};
 
-pub use data::{Data, DatasetKind};
+pub use microprop_heap::data::{Data, DatasetKind};
 pub use optim::{AnyOptimizer, OptimizerKind};
 
 /// The playground's networks: the core's run-time layers on the heap, with their training
@@ -493,8 +492,14 @@ impl Playground {
             return Err("offset: the shifted data overflows f32".into());
         }
         let (train, test) = if cfg.val_fraction > 0.0 {
-            let (t, v) = data.split(cfg.val_fraction, cfg.seed)?;
-            (t, Some(v))
+            let split = data.split(cfg.val_fraction, cfg.seed).map_err(|e| {
+                format!(
+                    "test fraction {}: {} samples leave {} for training and {} for testing; \
+                     each side needs at least one",
+                    e.fraction, e.rows, e.train, e.val
+                )
+            })?;
+            (split.train, Some(split.val))
         } else {
             (data.clone(), None)
         };
