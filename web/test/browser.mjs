@@ -4,6 +4,7 @@
 // which xtask repeats with microprop-sim), the downloaded model files and screenshots.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 const [url, executablePath, out] = process.argv.slice(2);
@@ -155,9 +156,32 @@ for (const seed of [42, 7]) {
   if (seed === 42) await page.screenshot({ path: path.join(out, "playground-1280x800.png") });
 }
 // Smoothness: the issue's 2-16-16-1 on 500 points, long enough for a few seconds of frames.
+// Always asserted: ≥ 10 epochs/s, and the page's own drawing per frame p95 ≤ 50 ms. The
+// frame rate (≥ 30 per second with a new boundary and neurons) and the longest frame's
+// drawing (≤ 50 ms) only when the machine is not crowded (1-minute load average ≤ 2 per
+// core): at 3.5–4.7 per core (other builds on this 2-core machine) the page drew 34–45
+// such frames/s, but at 5 per core 25/s, and single frames waited 60–140 ms for the CPU.
 {
   const r = await train("smoothness-2-16-16-1", base, 750, { smooth: true });
+  const cores = os.cpus().length;
+  const load1 = parseFloat(r.loadavg[0]);
+  const fresh = r.parts.boundary ? r.parts.boundary.n : 0;
+  const freshRate = fresh / r.wallSeconds;
+  const lf = r.longFrames;
+  console.log(`smoothness: 2-16-16-1 on 500 points at load average ${r.loadavg[0]} on ${cores} cores: ` +
+    `${r.epochsPerSecond.toFixed(1)} epochs/s, ${r.framesPerSecond.toFixed(1)} frames/s drawn ` +
+    `(${freshRate.toFixed(1)}/s with a new boundary and neurons), main-thread work per frame median ` +
+    `${r.frameMedian.toFixed(1)} ms, p95 ${r.frameP95.toFixed(1)} ms, max ${r.frameMax.toFixed(1)} ms` +
+    (lf == null ? "" : `, ${lf.length} frame${lf.length === 1 ? "" : "s"} over 50 ms` +
+      (lf.length ? ` (longest ${Math.max(...lf.map((e) => e.ms)).toFixed(0)} ms)` : "")));
   check(r.epochsPerSecond >= 10, `smoothness: ≥ 10 epochs/s while drawing (${r.epochsPerSecond.toFixed(1)})`);
+  check(r.frameP95 <= 50, `smoothness: the page's drawing per frame p95 ≤ 50 ms (${r.frameP95.toFixed(1)} ms)`);
+  if (load1 <= 2 * cores) {
+    check(freshRate >= 30, `smoothness: ≥ 30 frames/s with a new boundary and neurons (${freshRate.toFixed(1)})`);
+    check(r.frameMax <= 50, `smoothness: no frame's drawing over 50 ms (max ${r.frameMax.toFixed(1)} ms)`);
+  } else {
+    console.log(`  not asserted (load average ${load1} > 2 per core): ≥ 30 frames/s, no frame's drawing over 50 ms`);
+  }
 }
 await train("spirals-bn-dropout-adam", {
   ...base, dataset: "spiralsK", classes: 3, samples: 300, hidden: "16,16", activation: "tanh",
