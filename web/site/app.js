@@ -35,6 +35,7 @@ const S = {
   maxEpochs: Infinity, parts: {}, ticks: [], worker: null,
 };
 window.mp = S; // the browser test reads its measurements here
+const MEASURED = 10000; // frame measurements kept at most (the test's runs start afresh; a long session stops there)
 
 // ---- configuration -----------------------------------------------------------------------
 function num(id, fallback) {
@@ -163,7 +164,7 @@ function snap() {
   }).catch((e) => { S.snapPending = false; showError(e.message); });
 }
 function frame(now) {
-  if (S.playing) S.ticks.push(now);
+  if (S.playing && S.ticks.length < MEASURED) S.ticks.push(now);
   snap();
   if (changed.size) {
     const start = performance.now();
@@ -172,7 +173,7 @@ function frame(now) {
     } catch (e) {
       showError(e.message);
     }
-    if (S.playing) S.frames.push(performance.now() - start);
+    if (S.playing && S.frames.length < MEASURED) S.frames.push(performance.now() - start);
   }
   if (S.playing || changed.size) requestAnimationFrame(frame);
   else S.looping = false;
@@ -642,7 +643,9 @@ function draw() {
 function timed(name, f) {
   const t = performance.now();
   f();
-  if (S.playing) (S.parts[name] ??= []).push(performance.now() - t);
+  if (!S.playing) return;
+  const times = (S.parts[name] ??= []);
+  if (times.length < MEASURED) times.push(performance.now() - t);
 }
 
 // ---- Experiment A's surfaces ----------------------------------------------------------------
