@@ -5,7 +5,7 @@
 // one.
 const BOUNDARY_GRID = 48;
 const NEURON_GRID = 20;
-const SLICE_MS = 8; // training per slice; the page asks for measurements (snap) between slices
+const SLICE_MS = 4; // training per slice; the page asks for measurements (snap) between slices
 const STATE_MS = 250; // the statistics' passes over the data at most this often
 
 let wasm;

@@ -159,8 +159,9 @@ for (const seed of [42, 7]) {
 // Always asserted: ≥ 10 epochs/s, and the page's own drawing per frame p95 ≤ 50 ms. The
 // frame rate (≥ 30 per second with a new boundary and neurons) and the longest frame's
 // drawing (≤ 50 ms) only when the machine is not crowded (1-minute load average ≤ 2 per
-// core): at 3.5–4.7 per core (other builds on this 2-core machine) the page drew 34–45
-// such frames/s, but at 5 per core 25/s, and single frames waited 60–140 ms for the CPU.
+// core): at load averages 7–12 on this 2-core machine (other builds running) the page
+// drew 25–50 such frames/s, a few runs below 30, and single frames waited 50–140 ms for
+// the CPU: there the OS, not the page, sets the rate.
 {
   const r = await train("smoothness-2-16-16-1", base, 750, { smooth: true });
   const cores = os.cpus().length;
