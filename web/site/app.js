@@ -360,13 +360,15 @@ function drawWeights() {
   const info = S.info;
   const widths = [2, ...info.unit_layers.map((i) => info.layers[i][2])];
   const maxUnits = Math.max(...widths);
-  const cell = Math.max(10, Math.min(40, Math.floor(560 / (maxUnits * 1.25))));
+  const cols = widths.length;
+  // Tiles no larger than the columns' spacing allows (deep nets on a narrow window).
+  const across = Math.floor(((c.clientWidth || c.width) - 24) / (1 + 1.2 * (cols - 1)));
+  const cell = Math.max(10, Math.min(40, across, Math.floor(560 / (maxUnits * 1.25))));
   const gap = Math.round(cell * 0.25);
   const height = `${Math.max(220, maxUnits * (cell + gap) + 40)}px`;
   if (c.style.height !== height) c.style.height = height;
   const [ctx, w, h] = sizeCanvas(c);
   ctx.clearRect(0, 0, w, h);
-  const cols = widths.length;
   const colX = (j) => Math.round(12 + (j * (w - 24 - cell)) / Math.max(1, cols - 1));
   const unitY = (j, u) => {
     const total = widths[j] * (cell + gap) - gap;
