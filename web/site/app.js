@@ -32,9 +32,10 @@ worker.onerror = (e) => showError(`training thread: ${e.message}`);
 const S = {
   info: null, state: null, history: [], gradHistory: [], playing: false, error: null,
   frames: [], epochTimes: [], trainedEpochs: 0, trainMs: 0, loadMs: 0, neuronsValid: false,
-  maxEpochs: Infinity,
+  maxEpochs: Infinity, parts: {}, ticks: [], worker: null,
 };
 window.mp = S; // the browser test reads its measurements here
+const MEASURED = 10000; // frame measurements kept at most (the test's runs start afresh; a long session stops there)
 
 // ---- configuration -----------------------------------------------------------------------
 function num(id, fallback) {
@@ -113,7 +114,7 @@ async function reset() {
   const scheduled = cfg.schedule.kind !== "constant" || cfg.warmup > 0;
   $("command").textContent = "microprop-sim train " + S.info.sim_args.map(shellWord).join(" ") + " --epochs N" +
     (scheduled ? "\n(microprop-sim train has no learning-rate schedule: this is the same run at a constant rate, not this one)" : "");
-  S.dirty = true;
+  touch("all");
   draw();
   $("mcu").replaceChildren(mcuPanel(S.info, cfg));
 }
@@ -123,16 +124,21 @@ function shellWord(s) { return /^[\w.,:=+-]+$/.test(s) ? s : `'${s}'`; }
 // ---- training -----------------------------------------------------------------------------
 // What the worker measured: new epochs, and the latest state, boundary and neurons.
 function absorb(m) {
-  if (m.epochs) S.history.push(...m.epochs);
+  if (m.epochs && m.epochs.length) {
+    for (const e of m.epochs) S.history.push(e);
+    touch("history");
+  }
   if (m.trainMs != null) S.trainMs = m.trainMs;
   if (m.state) {
     S.state = m.state;
     S.gradHistory.push(m.state.grad_norms);
     S.gradEpochs.push(m.state.epoch);
+    touch("state");
   }
   if (m.boundary) S.boundary = m.boundary;
   if (m.neurons) S.neurons = m.neurons;
-  if (m.state || m.boundary) S.dirty = true;
+  if (m.boundary || m.neurons) touch("grids");
+  if (m.timing) S.worker = m.timing;
 }
 
 function onTick(m) {
@@ -157,18 +163,19 @@ function snap() {
     }
   }).catch((e) => { S.snapPending = false; showError(e.message); });
 }
-function frame() {
+function frame(now) {
+  if (S.playing && S.ticks.length < MEASURED) S.ticks.push(now);
   snap();
-  if (S.dirty) {
+  if (changed.size) {
     const start = performance.now();
     try {
       draw();
     } catch (e) {
       showError(e.message);
     }
-    if (S.playing) S.frames.push(performance.now() - start);
+    if (S.playing && S.frames.length < MEASURED) S.frames.push(performance.now() - start);
   }
-  if (S.playing || S.dirty) requestAnimationFrame(frame);
+  if (S.playing || changed.size) requestAnimationFrame(frame);
   else S.looping = false;
 }
 function loop() {
@@ -258,8 +265,8 @@ function sizeCanvas(c) {
   return [ctx, w, h];
 }
 
-function heatImage(ctx, values, n, colour) {
-  const img = ctx.createImageData(n, n);
+// Fills the n × n ImageData `img` with colour(value), y rising upwards.
+function heatImage(img, values, n, colour) {
   for (let iy = 0; iy < n; iy++) {
     for (let ix = 0; ix < n; ix++) {
       const [r, g, b] = colour(values[iy * n + ix]);
@@ -272,21 +279,42 @@ function heatImage(ctx, values, n, colour) {
 
 const scratch = document.createElement("canvas");
 function blit(ctx, img, x, y, w, h) {
-  scratch.width = img.width;
-  scratch.height = img.height;
+  if (scratch.width !== img.width || scratch.height !== img.height) {
+    scratch.width = img.width;
+    scratch.height = img.height;
+  }
   scratch.getContext("2d").putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(scratch, x, y, w, h);
 }
 
+// What to draw again, set as measurements arrive and cleared by draw(): "all" (a new
+// run or a new size), "state" (weights, gradient norms, unit statistics: at most every
+// 250 ms), "grids" (decision boundary, neurons), "history" (new epochs). Each part is
+// drawn only when what it shows changed.
+const changed = new Set(["all"]);
+const touch = (...what) => { for (const w of what) changed.add(w); };
+
+// The decision boundary: its BOUNDARY_GRID² values go into a canvas of that many pixels,
+// which CSS scales (smoothly) to its box; the data points lie on a canvas above it,
+// drawn once per run and size.
+let boundaryImage = null;
 function drawBoundary() {
   const c = $("boundary");
-  const [ctx, w, h] = sizeCanvas(c);
+  const n = BOUNDARY_GRID;
+  if (c.width !== n || c.height !== n) { c.width = n; c.height = n; }
+  const ctx = c.getContext("2d");
+  if (!boundaryImage) boundaryImage = ctx.createImageData(n, n);
+  const k = S.info.classes;
+  const colour = k === 2 ? ramp : (v) => pale(pointColor(Math.round(v)));
+  heatImage(boundaryImage, S.boundary, n, colour);
+  ctx.putImageData(boundaryImage, 0, 0);
+}
+
+function drawPoints() {
+  const [ctx, w, h] = sizeCanvas($("boundary-points"));
   ctx.clearRect(0, 0, w, h);
   const info = S.info;
-  const k = info.classes;
-  const colour = k === 2 ? ramp : (v) => pale(pointColor(Math.round(v)));
-  blit(ctx, heatImage(ctx, S.boundary, BOUNDARY_GRID, colour), 0, 0, w, h);
   const [[x0, x1], [y0, y1]] = info.bounds;
   const px = (x) => ((x - x0) / (x1 - x0)) * w;
   const py = (y) => h - ((y - y0) / (y1 - y0)) * h;
@@ -320,21 +348,31 @@ function drawBoundary() {
   ctx.fillText(`x ∈ [${x0.toFixed(1)}, ${x1.toFixed(1)}], y ∈ [${y0.toFixed(1)}, ${y1.toFixed(1)}]`, 6, h - 6);
 }
 
-function drawNetwork() {
+// The network: the weights (and the layer labels) are drawn when the weights change;
+// every unit's heatmap is drawn on top of them, from one small atlas canvas holding
+// NEURON_GRID² pixels per unit, whenever the grids change. The tiles are opaque and
+// cover exactly their own squares, so the weights underneath need no redrawing.
+const atlas = document.createElement("canvas");
+let atlasImage = null;
+let netLayout = null;
+function drawWeights() {
   const c = $("net");
   const info = S.info;
   const widths = [2, ...info.unit_layers.map((i) => info.layers[i][2])];
   const maxUnits = Math.max(...widths);
-  const cell = Math.max(10, Math.min(40, Math.floor(560 / (maxUnits * 1.25))));
+  const cols = widths.length;
+  // Tiles no larger than the columns' spacing allows (deep nets on a narrow window).
+  const across = Math.floor(((c.clientWidth || c.width) - 24) / (1 + 1.2 * (cols - 1)));
+  const cell = Math.max(10, Math.min(40, across, Math.floor(560 / (maxUnits * 1.25))));
   const gap = Math.round(cell * 0.25);
-  c.style.height = `${Math.max(220, maxUnits * (cell + gap) + 40)}px`;
+  const height = `${Math.max(220, maxUnits * (cell + gap) + 40)}px`;
+  if (c.style.height !== height) c.style.height = height;
   const [ctx, w, h] = sizeCanvas(c);
   ctx.clearRect(0, 0, w, h);
-  const cols = widths.length;
-  const colX = (j) => 12 + (j * (w - 24 - cell)) / Math.max(1, cols - 1);
+  const colX = (j) => Math.round(12 + (j * (w - 24 - cell)) / Math.max(1, cols - 1));
   const unitY = (j, u) => {
     const total = widths[j] * (cell + gap) - gap;
-    return 24 + (h - 32 - total) / 2 + u * (cell + gap);
+    return Math.round(24 + (h - 32 - total) / 2 + u * (cell + gap));
   };
   // Weights: dense layer j connects column j to column j + 1; one path per colour and
   // width bucket (a few strokes instead of one per weight).
@@ -366,53 +404,6 @@ function drawNetwork() {
     }
     ctx.stroke();
   }
-  // Units: the inputs' own planes, then each layer's outputs, all in one image atlas.
-  const [[x0, x1], [y0, y1]] = info.bounds;
-  const n = NEURON_GRID;
-  const mx = Math.max(Math.abs(x0), Math.abs(x1)), my = Math.max(Math.abs(y0), Math.abs(y1));
-  const units = widths.reduce((a, b) => a + b, 0);
-  const atlas = ctx.createImageData(n * units, n);
-  let off = 0, slot = 0;
-  const tiles = [];
-  for (let j = 0; j < cols; j++) {
-    for (let u = 0; u < widths[j]; u++) {
-      let vals, max = 1e-12;
-      if (j > 0) {
-        vals = S.neurons.subarray(off, off + n * n);
-        off += n * n;
-        for (let q = 0; q < vals.length; q++) max = Math.max(max, Math.abs(vals[q]));
-      }
-      for (let iy = 0; iy < n; iy++) {
-        for (let ix = 0; ix < n; ix++) {
-          const v = j === 0
-            ? (u === 0 ? (x0 + ((x1 - x0) * ix) / (n - 1)) / mx : (y0 + ((y1 - y0) * iy) / (n - 1)) / my)
-            : vals[iy * n + ix] / max;
-          // diverging(v), inlined: −1 orange … 0 white … +1 blue.
-          const t = v > 1 ? 1 : v < -1 ? 1 : v < 0 ? -v : v;
-          const o = ((n - 1 - iy) * n * units + slot * n + ix) * 4;
-          const d = atlas.data;
-          if (v >= 0) {
-            d[o] = 255 - 224 * t; d[o + 1] = 255 - 160 * t; d[o + 2] = 255 - 64 * t;
-          } else {
-            d[o] = 255 - 25 * t; d[o + 1] = 255 - 135 * t; d[o + 2] = 255 - 235 * t;
-          }
-          d[o + 3] = 255;
-        }
-      }
-      tiles.push([slot, colX(j), unitY(j, u)]);
-      slot++;
-    }
-  }
-  scratch.width = atlas.width;
-  scratch.height = atlas.height;
-  scratch.getContext("2d").putImageData(atlas, 0, 0);
-  ctx.imageSmoothingEnabled = true;
-  ctx.strokeStyle = "#888";
-  ctx.lineWidth = 0.5;
-  for (const [k, x, y] of tiles) {
-    ctx.drawImage(scratch, k * n, 0, n, n, x, y, cell, cell);
-    ctx.strokeRect(x, y, cell, cell);
-  }
   ctx.font = "11px system-ui";
   ctx.fillStyle = "#333";
   // Short labels when the columns are too close for "hidden N" (deep nets).
@@ -420,6 +411,60 @@ function drawNetwork() {
   for (let j = 0; j < cols; j++) {
     const label = j === 0 ? "input" : j === cols - 1 ? "output" : short ? `h${j}` : `hidden ${j}`;
     ctx.fillText(label, colX(j), 14);
+  }
+  const tiles = [];
+  for (let j = 0; j < cols; j++) for (let u = 0; u < widths[j]; u++) tiles.push([j, u, colX(j), unitY(j, u)]);
+  netLayout = { ctx, cell, tiles };
+}
+
+function drawNeurons() {
+  const { ctx, cell, tiles } = netLayout;
+  const [[x0, x1], [y0, y1]] = S.info.bounds;
+  const n = NEURON_GRID;
+  const mx = Math.max(Math.abs(x0), Math.abs(x1)), my = Math.max(Math.abs(y0), Math.abs(y1));
+  const units = tiles.length;
+  if (atlas.width !== n * units || atlas.height !== n) {
+    atlas.width = n * units;
+    atlas.height = n;
+    atlasImage = null;
+  }
+  const actx = atlas.getContext("2d");
+  if (!atlasImage) atlasImage = actx.createImageData(n * units, n);
+  const d = atlasImage.data;
+  let off = 0;
+  for (let slot = 0; slot < units; slot++) {
+    const [j, u] = tiles[slot];
+    let vals, max = 1e-12;
+    if (j > 0) {
+      vals = S.neurons.subarray(off, off + n * n);
+      off += n * n;
+      for (let q = 0; q < vals.length; q++) max = Math.max(max, Math.abs(vals[q]));
+    }
+    for (let iy = 0; iy < n; iy++) {
+      for (let ix = 0; ix < n; ix++) {
+        const v = j === 0
+          ? (u === 0 ? (x0 + ((x1 - x0) * ix) / (n - 1)) / mx : (y0 + ((y1 - y0) * iy) / (n - 1)) / my)
+          : vals[iy * n + ix] / max;
+        // diverging(v), inlined: −1 orange … 0 white … +1 blue.
+        const t = v > 1 ? 1 : v < -1 ? 1 : v < 0 ? -v : v;
+        const o = ((n - 1 - iy) * n * units + slot * n + ix) * 4;
+        if (v >= 0) {
+          d[o] = 255 - 224 * t; d[o + 1] = 255 - 160 * t; d[o + 2] = 255 - 64 * t;
+        } else {
+          d[o] = 255 - 25 * t; d[o + 1] = 255 - 135 * t; d[o + 2] = 255 - 235 * t;
+        }
+        d[o + 3] = 255;
+      }
+    }
+  }
+  actx.putImageData(atlasImage, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.strokeStyle = "#888";
+  ctx.lineWidth = 0.5;
+  for (let slot = 0; slot < units; slot++) {
+    const [, , x, y] = tiles[slot];
+    ctx.drawImage(atlas, slot * n, 0, n, n, x, y, cell, cell);
+    ctx.strokeRect(x + 0.25, y + 0.25, cell - 0.5, cell - 0.5); // inside the tile
   }
 }
 
@@ -435,34 +480,52 @@ function axes(ctx, w, h, pad, xLabel, yLo, yHi, log, fmt) {
   if (log) ctx.fillText("log", 2, h / 2);
 }
 
+// A line per series over its index. Long series are drawn through their minimum and
+// maximum per pixel column (what a full polyline would show, at a bounded cost).
 function lineChart(id, series, opts = {}) {
   const [ctx, w, h] = sizeCanvas($(id));
   ctx.clearRect(0, 0, w, h);
   const pad = { l: 44, r: 8, t: 6, b: 16 };
-  const pts = series.flatMap((s) => s.values.filter((v) => Number.isFinite(v) && (!opts.log || v > 0)));
-  if (pts.length === 0) {
+  const ok = (v) => Number.isFinite(v) && (!opts.log || v > 0);
+  const tf = opts.log ? Math.log10 : (v) => v;
+  let lo = Infinity, hi = -Infinity, n = 2;
+  for (const s of series) {
+    n = Math.max(n, s.values.length);
+    for (const v of s.values) if (ok(v)) { const t = tf(v); if (t < lo) lo = t; if (t > hi) hi = t; }
+  }
+  if (lo > hi) {
     ctx.fillStyle = "#888";
     ctx.fillText("press ▶ or ⏭", w / 2 - 30, h / 2);
     return;
   }
-  const tf = opts.log ? Math.log10 : (v) => v;
-  let lo = Math.min(...pts.map(tf)), hi = Math.max(...pts.map(tf));
   if (!opts.log) lo = Math.min(0, lo);
   if (hi - lo < 1e-12) hi = lo + 1;
-  const n = Math.max(2, ...series.map((s) => s.values.length));
   const X = (i) => pad.l + (i / (n - 1)) * (w - pad.l - pad.r);
-  const Y = (v) => h - pad.b - ((tf(v) - lo) / (hi - lo)) * (h - pad.t - pad.b);
+  const Y = (t) => h - pad.b - ((t - lo) / (hi - lo)) * (h - pad.t - pad.b);
+  const columns = Math.max(1, Math.round(w - pad.l - pad.r));
   for (const s of series) {
     ctx.strokeStyle = s.colour;
     ctx.lineWidth = 1.6;
     ctx.setLineDash(s.dash ? [4, 3] : []);
     ctx.beginPath();
     let started = false;
-    s.values.forEach((v, i) => {
-      if (!Number.isFinite(v) || (opts.log && v <= 0)) { started = false; return; }
-      if (started) ctx.lineTo(X(i), Y(v)); else ctx.moveTo(X(i), Y(v));
-      started = true;
-    });
+    const per = Math.max(1, Math.floor(n / columns)); // values per drawn column
+    for (let i0 = 0; i0 < s.values.length; i0 += per) {
+      let mn = Infinity, mx = -Infinity, imn = i0, imx = i0;
+      for (let i = i0; i < Math.min(s.values.length, i0 + per); i++) {
+        const v = s.values[i];
+        if (!ok(v)) continue;
+        const t = tf(v);
+        if (t < mn) { mn = t; imn = i; }
+        if (t > mx) { mx = t; imx = i; }
+      }
+      if (mn > mx) { started = false; continue; }
+      const pts = imn <= imx ? [[imn, mn], [imx, mx]] : [[imx, mx], [imn, mn]];
+      for (const [i, t] of per === 1 ? [pts[0]] : pts) {
+        if (started) ctx.lineTo(X(i), Y(t)); else ctx.moveTo(X(i), Y(t));
+        started = true;
+      }
+    }
     ctx.stroke();
   }
   ctx.setLineDash([]);
@@ -480,12 +543,15 @@ function lineChart(id, series, opts = {}) {
 
 const LAYER = ["#1f5fbf", "#d0401b", "#2a9d3a", "#9b3fb5", "#c08a00", "#00929b", "#7a5230", "#e0609a"];
 
-function drawCharts() {
+function drawLoss() {
   const H = S.history;
   lineChart("loss-chart", [
     { values: H.map((e) => e.train_loss), colour: "#1f5fbf", label: "train" },
     { values: H.map((e) => e.test_loss ?? NaN), colour: "#d0401b", dash: true, label: "test" },
   ]);
+}
+
+function drawStatistics() {
   const layers = S.gradHistory.length ? S.gradHistory[S.gradHistory.length - 1].length : 0;
   const grads = [];
   for (let l = 0; l < layers; l++) {
@@ -542,21 +608,46 @@ function drawHistograms() {
   });
 }
 
-function draw() {
-  S.dirty = false;
-  if (!S.info || !S.state) return;
+function setText(id, text) {
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
+}
+function drawText() {
   const last = S.history[S.history.length - 1];
-  $("epoch").textContent = String(S.state.epoch);
-  $("train-loss").textContent = last ? last.train_loss.toFixed(4) : "–";
-  $("test-loss").textContent = last && last.test_loss != null ? last.test_loss.toFixed(4) : "–";
-  $("accuracy").textContent = last
+  setText("epoch", String(S.state.epoch));
+  setText("train-loss", last ? last.train_loss.toFixed(4) : "–");
+  setText("test-loss", last && last.test_loss != null ? last.test_loss.toFixed(4) : "–");
+  setText("accuracy", last
     ? `${(100 * last.train_accuracy).toFixed(1)} %` +
       (last.test_accuracy != null ? ` / test ${(100 * last.test_accuracy).toFixed(1)} %` : "")
-    : "–";
-  $("hash").textContent = S.state.weights_hash;
-  drawBoundary();
-  drawNetwork();
-  drawCharts();
+    : "–");
+  setText("hash", S.state.weights_hash);
+}
+
+// Draws the parts whose data changed (`changed`); the canvases' sizes are read (a
+// layout) only when the weights or the size change.
+function draw() {
+  if (!S.info || !S.state) { changed.clear(); return; }
+  const all = changed.has("all");
+  const has = (w) => all || changed.has(w);
+  const [text, grids, state, history] = [has("history") || has("state"), has("grids"), has("state"), has("history")];
+  changed.clear();
+  if (all) timed("points", drawPoints);
+  if (grids) timed("boundary", drawBoundary);
+  if (state) timed("weights", drawWeights);
+  if (state || grids) timed("neurons", drawNeurons);
+  if (history) timed("loss", drawLoss);
+  if (state) timed("statistics", drawStatistics);
+  if (text) timed("text", drawText);
+}
+
+// Each part's drawing time per frame while playing (the browser test reports them).
+function timed(name, f) {
+  const t = performance.now();
+  f();
+  if (!S.playing) return;
+  const times = (S.parts[name] ??= []);
+  if (times.length < MEASURED) times.push(performance.now() - t);
 }
 
 // ---- Experiment A's surfaces ----------------------------------------------------------------
@@ -573,7 +664,8 @@ function drawSurface(id, vals, log) {
   let lo = Infinity, hi = -Infinity;
   for (const v of vals) { const t = tf(v); if (Number.isFinite(t)) { lo = Math.min(lo, t); hi = Math.max(hi, t); } }
   const span = hi - lo || 1;
-  blit(ctx, heatImage(ctx, vals, SURFACE_GRID, (v) => viridis((tf(v) - lo) / span)), 0, 0, w, h);
+  const img = heatImage(ctx.createImageData(SURFACE_GRID, SURFACE_GRID), vals, SURFACE_GRID, (v) => viridis((tf(v) - lo) / span));
+  blit(ctx, img, 0, 0, w, h);
   ctx.strokeStyle = "#fff";
   ctx.strokeRect(w / 2 - 3, h / 2 - 3, 6, 6); // the trained weights
   return [lo, hi];
@@ -656,7 +748,7 @@ async function main() {
     if (e.key === "s") step();
     if (e.key === "r") reset();
   });
-  window.addEventListener("resize", () => { S.dirty = true; loop(); });
+  window.addEventListener("resize", () => { touch("all"); loop(); });
   applyPreset(PRESETS[0].name);
   updateVisibility();
   await reset();
@@ -683,7 +775,7 @@ window.mpTest = {
     const r = await surfaces();
     return r && { loss: [...r.loss], grad: [...r.grad], ms: r.ms };
   },
-  playFor(epochs) { S.frames = []; S.maxEpochs = S.history.length + epochs; play(); },
+  playFor(epochs) { S.frames = []; S.parts = {}; S.ticks = []; S.maxEpochs = S.history.length + epochs; play(); },
 };
 
 main().catch((e) => showError(`cannot start: ${e.message}`));

@@ -121,6 +121,20 @@ pub extern "C" fn mp_neurons(n: usize) -> i32 {
     })
 }
 
+/// Both grids the page draws per frame in one call: the decision boundary on an
+/// `nb × nb` grid ([`mp_boundary`]) followed by every unit's output on an `nn × nn` grid
+/// ([`mp_neurons`]), into the float buffer; the output is empty.
+#[unsafe(no_mangle)]
+pub extern "C" fn mp_grids(nb: usize, nn: usize) -> i32 {
+    answer(|s| {
+        let run = run(s)?;
+        let mut grids = run.boundary(nb.clamp(2, 256))?;
+        grids.extend(run.neurons(nn.clamp(2, 64))?);
+        s.floats = grids;
+        Ok(Vec::new())
+    })
+}
+
 /// Experiment A's loss and gradient surfaces on an `n × n` grid of half-width `span`
 /// into the float buffer ([`Playground::surface`]); the output is the two centres as
 /// JSON `[w00, w10]`.
