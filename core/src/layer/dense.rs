@@ -105,10 +105,14 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Default for Dense<S, IN, OUT>
     /// All weights zero, identity activation.
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
-        Dense {
-            w: [[S::ZERO; IN]; OUT],
-            b: [S::ZERO; OUT],
-            act: Activation::Identity,
+        // A constant: stored straight into the place that receives it (one `memset`),
+        // not assembled in a temporary and moved.
+        const {
+            Dense {
+                w: [[S::ZERO; IN]; OUT],
+                b: [S::ZERO; OUT],
+                act: Activation::Identity,
+            }
         }
     }
 }
