@@ -333,8 +333,9 @@ fn accuracy(config: &Config, model: &mut Model) -> Result<Percent, Error> {
 #[cfg(feature = "q16")]
 pub mod q16 {
     use microprop::{
-        layer::Dense, Activation, Dataset, DefaultRng, FixedTable, Model as _, Scalar as _, Sgd,
-        Trainer, Training, Q16,
+        layer::{Dense, Pass},
+        Activation, Dataset, DefaultRng, FixedTable, Model as _, Scalar as _, Sgd, Trainer,
+        Training, Q16,
     };
 
     use super::{pair, unit, Config, TinyEvent, LABELS, LOSS};
@@ -442,16 +443,18 @@ pub mod q16 {
         });
     }
 
-    /// As the `f32` program's held-out accuracy, in Q16 (output ≥ ½ is class 1).
+    /// As the `f32` program's held-out accuracy (forward in evaluation mode into the
+    /// model's own buffers), in Q16 (output ≥ ½ is class 1).
     #[inline(never)]
-    fn accuracy(config: &Config, model: &Model) -> Result<Percent, Error> {
+    fn accuracy(config: &Config, model: &mut Model) -> Result<Percent, Error> {
         let mut rng = microprop::rng(config.test_seed);
         let half = Q16::from_bits(1 << 15);
         let mut correct = 0u32;
         for _ in 0..config.test / 2 {
             let x = to_q16(pair(&mut rng, config.sigma));
             for (x, &label) in x.iter().zip(&LABELS) {
-                let [y] = model.network().predict(x)?;
+                model.forward(&mut Pass::eval(), x)?;
+                let y = model.output().first().copied().unwrap_or(Q16::ZERO);
                 correct += u32::from(u8::from(y >= half) == label);
             }
         }
