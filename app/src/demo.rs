@@ -272,9 +272,11 @@ where
     Ok(result)
 }
 
-/// A zeroed model, returned into the caller's slot: the temporaries its construction
-/// takes live in this frame, which is gone before training starts (inlined, they would
-/// stay in `train_net`'s frame under every call it makes).
+/// A zeroed model, returned into the caller's slot. Its buffers and every dense layer are
+/// constants stored straight into the slot ([`Zeroed`], `Dense::default`); what
+/// temporaries remain (a batch norm's defaults are computed, not constants) live in this
+/// frame, which is gone before training starts (inlined, they would stay in `train_net`'s
+/// frame under every call it makes).
 #[inline(never)]
 fn fresh<L, const B: usize>() -> Training<L, microprop::Libm, B>
 where
