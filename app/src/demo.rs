@@ -4,7 +4,7 @@ use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use microprop::{
     data::Clusters,
     diagnostics,
-    layer::{Fixed, Kind, Net},
+    layer::{Fixed, Kind, Net, Zeroed},
     layers, mlp, train, Activation, Dataset, Init, Loss, Model, Network, Preprocess, Sgd,
     Standardizer, Trainer, Training,
 };
@@ -253,7 +253,7 @@ fn train_net<L, const B: usize, P, D, C, S>(
     ctx: &mut Ctx<'_, P, D, C, S>,
 ) -> Result<(Percent, u64), Error>
 where
-    L: Net<Scalar = f32> + Fixed<f32> + Default,
+    L: Net<Scalar = f32> + Fixed<f32> + Zeroed<f32, B> + Default,
     C: Cycles,
     S: Sink + ?Sized,
 {
@@ -272,13 +272,15 @@ where
     Ok(result)
 }
 
-/// A zeroed model, returned into the caller's slot: the temporaries its construction
-/// takes live in this frame, which is gone before training starts (inlined, they would
-/// stay in `train_net`'s frame under every call it makes).
+/// A zeroed model, returned into the caller's slot. Its buffers and every dense layer are
+/// constants stored straight into the slot ([`Zeroed`], `Dense::default`); what
+/// temporaries remain (a batch norm's defaults are computed, not constants) live in this
+/// frame, which is gone before training starts (inlined, they would stay in `train_net`'s
+/// frame under every call it makes).
 #[inline(never)]
 fn fresh<L, const B: usize>() -> Training<L, microprop::Libm, B>
 where
-    L: Net<Scalar = f32> + Fixed<f32> + Default,
+    L: Net<Scalar = f32> + Fixed<f32> + Zeroed<f32, B> + Default,
 {
     Training::default()
 }

@@ -33,8 +33,8 @@
 use core::fmt;
 
 use microprop::{
-    layer::Dense, mlp, Activation, Dataset, DefaultRng, Loss, Micromath, Model as _, Sgd, Trainer,
-    Training,
+    layer::{Dense, Pass},
+    mlp, Activation, Dataset, DefaultRng, Loss, Micromath, Model as _, Sgd, Trainer, Training,
 };
 use rand_core::RngCore;
 
@@ -299,14 +299,21 @@ fn init(model: &mut Model, rng: &mut DefaultRng) {
 
 /// The share of the held-out stream (regenerated from [`Config::test_seed`]) that the
 /// model classifies right (output ≥ ½ is class 1).
+///
+/// Each sample is run forward in evaluation mode into the model's own training buffers
+/// (the next step's forward pass overwrites them; a dense layer keeps no state), not
+/// through [`Network::predict`](microprop::Network::predict): the same kernels give the
+/// same outputs, without `predict`'s output rows on the stack (this frame is the M0
+/// image's stack peak) or a second copy of the forward pass in flash.
 #[inline(never)]
-fn accuracy(config: &Config, model: &Model) -> Result<Percent, Error> {
+fn accuracy(config: &Config, model: &mut Model) -> Result<Percent, Error> {
     let mut rng = microprop::rng(config.test_seed);
     let mut correct = 0u32;
     for _ in 0..config.test / 2 {
         let x = pair(&mut rng, config.sigma);
         for (x, &label) in x.iter().zip(&LABELS) {
-            let [y] = model.network().predict(x)?;
+            model.forward(&mut Pass::eval(), x)?;
+            let y = model.output().first().copied().unwrap_or(f32::NAN);
             correct += u32::from(u8::from(y >= 0.5) == label);
         }
     }
@@ -326,8 +333,9 @@ fn accuracy(config: &Config, model: &Model) -> Result<Percent, Error> {
 #[cfg(feature = "q16")]
 pub mod q16 {
     use microprop::{
-        layer::Dense, Activation, Dataset, DefaultRng, FixedTable, Model as _, Scalar as _, Sgd,
-        Trainer, Training, Q16,
+        layer::{Dense, Pass},
+        Activation, Dataset, DefaultRng, FixedTable, Model as _, Scalar as _, Sgd, Trainer,
+        Training, Q16,
     };
 
     use super::{pair, unit, Config, TinyEvent, LABELS, LOSS};
@@ -435,16 +443,18 @@ pub mod q16 {
         });
     }
 
-    /// As the `f32` program's held-out accuracy, in Q16 (output ≥ ½ is class 1).
+    /// As the `f32` program's held-out accuracy (forward in evaluation mode into the
+    /// model's own buffers), in Q16 (output ≥ ½ is class 1).
     #[inline(never)]
-    fn accuracy(config: &Config, model: &Model) -> Result<Percent, Error> {
+    fn accuracy(config: &Config, model: &mut Model) -> Result<Percent, Error> {
         let mut rng = microprop::rng(config.test_seed);
         let half = Q16::from_bits(1 << 15);
         let mut correct = 0u32;
         for _ in 0..config.test / 2 {
             let x = to_q16(pair(&mut rng, config.sigma));
             for (x, &label) in x.iter().zip(&LABELS) {
-                let [y] = model.network().predict(x)?;
+                model.forward(&mut Pass::eval(), x)?;
+                let y = model.output().first().copied().unwrap_or(Q16::ZERO);
                 correct += u32::from(u8::from(y >= half) == label);
             }
         }

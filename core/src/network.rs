@@ -4,7 +4,7 @@ use core::marker::PhantomData;
 
 use crate::{
     init::Init,
-    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass, Receive},
+    layer::{At, Fixed, Grads, InputGrad, LayerMut, LayerRef, Net, Nowhere, Pass, Receive, Zeroed},
     Activation, Dataset, Error, Libm, Math, Model, Optimizer, Result, Scalar,
 };
 
@@ -476,20 +476,22 @@ pub struct Training<L: Net, M = Libm, const B: usize = 1> {
 
 impl<L, M, const B: usize> Default for Training<L, M, B>
 where
-    L: Net + Fixed<L::Scalar> + Default,
+    L: Net + Fixed<L::Scalar> + Zeroed<L::Scalar, B> + Default,
     M: Math<L::Scalar>,
 {
     /// Every layer's default (zero weights, identity activations) with zeroed buffers,
-    /// built in place: a device sets activations and initialises through
-    /// [`Training::network_mut`] without moving the whole value around its stack.
+    /// built in place: the buffers and input rows are constants
+    /// ([`Zeroed`](crate::layer::Zeroed)), stored straight into the value, so a device sets
+    /// activations and initialises through [`Training::network_mut`] without moving the
+    /// whole value around its stack.
     fn default() -> Self {
         Training {
             net: Network {
                 layers: L::zeroed_layers(),
                 math: PhantomData,
             },
-            buf: L::zeroed_buffers::<B>(),
-            input: L::zeroed_rows::<B>(),
+            buf: L::ZEROED_BUFFERS,
+            input: L::ZEROED_ROWS,
             rows: 0,
             bound: L::Scalar::MAX,
         }

@@ -21,7 +21,7 @@
 //! [`Error::BatchTooSmall`]: crate::Error::BatchTooSmall
 
 use super::{
-    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut,
+    shape_of, At, Cache, CacheMut, Erased, Family, FixedLayer, ZeroedLayer, Grads, Kind, Layer, LayerMut,
     LayerRef, Mode, OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{kernel, Activation, Error, Math, Result, Scalar};
@@ -222,20 +222,25 @@ impl<S: Scalar, const W: usize> FixedLayer<S> for BatchNorm<S, W> {
     const FIXED: usize = 5 * W + 1;
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
-        BatchNormBuffers {
-            gg: [S::ZERO; W],
-            gb: [S::ZERO; W],
-            xhat: [[S::ZERO; W]; B],
-            y: [[S::ZERO; W]; B],
-            a: [[S::ZERO; W]; B],
-            batch: [[S::ZERO; W]; 3],
-            train: S::ZERO,
-        }
+        <Self as ZeroedLayer<S, B>>::ZEROED_BUFFERS
     }
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, W, B> {
-        Rows([[S::ZERO; W]; B])
+        <Self as ZeroedLayer<S, B>>::ZEROED_ROWS
     }
+}
+
+impl<S: Scalar, const W: usize, const B: usize> ZeroedLayer<S, B> for BatchNorm<S, W> {
+    const ZEROED_BUFFERS: Self::Buffers<B> = BatchNormBuffers {
+        gg: [S::ZERO; W],
+        gb: [S::ZERO; W],
+        xhat: [[S::ZERO; W]; B],
+        y: [[S::ZERO; W]; B],
+        a: [[S::ZERO; W]; B],
+        batch: [[S::ZERO; W]; 3],
+        train: S::ZERO,
+    };
+    const ZEROED_ROWS: Rows<S, W, B> = Rows([[S::ZERO; W]; B]);
 }
 
 impl<S: Scalar, const W: usize> Layer<S> for BatchNorm<S, W> {

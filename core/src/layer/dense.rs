@@ -9,7 +9,7 @@
 
 use super::storage::Family;
 use super::{
-    rows, shape_of, At, Cache, CacheMut, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
+    rows, shape_of, At, Cache, CacheMut, FixedLayer, ZeroedLayer, Grads, Kind, Layer, LayerMut, LayerRef,
     OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{kernel, optim::Optimizer, Activation, Error, Math, Result, Scalar};
@@ -105,10 +105,14 @@ impl<S: Scalar, const IN: usize, const OUT: usize> Default for Dense<S, IN, OUT>
     /// All weights zero, identity activation.
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn default() -> Self {
-        Dense {
-            w: [[S::ZERO; IN]; OUT],
-            b: [S::ZERO; OUT],
-            act: Activation::Identity,
+        // A constant: stored straight into the place that receives it (one `memset`),
+        // not assembled in a temporary and moved.
+        const {
+            Dense {
+                w: [[S::ZERO; IN]; OUT],
+                b: [S::ZERO; OUT],
+                act: Activation::Identity,
+            }
         }
     }
 }
@@ -308,17 +312,22 @@ impl<S: Scalar, const IN: usize, const OUT: usize> FixedLayer<S> for Dense<S, IN
     const FIXED: usize = IN * OUT + OUT;
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
-        DenseBuffers {
-            gw: [[S::ZERO; IN]; OUT],
-            gb: [S::ZERO; OUT],
-            z: [[S::ZERO; OUT]; B],
-            a: [[S::ZERO; OUT]; B],
-        }
+        <Self as ZeroedLayer<S, B>>::ZEROED_BUFFERS
     }
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, IN, B> {
-        Rows([[S::ZERO; IN]; B])
+        <Self as ZeroedLayer<S, B>>::ZEROED_ROWS
     }
+}
+
+impl<S: Scalar, const IN: usize, const OUT: usize, const B: usize> ZeroedLayer<S, B> for Dense<S, IN, OUT> {
+    const ZEROED_BUFFERS: Self::Buffers<B> = DenseBuffers {
+        gw: [[S::ZERO; IN]; OUT],
+        gb: [S::ZERO; OUT],
+        z: [[S::ZERO; OUT]; B],
+        a: [[S::ZERO; OUT]; B],
+    };
+    const ZEROED_ROWS: Rows<S, IN, B> = Rows([[S::ZERO; IN]; B]);
 }
 
 /// Whether a compile-time layer of this size is inlined into its network.

@@ -4,7 +4,7 @@
 //! for gradient checks), and fresh buffers drop nothing.
 
 use super::{
-    rows, shape_of, At, Erased, Family, FixedLayer, Grads, Kind, Layer, LayerMut, LayerRef, Mode,
+    rows, shape_of, At, Erased, Family, FixedLayer, ZeroedLayer, Grads, Kind, Layer, LayerMut, LayerRef, Mode,
     OfScalar, Parts, PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{Activation, Error, Math, Result, Scalar};
@@ -124,17 +124,22 @@ impl<S: Scalar, const W: usize> FixedLayer<S> for Dropout<S, W> {
     const FIXED: usize = 1;
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
-        DropoutBuffers {
-            mask: [[S::ONE; W]; B],
-            a: [[S::ZERO; W]; B],
-            d: [[S::ZERO; W]; B],
-            train: S::ZERO,
-        }
+        <Self as ZeroedLayer<S, B>>::ZEROED_BUFFERS
     }
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, W, B> {
-        Rows([[S::ZERO; W]; B])
+        <Self as ZeroedLayer<S, B>>::ZEROED_ROWS
     }
+}
+
+impl<S: Scalar, const W: usize, const B: usize> ZeroedLayer<S, B> for Dropout<S, W> {
+    const ZEROED_BUFFERS: Self::Buffers<B> = DropoutBuffers {
+        mask: [[S::ONE; W]; B],
+        a: [[S::ZERO; W]; B],
+        d: [[S::ZERO; W]; B],
+        train: S::ZERO,
+    };
+    const ZEROED_ROWS: Rows<S, W, B> = Rows([[S::ZERO; W]; B]);
 }
 
 impl<S: Scalar, const W: usize> Layer<S> for Dropout<S, W> {

@@ -69,7 +69,9 @@ pub(crate) use kinds::KindSpec;
 pub use kinds::{Kind, Params, Spec};
 pub use repeat::{Repeat, Then};
 pub(crate) use sequence::{finite_output, fixed_buffers, fixed_capacity, fixed_rows};
-pub use sequence::{Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers};
+pub use sequence::{
+    Fixed, FixedLayer, Net, OfScalar, Seq, Sequential, SequentialBuffers, Zeroed, ZeroedLayer,
+};
 pub use storage::{Bounded, Family};
 
 use core::fmt::Debug;

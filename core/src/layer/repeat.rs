@@ -24,7 +24,7 @@
 
 use super::{
     finite_output, fixed_capacity, sealed::Sealed, At, Erased, Fixed, Grads, InputGrad, LayerMut,
-    LayerRef, OfScalar, Pass, Receive, Seq, Spec,
+    LayerRef, OfScalar, Pass, Receive, Seq, Spec, Zeroed,
 };
 use crate::{optim::Optimizer, Activation, Error, Math, Result, Scalar};
 
@@ -354,6 +354,15 @@ where
     }
 }
 
+impl<S, T, const N: usize, const B: usize> Zeroed<S, B> for Repeat<T, N>
+where
+    S: Scalar,
+    T: Zeroed<S, B> + Seq<S, Output = <T as Seq<S>>::Input>,
+{
+    const ZEROED_BUFFERS: Self::Buffers<B> = [const { T::ZEROED_BUFFERS }; N];
+    const ZEROED_ROWS: Self::InRows<B> = T::ZEROED_ROWS;
+}
+
 impl<S, T, const N: usize> Fixed<S> for Repeat<T, N>
 where
     S: Scalar,
@@ -580,6 +589,16 @@ where
         self.0.visit_mut(pb, at, f);
         self.1.visit_mut(tb, next, f);
     }
+}
+
+impl<S, P, T, const B: usize> Zeroed<S, B> for Then<P, T>
+where
+    S: Scalar,
+    P: Zeroed<S, B>,
+    T: Zeroed<S, B> + Seq<S, Input = P::Output>,
+{
+    const ZEROED_BUFFERS: Self::Buffers<B> = (P::ZEROED_BUFFERS, T::ZEROED_BUFFERS);
+    const ZEROED_ROWS: Self::InRows<B> = P::ZEROED_ROWS;
 }
 
 impl<S, P, T> Fixed<S> for Then<P, T>

@@ -212,6 +212,44 @@ pub(crate) fn fixed_rows<S: Scalar, L: FixedLayer<S>, const B: usize>(
     Ok(L::zeroed_rows::<B>())
 }
 
+/// A compile-time layer's zeroed training buffers and input rows for `B` rows, as
+/// constants (what [`FixedLayer::zeroed_buffers`] and [`FixedLayer::zeroed_rows`] return).
+///
+/// A constant is stored straight into the place that receives it (one `memset` when it is
+/// all zero bytes), where a value built by functions is assembled in temporaries and
+/// moved level by level: what lets [`Training::default`](crate::Training) build a
+/// network's buffers where they stay. Every compile-time layer implements it.
+pub trait ZeroedLayer<S: Scalar, const B: usize>: FixedLayer<S> {
+    /// Zeroed buffers for `B` rows.
+    const ZEROED_BUFFERS: Self::Buffers<B>;
+    /// `B` zeroed input rows.
+    const ZEROED_ROWS: Self::InRows<B>;
+}
+
+/// A compile-time sequence's zeroed training buffers and input rows for `B` rows, as
+/// constants, built from its layers' [`ZeroedLayer`] constants (see there why constants).
+pub trait Zeroed<S: Scalar, const B: usize>: Fixed<S> {
+    /// Zeroed buffers for `B` rows (what [`Fixed::zeroed_buffers`] returns).
+    const ZEROED_BUFFERS: Self::Buffers<B>;
+    /// `B` zeroed input rows (what [`Fixed::zeroed_rows`] returns).
+    const ZEROED_ROWS: Self::InRows<B>;
+}
+
+impl<S: Scalar, A: ZeroedLayer<S, B>, const B: usize> Zeroed<S, B> for (A, ()) {
+    const ZEROED_BUFFERS: Self::Buffers<B> = A::ZEROED_BUFFERS;
+    const ZEROED_ROWS: Self::InRows<B> = A::ZEROED_ROWS;
+}
+
+impl<S, A, T, const B: usize> Zeroed<S, B> for (A, T)
+where
+    S: Scalar,
+    A: ZeroedLayer<S, B>,
+    T: Zeroed<S, B> + Seq<S, Input = A::Output>,
+{
+    const ZEROED_BUFFERS: Self::Buffers<B> = (A::ZEROED_BUFFERS, T::ZEROED_BUFFERS);
+    const ZEROED_ROWS: Self::InRows<B> = A::ZEROED_ROWS;
+}
+
 /// A compile-time sequence: its sizes as constants, its input and output as arrays.
 pub trait Fixed<S: Scalar>: Seq<S> {
     /// `[S; INPUTS]`.

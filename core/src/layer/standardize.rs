@@ -7,7 +7,7 @@
 //! the preprocessing the model was trained with.
 
 use super::{
-    shape_of, At, Erased, Family, FixedLayer, Kind, Layer, LayerMut, LayerRef, OfScalar, Parts,
+    shape_of, At, Erased, Family, FixedLayer, ZeroedLayer, Kind, Layer, LayerMut, LayerRef, OfScalar, Parts,
     PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{Activation, Error, Math, Preprocess, Result, Scalar, Standardizer};
@@ -173,14 +173,19 @@ impl<S: Scalar, const D: usize> FixedLayer<S> for Standardize<S, D> {
     const FIXED: usize = 0;
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
-        StandardizeBuffers {
-            out: [[S::ZERO; D]; B],
-        }
+        <Self as ZeroedLayer<S, B>>::ZEROED_BUFFERS
     }
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, D, B> {
-        Rows([[S::ZERO; D]; B])
+        <Self as ZeroedLayer<S, B>>::ZEROED_ROWS
     }
+}
+
+impl<S: Scalar, const D: usize, const B: usize> ZeroedLayer<S, B> for Standardize<S, D> {
+    const ZEROED_BUFFERS: Self::Buffers<B> = StandardizeBuffers {
+        out: [[S::ZERO; D]; B],
+    };
+    const ZEROED_ROWS: Rows<S, D, B> = Rows([[S::ZERO; D]; B]);
 }
 
 impl<S: Scalar, const D: usize> Layer<S> for Standardize<S, D> {

@@ -5,7 +5,7 @@
 //! whitens as training did.
 
 use super::{
-    shape_of, At, Erased, Family, FixedLayer, Kind, Layer, LayerMut, LayerRef, OfScalar, Parts,
+    shape_of, At, Erased, Family, FixedLayer, ZeroedLayer, Kind, Layer, LayerMut, LayerRef, OfScalar, Parts,
     PartsMut, Pass, Receive, Rows, Spec,
 };
 use crate::{whitening::PcaWhitening, Activation, Error, Math, Result, Scalar};
@@ -117,14 +117,19 @@ impl<S: Scalar> FixedLayer<S> for Whiten<S> {
     const FIXED: usize = 0;
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_buffers<const B: usize>() -> Self::Buffers<B> {
-        WhitenBuffers {
-            out: [[S::ZERO; 2]; B],
-        }
+        <Self as ZeroedLayer<S, B>>::ZEROED_BUFFERS
     }
     #[cfg_attr(not(feature = "compact"), inline(always))]
     fn zeroed_rows<const B: usize>() -> Rows<S, 2, B> {
-        Rows([[S::ZERO; 2]; B])
+        <Self as ZeroedLayer<S, B>>::ZEROED_ROWS
     }
+}
+
+impl<S: Scalar, const B: usize> ZeroedLayer<S, B> for Whiten<S> {
+    const ZEROED_BUFFERS: Self::Buffers<B> = WhitenBuffers {
+        out: [[S::ZERO; 2]; B],
+    };
+    const ZEROED_ROWS: Rows<S, 2, B> = Rows([[S::ZERO; 2]; B]);
 }
 
 impl<S: Scalar> Layer<S> for Whiten<S> {

@@ -16,7 +16,9 @@ use microprop_app::tiny::{self, Config, Outcome};
 use microprop_firmware::{qemu, sink::DefmtSink, tiny_sink};
 
 /// The model, built where it stays: in a `static` (`cortex_m::singleton!`), not on the
-/// stack; its construction's temporaries live in this frame, gone before training starts.
+/// stack. `Training::default` stores its buffers and dense layers as constants, so this
+/// is one store of zeros into the static (no temporaries); whatever a future model's
+/// construction needs on the stack stays in this frame, gone before training starts.
 #[inline(never)]
 fn fresh(slot: &'static mut MaybeUninit<tiny::Model>) -> &'static mut tiny::Model {
     slot.write(tiny::Model::default())
