@@ -1,22 +1,93 @@
-//! `cargo xtask bench-mcu`: the activation-cost and training-step tables on M4F, M3 and
-//! M0 (QEMU `-icount shift=0`, SysTick ticks converted to instructions; exact counts from
-//! the TCG plugin `firmware/tools/icount` when it builds), saved as
+//! `cargo xtask bench-mcu [--json]`: the activation-cost and training-step tables on M4F,
+//! M3 and M0 (QEMU `-icount shift=0`, SysTick ticks converted to instructions; exact counts
+//! from the TCG plugin `firmware/tools/icount` when it builds), saved as
 //! `target/bench-mcu/<core>.json` with each backend's maximum error. [`run_bench`] is
 //! also the benchmark smoke test of `cargo xtask test-firmware`.
+//!
+//! With `--json` the tables go to stderr and stdout holds one JSON object (the contract of
+//! issues 11 and 12; shaped by `bench_log::summary`), keyed by core:
+//!
+//! ```text
+//! {"m4f": {"epochs": E, "steps": S, "counts": "exact" | "systick",
+//!          "n1": {"instructions_per_step": .., "backend": "libm",
+//!                 "micromath": {"instructions_per_step": ..}},
+//!          "n2": {..}, "n2relu": {..}, "n3": {..},
+//!          "activations": {"sigmoid": {"libm": {"forward": .., "max_error": ..,
+//!                                               "backward": .., "backward_max_error": ..},
+//!                                      "micromath": {..}}, "tanh": {..}, ..},
+//!          "q16": {"n1": {"instructions_per_step": .., "backend": "fixed_table",
+//!                         "fixed_poly": {"instructions_per_step": ..}},
+//!                  "n2relu": {..},
+//!                  "activations": {"sigmoid": {"fixed_table": {..}, "fixed_poly": {..}}, ..}},
+//!          "stack_high_water_bytes": ..},
+//!  "m3": {..}, "m0": {..}}
+//! ```
+//!
+//! * `n1`, `n2`, `n2relu`, `n3`: N1 2-16-1 sigmoid, N2 2-32-32-1 sigmoid, N2 ReLU, N3
+//!   2-(9×2)-1 sigmoid; `instructions_per_step` under the default backend (`Libm`; in `q16`,
+//!   `FixedTable`), the other backend's count in the object named after it. The exact
+//!   plugin count when `counts` is `exact`, else SysTick ticks × instructions per tick.
+//! * `activations`: per activation and backend, in instructions per element over the
+//!   sweep: `forward` (`Activation::apply`), `backward` (`Activation::backward`, upstream
+//!   gradient 1: `f'(z)`, the refill of the gradient subtracted); `max_error` and
+//!   `backward_max_error`: the maximum absolute error of each against `f64` `Libm` on the
+//!   same inputs.
+//! * `epochs`, `steps`: the training protocol whose steps were timed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use microprop_app::bench;
 
-use crate::bench_log::{add_exact_counts, parse_bench};
+use crate::bench_log::{add_exact_counts, parse_bench, summary};
 use crate::firmware::{self, Core, Image, CORES};
 use crate::setup;
 use crate::symbols::{address, symbols};
 use crate::util::{root, run_cmd};
 
-/// `cargo xtask bench-mcu`.
-pub fn run(_args: &[String]) -> Result<(), String> {
+/// `println!`, or `eprintln!` when the first argument is true (`--json`: stdout holds the
+/// JSON object alone).
+macro_rules! say {
+    ($json:expr, $($arg:tt)*) => {
+        if $json {
+            eprintln!($($arg)*)
+        } else {
+            println!($($arg)*)
+        }
+    };
+}
+
+/// The usage line of `cargo xtask bench-mcu`.
+const USAGE: &str = "usage: cargo xtask bench-mcu [--json]";
+
+/// What the command line asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Args {
+    /// One JSON object on stdout; the tables go to stderr.
+    json: bool,
+}
+
+/// Parses the arguments; a usage error names what is wrong.
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut out = Args { json: false };
+    for a in args {
+        match a.as_str() {
+            "--json" => out.json = true,
+            other => return Err(format!("bench-mcu: unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    Ok(out)
+}
+
+/// `cargo xtask bench-mcu [--json]`. A usage error exits with status 2.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let args = match parse_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            std::process::exit(2);
+        }
+    };
     setup::ensure_rustup()?;
     setup::ensure_qemu()?;
     setup::ensure_decoder()?;
@@ -29,14 +100,19 @@ pub fn run(_args: &[String]) -> Result<(), String> {
             None
         }
     };
+    let mut all = serde_json::Map::new();
     for core in &CORES {
         Image::bench(core).build()?;
         let table = run_bench(core, plugin.as_deref(), &out_dir)?;
-        print_table(&table);
+        print_table(&table, args.json);
         let path = out_dir.join(format!("{}.json", core.name));
         let text = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
         std::fs::write(&path, text).map_err(|e| e.to_string())?;
-        println!("saved {}\n", path.display());
+        say!(args.json, "saved {}\n", path.display());
+        all.insert(core.name.to_string(), summary(&table)?);
+    }
+    if args.json {
+        println!("{}", serde_json::Value::Object(all));
     }
     Ok(())
 }
@@ -120,20 +196,28 @@ fn plugin_args(plugin: &Path, image: &Path, counts: &Path) -> Result<String, Str
 }
 
 /// Prints one core's table.
-fn print_table(t: &serde_json::Value) {
-    println!(
+fn print_table(t: &serde_json::Value, json: bool) {
+    say!(
+        json,
         "== {} ({}) — instructions (QEMU -icount), max |error| vs f64 over [{}, {}] ==",
         t["core"].as_str().unwrap_or("?"),
         t["machine"].as_str().unwrap_or("?"),
         bench::SWEEP_LO,
         bench::SWEEP_HI
     );
-    println!(
+    say!(
+        json,
         "{:<11} {:<10} {:>9} {:>10} {:>9} {:>10}",
-        "activation", "backend", "fwd/elem", "fwd err", "bwd/elem", "bwd err"
+        "activation",
+        "backend",
+        "fwd/elem",
+        "fwd err",
+        "bwd/elem",
+        "bwd err"
     );
     for a in t["activations"].as_array().into_iter().flatten() {
-        println!(
+        say!(
+            json,
             "{:<11} {:<10} {:>9.1} {:>10.1e} {:>9.1} {:>10.1e}",
             a["activation"].as_str().unwrap_or("?"),
             a["backend"].as_str().unwrap_or("?"),
@@ -147,12 +231,20 @@ fn print_table(t: &serde_json::Value) {
             a["backward_max_abs_error"].as_f64().unwrap_or(f64::NAN),
         );
     }
-    println!(
+    say!(
+        json,
         "{:<22} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8}",
-        "training step (batch 1)", "backend", "instr", "forward", "smp-fwd", "step-smp", "bar"
+        "training step (batch 1)",
+        "backend",
+        "instr",
+        "forward",
+        "smp-fwd",
+        "step-smp",
+        "bar"
     );
     for s in t["steps"].as_array().into_iter().flatten() {
-        println!(
+        say!(
+            json,
             "{:<22} {:<10} {:>10.0} {:>9.0} {:>9.0} {:>9.0} {:>8}",
             s["net"].as_str().unwrap_or("?"),
             s["backend"].as_str().unwrap_or("?"),
@@ -170,7 +262,8 @@ fn print_table(t: &serde_json::Value) {
             continue;
         };
         let libm = s["backend"] == "libm";
-        println!(
+        say!(
+            json,
             "  {} {}: exactly {exact:.1} instructions per step{}",
             s["net"].as_str().unwrap_or("?"),
             s["backend"].as_str().unwrap_or("?"),
@@ -182,32 +275,36 @@ fn print_table(t: &serde_json::Value) {
         for f in s["profile"].as_array().into_iter().flatten().take(6) {
             let name = f["function"].as_str().unwrap_or("?");
             let short: String = name.chars().take(90).collect();
-            println!(
+            say!(
+                json,
                 "    {:>9.1}  {short}",
                 f["instructions_per_step"].as_f64().unwrap_or(f64::NAN)
             );
         }
     }
-    print_q16(t);
-    println!(
+    print_q16(t, json);
+    say!(
+        json,
         "N1 memory: {} ; stack high-water {} B",
-        t["n1_memory"], t["stack_high_water_bytes"]
+        t["n1_memory"],
+        t["stack_high_water_bytes"]
     );
 }
 
 /// Prints one core's fixed-point rows (the table's `q16` object), against the issue's bars
 /// (M0: N1 ≤ 10,000, N2 ReLU ≤ 100,000 instructions per step, sigmoid forward ≤ 150 per
 /// element; M3: N1 ≤ 6,000).
-fn print_q16(t: &serde_json::Value) {
+fn print_q16(t: &serde_json::Value, json: bool) {
     let q = &t["q16"];
     if q.is_null() {
         return;
     }
     let core = t["core"].as_str().unwrap_or("?");
-    println!("-- {core} fixed point (Q16.16) --");
+    say!(json, "-- {core} fixed point (Q16.16) --");
     for (backend, rows) in q["activations"].as_object().into_iter().flatten() {
         for a in rows.as_array().into_iter().flatten() {
-            println!(
+            say!(
+                json,
                 "{:<11} {:<10} {:>9.1} {:>10.1e} {:>9.1} {:>10.1e}",
                 a["activation"].as_str().unwrap_or("?"),
                 backend,
@@ -240,7 +337,8 @@ fn print_q16(t: &serde_json::Value) {
             (Some(b), Some(_)) => format!(" (bar {b}: MISSED)"),
             _ => String::new(),
         };
-        println!(
+        say!(
+            json,
             "  {} {}: {} {:.1} instructions per step{verdict}",
             s["net"].as_str().unwrap_or("?"),
             s["backend"].as_str().unwrap_or("?"),
@@ -250,10 +348,30 @@ fn print_q16(t: &serde_json::Value) {
         for f in s["profile"].as_array().into_iter().flatten().take(4) {
             let name = f["function"].as_str().unwrap_or("?");
             let short: String = name.chars().take(90).collect();
-            println!(
+            say!(
+                json,
                 "    {:>9.1}  {short}",
                 f["instructions_per_step"].as_f64().unwrap_or(f64::NAN)
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_parse_and_unknown_ones_are_usage_errors() {
+        assert_eq!(parse_args(&[]), Ok(Args { json: false }));
+        assert_eq!(parse_args(&strings(&["--json"])), Ok(Args { json: true }));
+        for bad in [&["--jsn"][..], &["json"], &["--json", "-x"]] {
+            let e = parse_args(&strings(bad)).expect_err("a usage error");
+            assert!(e.contains("unknown argument") && e.contains(USAGE), "{e}");
         }
     }
 }
