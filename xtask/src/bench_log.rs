@@ -4,7 +4,9 @@
 //!
 //! The device log lines it reads, by their first word:
 //! * `act <activation> <backend> n N fwd T fill T bwd T` — SysTick ticks of a sweep;
-//! * `step <net name...> <backend> total T fwd T sample T n N` — of N training steps;
+//! * `step <net name...> <backend> total T steps S fwd T sample T n N hash H` — ticks of S
+//!   training steps of the protocol (`bench::SAMPLES` samples, from the fresh init), of N
+//!   forward passes, of N one-sample walks; the weights hash after the S steps;
 //! * `memory weights B training B trainer B optimizer B`, `stack stack B`;
 //! * `region <k> <net name...> <backend>` — which plugin region is which step.
 //!
@@ -38,6 +40,7 @@ pub fn parse_bench(
     let mut q16_acts = serde_json::Map::new();
     let mut memory = json!(null);
     let mut stack = json!(null);
+    let mut steps_timed: Vec<f64> = Vec::new();
     for line in lines {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.first().copied() {
@@ -84,15 +87,24 @@ pub fn parse_bench(
                 let backend = words[at - 1];
                 let net = words[1..at - 1].join(" ");
                 let n = field(&words, "n")?;
-                let total = field(&words, "total")? * tick / n;
+                let timed = field(&words, "steps")?;
+                steps_timed.push(timed);
+                let total = field(&words, "total")? * tick / timed;
                 let fwd = field(&words, "fwd")? * tick / n;
                 let sample = field(&words, "sample")? * tick / n;
                 let bar = bench::StepNet::ALL
                     .into_iter()
                     .find(|s| s.name() == net)
                     .map(|s| s.bar());
+                let hash = words
+                    .iter()
+                    .position(|w| *w == "hash")
+                    .and_then(|i| words.get(i + 1))
+                    .ok_or_else(|| format!("no `hash` in `{line}`"))?;
                 let row = json!({
                     "net": net, "backend": backend,
+                    "steps": timed as u64,
+                    "weights_hash": hash,
                     "instructions_per_step": round2(total),
                     "forward": round2(fwd),
                     // one-sample `train::walk` (forward, loss, backward accumulating gradients)
@@ -130,12 +142,27 @@ pub fn parse_bench(
             _ => {}
         }
     }
+    // Every net timed the same protocol.
+    let protocol = match steps_timed.first() {
+        None => json!(null),
+        Some(&s) if steps_timed.iter().all(|&t| t == s) => json!({
+            "samples": bench::SAMPLES,
+            "steps": s as u64,
+            "epochs": s / bench::SAMPLES as f64,
+        }),
+        Some(_) => {
+            return Err(format!(
+                "step lines timed different step counts: {steps_timed:?}"
+            ))
+        }
+    };
     if !q16_acts.is_empty() {
         q16.insert("activations".into(), serde_json::Value::Object(q16_acts));
     }
     Ok(json!({
         "q16": if q16.is_empty() { json!(null) } else { serde_json::Value::Object(q16) },
         "core": core.name,
+        "protocol": protocol,
         "target": core.target,
         "machine": machine,
         "method": "QEMU -icount shift=0: SysTick ticks x instructions per tick",
@@ -190,7 +217,6 @@ pub fn add_exact_counts(
         }
     }
     let calibration = *totals.get(&0).ok_or("no calibration region")?;
-    let steps = bench::STEP_SAMPLES as f64;
     let mut rows: Vec<&mut serde_json::Value> = Vec::new();
     let (steps_rows, q16) = match table {
         serde_json::Value::Object(m) => {
@@ -228,6 +254,7 @@ pub fn add_exact_counts(
         let Some(&total) = totals.get(k) else {
             continue;
         };
+        let steps = s["steps"].as_f64().unwrap_or(f64::NAN);
         s["exact_instructions_per_step"] =
             json!(round2((total.saturating_sub(calibration)) as f64 / steps));
         let mut fns: Vec<(String, u64)> = per_fn
@@ -278,6 +305,10 @@ pub fn summary(table: &serde_json::Value) -> Result<serde_json::Value, String> {
     let protocol = &table["protocol"];
     out.insert("epochs".into(), protocol["epochs"].clone());
     out.insert("steps".into(), protocol["steps"].clone());
+    out.insert(
+        "weights_identical_to_host".into(),
+        json!(table["weights_identical_to_host"] == true),
+    );
     let float_rows: Vec<&serde_json::Value> =
         table["steps"].as_array().into_iter().flatten().collect();
     let exact = float_rows
@@ -418,10 +449,10 @@ mod tests {
             "act sigmoid libm fwd 4000 bwd 3000 fill 1000 n 1024",
             "act sigmoid q16-table fwd 2000 bwd 3000 fill 1000 n 1024",
             "act relu q16-poly fwd 100 bwd 300 fill 100 n 1024",
-            "step N1 2-16-1 sigmoid libm total 3200 fwd 800 sample 1600 n 64",
-            "step N1 2-16-1 sigmoid q16-table total 6400 fwd 1600 sample 3200 n 64",
-            "step N2 2-32-32-1 relu q16-table total 64000 fwd 1600 sample 3200 n 64",
-            "step N1 2-16-1 sigmoid q16-poly total 6500 fwd 1600 sample 3200 n 64",
+            "step N1 2-16-1 sigmoid libm total 3200 steps 64 fwd 800 sample 1600 n 64 hash 00000000000000ab",
+            "step N1 2-16-1 sigmoid q16-table total 6400 steps 64 fwd 1600 sample 3200 n 64 hash 00000000000000ab",
+            "step N2 2-32-32-1 relu q16-table total 64000 steps 64 fwd 1600 sample 3200 n 64 hash 00000000000000ab",
+            "step N1 2-16-1 sigmoid q16-poly total 6500 steps 64 fwd 1600 sample 3200 n 64 hash 00000000000000ab",
         ]
         .iter()
         .map(|s| s.to_string())
@@ -462,17 +493,18 @@ mod tests {
         ];
         for (k, net) in bench::StepNet::ALL.iter().enumerate() {
             for (b, backend) in ["libm", "micromath"].iter().enumerate() {
-                let total = 640 * (k + 1) + 64 * b;
+                // 128 steps; the breakdown over 64 passes.
+                let total = 2 * (640 * (k + 1) + 64 * b);
                 lines.push(format!(
-                    "step {} {backend} total {total} fwd 64 sample 128 n 64",
+                    "step {} {backend} total {total} steps 128 fwd 64 sample 128 n 64 hash 0123456789abcdef",
                     net.name()
                 ));
             }
         }
         for net in [bench::StepNet::N1, bench::StepNet::N2Relu] {
-            for (backend, total) in [("q16-table", 6400), ("q16-poly", 12800)] {
+            for (backend, total) in [("q16-table", 12800), ("q16-poly", 25600)] {
                 lines.push(format!(
-                    "step {} {backend} total {total} fwd 64 sample 128 n 64",
+                    "step {} {backend} total {total} steps 128 fwd 64 sample 128 n 64 hash 0123456789abcdef",
                     net.name()
                 ));
             }
@@ -500,12 +532,21 @@ mod tests {
                     "n3",
                     "q16",
                     "stack_high_water_bytes",
-                    "steps"
+                    "steps",
+                    "weights_identical_to_host"
                 ]
             );
-            // SysTick only (no plugin): 640 ticks x 40 / 64 steps, and the other backend
-            // beside it.
+            // SysTick only (no plugin): 1280 ticks x 40 / 128 steps, and the other backend
+            // beside it; the protocol timed.
             assert_eq!(s["counts"], "systick");
+            // Not checked against the host twin here.
+            assert_eq!(s["weights_identical_to_host"], false);
+            assert_eq!(
+                (s["steps"].clone(), s["epochs"].clone()),
+                (json!(128), json!(0.25))
+            );
+            assert_eq!(t["steps"][0]["forward"], json!(40.0));
+            assert_eq!(t["steps"][0]["weights_hash"], "0123456789abcdef");
             assert_eq!(s["n1"]["instructions_per_step"], json!(400.0));
             assert_eq!(s["n1"]["backend"], "libm");
             assert_eq!(s["n1"]["micromath"]["instructions_per_step"], json!(440.0));
@@ -536,6 +577,14 @@ mod tests {
             assert_eq!(qs["fixed_poly"]["forward"], json!(39.06));
             assert_eq!(s["stack_high_water_bytes"], json!(3000));
         }
+        // Nets timed over different protocols do not make one table.
+        let mut mixed = lines.clone();
+        mixed.push(format!(
+            "step {} libm total 1 steps 64 fwd 1 sample 1 n 64 hash 0",
+            bench::StepNet::N1.name()
+        ));
+        let e = parse_bench(&CORES[0], "test", 40.0, &mixed).expect_err("mixed");
+        assert!(e.contains("different step counts"), "{e}");
         // A missing net is an error naming it, not a hole in the contract.
         let t = parse_bench(&CORES[0], "test", 40.0, &lines[..6]).expect("parses");
         let e = summary(&t).expect_err("no steps");

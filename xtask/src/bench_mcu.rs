@@ -35,7 +35,7 @@
 //! * `epochs`, `steps`: the training protocol whose steps were timed.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use microprop_app::bench;
 
@@ -43,7 +43,7 @@ use crate::bench_log::{add_exact_counts, parse_bench, summary};
 use crate::firmware::{self, Core, Image, CORES};
 use crate::setup;
 use crate::symbols::{address, symbols};
-use crate::util::{root, run_cmd};
+use crate::util::{cmd, output, root, run_cmd};
 
 /// `println!`, or `eprintln!` when the first argument is true (`--json`: stdout holds the
 /// JSON object alone).
@@ -58,28 +58,78 @@ macro_rules! say {
 }
 
 /// The usage line of `cargo xtask bench-mcu`.
-const USAGE: &str = "usage: cargo xtask bench-mcu [--json]";
+const USAGE: &str =
+    "usage: cargo xtask bench-mcu [--json] [--epochs N | --full] [--core m4f|m3|m0]";
+
+/// Epochs timed unless `--epochs` or `--full` says otherwise (see the module doc for
+/// why not the full protocol).
+pub const DEFAULT_EPOCHS: usize = 10;
 
 /// What the command line asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Args {
     /// One JSON object on stdout; the tables go to stderr.
     json: bool,
+    /// Epochs of the protocol timed per net.
+    epochs: usize,
+    /// The cores to run on (all three by default).
+    cores: Vec<&'static str>,
 }
 
 /// Parses the arguments; a usage error names what is wrong.
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut out = Args { json: false };
-    for a in args {
+    let usage = |what: String| format!("bench-mcu: {what}\n{USAGE}");
+    let (mut json, mut epochs, mut full, mut core) = (false, None, false, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
-            "--json" => out.json = true,
-            other => return Err(format!("bench-mcu: unknown argument `{other}`\n{USAGE}")),
+            "--json" => json = true,
+            "--full" => full = true,
+            "--epochs" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| usage("--epochs needs a number".into()))?;
+                let n: usize = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=bench::FULL_EPOCHS).contains(n))
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--epochs `{v}`: give a whole number from 1 to {}",
+                            bench::FULL_EPOCHS
+                        ))
+                    })?;
+                epochs = Some(n);
+            }
+            "--core" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| usage("--core needs a core".into()))?;
+                let c = Core::by_name(v).map_err(usage)?;
+                core = Some(c.name);
+            }
+            other => return Err(usage(format!("unknown argument `{other}`"))),
         }
     }
-    Ok(out)
+    let epochs = match (epochs, full) {
+        (Some(_), true) => return Err(usage("give --epochs or --full, not both".into())),
+        (Some(n), false) => n,
+        (None, true) => bench::FULL_EPOCHS,
+        (None, false) => DEFAULT_EPOCHS,
+    };
+    let cores = match core {
+        Some(c) => vec![c],
+        None => CORES.iter().map(|c| c.name).collect(),
+    };
+    Ok(Args {
+        json,
+        epochs,
+        cores,
+    })
 }
 
-/// `cargo xtask bench-mcu [--json]`. A usage error exits with status 2.
+/// `cargo xtask bench-mcu [--json] [--epochs N | --full] [--core C]`. A usage error
+/// exits with status 2.
 pub fn run(args: &[String]) -> Result<(), String> {
     let args = match parse_args(args) {
         Ok(a) => a,
@@ -100,10 +150,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
             None
         }
     };
+    let steps = args.epochs * bench::SAMPLES;
+    let twin = host_twin(steps)?;
     let mut all = serde_json::Map::new();
-    for core in &CORES {
-        Image::bench(core).build()?;
-        let table = run_bench(core, plugin.as_deref(), &out_dir)?;
+    for name in &args.cores {
+        let core = Core::by_name(name)?;
+        let image = Image::bench(&core);
+        let mut build = image.cargo("build");
+        build.env(STEPS_VAR, steps.to_string());
+        run_cmd(&mut build)?;
+        let mut table = run_bench(&core, &image, Some(steps), plugin.as_deref(), &out_dir)?;
+        check_twin(&mut table, &twin)?;
         print_table(&table, args.json);
         let path = out_dir.join(format!("{}.json", core.name));
         let text = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
@@ -117,29 +174,43 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the (built) benchmark on `core` under QEMU `-icount`, with the exact-count plugin
-/// when given (its counts go to `out_dir`), and returns its table.
+/// The build-time variable that sets the steps the benchmark image times per net
+/// (`firmware/src/bin/bench.rs`).
+const STEPS_VAR: &str = "MICROPROP_BENCH_STEPS";
+
+/// Runs the (built) benchmark `image` on `core` under QEMU `-icount`, with the
+/// exact-count plugin when given (its counts go to `out_dir`), and returns its table.
+/// `steps`: the value of [`STEPS_VAR`] the image was built with (`None`: unset, the
+/// image's short run); cargo's `run` sees it too, so that it finds the image fresh.
 pub fn run_bench(
     core: &Core,
+    image: &Image,
+    steps: Option<usize>,
     plugin: Option<&Path>,
     out_dir: &Path,
 ) -> Result<serde_json::Value, String> {
     // The ARMv6-M image runs on mps2-an385 (see firmware/memory/mps2-bench.x): same
     // instructions, more RAM, 40 instructions per tick.
-    let (machine, tick, mut env): (&str, f64, Vec<(&str, &str)>) = if core.name == "m0" {
+    let (machine, tick, mut env): (&str, f64, Vec<(&str, String)>) = if core.name == "m0" {
         (
             "mps2-an385 (ARMv6-M image)",
             40.0,
             vec![
-                ("QEMU_ICOUNT", "1"),
-                ("QEMU_MACHINE", "mps2-an385"),
-                ("QEMU_CPU", "cortex-m3"),
+                ("QEMU_ICOUNT", "1".into()),
+                ("QEMU_MACHINE", "mps2-an385".into()),
+                ("QEMU_CPU", "cortex-m3".into()),
             ],
         )
     } else {
-        (core.machine, core.tick, vec![("QEMU_ICOUNT", "1")])
+        (core.machine, core.tick, vec![("QEMU_ICOUNT", "1".into())])
     };
-    let image = Image::bench(core);
+    if let Some(n) = steps {
+        env.push((STEPS_VAR, n.to_string()));
+        // A guard against a hung run, not a budget: one epoch takes about a minute of a
+        // busy machine on the M0.
+        let epochs = n.div_ceil(bench::SAMPLES);
+        env.push(("QEMU_TIMEOUT", (600 + 300 * epochs).to_string()));
+    }
     let elf = image.elf();
     let counts = out_dir.join(format!("{}-icount.txt", core.name));
     let plugin_arg = match plugin {
@@ -147,8 +218,9 @@ pub fn run_bench(
         None => None,
     };
     if let Some(arg) = &plugin_arg {
-        env.push(("QEMU_EXTRA", arg.as_str()));
+        env.push(("QEMU_EXTRA", arg.clone()));
     }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let run = image.run_qemu(&env)?;
     if !run.passed || !run.lines.iter().any(|l| l == "bench done") {
         return Err(format!(
@@ -162,6 +234,86 @@ pub fn run_bench(
         add_exact_counts(&mut table, &run.lines, &counts, &elf)?;
     }
     Ok(table)
+}
+
+/// The host twin of the step protocol, `core/examples/train_steps.rs` (what `cargo xtask
+/// bench-host` measures), run for `steps` steps of every float net under `Libm` and
+/// `Micromath`: its weights hash by (net name, backend).
+fn host_twin(steps: usize) -> Result<Vec<(String, String, String)>, String> {
+    let mut c = cmd("cargo");
+    c.args([
+        "build",
+        "--release",
+        "-p",
+        "microprop",
+        "--example",
+        "train_steps",
+        "--message-format=json",
+    ])
+    .stderr(Stdio::inherit());
+    eprintln!("$ {c:?}");
+    let stdout = output(&mut c)?;
+    let bin = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "train_steps")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or("cargo reported no executable for the example train_steps")?;
+    let mut hashes = Vec::new();
+    for (net, key) in [
+        (bench::StepNet::N1, "n1"),
+        (bench::StepNet::N2Sigmoid, "n2"),
+        (bench::StepNet::N2Relu, "n2relu"),
+        (bench::StepNet::N3, "n3"),
+    ] {
+        for math in ["libm", "micromath"] {
+            let mut c = Command::new(&bin);
+            c.args([key, &steps.to_string(), "--math", math]);
+            let text = output(&mut c)?;
+            let v: serde_json::Value = serde_json::from_str(text.trim())
+                .map_err(|e| format!("train_steps: not one JSON object ({e}): {text}"))?;
+            let hash = v["weights_hash"]
+                .as_str()
+                .ok_or_else(|| format!("train_steps: no weights_hash in {text}"))?;
+            hashes.push((net.name().to_string(), math.to_string(), hash.to_string()));
+        }
+    }
+    Ok(hashes)
+}
+
+/// Checks that every float step row of `table` ends with the host twin's weights (the
+/// device timed the host's protocol, bit for bit) and records it in the table
+/// (`"weights_identical_to_host": true`).
+fn check_twin(
+    table: &mut serde_json::Value,
+    twin: &[(String, String, String)],
+) -> Result<(), String> {
+    let mut wrong = Vec::new();
+    for (net, backend, hash) in twin {
+        let row = table["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["net"] == net.as_str() && r["backend"] == backend.as_str());
+        match row {
+            Some(r) if r["weights_hash"] == hash.as_str() => {}
+            Some(r) => wrong.push(format!(
+                "{net} {backend}: device {} host {hash}",
+                r["weights_hash"]
+            )),
+            None => wrong.push(format!("{net} {backend}: no device row")),
+        }
+    }
+    if !wrong.is_empty() {
+        return Err(format!(
+            "{}: the device's weights differ from the host twin's (core/examples/train_steps.rs) \
+             after the same steps:\n  {}",
+            table["core"].as_str().unwrap_or("?"),
+            wrong.join("\n  ")
+        ));
+    }
+    table["weights_identical_to_host"] = serde_json::json!(true);
+    Ok(())
 }
 
 /// Builds the instruction-count plugin (`firmware/tools/icount/icount.c`) with the host's
@@ -367,11 +519,45 @@ mod tests {
 
     #[test]
     fn flags_parse_and_unknown_ones_are_usage_errors() {
-        assert_eq!(parse_args(&[]), Ok(Args { json: false }));
-        assert_eq!(parse_args(&strings(&["--json"])), Ok(Args { json: true }));
-        for bad in [&["--jsn"][..], &["json"], &["--json", "-x"]] {
-            let e = parse_args(&strings(bad)).expect_err("a usage error");
-            assert!(e.contains("unknown argument") && e.contains(USAGE), "{e}");
+        let all = vec!["m4f", "m3", "m0"];
+        let args = |a: &[&str]| parse_args(&strings(a));
+        assert_eq!(
+            args(&[]),
+            Ok(Args {
+                json: false,
+                epochs: DEFAULT_EPOCHS,
+                cores: all.clone()
+            })
+        );
+        assert_eq!(
+            args(&["--json", "--full"]),
+            Ok(Args {
+                json: true,
+                epochs: 100,
+                cores: all
+            })
+        );
+        assert_eq!(
+            args(&["--epochs", "3", "--core", "m0"]),
+            Ok(Args {
+                json: false,
+                epochs: 3,
+                cores: vec!["m0"]
+            })
+        );
+        for (bad, why) in [
+            (&["--jsn"][..], "unknown argument `--jsn`"),
+            (&["json"], "unknown argument `json`"),
+            (&["--epochs"], "--epochs needs a number"),
+            (&["--epochs", "0"], "--epochs `0`"),
+            (&["--epochs", "101"], "--epochs `101`"),
+            (&["--epochs", "x"], "--epochs `x`"),
+            (&["--epochs", "2", "--full"], "not both"),
+            (&["--core", "m7"], "unknown core `m7`"),
+            (&["--core"], "--core needs a core"),
+        ] {
+            let e = args(bad).expect_err("a usage error");
+            assert!(e.contains(why) && e.contains(USAGE), "{bad:?}: {e}");
         }
     }
 }
