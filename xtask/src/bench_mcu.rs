@@ -32,7 +32,23 @@
 //!   gradient 1: `f'(z)`, the refill of the gradient subtracted); `max_error` and
 //!   `backward_max_error`: the maximum absolute error of each against `f64` `Libm` on the
 //!   same inputs.
-//! * `epochs`, `steps`: the training protocol whose steps were timed.
+//! * `epochs`, `steps`: the training protocol whose steps were timed;
+//!   `weights_identical_to_host`: every float net's weights hash after those steps equals
+//!   the host twin's (`core/examples/train_steps.rs`, what `cargo xtask bench-host`
+//!   measures), so the device timed the host's protocol bit for bit (checked on every run;
+//!   a difference fails the command).
+//!
+//! The protocol (`microprop_app::bench`): issue 11's, the host's: 512 samples, two clusters
+//! ±(1, 1), σ 0.7 per coordinate, online SGD from the fresh init; instructions per step =
+//! (Ir(steps) − Ir(0)) / steps. The full protocol is 100 epochs (`--full`), but under QEMU
+//! with the counting plugin one epoch of all twelve step rows costs about 1.7 s of CPU on
+//! the M4F, 8.5 s on the M3 and 12 s on the M0 (soft float: N2 is ~1.06 M instructions a
+//! step there): 100 epochs are ~37 min of CPU before the three image builds, so the
+//! default is [`DEFAULT_EPOCHS`] (~4 min) and `--epochs N` / `--full` choose. Each image
+//! is built for its step count (`MICROPROP_BENCH_STEPS`), with the profile `speed` (the
+//! published image, fat LTO). The M4F's full protocol against 1 epoch: N1 2,097 against
+//! 1,974 instructions per step (the exponential's cost grows with the pre-activations as
+//! the weights grow), N2 18,346 against 17,902.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
