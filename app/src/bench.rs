@@ -7,9 +7,17 @@
 //! * Activations: every [`Activation::ALL`] entry, forward ([`Activation::apply`]) and
 //!   backward ([`Activation::backward`] with an upstream gradient of 1, i.e. `f'(z)`), over
 //!   a [`SWEEP`]-point sweep of `[-8, 8]`, as one slice (the way a layer calls them).
-//! * Training steps: batch 1 (online), SGD (η = 0.1), MSE, sigmoid output, on
-//!   [`STEP_SAMPLES`] two-cluster samples visited in order: N1 = 2-16-1 sigmoid,
-//!   N2 = 2-32-32-1 sigmoid and ReLU, N3 = 2-(9×2)-1 sigmoid.
+//! * Training steps: the protocol of issue 11, that of the host's `cargo xtask bench-host`
+//!   (`core/examples/train_steps.rs`, its host twin): [`SAMPLES`] two-cluster samples
+//!   centred ±(1, 1) with σ = [`SIGMA`] per coordinate ([`step_data`], generator seed
+//!   [`SEED`]), then Xavier-uniform initial weights from the same generator
+//!   ([`step_net`]); online SGD (batch 1, η = 0.1) on ½(o − t)², sigmoid output, samples
+//!   visited in order, from the fresh init. The full protocol is [`FULL_EPOCHS`] epochs =
+//!   51,200 steps; the program times as many steps as it is given (`run_with_q16`; [`run`]:
+//!   [`STEPS`]), in one counted region per net, so that the instructions per step are
+//!   (Ir(steps) − Ir(0)) / steps, and logs the weights hash after them (the host twin's
+//!   hash for the same steps: `cargo xtask bench-mcu` checks it). Nets: N1 = 2-16-1
+//!   sigmoid, N2 = 2-32-32-1 sigmoid and ReLU, N3 = 2-(9×2)-1 sigmoid.
 //! * Fixed point (feature `bench-q16`; `run_with_q16`, the firmware's benchmark): the same activations and
 //!   the N1 and N2 ReLU steps in `Q16` (the same protocol: the samples and the initial
 //!   weights are the `f32` ones rounded to Q16, η = 0.1 in Q16), under `FixedTable` and
@@ -39,12 +47,21 @@ pub const SWEEP_LO: f32 = -8.0;
 /// The sweep's upper end.
 pub const SWEEP_HI: f32 = 8.0;
 
-/// Samples the training-step benchmark cycles through.
-pub const STEP_SAMPLES: usize = 64;
+/// Samples of the step protocol (one epoch).
+pub const SAMPLES: usize = 512;
+/// Standard deviation of each coordinate around its cluster centre.
+pub const SIGMA: f32 = 0.7;
+/// Seed of the protocol's generator: the samples, then the initial weights.
+pub const SEED: u64 = 1;
+/// Epochs of the full protocol (51,200 steps).
+pub const FULL_EPOCHS: usize = 100;
 /// Passes over the sweep per activation and direction.
 pub const REPS: usize = 4;
-/// Training steps timed per net (one pass over the step data).
-pub const STEPS: usize = STEP_SAMPLES;
+/// Training steps [`run`] times per net (the short run of the smoke test and the
+/// simulator).
+pub const STEPS: usize = 64;
+/// Forward passes and one-sample walks of each net's breakdown (after its steps).
+pub const PARTS: usize = 64;
 
 /// N1: 2-16-1, sigmoid, under maths backend `M`.
 pub type N1<M = Libm> = mlp![f32, M; 2, 16, 1];
@@ -118,32 +135,33 @@ impl StepNet {
     }
 }
 
-/// Two-cluster samples for the step benchmark (seed 7, spread 0.7).
+/// The protocol's samples (two clusters at ±(1, 1), σ = [`SIGMA`] per coordinate, from
+/// `microprop::rng(SEED)`), as the host twin draws them; returns the generator after
+/// them, from which [`step_net`] draws the initial weights.
 ///
 /// # Errors
 /// None in practice (the generator's arguments are valid).
 pub fn step_data(
-    x: &mut [[f32; 2]; STEP_SAMPLES],
-    labels: &mut [u8; STEP_SAMPLES],
-) -> microprop::Result<()> {
-    let mut rng = microprop::rng(7);
-    Clusters::two(0.7).generate(&mut rng, x, labels)
+    x: &mut [[f32; 2]; SAMPLES],
+    labels: &mut [u8; SAMPLES],
+) -> microprop::Result<microprop::DefaultRng> {
+    let mut rng = microprop::rng(SEED);
+    // `Clusters::spread` is the RMS distance from the centre: σ · √2 in the plane.
+    let clusters = Clusters::two(SIGMA * core::f32::consts::SQRT_2);
+    clusters.generate(&mut rng, x, labels)?;
+    Ok(rng)
 }
 
-/// Creates a net of the benchmark (He init for ReLU, Xavier for sigmoid; seed 11).
+/// Creates a net of the benchmark: Xavier-uniform weights drawn from `rng` (the
+/// generator [`step_data`] returns), sigmoid output.
 ///
 /// # Errors
 /// None in practice.
-pub fn step_net<T>(hidden: Activation) -> microprop::Result<T>
+pub fn step_net<T>(hidden: Activation, rng: &mut microprop::DefaultRng) -> microprop::Result<T>
 where
     T: NewNet,
 {
-    let init = if hidden == Activation::Relu {
-        Init::HeNormal
-    } else {
-        Init::XavierNormal
-    };
-    T::create(hidden, init, &mut microprop::rng(11))
+    T::create(hidden, Init::XavierUniform, rng)
 }
 
 /// Networks that [`step_net`] can create (every `mlp!` network, in any scalar).
@@ -263,9 +281,9 @@ pub trait Meter: Cycles {
 
 /// Runs the whole benchmark and logs it: the calibration region (the markers alone),
 /// every activation under `Libm` then `Micromath` ([`REPS`] passes over the sweep each
-/// way), the training steps of every [`StepNet`] under both backends (a warm-up step,
-/// then [`STEPS`] timed steps inside a counted region, then as many forward passes and
-/// samples), N1's memory and [`BenchEvent::Done`].
+/// way), the training steps of every [`StepNet`] under both backends ([`STEPS`] steps of
+/// the protocol from the fresh init inside a counted region, then [`PARTS`] forward
+/// passes and one-sample walks), N1's memory and [`BenchEvent::Done`].
 ///
 /// # Errors
 /// [`Error::Train`] if the core refuses a step (it does not on this protocol).
@@ -273,28 +291,32 @@ pub fn run<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
 ) -> Result<(), Error> {
-    run_float(meter, sink, false)
+    run_float(meter, sink, false, STEPS)
 }
 
 #[cfg(feature = "bench-q16")]
-/// [`run`], then the fixed-point rows before [`BenchEvent::Done`]: every activation in
-/// [`Q16`] under [`FixedTable`] then [`FixedPoly`], and the N1 and N2 ReLU steps under
-/// both (counted regions numbered after the float ones). The firmware's benchmark.
+/// [`run`] timing `steps` steps of the protocol per net (the full protocol:
+/// [`FULL_EPOCHS`] × [`SAMPLES`]), then the fixed-point rows before
+/// [`BenchEvent::Done`]: every activation in [`Q16`] under [`FixedTable`] then
+/// [`FixedPoly`], and the N1 and N2 ReLU steps under both (counted regions numbered after
+/// the float ones). The firmware's benchmark.
 ///
 /// # Errors
 /// As [`run`].
 pub fn run_with_q16<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
+    steps: usize,
 ) -> Result<(), Error> {
-    run_float(meter, sink, true)
+    run_float(meter, sink, true, steps)
 }
 
-/// [`run`], with the fixed-point rows when `q16`.
+/// [`run`] with `steps` steps per net, and the fixed-point rows when `q16`.
 fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
     q16: bool,
+    steps: usize,
 ) -> Result<(), Error> {
     // Region 0: the markers' own cost, subtracted from every region.
     meter.region_start();
@@ -303,16 +325,17 @@ fn run_float<P: Meter, S: Sink<BenchEvent> + ?Sized>(
     activations::<f32, Libm, _, _>(meter, sink);
     activations::<f32, Micromath, _, _>(meter, sink);
     let mut region = 1;
-    steps::<Libm, _, _>(meter, sink, &mut region)?;
-    steps::<Micromath, _, _>(meter, sink, &mut region)?;
+    let n = steps;
+    steps_f32::<Libm, _, _>(meter, sink, &mut region, n)?;
+    steps_f32::<Micromath, _, _>(meter, sink, &mut region, n)?;
     #[cfg(not(feature = "bench-q16"))]
     let _ = q16;
     #[cfg(feature = "bench-q16")]
     if q16 {
         activations::<Q16, FixedTable, _, _>(meter, sink);
         activations::<Q16, FixedPoly, _, _>(meter, sink);
-        steps_q16::<FixedTable, _, _>(meter, sink, &mut region)?;
-        steps_q16::<FixedPoly, _, _>(meter, sink, &mut region)?;
+        steps_q16::<FixedTable, _, _>(meter, sink, &mut region, n)?;
+        steps_q16::<FixedPoly, _, _>(meter, sink, &mut region, n)?;
     }
     sink.event(&BenchEvent::Memory {
         weights: N1::<Libm>::BYTES as u32,
@@ -363,49 +386,55 @@ fn activations<Sc: Scalar, M: Math<Sc>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
 }
 
 #[cfg(feature = "bench-q16")]
-/// Times the N1 and N2 ReLU steps in [`Q16`] under backend `M` (the `f32` samples
-/// rounded to Q16).
+/// Times the N1 and N2 ReLU steps in [`Q16`] under backend `M` (the `f32` samples and
+/// the generator after them as in [`steps_f32`], the samples rounded to Q16).
 fn steps_q16<M: Math<Q16>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
     region: &mut u32,
+    steps: usize,
 ) -> Result<(), Error> {
-    let mut x = [[0.0f32; 2]; STEP_SAMPLES];
-    let mut labels = [0u8; STEP_SAMPLES];
-    step_data(&mut x, &mut labels)?;
-    let mut xq = [[Q16::ZERO; 2]; STEP_SAMPLES];
+    let mut x = [[0.0f32; 2]; SAMPLES];
+    let mut labels = [0u8; SAMPLES];
+    let rng = step_data(&mut x, &mut labels)?;
+    let mut xq = [[Q16::ZERO; 2]; SAMPLES];
     for (q, x) in xq.iter_mut().zip(&x) {
         *q = [Q16::from_f32(x[0]), Q16::from_f32(x[1])];
     }
     let data = Dataset::new(&xq, &labels)?;
-    step::<Q16N1<M>, M, _, _>(meter, sink, region, StepNet::N1, &data)?;
-    step::<Q16N2<M>, M, _, _>(meter, sink, region, StepNet::N2Relu, &data)
+    let ids = [StepNet::N1, StepNet::N2Relu];
+    step::<Q16N1<M>, M, _, _>(meter, sink, region, ids[0], &data, &rng, steps)?;
+    step::<Q16N2<M>, M, _, _>(meter, sink, region, ids[1], &data, &rng, steps)
 }
 
-/// Times the training steps of every net under backend `M`.
-fn steps<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
+/// Times the training steps of every net under backend `M`: each from the generator
+/// [`step_data`] returns (as each host-twin run starts from it).
+fn steps_f32<M: Math<f32>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
     sink: &mut S,
     region: &mut u32,
+    steps: usize,
 ) -> Result<(), Error> {
-    let mut x = [[0.0f32; 2]; STEP_SAMPLES];
-    let mut labels = [0u8; STEP_SAMPLES];
-    step_data(&mut x, &mut labels)?;
+    let mut x = [[0.0f32; 2]; SAMPLES];
+    let mut labels = [0u8; SAMPLES];
+    let rng = step_data(&mut x, &mut labels)?;
     let data = Dataset::new(&x, &labels)?;
     for net in StepNet::ALL {
+        let (d, r) = (&data, &rng);
         match net {
-            StepNet::N1 => step::<N1<M>, M, _, _>(meter, sink, region, net, &data)?,
+            StepNet::N1 => step::<N1<M>, M, _, _>(meter, sink, region, net, d, r, steps)?,
             StepNet::N2Sigmoid | StepNet::N2Relu => {
-                step::<N2<M>, M, _, _>(meter, sink, region, net, &data)?
+                step::<N2<M>, M, _, _>(meter, sink, region, net, d, r, steps)?
             }
-            StepNet::N3 => step::<N3<M>, M, _, _>(meter, sink, region, net, &data)?,
+            StepNet::N3 => step::<N3<M>, M, _, _>(meter, sink, region, net, d, r, steps)?,
         }
     }
     Ok(())
 }
 
-/// Creates net `id` as an `N`, then times a warm-up step, [`STEPS`] steps (one counted
-/// region), [`STEPS`] forward passes and [`STEPS`] samples.
+/// Creates net `id` as an `N` from a copy of `rng`, then times `steps` steps from the
+/// fresh init (one counted region), [`PARTS`] forward passes and [`PARTS`] one-sample
+/// walks.
 #[inline(never)]
 fn step<N: NewNet, M: Math<Sc<N>>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     meter: &mut P,
@@ -413,16 +442,18 @@ fn step<N: NewNet, M: Math<Sc<N>>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
     region: &mut u32,
     id: StepNet,
     data: &Dataset<'_, Sc<N>>,
+    rng: &microprop::DefaultRng,
+    steps: usize,
 ) -> Result<(), Error> {
-    let net: N = step_net(id.hidden())?;
+    let net: N = step_net(id.hidden(), &mut rng.clone())?;
     let mut model = net.into_model();
     let (mut trainer, mut opt) = step_trainer()?;
-    run_steps(&mut trainer, &mut model, &mut opt, data, 0, 1)?;
     let t0 = meter.now();
     meter.region_start();
-    run_steps(&mut trainer, &mut model, &mut opt, data, 1, STEPS)?;
+    run_steps(&mut trainer, &mut model, &mut opt, data, 0, steps)?;
     meter.region_stop();
     let t1 = meter.now();
+    let hash = model.weights_hash();
     forwards(&mut model, data)?;
     let t2 = meter.now();
     samples(&trainer, &mut model, data)?;
@@ -439,9 +470,11 @@ fn step<N: NewNet, M: Math<Sc<N>>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
         net: id,
         backend: M::NAME,
         total: t1.wrapping_sub(t0),
+        steps: steps as u32,
         fwd: t2.wrapping_sub(t1),
         sample: t3.wrapping_sub(t2),
-        n: STEPS as u32,
+        n: PARTS as u32,
+        hash,
     });
     Ok(())
 }
@@ -449,16 +482,16 @@ fn step<N: NewNet, M: Math<Sc<N>>, P: Meter, S: Sink<BenchEvent> + ?Sized>(
 /// The scalar of a [`NewNet`]'s model.
 type Sc<N> = <<N as NewNet>::Training as Model>::Scalar;
 
-/// [`STEPS`] training-mode forward passes.
+/// [`PARTS`] training-mode forward passes.
 #[inline(never)]
 fn forwards<T: Model>(model: &mut T, data: &Dataset<'_, T::Scalar>) -> Result<(), Error> {
-    for (x, _) in data.iter().take(STEPS) {
+    for (x, _) in data.iter().take(PARTS) {
         model.forward(&mut Pass::probe(), black_box(x))?;
     }
     Ok(())
 }
 
-/// [`STEPS`] forward + loss + backward passes (gradients accumulate; no update).
+/// [`PARTS`] forward + loss + backward passes (gradients accumulate; no update).
 #[inline(never)]
 fn samples<T: Model>(
     trainer: &Trainer,
@@ -466,7 +499,7 @@ fn samples<T: Model>(
     data: &Dataset<'_, T::Scalar>,
 ) -> Result<(), Error> {
     let (loss, mut pass) = (Some(trainer.loss()), Pass::probe());
-    for i in 0..STEPS.min(data.len()) as u16 {
+    for i in 0..PARTS.min(data.len()) as u16 {
         let grads = Some(Grads::Accumulate);
         train::walk(model, loss, data, black_box(&[i]), &mut pass, grads)?;
     }

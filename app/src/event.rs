@@ -368,8 +368,10 @@ pub enum BenchEvent {
         /// Elements processed in each of the three.
         n: u32,
     },
-    /// `step {net} {backend} total {total} fwd {fwd} sample {sample} n {n}` — ticks for
-    /// `n` training steps, `n` forward passes and `n` forward + loss + backward passes.
+    /// `step {net} {backend} total {total} steps {steps} fwd {fwd} sample {sample} n {n}
+    /// hash {hash:016x}` — ticks for `steps` training steps from the fresh init, then for
+    /// `n` forward passes and `n` forward + loss + backward passes; the weights hash after
+    /// the steps.
     Step {
         /// The net.
         net: StepNet,
@@ -377,12 +379,16 @@ pub enum BenchEvent {
         backend: &'static str,
         /// Ticks of the training steps.
         total: u32,
+        /// Training steps timed.
+        steps: u32,
         /// Ticks of the forward passes.
         fwd: u32,
         /// Ticks of the one-sample walks (forward, loss, backward: `train::walk`).
         sample: u32,
-        /// Steps (and passes) timed.
+        /// Forward passes (and walks) timed.
         n: u32,
+        /// `Model::weights_hash` after the steps.
+        hash: u64,
     },
     /// `memory N1 weights {weights} training {training} trainer {trainer} optimizer {optimizer}`
     Memory {
@@ -424,12 +430,15 @@ impl fmt::Display for BenchEvent {
                 net,
                 backend,
                 total,
+                steps,
                 fwd,
                 sample,
                 n,
+                hash,
             } => write!(
                 f,
-                "step {} {backend} total {total} fwd {fwd} sample {sample} n {n}",
+                "step {} {backend} total {total} steps {steps} fwd {fwd} sample {sample} n {n} \
+                 hash {hash:016x}",
                 net.name()
             ),
             BenchEvent::Memory {

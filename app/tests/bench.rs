@@ -109,13 +109,15 @@ fn regions_are_numbered_as_the_plugin_counts_them() {
             }
             BenchEvent::Step {
                 total,
+                steps,
                 fwd,
                 sample,
                 n,
                 ..
             } => {
                 assert_eq!((total, fwd, sample), (1, 1, 1));
-                assert_eq!(n as usize, bench::STEPS);
+                assert_eq!(steps as usize, bench::STEPS);
+                assert_eq!(n as usize, bench::PARTS);
             }
             _ => {}
         }
@@ -128,13 +130,16 @@ fn lines_keep_the_words_xtask_parses() {
         net: StepNet::N1,
         backend: "libm",
         total: 3123,
+        steps: 512,
         fwd: 1951,
         sample: 2731,
         n: 64,
+        hash: 0x151f_9141_e6f2_ae5c,
     };
     assert_eq!(
         e.to_string(),
-        "step N1 2-16-1 sigmoid libm total 3123 fwd 1951 sample 2731 n 64"
+        "step N1 2-16-1 sigmoid libm total 3123 steps 512 fwd 1951 sample 2731 n 64 \
+         hash 151f9141e6f2ae5c"
     );
     let e = BenchEvent::Activation {
         act: Activation::LeakyRelu(0.01),

@@ -179,17 +179,21 @@ impl Sink<BenchEvent> for DefmtSink {
                 net,
                 backend,
                 total,
+                steps,
                 fwd,
                 sample,
                 n,
+                hash,
             } => defmt::info!(
-                "step {=str} {=str} total {=u32} fwd {=u32} sample {=u32} n {=u32}",
+                "step {=str} {=str} total {=u32} steps {=u32} fwd {=u32} sample {=u32} n {=u32} hash {=u64:016x}",
                 net.name(),
                 backend,
                 total,
+                steps,
                 fwd,
                 sample,
-                n
+                n,
+                hash
             ),
             BenchEvent::Memory {
                 weights,

@@ -160,13 +160,15 @@ pub fn run(a: &BenchArgs, ctx: &Ctx) -> Res<Output> {
                 net,
                 backend,
                 total,
+                steps: timed,
                 fwd,
                 sample,
                 n,
+                ..
             } => {
                 let n = f64::from(n.max(1));
                 let (total, fwd, sample) = (
-                    f64::from(total) / n,
+                    f64::from(total) / f64::from(timed.max(1)),
                     f64::from(fwd) / n,
                     f64::from(sample) / n,
                 );

@@ -74,6 +74,10 @@ pub enum Profile {
     Release,
     /// `speed`: the cost benchmark (`opt-level = 3`).
     Speed,
+    /// `bench-smoke`: the cost benchmark of the `test-firmware` smoke test: `speed`
+    /// without LTO, in parallel codegen units (it checks that the benchmark runs to a
+    /// complete table; it publishes no numbers).
+    BenchSmoke,
 }
 
 impl Profile {
@@ -82,6 +86,7 @@ impl Profile {
         match self {
             Profile::Release => "release",
             Profile::Speed => "speed",
+            Profile::BenchSmoke => "bench-smoke",
         }
     }
 }
@@ -186,7 +191,8 @@ impl Image {
         }
     }
 
-    /// The cost benchmark on `core`.
+    /// The cost benchmark on `core`: the published image (`cargo xtask bench-mcu`, the
+    /// size report).
     pub const fn bench(core: &Core) -> Image {
         Image {
             bin: "bench",
@@ -194,6 +200,16 @@ impl Image {
             profile: Profile::Speed,
             only_feature: None,
             features: "bench-q16",
+        }
+    }
+
+    /// The cost benchmark on `core` as the `test-firmware` smoke test builds it: the
+    /// same code, profile `bench-smoke` (no LTO, 16 codegen units), so it builds in a
+    /// fraction of the published image's time; its counts are not published.
+    pub const fn bench_smoke(core: &Core) -> Image {
+        Image {
+            profile: Profile::BenchSmoke,
+            ..Image::bench(core)
         }
     }
 

@@ -7,7 +7,9 @@
 //! cargo builds them side by side), the demo and the fine-tuning program under QEMU on
 //! M4F, M3 and M0 checked against their transcripts and the stack budget, the drift
 //! program on each core checked against the host's run and cut under QEMU (`drift`), and
-//! the cost benchmark run to a complete table on each core; the minimal trainer (`tiny`)
+//! the cost benchmark run to a complete table on each core (its short run, 64 steps per
+//! net, built at profile `bench-smoke`: no LTO; `cargo xtask bench-mcu` builds and times
+//! the published image); the minimal trainer (`tiny`)
 //! on the M0 checked against its transcript (the host's accuracies and weights hash) and
 //! its RAM ceiling; its fixed-point variant (`tiny-q16`) on M4F, M3 and M0, each checked
 //! against its transcript `firmware/expected/tiny-q16.log` (bit-identical weights).
@@ -68,7 +70,7 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     for core in &CORES {
         images.extend([
             Image::demo(core),
-            Image::bench(core),
+            Image::bench_smoke(core),
             Image::finetune(core),
             Image::drift(core),
         ]);
@@ -103,7 +105,7 @@ pub fn run(mode: Snapshot) -> Result<Laps, String> {
     let scratch = root().join("target/bench-mcu-smoke");
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
     for core in &CORES {
-        let table = run_bench(core, None, &scratch)?;
+        let table = run_bench(core, &Image::bench_smoke(core), None, None, &scratch)?;
         let n1 = table["steps"]
             .as_array()
             .and_then(|s| s.first())
