@@ -9,8 +9,8 @@
 //!   from the host runs; without it, the host runs and the device logs must equal them.
 //! * `cargo xtask run [--core m4f|m3|m0] [--program train|finetune|drift|tiny] [--board f411]` — the
 //!   main job (see the README).
-//! * `cargo xtask size [--bless] [--breakdown] [--top N] [--only BIN]`, `bench-mcu`,
-//!   `bench-host`, `setup`.
+//! * `cargo xtask size [--bless] [--breakdown] [--top N] [--only BIN]`,
+//!   `bench-mcu [--json] [--epochs N | --full] [--core C]`, `bench-host [--json]`, `setup`.
 //! * `cargo xtask fuzz [SECONDS] [TARGET...]` — every libFuzzer target for a bounded time.
 //! * `cargo xtask web [--serve | --test]` — the browser playground in `target/web/`; served
 //!   on 127.0.0.1, or its browser test in headless Chromium.
@@ -96,7 +96,8 @@ fn print_help() {
          --breakdown [--top N]: flash by section, crate and largest functions; --only BIN)\n  \
          test-firmware  only the firmware part of `test` (--bless: rewrite the expected logs\n           \
          firmware/expected/train.log, finetune.log and drift.log from the host runs)\n  \
-         bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json)\n  \
+         bench-mcu  activation and training-step cost on M4F, M3, M0 (target/bench-mcu/*.json;\n           \
+         --json: one JSON object on stdout; --epochs N (default 10) | --full (100); --core C)\n  \
          bench-host  instructions per training step on the host (callgrind protocol)\n  \
          fuzz     run each fuzz target for SECONDS (default 60): fuzz [SECONDS] [TARGET...]\n  \
          web      build the browser playground into target/web/ (--serve: serve it on 127.0.0.1;\n           \
