@@ -1000,3 +1000,97 @@ fn q16_results_are_pinned_bit_for_bit() {
     ];
     assert_eq!(got, want);
 }
+
+/// Random Q16 values across every regime the fast kernels tell apart: zeros, the small
+/// values of training, the edges of the product range (|x| = 128), large values and the
+/// three saturated bit patterns.
+fn adversarial(state: &mut u64, zeros: u64) -> Q16 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    let s = *state;
+    let r = (s >> 32) as i32;
+    let bits = match s % 100 {
+        k if k < zeros => 0,
+        k if k < 60 => r >> 13, // |x| < 2⁻³ … 2² (units up to 2¹⁸)
+        k if k < 75 => r >> 8,  // |x| < 128
+        k if k < 82 => (1 << 23) - (r & 3) - 1, // just below the product range
+        k if k < 86 => -(1 << 23) + (r & 3) - 1, // −128 and just beyond
+        k if k < 93 => r >> 1,  // large: up to 16384
+        k if k < 96 => r,       // anything
+        97 => i32::MAX,
+        98 => i32::MIN,
+        _ => i32::MIN + 1,
+    };
+    Q16::from_bits(bits)
+}
+
+/// The Q16 kernels behind `Scalar`'s hooks (`kernel::affine`, `transpose_times`,
+/// `outer_axpy`, `axpy`) give exactly the generic kernels' bits, on random shapes and on
+/// values from every regime (zeros, small, the product range's edges, large, saturated),
+/// with the rare regimes from absent to frequent.
+#[test]
+fn q16_kernels_equal_the_generic_ones() {
+    use microprop::kernel;
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let mut cases = 0;
+    let shapes = [
+        (0, 3),
+        (1, 1),
+        (2, 1),
+        (3, 2),
+        (4, 4),
+        (7, 5),
+        (8, 4),
+        (9, 6),
+        (16, 1),
+        (33, 9),
+    ];
+    for round in 0..300u32 {
+        let (n, rows) = shapes[round as usize % shapes.len()];
+        // Rounds with a narrower mix: most values small, so the fast paths run.
+        let zeros = [0, 10, 40][round as usize % 3];
+        let calm = round % 2 == 0;
+        let draw = |s: &mut u64| {
+            let q = adversarial(s, zeros);
+            if calm && q.to_bits().unsigned_abs() > 1 << 18 {
+                Q16::from_bits(q.to_bits() >> 14)
+            } else {
+                q
+            }
+        };
+        let w: Vec<Q16> = (0..n * rows).map(|_| draw(&mut s)).collect();
+        let b: Vec<Q16> = (0..rows).map(|_| draw(&mut s)).collect();
+        let x: Vec<Q16> = (0..n).map(|_| draw(&mut s)).collect();
+        let d: Vec<Q16> = (0..rows).map(|_| draw(&mut s)).collect();
+        let alpha = [Q16::from_f64(-0.1), Q16::from_f64(2.5), draw(&mut s)][round as usize % 3];
+        let raw = |v: &[Q16]| v.iter().map(|q| q.to_bits()).collect::<Vec<i32>>();
+
+        let (mut z1, mut z2) = (vec![Q16::ONE; rows], vec![Q16::ONE; rows]);
+        kernel::affine(&w, &b, &x, &mut z1);
+        kernel::affine_generic(&w, &b, &x, &mut z2);
+        assert_eq!(raw(&z1), raw(&z2), "affine {n}×{rows} round {round}");
+
+        let (mut o1, mut o2) = (vec![Q16::HALF; n], vec![Q16::HALF; n]);
+        kernel::transpose_times(&w, &d, &mut o1);
+        kernel::transpose_times_generic(&w, &d, &mut o2);
+        assert_eq!(
+            raw(&o1),
+            raw(&o2),
+            "transpose_times {n}×{rows} round {round}"
+        );
+
+        let (mut w1, mut w2) = (w.clone(), w.clone());
+        kernel::outer_axpy(alpha, &mut w1, &d, &x);
+        kernel::outer_axpy_generic(alpha, &mut w2, &d, &x);
+        assert_eq!(raw(&w1), raw(&w2), "outer_axpy {n}×{rows} round {round}");
+
+        let (mut y1, mut y2) = (w.clone(), w.clone());
+        let xs: Vec<Q16> = (0..w.len()).map(|_| draw(&mut s)).collect();
+        kernel::axpy(alpha, &xs, &mut y1);
+        kernel::axpy_generic(alpha, &xs, &mut y2);
+        assert_eq!(raw(&y1), raw(&y2), "axpy {n}×{rows} round {round}");
+        cases += 1;
+    }
+    assert_eq!(cases, 300);
+}
