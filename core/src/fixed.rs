@@ -202,8 +202,8 @@ impl Mul for Q16 {
     /// (`∞ · 0` is NaN for floats: not finite either way).
     ///
     /// Both operands below 128 in magnitude (nearly every product of training): the
-    /// rounded product from 32-bit multiplies ([`mul_small`]); otherwise the saturating
-    /// general case ([`mul_wide`]). The two agree wherever both apply (a unit test checks
+    /// rounded product from 32-bit multiplies (`mul_small`); otherwise the saturating
+    /// general case (`mul_wide`). The two agree wherever both apply (a unit test checks
     /// it), so which one runs never shows in a result.
     #[inline(always)]
     fn mul(self, rhs: Q16) -> Q16 {
@@ -370,22 +370,26 @@ impl Scalar for Q16 {
             _ => self,
         }
     }
-    /// [`fast::affine`]: bit-identical to the generic kernel.
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::affine_generic`](crate::kernel::affine_generic) (see the module `fast`).
     #[inline]
     fn affine(w: &[Self], b: &[Self], x: &[Self], z: &mut [Self]) {
         fast::affine(w, b, x, z);
     }
-    /// [`fast::transpose_times`]: bit-identical to the generic kernel.
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::transpose_times_generic`](crate::kernel::transpose_times_generic) (see the module `fast`).
     #[inline]
     fn transpose_times(w: &[Self], delta: &[Self], out: &mut [Self]) {
         fast::transpose_times(w, delta, out);
     }
-    /// [`fast::outer_axpy`]: bit-identical to the generic kernel.
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::outer_axpy_generic`](crate::kernel::outer_axpy_generic) (see the module `fast`).
     #[inline]
     fn outer_axpy(alpha: Self, w: &mut [Self], delta: &[Self], x: &[Self]) {
         fast::outer_axpy(alpha, w, delta, x);
     }
-    /// [`fast::axpy`]: bit-identical to the generic kernel.
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::axpy_generic`](crate::kernel::axpy_generic) (see the module `fast`).
     #[inline]
     fn axpy(alpha: Self, x: &[Self], y: &mut [Self]) {
         fast::axpy(alpha, x, y);
