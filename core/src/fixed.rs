@@ -394,6 +394,12 @@ impl Scalar for Q16 {
     fn axpy(alpha: Self, x: &[Self], y: &mut [Self]) {
         fast::axpy(alpha, x, y);
     }
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::sum_abs_generic`](crate::kernel::sum_abs_generic) (see the module `fast`).
+    #[inline]
+    fn sum_abs(v: &[Self]) -> Self {
+        fast::sum_abs(v)
+    }
 }
 
 /// The Q16 kernels behind [`Scalar`]'s hooks: the generic kernels' exact results
@@ -561,6 +567,21 @@ mod fast {
         } else {
             *w + Q16::from_bits(step)
         };
+    }
+
+    /// [`kernel::sum_abs`]: the exact sum of the magnitudes (in 64 bits) when it is at
+    /// most 2³¹ − 2 units; then no partial sum of the generic order (all of them at most
+    /// the total) saturates or overflows, and no term is saturated. Otherwise the generic
+    /// sum.
+    #[inline]
+    pub(super) fn sum_abs(v: &[Q16]) -> Q16 {
+        let total = v
+            .iter()
+            .fold(0u64, |s, x| s + u64::from(x.to_bits().unsigned_abs()));
+        match i32::try_from(total) {
+            Ok(t) if t < i32::MAX => Q16::from_bits(t),
+            _ => kernel::sum_abs_generic(v),
+        }
     }
 
     /// [`kernel::axpy`], `y += α x`: per element, the fast product where `α` and `x` are

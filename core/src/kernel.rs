@@ -299,8 +299,16 @@ pub fn through_derivative<S: Scalar, M: Math<S>>(
 /// tail, so that it vectorises. Online steps use it only to bound their update (any order
 /// of a sum of non-negative terms has the same worst-case rounding), never to compute a
 /// weight.
+///
+/// Through the scalar's hook [`Scalar::sum_abs`] (as [`outer_axpy`]).
 #[inline]
 pub fn sum_abs<S: Scalar>(v: &[S]) -> S {
+    S::sum_abs(v)
+}
+
+/// [`sum_abs`] as its definition reads.
+#[inline(always)]
+pub fn sum_abs_generic<S: Scalar>(v: &[S]) -> S {
     let (v4, tail) = v.as_chunks::<4>();
     let mut s = [S::ZERO; 4];
     for x in v4 {

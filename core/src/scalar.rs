@@ -99,6 +99,12 @@ pub trait Scalar:
     fn axpy(alpha: Self, x: &[Self], y: &mut [Self]) {
         crate::kernel::axpy_generic(alpha, x, y);
     }
+    /// Kernel hook: [`kernel::sum_abs`](crate::kernel::sum_abs), `Σ |v|` (as
+    /// [`Scalar::affine`]).
+    #[inline(always)]
+    fn sum_abs(v: &[Self]) -> Self {
+        crate::kernel::sum_abs_generic(v)
+    }
 
     /// The larger of two values; `self` when they compare equal or `other` is NaN.
     #[inline(always)]

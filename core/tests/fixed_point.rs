@@ -1026,7 +1026,7 @@ fn adversarial(state: &mut u64, zeros: u64) -> Q16 {
 }
 
 /// The Q16 kernels behind `Scalar`'s hooks (`kernel::affine`, `transpose_times`,
-/// `outer_axpy`, `axpy`) give exactly the generic kernels' bits, on random shapes and on
+/// `outer_axpy`, `axpy`, `sum_abs`) give exactly the generic kernels' bits, on random shapes and on
 /// values from every regime (zeros, small, the product range's edges, large, saturated),
 /// with the rare regimes from absent to frequent.
 #[test]
@@ -1090,6 +1090,12 @@ fn q16_kernels_equal_the_generic_ones() {
         kernel::axpy(alpha, &xs, &mut y1);
         kernel::axpy_generic(alpha, &xs, &mut y2);
         assert_eq!(raw(&y1), raw(&y2), "axpy {n}×{rows} round {round}");
+        let sums = (kernel::sum_abs(&w), kernel::sum_abs_generic(&w));
+        assert_eq!(
+            sums.0.to_bits(),
+            sums.1.to_bits(),
+            "sum_abs {n}×{rows} round {round}"
+        );
         cases += 1;
     }
     assert_eq!(cases, 300);
