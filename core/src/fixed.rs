@@ -433,29 +433,6 @@ mod fast {
         }
     }
 
-    /// The rows of `w`, `n` wide, exactly as `w.chunks_exact(n)` yields them, without its
-    /// division by `n` (a library call on the M0 when `n` is not a constant).
-    #[inline(always)]
-    fn rows(w: &[Q16], n: usize) -> impl Iterator<Item = &[Q16]> {
-        let mut rest = w;
-        core::iter::from_fn(move || {
-            let (row, tail) = rest.split_at_checked(n)?;
-            rest = tail;
-            Some(row)
-        })
-    }
-
-    /// [`rows`], mutably (`w.chunks_exact_mut(n)`).
-    #[inline(always)]
-    fn rows_mut(w: &mut [Q16], n: usize) -> impl Iterator<Item = &mut [Q16]> {
-        let mut rest = w;
-        core::iter::from_fn(move || {
-            let (row, tail) = core::mem::take(&mut rest).split_at_mut_checked(n)?;
-            rest = tail;
-            Some(row)
-        })
-    }
-
     /// The largest |x| of `xs` in units (at most 2²³), if every value is in the mul range.
     #[inline(always)]
     fn max_in_range(xs: &[Q16]) -> Option<u32> {
@@ -489,7 +466,7 @@ mod fast {
         if !proven {
             return kernel::affine_generic(w, b, x, z);
         }
-        for ((z, row), &b) in z.iter_mut().zip(rows(w, n)).zip(b) {
+        for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
             let mut sum = 0i32;
             let mut ok = true;
             for (&w, &x) in row.iter().zip(x) {
@@ -514,16 +491,16 @@ mod fast {
     #[inline]
     pub(super) fn transpose_times(w: &[Q16], delta: &[Q16], out: &mut [Q16]) {
         let n = out.len().max(1);
-        let used = rows(w, n).zip(delta).count();
-        let proven = max_in_range(delta).is_some_and(|max| sums_fit(used, max));
-        if !proven || used == 0 {
+        let rows = delta.len().min(w.len() / n);
+        let proven = max_in_range(delta).is_some_and(|max| sums_fit(rows, max));
+        if !proven || rows == 0 {
             return kernel::transpose_times_generic(w, delta, out);
         }
         for o in out.iter_mut() {
             *o = Q16::ZERO;
         }
         let mut ok = true;
-        for (row, &d) in rows(w, n).zip(delta) {
+        for (row, &d) in w.chunks_exact(n).zip(delta) {
             let d = d.to_bits();
             if d == 0 {
                 ok &= row.iter().all(|w| Q16::in_mul_range(w.to_bits()));
@@ -561,7 +538,7 @@ mod fast {
             Some(max) if Q16::in_mul_range(a) => max,
             _ => return kernel::outer_axpy_generic(alpha, w, delta, x),
         };
-        for (row, &d) in rows_mut(w, n).zip(delta) {
+        for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
             let db = d.to_bits();
             if db == 0 {
                 continue;
