@@ -372,25 +372,25 @@ impl Scalar for Q16 {
     }
     /// A faster kernel with exactly the bits of
     /// [`kernel::affine_generic`](crate::kernel::affine_generic) (see the module `fast`).
-    #[inline]
+    #[inline(always)]
     fn affine(w: &[Self], b: &[Self], x: &[Self], z: &mut [Self]) {
         fast::affine(w, b, x, z);
     }
     /// A faster kernel with exactly the bits of
     /// [`kernel::transpose_times_generic`](crate::kernel::transpose_times_generic) (see the module `fast`).
-    #[inline]
+    #[inline(always)]
     fn transpose_times(w: &[Self], delta: &[Self], out: &mut [Self]) {
         fast::transpose_times(w, delta, out);
     }
     /// A faster kernel with exactly the bits of
     /// [`kernel::outer_axpy_generic`](crate::kernel::outer_axpy_generic) (see the module `fast`).
-    #[inline]
+    #[inline(always)]
     fn outer_axpy(alpha: Self, w: &mut [Self], delta: &[Self], x: &[Self]) {
         fast::outer_axpy(alpha, w, delta, x);
     }
     /// A faster kernel with exactly the bits of
     /// [`kernel::axpy_generic`](crate::kernel::axpy_generic) (see the module `fast`).
-    #[inline]
+    #[inline(always)]
     fn axpy(alpha: Self, x: &[Self], y: &mut [Self]) {
         fast::axpy(alpha, x, y);
     }
@@ -459,12 +459,12 @@ mod fast {
     /// saturated values), and `b + sum` is the generic `+`. A row with a weight outside
     /// the mul range is recomputed by [`kernel::dot`]. Zero inputs are skipped (their
     /// products are 0 once the weight is in range).
-    #[inline]
+    #[inline(always)]
     pub(super) fn affine(w: &[Q16], b: &[Q16], x: &[Q16], z: &mut [Q16]) {
         let n = x.len().max(1);
         let proven = max_in_range(x).is_some_and(|max| sums_fit(n, max));
         if !proven {
-            return kernel::affine_generic(w, b, x, z);
+            return slow::affine(w, b, x, z);
         }
         for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
             let mut sum = 0i32;
@@ -479,7 +479,7 @@ mod fast {
             *z = if ok {
                 b + Q16::from_bits(sum)
             } else {
-                b + kernel::dot(row, x)
+                slow::dot(b, row, x)
             };
         }
     }
@@ -488,13 +488,13 @@ mod fast {
     /// column's products, and every weight of the used rows in the mul range (checked on
     /// the way; a weight outside it, even in a row whose `δ` is 0 since `0 · ∞ = ∞`,
     /// makes the whole call generic). Each `out_i` is then the exact integer sum.
-    #[inline]
+    #[inline(always)]
     pub(super) fn transpose_times(w: &[Q16], delta: &[Q16], out: &mut [Q16]) {
         let n = out.len().max(1);
         let rows = delta.len().min(w.len() / n);
         let proven = max_in_range(delta).is_some_and(|max| sums_fit(rows, max));
         if !proven || rows == 0 {
-            return kernel::transpose_times_generic(w, delta, out);
+            return slow::transpose_times(w, delta, out);
         }
         for o in out.iter_mut() {
             *o = Q16::ZERO;
@@ -513,7 +513,7 @@ mod fast {
             }
         }
         if !ok {
-            kernel::transpose_times_generic(w, delta, out);
+            slow::transpose_times(w, delta, out);
         }
     }
 
@@ -530,13 +530,13 @@ mod fast {
     /// `p = α (δ_o x_i)` is the fast product (|p| ≤ 2³⁰), and `w + p` is the plain sum
     /// for |w| < 2³⁰ ([`addable`]) and the generic `+` otherwise. A row of `δ_o = 0` and
     /// an update of 0 change nothing. A row outside the proof runs the generic code.
-    #[inline]
+    #[inline(always)]
     pub(super) fn outer_axpy(alpha: Q16, w: &mut [Q16], delta: &[Q16], x: &[Q16]) {
         let n = x.len().max(1);
         let a = alpha.to_bits();
         let max = match max_in_range(x) {
             Some(max) if Q16::in_mul_range(a) => max,
-            _ => return kernel::outer_axpy_generic(alpha, w, delta, x),
+            _ => return slow::outer_axpy(alpha, w, delta, x),
         };
         for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
             let db = d.to_bits();
@@ -544,9 +544,7 @@ mod fast {
                 continue;
             }
             if !(Q16::in_mul_range(db) && product_in_range(db.unsigned_abs(), max)) {
-                for (p, &x) in row.iter_mut().zip(x) {
-                    *p += alpha * (d * x);
-                }
+                slow::outer_axpy_row(alpha, row, d, x);
                 continue;
             }
             for (p, &x) in row.iter_mut().zip(x) {
@@ -569,6 +567,46 @@ mod fast {
         };
     }
 
+    /// The generic kernels, out of line: the fast kernels are inlined where the layer
+    /// sizes are constants, their fallbacks are not (rarely taken; one copy each).
+    mod slow {
+        use super::Q16;
+        use crate::kernel;
+
+        #[cold]
+        #[inline(never)]
+        pub(super) fn affine(w: &[Q16], b: &[Q16], x: &[Q16], z: &mut [Q16]) {
+            kernel::affine_generic(w, b, x, z);
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn dot(b: Q16, row: &[Q16], x: &[Q16]) -> Q16 {
+            b + kernel::dot(row, x)
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn transpose_times(w: &[Q16], delta: &[Q16], out: &mut [Q16]) {
+            kernel::transpose_times_generic(w, delta, out);
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn outer_axpy(alpha: Q16, w: &mut [Q16], delta: &[Q16], x: &[Q16]) {
+            kernel::outer_axpy_generic(alpha, w, delta, x);
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn outer_axpy_row(alpha: Q16, row: &mut [Q16], d: Q16, x: &[Q16]) {
+            for (p, &x) in row.iter_mut().zip(x) {
+                *p += alpha * (d * x);
+            }
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn axpy(alpha: Q16, x: &[Q16], y: &mut [Q16]) {
+            kernel::axpy_generic(alpha, x, y);
+        }
+    }
+
     /// [`kernel::sum_abs`]: the exact sum of the magnitudes (in 64 bits) when it is at
     /// most 2³¹ − 2 units; then no partial sum of the generic order (all of them at most
     /// the total) saturates or overflows, and no term is saturated. Otherwise the generic
@@ -587,11 +625,11 @@ mod fast {
     /// [`kernel::axpy`], `y += α x`: per element, the fast product where `α` and `x` are
     /// in the mul range (then |α x| ≤ 2³⁰, added as in [`outer_axpy`]), the generic
     /// operations elsewhere.
-    #[inline]
+    #[inline(always)]
     pub(super) fn axpy(alpha: Q16, x: &[Q16], y: &mut [Q16]) {
         let a = alpha.to_bits();
         if !Q16::in_mul_range(a) {
-            return kernel::axpy_generic(alpha, x, y);
+            return slow::axpy(alpha, x, y);
         }
         for (y, &x) in y.iter_mut().zip(x) {
             let xb = x.to_bits();
