@@ -106,7 +106,17 @@ impl Q16 {
     /// produces, and what [`Scalar::is_finite`] rejects.
     #[inline(always)]
     pub const fn is_saturated(self) -> bool {
-        self.0.to_bits().unsigned_abs() >= i32::MAX as u32
+        // The three saturated bit patterns i32::MAX, i32::MIN and i32::MIN + 1 are
+        // consecutive modulo 2³²: one subtraction and one unsigned compare.
+        (self.0.to_bits() as u32).wrapping_sub(i32::MAX as u32) <= 2
+    }
+
+    /// Whether `bits` lies in the products' fast range, |x| < 2⁷ (−2²³ ≤ bits < 2²³):
+    /// the product of two such values is below 2³⁰ units, so it neither saturates nor
+    /// overflows, and neither operand is saturated.
+    #[inline(always)]
+    const fn in_mul_range(bits: i32) -> bool {
+        (bits as u32).wrapping_add(1 << 23) < 1 << 24
     }
 
     /// A saturated 32-bit value from a wider integer of units.
@@ -192,14 +202,69 @@ impl Mul for Q16 {
     /// average, which turns a gradient below the resolution into a steady −1 unit drift of
     /// the weights instead of 0. A saturated operand is absorbing, even against 0
     /// (`∞ · 0` is NaN for floats: not finite either way).
+    ///
+    /// Both operands below 128 in magnitude (nearly every product of training): the
+    /// rounded product from 32-bit multiplies (`mul_small`); otherwise the saturating
+    /// general case (`mul_wide`). The two agree wherever both apply (a unit test checks
+    /// it), so which one runs never shows in a result.
     #[inline(always)]
     fn mul(self, rhs: Q16) -> Q16 {
-        if self.is_saturated() || rhs.is_saturated() {
-            Q16::saturated((self.0 < I16F16::ZERO) != (rhs.0 < I16F16::ZERO))
+        let (a, b) = (self.to_bits(), rhs.to_bits());
+        if Q16::in_mul_range(a) && Q16::in_mul_range(b) {
+            Q16::from_bits(mul_small(a, b))
         } else {
-            let p = i64::from(self.to_bits()) * i64::from(rhs.to_bits());
-            Q16::clamp_i64((p + (1 << 15)) >> 16)
+            mul_wide(self, rhs)
         }
+    }
+}
+
+/// The rounded product `(a · b + 2¹⁵) >> 16` of two values in [`Q16::in_mul_range`]
+/// (|a|, |b| < 2²³ units, so the result is below 2³⁰ + 1 in magnitude): one `i64`
+/// multiply where the core has a 32 × 32 → 64 multiply instruction.
+#[cfg(not(all(target_arch = "arm", not(target_has_atomic = "32"))))]
+#[inline(always)]
+fn mul_small(a: i32, b: i32) -> i32 {
+    ((i64::from(a) * i64::from(b) + (1 << 15)) >> 16) as i32
+}
+
+/// [`mul_small`] on ARMv6-M (Cortex-M0/M0+, no 64-bit multiply: `i64` products are
+/// calls to `__aeabi_lmul`): [`mul_halves`].
+#[cfg(all(target_arch = "arm", not(target_has_atomic = "32")))]
+#[inline(always)]
+fn mul_small(a: i32, b: i32) -> i32 {
+    mul_halves(a, b)
+}
+
+/// `(a · b + 2¹⁶⁻¹) >> 16` from three 32-bit multiplies, exact for |a|, |b| < 2²³: with
+/// `b = bₕ 2¹⁶ + bₗ` and `a = aₕ 2¹⁶ + aₗ` (`aₗ, bₗ ∈ [0, 2¹⁶)`),
+/// `a b + 2¹⁵ = (a bₕ + aₕ bₗ) 2¹⁶ + (aₗ bₗ + 2¹⁵)`, so the shifted sum is
+/// `a bₕ + aₕ bₗ + ⌊(aₗ bₗ + 2¹⁵) / 2¹⁶⌋`; `|a bₕ| ≤ 2³⁰`, `|aₕ bₗ| < 2²³` and
+/// `aₗ bₗ < 2³²` fit their 32 bits. The last term is `((aₗ bₗ >> 15) + 1) >> 1` (no
+/// 2¹⁵ constant, no carry out of 32 bits).
+#[cfg_attr(
+    not(all(target_arch = "arm", not(target_has_atomic = "32"))),
+    allow(dead_code)
+)]
+#[inline(always)]
+const fn mul_halves(a: i32, b: i32) -> i32 {
+    let (ah, al) = (a >> 16, (a as u32) & 0xFFFF);
+    let (bh, bl) = (b >> 16, (b as u32) & 0xFFFF);
+    let lo = (((al * bl) >> 15) + 1) >> 1;
+    a.wrapping_mul(bh)
+        .wrapping_add(ah.wrapping_mul(bl as i32))
+        .wrapping_add(lo as i32)
+}
+
+/// The general saturating product (out of line: rare in training), rounded to nearest
+/// (ties toward +∞); a saturated operand is absorbing.
+#[cold]
+#[inline(never)]
+fn mul_wide(x: Q16, y: Q16) -> Q16 {
+    if x.is_saturated() || y.is_saturated() {
+        Q16::saturated((x.0 < I16F16::ZERO) != (y.0 < I16F16::ZERO))
+    } else {
+        let p = i64::from(x.to_bits()) * i64::from(y.to_bits());
+        Q16::clamp_i64((p + (1 << 15)) >> 16)
     }
 }
 
@@ -305,6 +370,279 @@ impl Scalar for Q16 {
         match other.cmp(&self) {
             Ordering::Greater => other,
             _ => self,
+        }
+    }
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::affine_generic`](crate::kernel::affine_generic) (see the module `fast`).
+    #[inline(always)]
+    fn affine(w: &[Self], b: &[Self], x: &[Self], z: &mut [Self]) {
+        fast::affine(w, b, x, z);
+    }
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::transpose_times_generic`](crate::kernel::transpose_times_generic) (see the module `fast`).
+    #[inline(always)]
+    fn transpose_times(w: &[Self], delta: &[Self], out: &mut [Self]) {
+        fast::transpose_times(w, delta, out);
+    }
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::outer_axpy_generic`](crate::kernel::outer_axpy_generic) (see the module `fast`).
+    #[inline(always)]
+    fn outer_axpy(alpha: Self, w: &mut [Self], delta: &[Self], x: &[Self]) {
+        fast::outer_axpy(alpha, w, delta, x);
+    }
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::axpy_generic`](crate::kernel::axpy_generic) (see the module `fast`).
+    #[inline(always)]
+    fn axpy(alpha: Self, x: &[Self], y: &mut [Self]) {
+        fast::axpy(alpha, x, y);
+    }
+    /// A faster kernel with exactly the bits of
+    /// [`kernel::sum_abs_generic`](crate::kernel::sum_abs_generic) (see the module `fast`).
+    #[inline]
+    fn sum_abs(v: &[Self]) -> Self {
+        fast::sum_abs(v)
+    }
+}
+
+/// The Q16 kernels behind [`Scalar`]'s hooks: the generic kernels' exact results
+/// (`crate::kernel::*_generic`, one saturating, absorbing operation at a time) at a
+/// fraction of the cost, by proving once per call, or once per row, that no operation
+/// of the generic order can saturate, overflow or meet a saturated value. Where that is
+/// proven, every product is [`Q16::in_mul_range`]'s fast product (the same bits as
+/// `*`), every sum is the plain integer sum (the same bits as saturating `+`, in any
+/// order), and a zero product adds nothing (`w + 0 = w`, saturated or not). Where it is
+/// not, the generic code runs (for the call, the row or the element, whichever the
+/// proof covered), so the results never depend on which path ran: `core/tests/
+/// fixed_point.rs` pins them bit for bit.
+mod fast {
+    use super::{mul_small, Q16};
+    use crate::{kernel, Scalar};
+
+    /// Sums of products with one operand in the mul range and the other at most `max`
+    /// in magnitude, `n` terms of them, stay below the saturated values in every order:
+    /// each |p| ≤ ⌊(2²³ · max + 2¹⁵) / 2¹⁶⌋ ≤ 128 · max + 1 units, and
+    /// `n (128 max + 1) ≤ 2³¹ − 2`.
+    #[inline(always)]
+    fn sums_fit(n: usize, max: u32) -> bool {
+        // max ≤ 2²³, so `per` ≤ 2³⁰ + 1. Without a division or a 64-bit product (library
+        // calls on the M0): with per ≤ (⌊per / 2¹⁵⌋ + 1) 2¹⁵, it suffices that
+        // n (⌊per / 2¹⁵⌋ + 1) ≤ 2¹⁶ − 1, as (2¹⁶ − 1) 2¹⁵ ≤ 2³¹ − 2; both factors are
+        // below 2¹⁶ there, so their product fits 32 bits.
+        let per = 128 * max + 1;
+        match u32::try_from(n) {
+            Ok(n) if n < 1 << 16 => n * ((per >> 15) + 1) < 1 << 16,
+            _ => false,
+        }
+    }
+
+    /// The largest |x| of `xs` in units (at most 2²³), if every value is in the mul range.
+    #[inline(always)]
+    fn max_in_range(xs: &[Q16]) -> Option<u32> {
+        let mut ok = true;
+        let mut max = 0u32;
+        for x in xs {
+            let b = x.to_bits();
+            ok &= Q16::in_mul_range(b);
+            max = max.max(b.unsigned_abs());
+        }
+        ok.then_some(max)
+    }
+
+    /// |w| < 2³⁰: adding a value of at most 2³⁰ in magnitude neither overflows nor meets
+    /// a saturated `w`.
+    #[inline(always)]
+    const fn addable(bits: i32) -> bool {
+        (bits as u32).wrapping_add(1 << 30) < 1 << 31
+    }
+
+    /// [`kernel::affine`]. Proof: every `x` in the mul range, and [`sums_fit`] for a
+    /// row's products; then a row whose weights are all in the mul range has the exact
+    /// integer sum as its [`kernel::dot`] (no partial sum of any order reaches the
+    /// saturated values), and `b + sum` is the generic `+`. A row with a weight outside
+    /// the mul range is recomputed by [`kernel::dot`]. Zero inputs are skipped (their
+    /// products are 0 once the weight is in range).
+    #[inline(always)]
+    pub(super) fn affine(w: &[Q16], b: &[Q16], x: &[Q16], z: &mut [Q16]) {
+        let n = x.len().max(1);
+        let proven = max_in_range(x).is_some_and(|max| sums_fit(n, max));
+        if !proven {
+            return slow::affine(w, b, x, z);
+        }
+        for ((z, row), &b) in z.iter_mut().zip(w.chunks_exact(n)).zip(b) {
+            let mut sum = 0i32;
+            let mut ok = true;
+            for (&w, &x) in row.iter().zip(x) {
+                let (w, x) = (w.to_bits(), x.to_bits());
+                ok &= Q16::in_mul_range(w);
+                if x != 0 {
+                    sum = sum.wrapping_add(mul_small(w, x));
+                }
+            }
+            *z = if ok {
+                b + Q16::from_bits(sum)
+            } else {
+                slow::dot(b, row, x)
+            };
+        }
+    }
+
+    /// [`kernel::transpose_times`]. Proof: every `δ` in the mul range, [`sums_fit`] for a
+    /// column's products, and every weight of the used rows in the mul range (checked on
+    /// the way; a weight outside it, even in a row whose `δ` is 0 since `0 · ∞ = ∞`,
+    /// makes the whole call generic). Each `out_i` is then the exact integer sum.
+    #[inline(always)]
+    pub(super) fn transpose_times(w: &[Q16], delta: &[Q16], out: &mut [Q16]) {
+        let n = out.len().max(1);
+        let rows = delta.len().min(w.len() / n);
+        let proven = max_in_range(delta).is_some_and(|max| sums_fit(rows, max));
+        if !proven || rows == 0 {
+            return slow::transpose_times(w, delta, out);
+        }
+        for o in out.iter_mut() {
+            *o = Q16::ZERO;
+        }
+        let mut ok = true;
+        for (row, &d) in w.chunks_exact(n).zip(delta) {
+            let d = d.to_bits();
+            if d == 0 {
+                ok &= row.iter().all(|w| Q16::in_mul_range(w.to_bits()));
+                continue;
+            }
+            for (o, &w) in out.iter_mut().zip(row) {
+                let w = w.to_bits();
+                ok &= Q16::in_mul_range(w);
+                *o = Q16::from_bits(o.to_bits().wrapping_add(mul_small(d, w)));
+            }
+        }
+        if !ok {
+            slow::transpose_times(w, delta, out);
+        }
+    }
+
+    /// `⌈a / 2⁸⌉ · ⌈b / 2⁸⌉ < 2²³ − 1` for `a, b ≤ 2²³`: then `a b < (2²³ − 1) 2¹⁶`, so
+    /// the rounded product of values of these magnitudes is in the mul range.
+    #[inline(always)]
+    fn product_in_range(a: u32, b: u32) -> bool {
+        ((a >> 8) + 1) * ((b >> 8) + 1) < (1 << 23) - 1
+    }
+
+    /// [`kernel::outer_axpy`], `w += α (δ_o x_i)`. Proof: `α` and every `x` in the mul
+    /// range; per row, `δ_o` in the mul range with `δ_o · max|x|` small enough that
+    /// every `δ_o x_i` is in the mul range too ([`product_in_range`]); then each update
+    /// `p = α (δ_o x_i)` is the fast product (|p| ≤ 2³⁰), and `w + p` is the plain sum
+    /// for |w| < 2³⁰ ([`addable`]) and the generic `+` otherwise. A row of `δ_o = 0` and
+    /// an update of 0 change nothing. A row outside the proof runs the generic code.
+    #[inline(always)]
+    pub(super) fn outer_axpy(alpha: Q16, w: &mut [Q16], delta: &[Q16], x: &[Q16]) {
+        let n = x.len().max(1);
+        let a = alpha.to_bits();
+        let max = match max_in_range(x) {
+            Some(max) if Q16::in_mul_range(a) => max,
+            _ => return slow::outer_axpy(alpha, w, delta, x),
+        };
+        for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
+            let db = d.to_bits();
+            if db == 0 {
+                continue;
+            }
+            if !(Q16::in_mul_range(db) && product_in_range(db.unsigned_abs(), max)) {
+                slow::outer_axpy_row(alpha, row, d, x);
+                continue;
+            }
+            for (p, &x) in row.iter_mut().zip(x) {
+                let step = mul_small(a, mul_small(db, x.to_bits()));
+                if step != 0 {
+                    add_step(p, step);
+                }
+            }
+        }
+    }
+
+    /// `*w += step` for a step of at most 2³⁰ in magnitude, exactly as the generic `+`.
+    #[inline(always)]
+    fn add_step(w: &mut Q16, step: i32) {
+        let bits = w.to_bits();
+        *w = if addable(bits) {
+            Q16::from_bits(bits + step)
+        } else {
+            *w + Q16::from_bits(step)
+        };
+    }
+
+    /// The generic kernels, out of line: the fast kernels are inlined where the layer
+    /// sizes are constants, their fallbacks are not (rarely taken; one copy each).
+    mod slow {
+        use super::Q16;
+        use crate::kernel;
+
+        #[cold]
+        #[inline(never)]
+        pub(super) fn affine(w: &[Q16], b: &[Q16], x: &[Q16], z: &mut [Q16]) {
+            kernel::affine_generic(w, b, x, z);
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn dot(b: Q16, row: &[Q16], x: &[Q16]) -> Q16 {
+            b + kernel::dot(row, x)
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn transpose_times(w: &[Q16], delta: &[Q16], out: &mut [Q16]) {
+            kernel::transpose_times_generic(w, delta, out);
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn outer_axpy(alpha: Q16, w: &mut [Q16], delta: &[Q16], x: &[Q16]) {
+            kernel::outer_axpy_generic(alpha, w, delta, x);
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn outer_axpy_row(alpha: Q16, row: &mut [Q16], d: Q16, x: &[Q16]) {
+            for (p, &x) in row.iter_mut().zip(x) {
+                *p += alpha * (d * x);
+            }
+        }
+        #[cold]
+        #[inline(never)]
+        pub(super) fn axpy(alpha: Q16, x: &[Q16], y: &mut [Q16]) {
+            kernel::axpy_generic(alpha, x, y);
+        }
+    }
+
+    /// [`kernel::sum_abs`]: the exact sum of the magnitudes (in 64 bits) when it is at
+    /// most 2³¹ − 2 units; then no partial sum of the generic order (all of them at most
+    /// the total) saturates or overflows, and no term is saturated. Otherwise the generic
+    /// sum.
+    #[inline]
+    pub(super) fn sum_abs(v: &[Q16]) -> Q16 {
+        let total = v
+            .iter()
+            .fold(0u64, |s, x| s + u64::from(x.to_bits().unsigned_abs()));
+        match i32::try_from(total) {
+            Ok(t) if t < i32::MAX => Q16::from_bits(t),
+            _ => kernel::sum_abs_generic(v),
+        }
+    }
+
+    /// [`kernel::axpy`], `y += α x`: per element, the fast product where `α` and `x` are
+    /// in the mul range (then |α x| ≤ 2³⁰, added as in [`outer_axpy`]), the generic
+    /// operations elsewhere.
+    #[inline(always)]
+    pub(super) fn axpy(alpha: Q16, x: &[Q16], y: &mut [Q16]) {
+        let a = alpha.to_bits();
+        if !Q16::in_mul_range(a) {
+            return slow::axpy(alpha, x, y);
+        }
+        for (y, &x) in y.iter_mut().zip(x) {
+            let xb = x.to_bits();
+            if Q16::in_mul_range(xb) {
+                let step = mul_small(a, xb);
+                if step != 0 {
+                    add_step(y, step);
+                }
+            } else {
+                *y += alpha * x;
+            }
         }
     }
 }
@@ -783,6 +1121,72 @@ mod tests {
             &[Q16::ONE, -Q16::ONE],
             Q16::from_f64(1.5)
         ));
+    }
+
+    /// The fast product agrees with the general one on the edges of its range and on
+    /// many values inside, in both of its forms (the `i64` one and the 32-bit halves).
+    #[test]
+    fn the_fast_product_equals_the_general_one() {
+        let lim = 1i32 << 23;
+        let edges = [
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            0x7FFF,
+            0x8000,
+            -0x8000,
+            0xFFFF,
+            0x1_0000,
+            -0x1_0000,
+            0x1_8000,
+            -0x1_8000,
+            lim - 1,
+            -lim,
+            -lim + 1,
+            lim / 2,
+            -lim / 2,
+            0x12_3456,
+            -0x65_4321,
+        ];
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            // Every magnitude: shift some values down.
+            (((s >> 40) as i32) - lim) >> (s % 23)
+        };
+        let check = |a: i32, b: i32| {
+            assert!(Q16::in_mul_range(a) && Q16::in_mul_range(b));
+            let (qa, qb) = (Q16::from_bits(a), Q16::from_bits(b));
+            let want = mul_wide(qa, qb);
+            assert_eq!(qa * qb, want, "{a} * {b}");
+            assert_eq!(mul_halves(a, b), want.to_bits(), "{a} * {b} by halves");
+        };
+        for a in edges {
+            for b in edges {
+                check(a, b);
+            }
+            for _ in 0..1000 {
+                let b = next();
+                check(a, b);
+                check(b, a);
+            }
+        }
+        for _ in 0..200_000 {
+            let (a, b) = (next(), next());
+            check(a, b);
+        }
+        assert!(!Q16::in_mul_range(lim) && !Q16::in_mul_range(-lim - 1));
+        assert!(!Q16::in_mul_range(i32::MAX) && !Q16::in_mul_range(i32::MIN));
+        for bits in [i32::MAX, i32::MIN, i32::MIN + 1] {
+            assert!(Q16::from_bits(bits).is_saturated());
+        }
+        for bits in [i32::MAX - 1, i32::MIN + 2, 0, 1, -1] {
+            assert!(!Q16::from_bits(bits).is_saturated());
+        }
     }
 
     #[test]

@@ -73,8 +73,18 @@ pub fn row_boundary(row_len: usize) {
 
 /// `w[o][i] += alpha · (δ_o · x_i)`, row by row (`W` row-major, one row per `δ_o`): the
 /// online SGD update of a dense layer's weights from its outer-product gradient.
+///
+/// Through the scalar's hook [`Scalar::outer_axpy`]: [`outer_axpy_generic`] for the
+/// floats, a bit-identical faster kernel for [`Q16`](crate::Q16).
 #[inline(always)]
 pub fn outer_axpy<S: Scalar>(alpha: S, w: &mut [S], delta: &[S], x: &[S]) {
+    S::outer_axpy(alpha, w, delta, x);
+}
+
+/// [`outer_axpy`] as its definition reads, one scalar operation at a time (the
+/// arithmetic every scalar's hook must reproduce bit for bit).
+#[inline(always)]
+pub fn outer_axpy_generic<S: Scalar>(alpha: S, w: &mut [S], delta: &[S], x: &[S]) {
     let n = x.len().max(1);
     for (row, &d) in w.chunks_exact_mut(n).zip(delta) {
         row_boundary(n);
@@ -84,9 +94,16 @@ pub fn outer_axpy<S: Scalar>(alpha: S, w: &mut [S], delta: &[S], x: &[S]) {
     }
 }
 
-/// `y += alpha · x`, element by element.
+/// `y += alpha · x`, element by element (through [`Scalar::axpy`], as
+/// [`outer_axpy`]).
 #[inline(always)]
 pub fn axpy<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
+    S::axpy(alpha, x, y);
+}
+
+/// [`axpy`] as its definition reads.
+#[inline(always)]
+pub fn axpy_generic<S: Scalar>(alpha: S, x: &[S], y: &mut [S]) {
     for (y, &x) in y.iter_mut().zip(x) {
         *y += alpha * x;
     }
@@ -131,6 +148,21 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
     z: &mut [S],
     a: &mut [S],
 ) {
+    S::affine(w, b, x, z);
+    act.apply::<M>(z, a);
+}
+
+/// `z_o = b_o + dot(W_o, x)` for every row `o` of `W` (row-major, `x.len()` wide):
+/// through the scalar's hook [`Scalar::affine`] ([`affine_generic`] for the floats).
+#[inline(always)]
+pub fn affine<S: Scalar>(w: &[S], b: &[S], x: &[S], z: &mut [S]) {
+    S::affine(w, b, x, z);
+}
+
+/// [`affine`] as its definition reads: [`dot`] per row, four rows at a time for wide
+/// rows (bit for bit the same sums).
+#[inline(always)]
+pub fn affine_generic<S: Scalar>(w: &[S], b: &[S], x: &[S], z: &mut [S]) {
     let n = x.len().max(1);
     // Only where there are four rows to block (a layer's sizes are constants here, so the
     // other branch is compiled out), and not in the `compact` build (the M0 image), whose
@@ -142,7 +174,6 @@ pub fn dense_forward_inline<S: Scalar, M: Math<S>>(
             *z = b + dot(row, x);
         }
     }
-    act.apply::<M>(z, a);
 }
 
 /// `z = b + W x` for rows of at least [`WIDE_ROW`], bit for bit [`dot`]'s per row: four
@@ -229,9 +260,17 @@ pub fn dense_grads_inline<S: Scalar>(
     }
 }
 
-/// `out = Wᵀ δ`, accumulated row by row (vectorises over the inputs).
+/// `out = Wᵀ δ`, accumulated row by row (vectorises over the inputs), through the
+/// scalar's hook [`Scalar::transpose_times`] (as [`outer_axpy`]).
 #[inline]
 pub fn transpose_times<S: Scalar>(w: &[S], delta: &[S], out: &mut [S]) {
+    S::transpose_times(w, delta, out);
+}
+
+/// [`transpose_times`] as its definition reads: the first row's products, then
+/// [`axpy_generic`] row by row.
+#[inline(always)]
+pub fn transpose_times_generic<S: Scalar>(w: &[S], delta: &[S], out: &mut [S]) {
     let n = out.len().max(1);
     let mut rows = w.chunks_exact(n).zip(delta);
     if let Some((row, &d)) = rows.next() {
@@ -240,7 +279,7 @@ pub fn transpose_times<S: Scalar>(w: &[S], delta: &[S], out: &mut [S]) {
         }
     }
     for (row, &d) in rows {
-        axpy(d, row, out);
+        axpy_generic(d, row, out);
     }
 }
 
@@ -260,8 +299,16 @@ pub fn through_derivative<S: Scalar, M: Math<S>>(
 /// tail, so that it vectorises. Online steps use it only to bound their update (any order
 /// of a sum of non-negative terms has the same worst-case rounding), never to compute a
 /// weight.
+///
+/// Through the scalar's hook [`Scalar::sum_abs`] (as [`outer_axpy`]).
 #[inline]
 pub fn sum_abs<S: Scalar>(v: &[S]) -> S {
+    S::sum_abs(v)
+}
+
+/// [`sum_abs`] as its definition reads.
+#[inline(always)]
+pub fn sum_abs_generic<S: Scalar>(v: &[S]) -> S {
     let (v4, tail) = v.as_chunks::<4>();
     let mut s = [S::ZERO; 4];
     for x in v4 {

@@ -73,6 +73,39 @@ pub trait Scalar:
     /// bits, so it vectorises: the cheap half of a step's finiteness check.
     fn all_abs_below(xs: &[Self], limit: Self) -> bool;
 
+    /// Kernel hook: [`kernel::affine`](crate::kernel::affine), `z_o = b_o + dot(W_o, x)`.
+    /// The default is [`kernel::affine_generic`](crate::kernel::affine_generic); a scalar
+    /// may override it with a faster kernel only if that gives the same bits for every
+    /// input ([`Q16`](crate::Q16) does).
+    #[inline(always)]
+    fn affine(w: &[Self], b: &[Self], x: &[Self], z: &mut [Self]) {
+        crate::kernel::affine_generic(w, b, x, z);
+    }
+    /// Kernel hook: [`kernel::transpose_times`](crate::kernel::transpose_times),
+    /// `out = Wᵀ δ` (as [`Scalar::affine`]).
+    #[inline(always)]
+    fn transpose_times(w: &[Self], delta: &[Self], out: &mut [Self]) {
+        crate::kernel::transpose_times_generic(w, delta, out);
+    }
+    /// Kernel hook: [`kernel::outer_axpy`](crate::kernel::outer_axpy),
+    /// `w[o][i] += alpha · (δ_o · x_i)` (as [`Scalar::affine`]).
+    #[inline(always)]
+    fn outer_axpy(alpha: Self, w: &mut [Self], delta: &[Self], x: &[Self]) {
+        crate::kernel::outer_axpy_generic(alpha, w, delta, x);
+    }
+    /// Kernel hook: [`kernel::axpy`](crate::kernel::axpy), `y += alpha · x` (as
+    /// [`Scalar::affine`]).
+    #[inline(always)]
+    fn axpy(alpha: Self, x: &[Self], y: &mut [Self]) {
+        crate::kernel::axpy_generic(alpha, x, y);
+    }
+    /// Kernel hook: [`kernel::sum_abs`](crate::kernel::sum_abs), `Σ |v|` (as
+    /// [`Scalar::affine`]).
+    #[inline(always)]
+    fn sum_abs(v: &[Self]) -> Self {
+        crate::kernel::sum_abs_generic(v)
+    }
+
     /// The larger of two values; `self` when they compare equal or `other` is NaN.
     #[inline(always)]
     fn max_of(self, other: Self) -> Self {

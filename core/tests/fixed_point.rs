@@ -747,3 +747,333 @@ fn q16_converts_and_round_trips_through_the_model_format() {
     ));
     assert_eq!(bits(&q), before);
 }
+
+/// Trains `model` with `opt` (MSE, batch `batch`) step by step over `epochs` passes of
+/// `data` in a fixed order, hashing every step's outcome (its loss bits, or the error)
+/// with the final weights: any change of a Q16 result, accepted or refused, changes it.
+fn pinned_run<T: Model, O: microprop::Optimizer<T::Scalar>>(
+    model: &mut T,
+    opt: &mut O,
+    batch: usize,
+    epochs: usize,
+    data: &Dataset<'_, T::Scalar>,
+) -> (u64, usize) {
+    let mut t = Trainer::new(Loss::Mse, batch).unwrap();
+    let mut rng = microprop::rng(5);
+    let (mut h, mut refused) = (0xcbf2_9ce4_8422_2325u64, 0);
+    let n = data.len() as u16;
+    for e in 0..epochs as u16 {
+        for s in (0..n).step_by(batch) {
+            let idx: Vec<u16> = (s..(s + batch as u16).min(n))
+                .map(|i| (i * 7 + e) % n)
+                .collect();
+            let word = match t.step(model, opt, data, &idx, &mut rng) {
+                Ok(loss) => loss.to_bits_u64(),
+                Err(err) => {
+                    refused += 1;
+                    0xdead_0000 ^ format!("{err}").len() as u64
+                }
+            };
+            h = (h ^ word).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    (
+        (h ^ model.weights_hash()).wrapping_mul(0x0000_0100_0000_01b3),
+        refused,
+    )
+}
+
+/// Pins the Q16 results bit for bit (hashes of every step's loss and the final weights,
+/// measured before the fixed-point kernels got their fast paths): online and batched
+/// steps, small (inlined) and large (out-of-line) layers, sigmoid, tanh and ReLU, SGD and
+/// momentum, both integer backends, and inputs large enough (|x| up to ≈ 600) to leave
+/// every fast path and to saturate: a faster kernel must compute exactly the same numbers.
+#[test]
+fn q16_results_are_pinned_bit_for_bit() {
+    use microprop::{FixedPoly, Momentum, MomentumConfig};
+    let mut rng = microprop::rng(3);
+    let (mut x, mut l) = (vec![[0.0f32; 2]; 96], vec![0u8; 96]);
+    Clusters::two(0.9)
+        .generate(&mut rng, &mut x, &mut l)
+        .unwrap();
+    let xq = both(&x);
+    let big: Vec<[Q16; 2]> = x
+        .iter()
+        .map(|p| [Q16::from_f32(p[0] * 150.0), Q16::from_f32(p[1] * 40.0)])
+        .collect();
+    let dq = Dataset::new(&xq, &l).unwrap();
+    let db = Dataset::new(&big, &l).unwrap();
+    let mut got = Vec::new();
+    macro_rules! case {
+        ($name:literal, $M:ty, [$($n:tt),+], $hidden:expr, $init:expr, $lr:expr, $batch:expr,
+         $epochs:expr, $data:expr, $momentum:expr) => {{
+            type Q = mlp![Q16, $M; $($n),+];
+            for seed in 1..3u64 {
+                let mut rng = microprop::rng(seed);
+                let hidden: Activation = $hidden;
+                let mut q = Q::new(hidden.cast(), Activation::Sigmoid, $init, 0.01, &mut rng)
+                    .unwrap()
+                    .into_training();
+                let lr = Q16::from_f64($lr);
+                let r = if $momentum {
+                    let mut o = Momentum::new(
+                        MomentumConfig { lr, momentum: Q16::from_f64(0.9) },
+                        [Q16::ZERO; Q::PARAMS],
+                    )
+                    .unwrap();
+                    pinned_run(&mut q, &mut o, $batch, $epochs, $data)
+                } else {
+                    let mut o = Sgd::new(lr).unwrap();
+                    pinned_run(&mut q, &mut o, $batch, $epochs, $data)
+                };
+                got.push(($name, seed, r.0, r.1));
+            }
+        }};
+    }
+    case!(
+        "n1 online",
+        FixedTable,
+        [2, 16, 1],
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.5,
+        1,
+        3,
+        &dq,
+        false
+    );
+    case!(
+        "n1 poly online",
+        FixedPoly,
+        [2, 16, 1],
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.5,
+        1,
+        2,
+        &dq,
+        false
+    );
+    case!(
+        "n1 batch 8",
+        FixedTable,
+        [2, 16, 1],
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.5,
+        8,
+        4,
+        &dq,
+        false
+    );
+    case!(
+        "n2 relu online",
+        FixedTable,
+        [2, 32, 32, 1],
+        Activation::Relu,
+        Init::HeNormal,
+        0.1,
+        1,
+        2,
+        &dq,
+        false
+    );
+    case!(
+        "n2 relu batch 4",
+        FixedTable,
+        [2, 32, 32, 1],
+        Activation::Relu,
+        Init::HeNormal,
+        0.1,
+        4,
+        2,
+        &dq,
+        false
+    );
+    case!(
+        "tanh 2-8-8-1 momentum",
+        FixedTable,
+        [2, 8, 8, 1],
+        Activation::Tanh,
+        Init::XavierNormal,
+        0.05,
+        1,
+        3,
+        &dq,
+        true
+    );
+    case!(
+        "leaky 2-12-9-1 batch 3",
+        FixedTable,
+        [2, 12, 9, 1],
+        Activation::LeakyRelu(0.1),
+        Init::HeNormal,
+        0.2,
+        3,
+        2,
+        &dq,
+        false
+    );
+    case!(
+        "big inputs n1",
+        FixedTable,
+        [2, 16, 1],
+        Activation::Sigmoid,
+        Init::XavierNormal,
+        0.5,
+        1,
+        2,
+        &db,
+        false
+    );
+    case!(
+        "big inputs n2 relu",
+        FixedTable,
+        [2, 32, 32, 1],
+        Activation::Relu,
+        Init::HeNormal,
+        2.0,
+        1,
+        2,
+        &db,
+        false
+    );
+    case!(
+        "big inputs relu batch 2",
+        FixedTable,
+        [2, 24, 1],
+        Activation::Relu,
+        Init::HeNormal,
+        8.0,
+        2,
+        2,
+        &db,
+        false
+    );
+    for g in &got {
+        println!("    ({:?}, {}, {:#018x}, {}),", g.0, g.1, g.2, g.3);
+    }
+    let want: &[(&str, u64, u64, usize)] = &[
+        ("n1 online", 1, 0x215df7e8b384c6a0, 0),
+        ("n1 online", 2, 0xbef4d3351d5964ed, 0),
+        ("n1 poly online", 1, 0xd6799cfc3267be31, 0),
+        ("n1 poly online", 2, 0x6a2ed9b8e941b21c, 0),
+        ("n1 batch 8", 1, 0xe138f72a8530014f, 0),
+        ("n1 batch 8", 2, 0x6880911b75894593, 0),
+        ("n2 relu online", 1, 0xef0a737139b4a533, 0),
+        ("n2 relu online", 2, 0x949cfca6ab17cd62, 0),
+        ("n2 relu batch 4", 1, 0x1b491a37cd1b9a28, 0),
+        ("n2 relu batch 4", 2, 0x1181cd30b2e24600, 0),
+        ("tanh 2-8-8-1 momentum", 1, 0x11a1ad30015f95fd, 0),
+        ("tanh 2-8-8-1 momentum", 2, 0x91b815995793e767, 0),
+        ("leaky 2-12-9-1 batch 3", 1, 0x07a6c9ea5722a659, 0),
+        ("leaky 2-12-9-1 batch 3", 2, 0xa170a579ace88686, 0),
+        ("big inputs n1", 1, 0x6fed8d4b2778788a, 0),
+        ("big inputs n1", 2, 0x386558be6c7c6619, 0),
+        ("big inputs n2 relu", 1, 0xc4204da8a345dd72, 8),
+        ("big inputs n2 relu", 2, 0x0b361e0eb5f873b5, 0),
+        ("big inputs relu batch 2", 1, 0xbc59f24851342165, 0),
+        ("big inputs relu batch 2", 2, 0x829da5cc1cda64d1, 0),
+    ];
+    assert_eq!(got, want);
+}
+
+/// Random Q16 values across every regime the fast kernels tell apart: zeros, the small
+/// values of training, the edges of the product range (|x| = 128), large values and the
+/// three saturated bit patterns.
+fn adversarial(state: &mut u64, zeros: u64) -> Q16 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    let s = *state;
+    let r = (s >> 32) as i32;
+    let bits = match s % 100 {
+        k if k < zeros => 0,
+        k if k < 60 => r >> 13, // |x| < 2⁻³ … 2² (units up to 2¹⁸)
+        k if k < 75 => r >> 8,  // |x| < 128
+        k if k < 82 => (1 << 23) - (r & 3) - 1, // just below the product range
+        k if k < 86 => -(1 << 23) + (r & 3) - 1, // −128 and just beyond
+        k if k < 93 => r >> 1,  // large: up to 16384
+        k if k < 96 => r,       // anything
+        97 => i32::MAX,
+        98 => i32::MIN,
+        _ => i32::MIN + 1,
+    };
+    Q16::from_bits(bits)
+}
+
+/// The Q16 kernels behind `Scalar`'s hooks (`kernel::affine`, `transpose_times`,
+/// `outer_axpy`, `axpy`, `sum_abs`) give exactly the generic kernels' bits, on random shapes and on
+/// values from every regime (zeros, small, the product range's edges, large, saturated),
+/// with the rare regimes from absent to frequent.
+#[test]
+fn q16_kernels_equal_the_generic_ones() {
+    use microprop::kernel;
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let mut cases = 0;
+    let shapes = [
+        (0, 3),
+        (1, 1),
+        (2, 1),
+        (3, 2),
+        (4, 4),
+        (7, 5),
+        (8, 4),
+        (9, 6),
+        (16, 1),
+        (33, 9),
+    ];
+    for round in 0..300u32 {
+        let (n, rows) = shapes[round as usize % shapes.len()];
+        // Rounds with a narrower mix: most values small, so the fast paths run.
+        let zeros = [0, 10, 40][round as usize % 3];
+        let calm = round % 2 == 0;
+        let draw = |s: &mut u64| {
+            let q = adversarial(s, zeros);
+            if calm && q.to_bits().unsigned_abs() > 1 << 18 {
+                Q16::from_bits(q.to_bits() >> 14)
+            } else {
+                q
+            }
+        };
+        let w: Vec<Q16> = (0..n * rows).map(|_| draw(&mut s)).collect();
+        let b: Vec<Q16> = (0..rows).map(|_| draw(&mut s)).collect();
+        let x: Vec<Q16> = (0..n).map(|_| draw(&mut s)).collect();
+        let d: Vec<Q16> = (0..rows).map(|_| draw(&mut s)).collect();
+        let alpha = [Q16::from_f64(-0.1), Q16::from_f64(2.5), draw(&mut s)][round as usize % 3];
+        let raw = |v: &[Q16]| v.iter().map(|q| q.to_bits()).collect::<Vec<i32>>();
+
+        let (mut z1, mut z2) = (vec![Q16::ONE; rows], vec![Q16::ONE; rows]);
+        kernel::affine(&w, &b, &x, &mut z1);
+        kernel::affine_generic(&w, &b, &x, &mut z2);
+        assert_eq!(raw(&z1), raw(&z2), "affine {n}×{rows} round {round}");
+
+        let (mut o1, mut o2) = (vec![Q16::HALF; n], vec![Q16::HALF; n]);
+        kernel::transpose_times(&w, &d, &mut o1);
+        kernel::transpose_times_generic(&w, &d, &mut o2);
+        assert_eq!(
+            raw(&o1),
+            raw(&o2),
+            "transpose_times {n}×{rows} round {round}"
+        );
+
+        let (mut w1, mut w2) = (w.clone(), w.clone());
+        kernel::outer_axpy(alpha, &mut w1, &d, &x);
+        kernel::outer_axpy_generic(alpha, &mut w2, &d, &x);
+        assert_eq!(raw(&w1), raw(&w2), "outer_axpy {n}×{rows} round {round}");
+
+        let (mut y1, mut y2) = (w.clone(), w.clone());
+        let xs: Vec<Q16> = (0..w.len()).map(|_| draw(&mut s)).collect();
+        kernel::axpy(alpha, &xs, &mut y1);
+        kernel::axpy_generic(alpha, &xs, &mut y2);
+        assert_eq!(raw(&y1), raw(&y2), "axpy {n}×{rows} round {round}");
+        let sums = (kernel::sum_abs(&w), kernel::sum_abs_generic(&w));
+        assert_eq!(
+            sums.0.to_bits(),
+            sums.1.to_bits(),
+            "sum_abs {n}×{rows} round {round}"
+        );
+        cases += 1;
+    }
+    assert_eq!(cases, 300);
+}
