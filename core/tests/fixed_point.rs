@@ -35,8 +35,21 @@ fn fit<T: Model>(
     data: &Dataset<'_, T::Scalar>,
     seed: u64,
 ) -> f64 {
+    fit_with(model, Loss::Mse, lr, batch, epochs, data, seed)
+}
+
+/// [`fit`] under `loss`.
+fn fit_with<T: Model>(
+    model: &mut T,
+    loss: Loss,
+    lr: f64,
+    batch: usize,
+    epochs: usize,
+    data: &Dataset<'_, T::Scalar>,
+    seed: u64,
+) -> f64 {
     let mut opt = Sgd::new(T::Scalar::from_f64(lr)).unwrap();
-    let mut t = Trainer::new(Loss::Mse, batch).unwrap();
+    let mut t = Trainer::new(loss, batch).unwrap();
     let mut order = vec![0u16; data.len()];
     train::fill_order(&mut order).unwrap();
     let mut rng = microprop::rng(seed);
@@ -44,10 +57,149 @@ fn fit<T: Model>(
         t.epoch(model, &mut opt, data, &mut order, &mut rng)
             .unwrap();
     }
-    train::evaluate(model, Loss::Mse, data)
+    train::evaluate(model, loss, data)
         .unwrap()
         .accuracy
         .to_f64()
+}
+
+/// The layer kinds and losses beyond dense + MSE train in Q16 as in `f32` (the mean over
+/// three seeds within 1 point, no seed more than 3 apart, at least 80 %; overlapping
+/// clusters, spread 1.6, so that neither is at 100 %): binary cross-entropy (2-16-1
+/// sigmoid, two clusters), softmax cross-entropy (2-16-3, three clusters), and batch norm
+/// with dropout (2 → dense 16, batch norm (ReLU), dropout 0.1, dense 1, batches of 8).
+#[test]
+fn cross_entropies_batch_norm_and_dropout_train_in_q16() {
+    use microprop::layer::{BatchNorm, BatchNormConfig, Dense, Dropout};
+    use microprop::{layers, Network};
+    let mut rng = microprop::rng(17);
+    let (mut x2, mut l2) = (vec![[0.0f32; 2]; 200], vec![0u8; 200]);
+    Clusters::two(1.6)
+        .generate(&mut rng, &mut x2, &mut l2)
+        .unwrap();
+    let mut centres = [[0.0f32; 2]; 3];
+    data::circle_centres(2.0, &mut centres);
+    let (mut x3, mut l3) = (vec![[0.0f32; 2]; 240], vec![0u8; 240]);
+    Clusters {
+        centres: &centres,
+        spread: 1.6,
+    }
+    .generate(&mut rng, &mut x3, &mut l3)
+    .unwrap();
+    let (q2, q3) = (both(&x2), both(&x3));
+    let (f2, g2) = (
+        Dataset::new(&x2, &l2).unwrap(),
+        Dataset::new(&q2, &l2).unwrap(),
+    );
+    let (f3, g3) = (
+        Dataset::new(&x3, &l3).unwrap(),
+        Dataset::new(&q3, &l3).unwrap(),
+    );
+    let report = |name: &str, rows: Vec<(f64, f64)>| {
+        let n = rows.len() as f64;
+        let (mf, mq) = rows
+            .iter()
+            .fold((0.0, 0.0), |s, r| (s.0 + r.0 / n, s.1 + r.1 / n));
+        println!(
+            "{name:<44} f32 {:.2} %, q16 {:.2} % (per seed f32/q16: {rows:?})",
+            100.0 * mf,
+            100.0 * mq
+        );
+        assert!((mf - mq).abs() <= 0.01, "{name}: f32 {mf} q16 {mq}");
+        assert!(
+            rows.iter().all(|r| (r.0 - r.1).abs() <= 0.03),
+            "{name}: {rows:?}"
+        );
+        assert!(mq >= 0.8, "{name}: q16 {mq} (chance is 1/2 or 1/3)");
+    };
+    let seeds = 1..4u64;
+    let mut rows = Vec::new();
+    for seed in seeds.clone() {
+        type F = mlp![f32; 2, 16, 1];
+        type Q = mlp![Q16, FixedTable; 2, 16, 1];
+        let (s, o) = (Activation::Sigmoid, Activation::Sigmoid);
+        let mut f = F::new(s, o, Init::XavierNormal, 0.0, &mut microprop::rng(seed))
+            .unwrap()
+            .into_training();
+        let mut q = Q::new(
+            s.cast(),
+            o.cast(),
+            Init::XavierNormal,
+            0.0,
+            &mut microprop::rng(seed),
+        )
+        .unwrap()
+        .into_training();
+        let bce = Loss::BinaryCrossEntropy;
+        rows.push((
+            fit_with(&mut f, bce, 0.2, 8, 20, &f2, seed),
+            fit_with(&mut q, bce, 0.2, 8, 20, &g2, seed),
+        ));
+    }
+    report("binary cross-entropy, 2-16-1 sigmoid", rows);
+    let mut rows = Vec::new();
+    for seed in seeds.clone() {
+        type F = mlp![f32; 2, 16, 3];
+        type Q = mlp![Q16, FixedTable; 2, 16, 3];
+        let (s, o) = (Activation::Tanh, Activation::Softmax);
+        let mut f = F::new(s, o, Init::XavierNormal, 0.0, &mut microprop::rng(seed))
+            .unwrap()
+            .into_training();
+        let mut q = Q::new(
+            s.cast(),
+            o.cast(),
+            Init::XavierNormal,
+            0.0,
+            &mut microprop::rng(seed),
+        )
+        .unwrap()
+        .into_training();
+        let ce = Loss::CrossEntropy;
+        rows.push((
+            fit_with(&mut f, ce, 0.2, 8, 20, &f3, seed),
+            fit_with(&mut q, ce, 0.2, 8, 20, &g3, seed),
+        ));
+    }
+    report("softmax cross-entropy, 2-16-3 tanh, 3 classes", rows);
+    let mut rows = Vec::new();
+    for seed in seeds {
+        type F = layers![f32; 2 => dense 16, batch_norm, dropout, dense 1];
+        type Q = layers![Q16, FixedTable; 2 => dense 16, batch_norm, dropout, dense 1];
+        let cfg = BatchNormConfig::default();
+        let f: F = Network::from_layers((
+            Dense::default(),
+            (
+                BatchNorm::new(Activation::Relu, cfg).unwrap(),
+                (
+                    Dropout::new(0.1).unwrap(),
+                    (Dense::zeroed(Activation::Sigmoid), ()),
+                ),
+            ),
+        ))
+        .unwrap();
+        let q: Q = Network::from_layers((
+            Dense::default(),
+            (
+                BatchNorm::new(Activation::Relu, cfg).unwrap(),
+                (
+                    Dropout::new(0.1).unwrap(),
+                    (Dense::zeroed(Activation::Sigmoid), ()),
+                ),
+            ),
+        ))
+        .unwrap();
+        let (mut f, mut q) = (f, q);
+        f.init(Init::HeNormal, 0.0, &mut microprop::rng(seed))
+            .unwrap();
+        q.init(Init::HeNormal, 0.0, &mut microprop::rng(seed))
+            .unwrap();
+        let (mut f, mut q) = (f.into_batched::<8>(), q.into_batched::<8>());
+        rows.push((
+            fit_with(&mut f, Loss::Mse, 0.2, 8, 20, &f2, seed),
+            fit_with(&mut q, Loss::Mse, 0.2, 8, 20, &g2, seed),
+        ));
+    }
+    report("batch norm + dropout, 2-16bn-1", rows);
 }
 
 /// One benchmark: the same net, data, seed and rate in `f32` and in `Q16` (table backend).
