@@ -2,6 +2,7 @@
 // curves, heatmaps and numbers on canvases. Training runs in slices inside
 // a worker (worker.js) so that no frame waits for it; the main thread draws once per
 // animation frame.
+import uPlot from "./uPlot.esm.js";
 import { PRESETS } from "./presets.js";
 import { mcuPanel } from "./mcu.js";
 
@@ -468,84 +469,48 @@ function drawNeurons() {
   }
 }
 
-function axes(ctx, w, h, pad, xLabel, yLo, yHi, log, fmt) {
-  ctx.strokeStyle = "#999";
-  ctx.lineWidth = 1;
-  ctx.strokeRect(pad.l, pad.t, w - pad.l - pad.r, h - pad.t - pad.b);
-  ctx.fillStyle = "#444";
-  ctx.font = "10px system-ui";
-  ctx.fillText(fmt(yHi), 2, pad.t + 8);
-  ctx.fillText(fmt(yLo), 2, h - pad.b);
-  ctx.fillText(xLabel, w - pad.r - ctx.measureText(xLabel).width - 2, h - 3);
-  if (log) ctx.fillText("log", 2, h / 2);
-}
-
-// A line per series over its index. Long series are drawn through their minimum and
-// maximum per pixel column (what a full polyline would show, at a bounded cost).
-function lineChart(id, series, opts = {}) {
-  const [ctx, w, h] = sizeCanvas($(id));
-  ctx.clearRect(0, 0, w, h);
-  const pad = { l: 44, r: 8, t: 6, b: 16 };
-  const ok = (v) => Number.isFinite(v) && (!opts.log || v > 0);
-  const tf = opts.log ? Math.log10 : (v) => v;
-  let lo = Infinity, hi = -Infinity, n = 2;
-  for (const s of series) {
-    n = Math.max(n, s.values.length);
-    for (const v of s.values) if (ok(v)) { const t = tf(v); if (t < lo) lo = t; if (t > hi) hi = t; }
+// Line charts through uPlot (web/node_modules/uplot, copied into the site by
+// `cargo xtask web`): one per element, rebuilt when its series, its width or its scale
+// change, otherwise only given new data. `xs` are the x values (epochs); a value that
+// is not finite (or not positive on a log scale) is a gap.
+const charts = {};
+function lineChart(id, xs, series, opts = {}) {
+  const el = $(id);
+  const width = Math.max(200, Math.floor(el.clientWidth || 400));
+  const key = `${series.map((s) => s.label).join()}|${width}|${!!opts.log}`;
+  let c = charts[id];
+  if (!c || c.key !== key) {
+    if (c) c.plot.destroy();
+    const plot = new uPlot(
+      {
+        width,
+        height: 130,
+        cursor: { show: false },
+        legend: { live: false },
+        scales: { x: { time: false }, y: opts.log ? { distr: 3 } : { range: (u, lo, hi) => [Math.min(0, lo), hi > lo ? hi : lo + 1] } },
+        axes: [{ size: 28 }, { size: 52 }],
+        series: [
+          { label: "epoch" },
+          ...series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.6, dash: s.dash ? [4, 3] : undefined })),
+        ],
+      },
+      [[], ...series.map(() => [])],
+      el,
+    );
+    c = charts[id] = { plot, key };
   }
-  if (lo > hi) {
-    ctx.fillStyle = "#888";
-    ctx.fillText("press ▶ or ⏭", w / 2 - 30, h / 2);
-    return;
-  }
-  if (!opts.log) lo = Math.min(0, lo);
-  if (hi - lo < 1e-12) hi = lo + 1;
-  const X = (i) => pad.l + (i / (n - 1)) * (w - pad.l - pad.r);
-  const Y = (t) => h - pad.b - ((t - lo) / (hi - lo)) * (h - pad.t - pad.b);
-  const columns = Math.max(1, Math.round(w - pad.l - pad.r));
-  for (const s of series) {
-    ctx.strokeStyle = s.colour;
-    ctx.lineWidth = 1.6;
-    ctx.setLineDash(s.dash ? [4, 3] : []);
-    ctx.beginPath();
-    let started = false;
-    const per = Math.max(1, Math.floor(n / columns)); // values per drawn column
-    for (let i0 = 0; i0 < s.values.length; i0 += per) {
-      let mn = Infinity, mx = -Infinity, imn = i0, imx = i0;
-      for (let i = i0; i < Math.min(s.values.length, i0 + per); i++) {
-        const v = s.values[i];
-        if (!ok(v)) continue;
-        const t = tf(v);
-        if (t < mn) { mn = t; imn = i; }
-        if (t > mx) { mx = t; imx = i; }
-      }
-      if (mn > mx) { started = false; continue; }
-      const pts = imn <= imx ? [[imn, mn], [imx, mx]] : [[imx, mx], [imn, mn]];
-      for (const [i, t] of per === 1 ? [pts[0]] : pts) {
-        if (started) ctx.lineTo(X(i), Y(t)); else ctx.moveTo(X(i), Y(t));
-        started = true;
-      }
-    }
-    ctx.stroke();
-  }
-  ctx.setLineDash([]);
-  const fmt = opts.log ? (v) => (10 ** v).toExponential(1) : (v) => v.toPrecision(3);
-  axes(ctx, w, h, pad, opts.xLabel || `epoch ${n}`, lo, hi, opts.log, fmt);
-  let lx = pad.l + 6;
-  ctx.font = "10px system-ui";
-  for (const s of series) {
-    if (!s.label) continue;
-    ctx.fillStyle = s.colour;
-    ctx.fillText(s.label, lx, pad.t + 12);
-    lx += ctx.measureText(s.label).width + 10;
-  }
+  const ok = (v) => (Number.isFinite(v) && (!opts.log || v > 0) ? v : null);
+  const ys = series.map((s) => xs.map((_, i) => ok(s.values[i])));
+  // uPlot needs at least one value to scale; an empty chart stays empty.
+  const any = ys.some((y) => y.some((v) => v !== null));
+  c.plot.setData(any ? [xs, ...ys] : [[], ...series.map(() => [])]);
 }
 
 const LAYER = ["#1f5fbf", "#d0401b", "#2a9d3a", "#9b3fb5", "#c08a00", "#00929b", "#7a5230", "#e0609a"];
 
 function drawLoss() {
   const H = S.history;
-  lineChart("loss-chart", [
+  lineChart("loss-chart", H.map((e, i) => e.epoch ?? i + 1), [
     { values: H.map((e) => e.train_loss), colour: "#1f5fbf", label: "train" },
     { values: H.map((e) => e.test_loss ?? NaN), colour: "#d0401b", dash: true, label: "test" },
   ]);
@@ -557,8 +522,7 @@ function drawStatistics() {
   for (let l = 0; l < layers; l++) {
     grads.push({ values: S.gradHistory.map((g) => g[l]), colour: LAYER[l % LAYER.length], label: `L${l + 1}` });
   }
-  const upto = S.gradEpochs.length ? S.gradEpochs[S.gradEpochs.length - 1] : 0;
-  lineChart("grad-chart", grads, { log: true, xLabel: `epochs 0 … ${upto}` });
+  lineChart("grad-chart", S.gradEpochs, grads, { log: true });
   drawUnits();
   drawHistograms();
 }

@@ -53,7 +53,8 @@ pub fn ensure_target() -> Result<(), String> {
 }
 
 /// Builds the .wasm (release, no debug information, symbols stripped) and writes the site
-/// to `target/web/`; returns that directory.
+/// to `target/web/` (the pages, the .wasm and the charting library's files); returns that
+/// directory.
 pub fn build() -> Result<PathBuf, String> {
     ensure_target()?;
     run_cmd(
@@ -85,6 +86,11 @@ pub fn build() -> Result<PathBuf, String> {
         }
     }
     copy(&wasm, &site.join("microprop_web.wasm"))?;
+    ensure_npm()?;
+    let uplot = root().join("web/node_modules/uplot/dist");
+    for name in UPLOT_FILES {
+        copy(&uplot.join(name), &site.join(name))?;
+    }
     Ok(site)
 }
 
@@ -175,20 +181,30 @@ fn test_dir() -> PathBuf {
     root().join("target/web-test")
 }
 
-/// Installs `web/package.json`'s pinned `playwright-core` with `npm ci` (from
-/// `web/package-lock.json`) when `web/node_modules` does not have it.
-pub fn ensure_playwright() -> Result<(), String> {
+/// The npm packages of `web/package.json`, pinned by `web/package-lock.json`: the page's
+/// charting library (uPlot, copied into the site) and the browser test's driver.
+const NPM_PACKAGES: [&str; 2] = ["uplot", "playwright-core"];
+
+/// uPlot's files the page loads (from `web/node_modules/uplot/dist/`).
+const UPLOT_FILES: [&str; 2] = ["uPlot.esm.js", "uPlot.min.css"];
+
+/// Installs [`NPM_PACKAGES`] with `npm ci` (from `web/package-lock.json`) when
+/// `web/node_modules` does not hold each at the locked version.
+pub fn ensure_npm() -> Result<(), String> {
     let web = root().join("web");
-    let installed = web.join("node_modules/playwright-core/package.json");
     let lock = fs::read_to_string(web.join("package-lock.json")).map_err(|e| e.to_string())?;
-    let have = fs::read_to_string(&installed).unwrap_or_default();
     let version = |text: &str, after: &str| -> Option<String> {
         let at = text.find(after)? + after.len();
         let v = text.get(at..)?.split("\"version\"").nth(1)?;
         Some(v.split('"').nth(1)?.to_string())
     };
-    let want = version(&lock, "\"node_modules/playwright-core\"");
-    if want.is_some() && want == version(&have, "") {
+    let current = NPM_PACKAGES.iter().all(|name| {
+        let installed = web.join(format!("node_modules/{name}/package.json"));
+        let have = fs::read_to_string(installed).unwrap_or_default();
+        let want = version(&lock, &format!("\"node_modules/{name}\""));
+        want.is_some() && want == version(&have, "")
+    });
+    if current {
         return Ok(());
     }
     run_cmd(
@@ -205,7 +221,6 @@ pub fn ensure_playwright() -> Result<(), String> {
 /// (`result.json`) stay in `target/web-test/`.
 pub fn browser_test() -> Result<(), String> {
     let site = build()?;
-    ensure_playwright()?;
     if !Path::new(CHROMIUM).exists() {
         return Err(format!(
             "{CHROMIUM} missing: `cargo xtask setup` installs Debian's chromium"
