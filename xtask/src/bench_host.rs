@@ -68,7 +68,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if Command::new("valgrind").arg("--version").output().is_err() {
         return Err("valgrind is not installed (apt-get install valgrind)".into());
     }
-    let bin = build()?;
+    let bin = example()?;
     let mut all = Vec::new();
     for (net, bar, c) in NETS {
         let full = instructions(&bin, net, &math, STEPS)?;
@@ -117,8 +117,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the release example and returns the executable cargo reports.
-fn build() -> Result<PathBuf, String> {
+/// Builds the release example `core/examples/train_steps.rs` (the step protocol) and
+/// returns the executable cargo reports (honouring `CARGO_TARGET_DIR` and `RUSTFLAGS`);
+/// `bench-mcu` runs it too, as the devices' host twin.
+pub fn example() -> Result<PathBuf, String> {
     let mut c = cmd("cargo");
     c.args([
         "build",

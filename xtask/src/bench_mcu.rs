@@ -51,7 +51,7 @@
 //! the weights grow), N2 18,346 against 17,902.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use microprop_app::bench;
 
@@ -59,7 +59,7 @@ use crate::bench_log::{add_exact_counts, parse_bench, summary};
 use crate::firmware::{self, Core, Image, CORES};
 use crate::setup;
 use crate::symbols::{address, symbols};
-use crate::util::{cmd, output, root, run_cmd};
+use crate::util::{output, root, run_cmd};
 
 /// `println!`, or `eprintln!` when the first argument is true (`--json`: stdout holds the
 /// JSON object alone).
@@ -256,25 +256,7 @@ pub fn run_bench(
 /// bench-host` measures), run for `steps` steps of every float net under `Libm` and
 /// `Micromath`: its weights hash by (net name, backend).
 fn host_twin(steps: usize) -> Result<Vec<(String, String, String)>, String> {
-    let mut c = cmd("cargo");
-    c.args([
-        "build",
-        "--release",
-        "-p",
-        "microprop",
-        "--example",
-        "train_steps",
-        "--message-format=json",
-    ])
-    .stderr(Stdio::inherit());
-    eprintln!("$ {c:?}");
-    let stdout = output(&mut c)?;
-    let bin = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "train_steps")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .ok_or("cargo reported no executable for the example train_steps")?;
+    let bin = crate::bench_host::example()?;
     let mut hashes = Vec::new();
     for (net, key) in [
         (bench::StepNet::N1, "n1"),
