@@ -113,82 +113,78 @@ fn cross_entropies_batch_norm_and_dropout_train_in_q16() {
         assert!(mq >= 0.8, "{name}: q16 {mq} (chance is 1/2 or 1/3)");
     };
     let seeds = 1..4u64;
-    let mut rows = Vec::new();
-    for seed in seeds.clone() {
-        type F = mlp![f32; 2, 16, 1];
-        type Q = mlp![Q16, FixedTable; 2, 16, 1];
-        let (s, o) = (Activation::Sigmoid, Activation::Sigmoid);
-        let mut f = F::new(s, o, Init::XavierNormal, 0.0, &mut microprop::rng(seed))
-            .unwrap()
-            .into_training();
-        let mut q = Q::new(
-            s.cast(),
-            o.cast(),
-            Init::XavierNormal,
-            0.0,
-            &mut microprop::rng(seed),
-        )
-        .unwrap()
-        .into_training();
-        let bce = Loss::BinaryCrossEntropy;
-        rows.push((
-            fit_with(&mut f, bce, 0.2, 8, 20, &f2, seed),
-            fit_with(&mut q, bce, 0.2, 8, 20, &g2, seed),
-        ));
+    // One row per seed: (f32, q16) accuracy of the same MLP, initialisation and loss.
+    macro_rules! mlp_rows {
+        ([$($n:tt),+], $hidden:expr, $output:expr, $loss:expr, $df:expr, $dq:expr) => {
+            seeds
+                .clone()
+                .map(|seed| {
+                    let (h, o): (Activation, Activation) = ($hidden, $output);
+                    let mut rng = microprop::rng(seed);
+                    let mut f = <mlp![f32; $($n),+]>::new(h, o, Init::XavierNormal, 0.0, &mut rng)
+                        .unwrap()
+                        .into_training();
+                    let mut rng = microprop::rng(seed);
+                    let mut q = <mlp![Q16, FixedTable; $($n),+]>::new(
+                        h.cast(),
+                        o.cast(),
+                        Init::XavierNormal,
+                        0.0,
+                        &mut rng,
+                    )
+                    .unwrap()
+                    .into_training();
+                    (
+                        fit_with(&mut f, $loss, 0.2, 8, 20, $df, seed),
+                        fit_with(&mut q, $loss, 0.2, 8, 20, $dq, seed),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
     }
-    report("binary cross-entropy, 2-16-1 sigmoid", rows);
-    let mut rows = Vec::new();
-    for seed in seeds.clone() {
-        type F = mlp![f32; 2, 16, 3];
-        type Q = mlp![Q16, FixedTable; 2, 16, 3];
-        let (s, o) = (Activation::Tanh, Activation::Softmax);
-        let mut f = F::new(s, o, Init::XavierNormal, 0.0, &mut microprop::rng(seed))
+    report(
+        "binary cross-entropy, 2-16-1 sigmoid",
+        mlp_rows!(
+            [2, 16, 1],
+            Activation::Sigmoid,
+            Activation::Sigmoid,
+            Loss::BinaryCrossEntropy,
+            &f2,
+            &g2
+        ),
+    );
+    report(
+        "softmax cross-entropy, 2-16-3 tanh, 3 classes",
+        mlp_rows!(
+            [2, 16, 3],
+            Activation::Tanh,
+            Activation::Softmax,
+            Loss::CrossEntropy,
+            &f3,
+            &g3
+        ),
+    );
+    // 2 → dense 16, batch norm (ReLU), dropout 0.1, dense 1 (sigmoid), in either scalar.
+    macro_rules! bn_net {
+        () => {
+            Network::from_layers((
+                Dense::default(),
+                (
+                    BatchNorm::new(Activation::Relu, BatchNormConfig::default()).unwrap(),
+                    (
+                        Dropout::new(0.1).unwrap(),
+                        (Dense::zeroed(Activation::Sigmoid), ()),
+                    ),
+                ),
+            ))
             .unwrap()
-            .into_training();
-        let mut q = Q::new(
-            s.cast(),
-            o.cast(),
-            Init::XavierNormal,
-            0.0,
-            &mut microprop::rng(seed),
-        )
-        .unwrap()
-        .into_training();
-        let ce = Loss::CrossEntropy;
-        rows.push((
-            fit_with(&mut f, ce, 0.2, 8, 20, &f3, seed),
-            fit_with(&mut q, ce, 0.2, 8, 20, &g3, seed),
-        ));
+        };
     }
-    report("softmax cross-entropy, 2-16-3 tanh, 3 classes", rows);
     let mut rows = Vec::new();
     for seed in seeds {
-        type F = layers![f32; 2 => dense 16, batch_norm, dropout, dense 1];
-        type Q = layers![Q16, FixedTable; 2 => dense 16, batch_norm, dropout, dense 1];
-        let cfg = BatchNormConfig::default();
-        let f: F = Network::from_layers((
-            Dense::default(),
-            (
-                BatchNorm::new(Activation::Relu, cfg).unwrap(),
-                (
-                    Dropout::new(0.1).unwrap(),
-                    (Dense::zeroed(Activation::Sigmoid), ()),
-                ),
-            ),
-        ))
-        .unwrap();
-        let q: Q = Network::from_layers((
-            Dense::default(),
-            (
-                BatchNorm::new(Activation::Relu, cfg).unwrap(),
-                (
-                    Dropout::new(0.1).unwrap(),
-                    (Dense::zeroed(Activation::Sigmoid), ()),
-                ),
-            ),
-        ))
-        .unwrap();
-        let (mut f, mut q) = (f, q);
+        let mut f: layers![f32; 2 => dense 16, batch_norm, dropout, dense 1] = bn_net!();
+        let mut q: layers![Q16, FixedTable; 2 => dense 16, batch_norm, dropout, dense 1] =
+            bn_net!();
         f.init(Init::HeNormal, 0.0, &mut microprop::rng(seed))
             .unwrap();
         q.init(Init::HeNormal, 0.0, &mut microprop::rng(seed))
